@@ -1,0 +1,520 @@
+package runtime
+
+import "fmt"
+
+// Magic opens every HELLO body, so a host can tell a plugctl plugin from a
+// program that printed something else on its standard output.
+const Magic = "PLUG"
+
+// Role says whether a plugin produces events or consumes them.
+type Role uint8
+
+const (
+	RoleSource Role = 1
+	RoleSink   Role = 2
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleSource:
+		return "source"
+	case RoleSink:
+		return "sink"
+	}
+	return fmt.Sprintf("Role(%d)", uint8(r))
+}
+
+// Hello is the plugin's first frame.
+type Hello struct {
+	Versions   []uint16 // protocol versions the plugin speaks
+	ID         string   // plugin id, from the environment (EnvPluginID)
+	Name       string
+	Version    string // the plugin's own version, from its build
+	Role       Role
+	EventKinds []string // kind table: an event's kind is an index into it
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Hello) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e = append(e, Magic...)
+	e.u32(uint32(len(m.Versions)))
+	for _, v := range m.Versions {
+		e.u16(v)
+	}
+	e.str(m.ID)
+	e.str(m.Name)
+	e.str(m.Version)
+	e.u8(uint8(m.Role))
+	e.strs(m.EventKinds)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Hello) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgHello}
+	if magic := d.take(len(Magic), "magic"); d.err == nil && string(magic) != Magic {
+		return fmt.Errorf("%w: HELLO does not start with %q (got %q): not a plugctl plugin", ErrMalformed, Magic, magic)
+	}
+	n := d.count("versions", 2)
+	m.Versions = make([]uint16, n)
+	for i := range m.Versions {
+		m.Versions[i] = d.u16("version")
+	}
+	m.ID = d.str("id")
+	m.Name = d.str("name")
+	m.Version = d.str("version")
+	m.Role = Role(d.u8("role"))
+	m.EventKinds = d.strs("event kinds")
+	if err := d.end(); err != nil {
+		return err
+	}
+	if len(m.EventKinds) > 65535 {
+		return fmt.Errorf("%w: HELLO declares %d event kinds, at most 65535", ErrMalformed, len(m.EventKinds))
+	}
+	return nil
+}
+
+// HelloAck accepts a plugin and sets the session's limits.
+type HelloAck struct {
+	Version     uint16 // chosen protocol version
+	MaxFrame    uint32 // largest body either side may send
+	HeartbeatMS uint32 // heartbeat interval; a peer silent for 3 is dead
+	Window      uint32 // batches in flight per instance before waiting
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *HelloAck) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u16(m.Version)
+	e.u32(m.MaxFrame)
+	e.u32(m.HeartbeatMS)
+	e.u32(m.Window)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *HelloAck) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgHelloAck}
+	m.Version = d.u16("version")
+	m.MaxFrame = d.u32("max frame")
+	m.HeartbeatMS = d.u32("heartbeat")
+	m.Window = d.u32("window")
+	if err := d.end(); err != nil {
+		return err
+	}
+	switch {
+	case m.MaxFrame < HelloMaxFrame || m.MaxFrame > MaxFrameLimit:
+		return fmt.Errorf("%w: HELLO_ACK max frame %d outside [%d, %d]", ErrMalformed, m.MaxFrame, HelloMaxFrame, MaxFrameLimit)
+	case m.HeartbeatMS == 0:
+		return fmt.Errorf("%w: HELLO_ACK heartbeat interval is 0", ErrMalformed)
+	case m.Window == 0:
+		return fmt.Errorf("%w: HELLO_ACK window is 0", ErrMalformed)
+	}
+	return nil
+}
+
+// RejectReason is a stable code saying why a host refused a plugin.
+type RejectReason uint16
+
+const (
+	RejectUnsupportedVersion RejectReason = 1 // no protocol version in common
+	RejectMissingID          RejectReason = 2 // HELLO carried no plugin id
+	RejectNotEnrolled        RejectReason = 3 // the id is not in the host's allow-list
+	RejectRevoked            RejectReason = 4 // the enrollment was revoked
+	RejectHashMismatch       RejectReason = 5 // the binary changed since enrollment
+	RejectIdentityMismatch   RejectReason = 6 // name or version differ from the enrollment
+	RejectWrongRole          RejectReason = 7 // the host wanted a source and got a sink, or the reverse
+	RejectBadHello           RejectReason = 8 // HELLO was malformed
+	RejectPolicy             RejectReason = 9 // any other refusal by the host's policy
+)
+
+var rejectNames = map[RejectReason]string{
+	RejectUnsupportedVersion: "unsupported_version",
+	RejectMissingID:          "missing_id",
+	RejectNotEnrolled:        "not_enrolled",
+	RejectRevoked:            "revoked",
+	RejectHashMismatch:       "hash_mismatch",
+	RejectIdentityMismatch:   "identity_mismatch",
+	RejectWrongRole:          "wrong_role",
+	RejectBadHello:           "bad_hello",
+	RejectPolicy:             "policy",
+}
+
+func (r RejectReason) String() string {
+	if s, ok := rejectNames[r]; ok {
+		return s
+	}
+	return fmt.Sprintf("reject_%d", uint16(r))
+}
+
+// Reject refuses a plugin during the handshake.
+type Reject struct {
+	Reason  RejectReason
+	Message string
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Reject) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u16(uint16(m.Reason))
+	e.str(m.Message)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Reject) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgReject}
+	m.Reason = RejectReason(d.u16("reason"))
+	m.Message = d.str("message")
+	return d.end()
+}
+
+// GoodbyeReason says why a side is ending the session.
+type GoodbyeReason uint16
+
+const (
+	GoodbyeNormal    GoodbyeReason = 0 // work is done, or the host asked
+	GoodbyeSignal    GoodbyeReason = 1 // the plugin received SIGINT or SIGTERM
+	GoodbyeRequested GoodbyeReason = 2 // the plugin answers the host's GOODBYE
+	GoodbyeError     GoodbyeReason = 3 // the plugin failed; Message says how
+)
+
+// Goodbye ends a session cleanly.
+type Goodbye struct {
+	Reason  GoodbyeReason
+	Message string
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Goodbye) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u16(uint16(m.Reason))
+	e.str(m.Message)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Goodbye) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgGoodbye}
+	m.Reason = GoodbyeReason(d.u16("reason"))
+	m.Message = d.str("message")
+	return d.end()
+}
+
+// ErrorCode is a stable code for a fatal protocol error.
+type ErrorCode uint16
+
+const (
+	ErrCodeMalformed        ErrorCode = 1 // a frame could not be decoded
+	ErrCodeTooLarge         ErrorCode = 2 // a frame was over the limit
+	ErrCodeUnexpected       ErrorCode = 3 // a valid message at the wrong time or in the wrong direction
+	ErrCodeUnknownInstance  ErrorCode = 4 // a frame named an instance that is not open
+	ErrCodeWindowExceeded   ErrorCode = 5 // more batches in flight than the window allows
+	ErrCodeHeartbeatTimeout ErrorCode = 6 // the peer was silent for 3 heartbeat intervals
+	ErrCodeInternal         ErrorCode = 7 // the sender failed for a reason of its own
+	ErrCodePositionOrder    ErrorCode = 8 // positions of an instance did not increase
+	ErrCodeUnknownEventKind ErrorCode = 9 // an event named a kind outside the kind table
+)
+
+var errorNames = map[ErrorCode]string{
+	ErrCodeMalformed:        "malformed",
+	ErrCodeTooLarge:         "too_large",
+	ErrCodeUnexpected:       "unexpected",
+	ErrCodeUnknownInstance:  "unknown_instance",
+	ErrCodeWindowExceeded:   "window_exceeded",
+	ErrCodeHeartbeatTimeout: "heartbeat_timeout",
+	ErrCodeInternal:         "internal",
+	ErrCodePositionOrder:    "position_order",
+	ErrCodeUnknownEventKind: "unknown_event_kind",
+}
+
+func (c ErrorCode) String() string {
+	if s, ok := errorNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("error_%d", uint16(c))
+}
+
+// ErrorMsg reports a fatal error; the sender closes the stream after it.
+type ErrorMsg struct {
+	Code    ErrorCode
+	Message string
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *ErrorMsg) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u16(uint16(m.Code))
+	e.str(m.Message)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *ErrorMsg) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgError}
+	m.Code = ErrorCode(d.u16("code"))
+	m.Message = d.str("message")
+	return d.end()
+}
+
+func (m *ErrorMsg) Error() string { return fmt.Sprintf("%s: %s", m.Code, m.Message) }
+
+// Heartbeat proves the sender is alive.
+type Heartbeat struct {
+	UnixNano int64 // the sender's clock; informational
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Heartbeat) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.i64(m.UnixNano)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Heartbeat) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgHeartbeat}
+	m.UnixNano = d.i64("time")
+	return d.end()
+}
+
+// Request carries the host's requests that expect a REPLY: SPEC_REQUEST,
+// SETUP, OPEN, STOP and CLOSE. Settings is used by SETUP and OPEN; Resume
+// only by OPEN (HasResume false: start from the beginning).
+type Request struct {
+	ID        uint32
+	Settings  map[string]string
+	HasResume bool
+	Resume    uint64 // the last position the host acknowledged
+}
+
+// AppendTo appends the encoded body of a message of type t to dst.
+func (m *Request) AppendTo(dst []byte, t MsgType) []byte {
+	e := encoder(dst)
+	e.u32(m.ID)
+	switch t {
+	case MsgSetup:
+		e.settings(m.Settings)
+	case MsgOpen:
+		e.settings(m.Settings)
+		e.bool(m.HasResume)
+		e.u64(m.Resume)
+	}
+	return e
+}
+
+// Decode parses the body of a message of type t.
+func (m *Request) Decode(b []byte, t MsgType) error {
+	d := decoder{b: b, msg: t}
+	*m = Request{ID: d.u32("request id")}
+	switch t {
+	case MsgSetup:
+		m.Settings = d.settings("settings")
+	case MsgOpen:
+		m.Settings = d.settings("settings")
+		m.HasResume = d.bool("has resume")
+		m.Resume = d.u64("resume")
+	case MsgSpecRequest, MsgStop, MsgClose:
+	default:
+		return fmt.Errorf("%w: %s is not a request", ErrMalformed, t)
+	}
+	return d.end()
+}
+
+// Status is the outcome of a request.
+type Status uint8
+
+const (
+	StatusOK            Status = 0
+	StatusInvalidConfig Status = 1 // Problems names each bad parameter
+	StatusFailed        Status = 2 // the plugin could not do it; Message says why
+	StatusUnsupported   Status = 3 // not valid in this state or for this role
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusInvalidConfig:
+		return "invalid_config"
+	case StatusFailed:
+		return "failed"
+	case StatusUnsupported:
+		return "unsupported"
+	}
+	return fmt.Sprintf("status_%d", uint8(s))
+}
+
+// Problem is one invalid parameter in a configuration.
+type Problem struct {
+	Param   string
+	Message string
+}
+
+// Reply answers one Request. HasPosition is set in the reply to STOP: the
+// position of the last event the instance sent (sources) or wrote (sinks).
+type Reply struct {
+	ID          uint32
+	Status      Status
+	HasPosition bool
+	Position    uint64
+	Message     string
+	Problems    []Problem
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Reply) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u32(m.ID)
+	e.u8(uint8(m.Status))
+	e.bool(m.HasPosition)
+	e.u64(m.Position)
+	e.str(m.Message)
+	e.u32(uint32(len(m.Problems)))
+	for _, p := range m.Problems {
+		e.str(p.Param)
+		e.str(p.Message)
+	}
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Reply) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgReply}
+	m.ID = d.u32("request id")
+	m.Status = Status(d.u8("status"))
+	m.HasPosition = d.bool("has position")
+	m.Position = d.u64("position")
+	m.Message = d.str("message")
+	m.Problems = nil
+	if n := d.count("problems", 8); n > 0 {
+		m.Problems = make([]Problem, n)
+		for i := range m.Problems {
+			m.Problems[i] = Problem{Param: d.str("problem param"), Message: d.str("problem message")}
+		}
+	}
+	return d.end()
+}
+
+// Ack acknowledges every event of an instance up to and including Position.
+type Ack struct {
+	Position uint64
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Ack) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u64(m.Position)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Ack) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgAck}
+	m.Position = d.u64("position")
+	return d.end()
+}
+
+// End says a source has finished for good; Position is its last event's.
+type End struct {
+	HasPosition bool // false when the instance sent no event
+	Position    uint64
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *End) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.bool(m.HasPosition)
+	e.u64(m.Position)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *End) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgEnd}
+	m.HasPosition = d.bool("has position")
+	m.Position = d.u64("position")
+	return d.end()
+}
+
+// Progress reports how far a source with a known end has come.
+type Progress struct {
+	Percent float64 // 0 to 100
+	Text    string  // optional detail, such as "12 of 40 MiB"
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Progress) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.f64(m.Percent)
+	e.str(m.Text)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Progress) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgProgress}
+	m.Percent = d.f64("percent")
+	m.Text = d.str("text")
+	if err := d.end(); err != nil {
+		return err
+	}
+	if !(m.Percent >= 0 && m.Percent <= 100) {
+		return fmt.Errorf("%w: PROGRESS percent %v outside [0, 100]", ErrMalformed, m.Percent)
+	}
+	return nil
+}
+
+// WriteStatus is a sink's verdict on one written batch, as Fluent Bit's
+// FLB_OK, FLB_RETRY and FLB_ERROR.
+type WriteStatus uint8
+
+const (
+	WriteOK    WriteStatus = 0 // written; the host may forget the batch
+	WriteRetry WriteStatus = 1 // not written, try the same batch again later
+	WriteError WriteStatus = 2 // not written and never will be: dropped
+)
+
+func (s WriteStatus) String() string {
+	switch s {
+	case WriteOK:
+		return "ok"
+	case WriteRetry:
+		return "retry"
+	case WriteError:
+		return "error"
+	}
+	return fmt.Sprintf("write_status_%d", uint8(s))
+}
+
+// Result answers one WRITE.
+type Result struct {
+	Batch   uint64 // the WRITE's batch id
+	Status  WriteStatus
+	Message string
+}
+
+// AppendTo appends the encoded body to dst.
+func (m *Result) AppendTo(dst []byte) []byte {
+	e := encoder(dst)
+	e.u64(m.Batch)
+	e.u8(uint8(m.Status))
+	e.str(m.Message)
+	return e
+}
+
+// Decode parses a body produced by AppendTo.
+func (m *Result) Decode(b []byte) error {
+	d := decoder{b: b, msg: MsgResult}
+	m.Batch = d.u64("batch")
+	m.Status = WriteStatus(d.u8("status"))
+	m.Message = d.str("message")
+	if err := d.end(); err != nil {
+		return err
+	}
+	if m.Status > WriteError {
+		return fmt.Errorf("%w: RESULT status %d unknown", ErrMalformed, m.Status)
+	}
+	return nil
+}

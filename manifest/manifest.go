@@ -1,5 +1,10 @@
 // Package manifest loads and checks plugin.toml, the file that describes a
 // plugin: its identity, its parameters and the event kinds it handles.
+//
+// Loading is strict: unknown keys, values of the wrong type and values that
+// break their own parameter's rules are all errors, and every error in a file
+// is reported at once, each at file:line:col. docs/MANIFEST.md is the
+// reference for plugin authors.
 package manifest
 
 // FileName is the manifest's name inside a plugin project.
@@ -12,17 +17,17 @@ type Manifest struct {
 	Name        string // lowercase letters, digits and '-', starting with a letter
 	Kind        string // "source" or "sink"
 	Version     string // semver, without a leading "v"
-	Summary     string
-	Description string
-	Author      string
-	Module      string // Go module path of the project; empty: example.com/<name>
+	Summary     string // one line
+	Description string // optional, may span lines
+	Author      string // optional
+	Module      string // Go module path of the project; empty: example.com/<name>, see ModulePath
 
 	Config []Param     // per-instance parameters ([config.*])
 	Global []Param     // process-wide parameters ([global.*])
 	Events []EventKind // [events.*]
 }
 
-// Parameter types.
+// Parameter types, the values of a parameter's type key.
 const (
 	TypeString   = "string"
 	TypeInt      = "int"
@@ -41,9 +46,11 @@ type Param struct {
 	Name        string // e.g. "url" or "auth.token"
 	Type        string // one of the Type constants
 	Description string
-	Required    bool
-	Secret      bool
+	Required    bool // the plugin refuses to start without a value
+	Secret      bool // the value never appears in errors or logs; string and strings only
 
+	// Each Has flag tells a bound or default that is set from one that is
+	// absent, since "" and "0" are values in their own right.
 	HasDefault bool
 	Default    string
 
@@ -51,22 +58,23 @@ type Param struct {
 	GreaterThan    string
 	HasLessThan    bool
 	LessThan       string
-	Regex          string   // empty: none
-	Inclusion      []string // empty: none
-	Exclusion      []string // empty: none
+	Regex          string   // Go regexp syntax, unanchored; empty: none
+	Inclusion      []string // the only values allowed; empty: none
+	Exclusion      []string // values refused; empty: none
 
 	Line int // where the [config.x] or [global.x] table starts, for messages
 }
 
 // EventKind is one kind of event a source emits or a sink accepts.
 type EventKind struct {
-	Name        string
+	Name        string // lowercase letters, digits and '_', starting with a letter
 	Description string
-	Fields      []Field // sorted by name
-	Line        int
+	Fields      []Field // sorted by name; at least one
+	Line        int     // where the [events.x] table starts, for messages
 }
 
-// Field types of event payloads.
+// Field types of event payloads. In generated Go code they become string,
+// int64, float64, bool, time.Time, time.Duration, []byte and []string.
 const (
 	FieldString   = "string"
 	FieldInt      = "int"
@@ -80,6 +88,15 @@ const (
 
 // Field is one typed field of an event kind's payload.
 type Field struct {
-	Name string
+	Name string // lowercase letters, digits and '_', starting with a letter
 	Type string // one of the Field constants
+}
+
+// ModulePath is the Go module path of the plugin project: Module, or
+// example.com/<name> when the manifest sets none.
+func (m *Manifest) ModulePath() string {
+	if m.Module != "" {
+		return m.Module
+	}
+	return "example.com/" + m.Name
 }

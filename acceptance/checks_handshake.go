@@ -1,0 +1,121 @@
+package acceptance
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// checkVersion: HELLO offers protocol version 1 and, once the host picks
+// it, the plugin goes on to answer SPEC_REQUEST.
+func checkVersion(t *T) error {
+	p, _, err := t.launch()
+	if err != nil {
+		return err
+	}
+	h, err := p.hello(t.ctx)
+	if err != nil {
+		return err
+	}
+	t.logf("HELLO offers protocol versions %v", h.Versions)
+	if !slices.Contains(h.Versions, runtime.ProtocolVersion) {
+		return failf("HELLO offering protocol version 1", "versions %v", h.Versions)
+	}
+	if _, err := p.handshake(t.ctx, defaultHeartbeat); err != nil {
+		return err
+	}
+	if _, err := p.spec(t.ctx); err != nil {
+		return failf("SPEC after HELLO_ACK chose version 1", "%v", err)
+	}
+	return nil
+}
+
+// checkIdentity: HELLO's name, version and role are the expected ones, and
+// its kind table lists the plugin's SPEC event kinds in order (an event's
+// kind is an index into it).
+func checkIdentity(t *T) error {
+	p, err := t.start(defaultHeartbeat)
+	if err != nil {
+		return err
+	}
+	h, _ := p.hello(t.ctx)
+	s, err := p.spec(t.ctx)
+	if err != nil {
+		return err
+	}
+	want := t.env.spec
+	t.logf("HELLO name %q version %q role %s kinds %v", h.Name, h.Version, h.Role, h.EventKinds)
+	switch {
+	case h.Name != want.Name:
+		return failf("HELLO name "+quote(want.Name), "%q", h.Name)
+	case h.Version != want.Version:
+		return failf("HELLO version "+quote(want.Version), "%q", h.Version)
+	case h.Role != want.Role:
+		return failf("HELLO role "+want.Role.String(), "%s", h.Role)
+	}
+	var kinds []string
+	for _, k := range s.Events {
+		kinds = append(kinds, k.Name)
+	}
+	if !slices.Equal(h.EventKinds, kinds) {
+		return failf("HELLO kind table equal to SPEC's event kinds ["+strings.Join(kinds, " ")+"]", "[%s]", strings.Join(h.EventKinds, " "))
+	}
+	return nil
+}
+
+// checkPluginID: the plugin id comes from the environment, so that one
+// binary can be enrolled under several ids.
+func checkPluginID(t *T) error {
+	p, id, err := t.launch()
+	if err != nil {
+		return err
+	}
+	h, err := p.hello(t.ctx)
+	if err != nil {
+		return err
+	}
+	if h.ID != id {
+		return failf("HELLO id "+quote(id)+" (from "+runtime.EnvPluginID+")", "%q", h.ID)
+	}
+	return nil
+}
+
+// checkReject: a plugin the host refuses exits at once, non-zero, saying
+// why on stderr (its log), so an operator sees the reason.
+func checkReject(t *T) error {
+	p, _, err := t.launch()
+	if err != nil {
+		return err
+	}
+	if _, err := p.hello(t.ctx); err != nil {
+		return err
+	}
+	reason := "plugctl acceptance rejects this plugin on purpose " + newUUID()[:8]
+	rej := runtime.Reject{Reason: runtime.RejectNotEnrolled, Message: reason}
+	if err := p.send(runtime.MsgReject, 0, rej.AppendTo(nil)); err != nil {
+		return err
+	}
+	t.logf("sent REJECT %s %q", rej.Reason, reason)
+	st, err := p.exit(exitBound)
+	if err != nil {
+		return failf("exit within 2s of REJECT", "%v", err)
+	}
+	if st.ExitCode() == 0 {
+		return failf("a non-zero exit after REJECT", "%s", st)
+	}
+	p.stderr.settle(exitBound)
+	log := p.stderr.String()
+	if !strings.Contains(log, reason) && !strings.Contains(log, rej.Reason.String()) {
+		return failf("stderr naming the reason ("+quote(rej.Reason.String())+" or the message)", "stderr %q", lastLine(log))
+	}
+	return nil
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+// lastLine returns the last non-empty line of s, for short reports.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

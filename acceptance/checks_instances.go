@@ -1,0 +1,108 @@
+package acceptance
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// otherConfig returns c with one instance parameter changed to another
+// valid value, so two instances differ; c itself when none can change.
+func (t *T) otherConfig(c config) config {
+	d := c.clone()
+	for _, p := range t.env.spec.Params {
+		for _, v := range candidates(p) {
+			if v != c.instance[p.Name] && len(problems(p, v)) == 0 {
+				d.instance[p.Name] = v
+				t.logf("instance 2 sets %q to %q", p.Name, v)
+				return d
+			}
+		}
+	}
+	t.logf("no second valid configuration found; both instances use the same")
+	return d
+}
+
+// checkInstances: two instances of one process, configured differently,
+// run at once: each one's events or results travel on its own instance,
+// with positions of its own, and stopping one reports its own last
+// position.
+func checkInstances(t *T) error {
+	c, err := t.config()
+	if err != nil {
+		return err
+	}
+	p, err := t.start(defaultHeartbeat)
+	if err != nil {
+		return err
+	}
+	if err := t.setup(p, c); err != nil {
+		return err
+	}
+	if err := t.open(p, 1, c, nil); err != nil {
+		return err
+	}
+	if err := t.open(p, 2, t.otherConfig(c), nil); err != nil {
+		return err
+	}
+	if t.env.spec.Role == runtime.RoleSink {
+		return t.sinkInstances(p)
+	}
+	p.setAutoAck(1, true)
+	p.setAutoAck(2, true)
+	for _, inst := range []uint16{1, 2} {
+		if _, err := p.waitEvents(t.ctx, inst, readCount); err != nil {
+			return err
+		}
+	}
+	for _, f := range p.frames() {
+		if f.typ == runtime.MsgEvents && f.inst != 1 && f.inst != 2 {
+			return failf("EVENTS only on the open instances 1 and 2", "EVENTS on instance %d", f.inst)
+		}
+	}
+	for _, inst := range []uint16{1, 2} {
+		if err := increasing(p.eventsOn(inst)); err != nil {
+			return fmt.Errorf("instance %d: %w", inst, err)
+		}
+		r, err := p.request(t.ctx, runtime.MsgStop, inst, runtime.Request{})
+		if err != nil {
+			return err
+		}
+		evs, _ := p.split(inst, r)
+		last := evs[len(evs)-1].Position
+		t.logf("instance %d: %d events, STOP %s", inst, len(evs), describeReply(r))
+		if !r.HasPosition || r.Position != last {
+			return failf(fmt.Sprintf("STOP of instance %d naming its own last position %d", inst, last), "REPLY %s", describeReply(r))
+		}
+	}
+	return nil
+}
+
+// sinkInstances writes to both instances in turn, each from position 1,
+// and expects every RESULT on the instance of its WRITE.
+func (t *T) sinkInstances(p *proc) error {
+	h, err := p.hello(t.ctx)
+	if err != nil {
+		return err
+	}
+	for i := range uint64(3) {
+		for _, inst := range []uint16{1, 2} {
+			b, err := t.makeBatch(h, uint64(inst)*100+i, 1+i*batchEvents)
+			if err != nil {
+				return err
+			}
+			r, f, err := p.writeOnce(t, inst, b)
+			if err != nil {
+				return err
+			}
+			if f.inst != inst {
+				return failf(fmt.Sprintf("the RESULT of batch %d on instance %d", b.id, inst), "on instance %d", f.inst)
+			}
+			if !slices.Contains([]runtime.WriteStatus{runtime.WriteOK, runtime.WriteRetry}, r.Status) {
+				return failf(fmt.Sprintf("RESULT ok for batch %d on instance %d", b.id, inst), "RESULT %s %q", r.Status, r.Message)
+			}
+		}
+	}
+	return nil
+}

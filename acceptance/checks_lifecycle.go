@@ -1,0 +1,245 @@
+package acceptance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Bounds of the lifecycle checks.
+const (
+	hbInterval = 100 * time.Millisecond // offered by lifecycle/heartbeat
+	hbWindow   = time.Second            // how long heartbeats are watched
+	// hbMaxGap allows twice the interval: the protocol's 1.5 plus room for
+	// scheduling on a loaded two-core machine, still well inside the three
+	// intervals after which a peer is declared dead.
+	hbMaxGap    = 2 * hbInterval
+	childGrace  = 200 * time.Millisecond // for children to go after the plugin exits
+	drainStdout = time.Second            // for standard output to end after exit
+)
+
+// checkHeartbeat: an idle plugin sends HEARTBEAT at the interval the host
+// chose, so the host can tell a quiet plugin from a hung one. Any frame
+// counts, as the protocol lets a side skip a heartbeat after another frame.
+func checkHeartbeat(t *T) error {
+	p, err := t.start(hbInterval)
+	if err != nil {
+		return err
+	}
+	from := time.Now()
+	if err := sleep(t, hbWindow); err != nil {
+		return err
+	}
+	to := time.Now()
+	var beats []time.Time
+	for _, f := range p.frames() {
+		if f.at.After(from) && f.at.Before(to) {
+			beats = append(beats, f.at)
+		}
+	}
+	longest, prev := time.Duration(0), from
+	for _, at := range append(beats, to) {
+		longest = max(longest, at.Sub(prev))
+		prev = at
+	}
+	t.logf("%d heartbeats in %s, longest gap %s", len(beats), hbWindow, longest.Round(time.Millisecond))
+	if longest > hbMaxGap {
+		return failf(fmt.Sprintf("HEARTBEAT at least every %s with an interval of %s", hbMaxGap, hbInterval), "%d heartbeats in %s, longest gap %s", len(beats), hbWindow, longest.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// startBusy starts a plugin with instance 1 open and working: a source has
+// sent its first event; a sink is simply open.
+func (t *T) startBusy() (*proc, error) {
+	p, err := t.startOpen()
+	if err != nil {
+		return nil, err
+	}
+	if t.env.spec.Role == runtime.RoleSource {
+		p.setAutoAck(1, true)
+		if _, err := p.waitEvents(t.ctx, 1, 1); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// checkSigterm: SIGTERM is a graceful shutdown: GOODBYE, then exit 0.
+func checkSigterm(t *T) error {
+	p, err := t.startBusy()
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(p.pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	t.logf("sent SIGTERM")
+	st, err := p.exit(exitBound)
+	if err != nil {
+		return failf("exit within 2s of SIGTERM", "%v", err)
+	}
+	gotBye := p.wait(t.ctx, drainStdout, "waiting for GOODBYE", func() bool {
+		return p.find(0, func(f frame) bool { return f.typ == runtime.MsgGoodbye }) >= 0
+	})
+	if gotBye != nil {
+		return failf("GOODBYE after SIGTERM", "%v", gotBye)
+	}
+	if st.ExitCode() != 0 {
+		return failf("exit status 0 after SIGTERM", "%s", st)
+	}
+	return nil
+}
+
+// checkStdinClose: a plugin whose host went away exits (single-shot, no
+// reconnection), and non-zero: its work did not end normally, and a
+// supervisor restarting on failure must see that.
+func checkStdinClose(t *T) error {
+	p, err := t.startBusy()
+	if err != nil {
+		return err
+	}
+	p.stopHeartbeat()
+	p.wmu.Lock()
+	p.stdin.Close()
+	p.wmu.Unlock()
+	t.logf("closed the plugin's standard input")
+	st, err := p.exit(exitBound)
+	if err != nil {
+		return failf("exit within 2s of losing the host", "%v", err)
+	}
+	if st.ExitCode() == 0 {
+		return failf("a non-zero exit after losing the host", "%s", st)
+	}
+	return nil
+}
+
+// malformedFrames are broken frames a host might send, each after a
+// completed handshake.
+var malformedFrames = []struct {
+	what  string
+	frame []byte
+	code  runtime.ErrorCode // the ERROR the plugin must send
+}{
+	{"a frame of unknown type 0x7f", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, runtime.ErrCodeMalformed},
+	{"a HEARTBEAT with flags set", append([]byte{8, 0, 0, 0, byte(runtime.MsgHeartbeat), 1, 0, 0}, make([]byte, 8)...), runtime.ErrCodeMalformed},
+	{"a SETUP body cut short", []byte{9, 0, 0, 0, byte(runtime.MsgSetup), 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'k'}, runtime.ErrCodeMalformed},
+	{"a frame over the limit", runtime.AppendHeader(nil, runtime.MsgWrite, 1, checkMaxFrame+1), runtime.ErrCodeTooLarge},
+}
+
+// checkMalformed: a plugin given bytes that break the protocol says so,
+// in an ERROR naming the violation and on stderr, and exits non-zero
+// instead of guessing or hanging.
+func checkMalformed(t *T) error {
+	for _, m := range malformedFrames {
+		p, err := t.start(defaultHeartbeat)
+		if err != nil {
+			return err
+		}
+		if err := p.sendRaw(m.frame); err != nil {
+			return err
+		}
+		st, err := p.exit(exitBound)
+		if err != nil {
+			return failf("exit within 2s of "+m.what, "%v", err)
+		}
+		p.stderr.settle(exitBound)
+		p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
+		var got *runtime.ErrorMsg
+		for _, f := range p.frames() {
+			if e, ok := f.msg.(*runtime.ErrorMsg); ok {
+				got = e
+			}
+		}
+		t.logf("after %s: ERROR %v, %s; stderr %q", m.what, got, st, lastLine(p.stderr.String()))
+		switch {
+		case got == nil || got.Code != m.code:
+			return failf(fmt.Sprintf("ERROR %s after %s", m.code, m.what), "%v", describeError(got))
+		case st.ExitCode() == 0:
+			return failf("a non-zero exit after "+m.what, "%s", st)
+		case len(p.stderr.all()) == 0:
+			return failf("an error on stderr after "+m.what, "nothing on stderr")
+		}
+	}
+	return nil
+}
+
+func describeError(e *runtime.ErrorMsg) string {
+	if e == nil {
+		return "no ERROR frame"
+	}
+	return "ERROR " + e.Error()
+}
+
+// checkStdoutClean: over a whole session, from HELLO through GOODBYE and
+// exit, every byte on standard output is part of a frame: nothing the
+// plugin prints by accident reaches the protocol stream.
+func checkStdoutClean(t *T) error {
+	p, err := t.startBusy()
+	if err != nil {
+		return err
+	}
+	if t.env.spec.Role == runtime.RoleSink {
+		h, _ := p.hello(t.ctx)
+		b, err := t.makeBatch(h, 1, 1)
+		if err != nil {
+			return err
+		}
+		if _, _, err := p.writeOnce(t, 1, b); err != nil {
+			return err
+		}
+	}
+	for _, req := range []runtime.MsgType{runtime.MsgStop, runtime.MsgClose} {
+		if _, err := p.request(t.ctx, req, 1, runtime.Request{}); err != nil {
+			return err
+		}
+	}
+	if _, err := p.goodbye(t.ctx, exitBound); err != nil {
+		return err
+	}
+	p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !errors.Is(p.readErr, io.EOF) {
+		return failf("nothing but frames on standard output", "%v", p.streamError())
+	}
+	if last := p.log[len(p.log)-1]; last.typ != runtime.MsgGoodbye {
+		return failf("nothing after GOODBYE on standard output", "%s after GOODBYE", last.typ)
+	}
+	return nil
+}
+
+// checkChildren: a plugin that exits takes its children with it, so that
+// no process outlives a plugin its host has stopped.
+func checkChildren(t *T) error {
+	p, err := t.startBusy()
+	if err != nil {
+		return err
+	}
+	if err := sleep(t, childGrace); err != nil {
+		return err
+	}
+	kids := descendants(p.pid)
+	t.logf("%d descendant processes before GOODBYE", len(kids))
+	if _, err := p.goodbye(t.ctx, exitBound); err != nil {
+		return err
+	}
+	if err := sleep(t, childGrace); err != nil {
+		return err
+	}
+	var left []string
+	for _, k := range kids {
+		if alive(k) {
+			left = append(left, fmt.Sprintf("%d (%s)", k.pid, k.comm))
+			syscall.Kill(k.pid, syscall.SIGKILL)
+		}
+	}
+	if len(left) > 0 {
+		return failf("no child process left after the plugin exited", "still running: %v", left)
+	}
+	return nil
+}

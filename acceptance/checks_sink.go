@@ -1,0 +1,236 @@
+package acceptance
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Sizes and bounds of the sink checks.
+const (
+	writeBatches  = 5 // batches sink/write and sink/stop-flush send
+	batchEvents   = 2 // events per batch
+	retryAttempts = 5 // a host's bound on resending a batch answered retry
+	retryBackoff  = 10 * time.Millisecond
+)
+
+// batch is one WRITE: its id and encoded body.
+type batch struct {
+	id    uint64
+	first uint64 // position of its first event
+	body  []byte
+}
+
+// makeBatch builds the WRITE for batch id with batchEvents events starting
+// at position first, cycling through the plugin's event kinds with
+// payloads that fill every declared field as PROTOCOL.md §4.7 encodes them.
+func (t *T) makeBatch(h *runtime.Hello, id, first uint64) (batch, error) {
+	if len(h.EventKinds) == 0 {
+		return batch{}, skipf("the plugin declares no event kind, so no event can be written to it")
+	}
+	body := binary.LittleEndian.AppendUint64(nil, id)
+	body = binary.LittleEndian.AppendUint32(body, batchEvents)
+	for i := range uint64(batchEvents) {
+		pos := first + i
+		kind := int(pos) % len(h.EventKinds)
+		body = runtime.AppendEvent(body, pos, time.Now().UnixNano(), uint16(kind), t.samplePayload(h.EventKinds[kind], pos), nil)
+	}
+	return batch{id: id, first: first, body: body}, nil
+}
+
+// samplePayload is a JSON object with a value for each field of kind.
+func (t *T) samplePayload(kind string, n uint64) []byte {
+	m := map[string]any{}
+	for _, k := range t.env.spec.Events {
+		if k.Name != kind {
+			continue
+		}
+		for _, f := range k.Fields {
+			switch f.Type {
+			case "int":
+				m[f.Name] = n
+			case "float":
+				m[f.Name] = float64(n) + 0.5
+			case "bool":
+				m[f.Name] = n%2 == 0
+			case "time":
+				m[f.Name] = time.Now().UTC()
+			case "duration":
+				m[f.Name] = (time.Duration(n) * time.Second).String()
+			case "bytes":
+				m[f.Name] = []byte("plugctl")
+			case "strings":
+				m[f.Name] = []string{"plugctl", "acceptance"}
+			default:
+				m[f.Name] = fmt.Sprintf("plugctl acceptance %d", n)
+			}
+		}
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// writeOnce sends b and waits for the RESULT with its batch id.
+func (p *proc) writeOnce(t *T, inst uint16, b batch) (*runtime.Result, frame, error) {
+	p.mu.Lock()
+	mark := len(p.log)
+	p.mu.Unlock()
+	if err := p.send(runtime.MsgWrite, inst, b.body); err != nil {
+		return nil, frame{}, err
+	}
+	var f frame
+	err := p.waitFor(t.ctx, fmt.Sprintf("waiting for the RESULT of WRITE batch %d", b.id), func() bool {
+		i := p.find(mark, func(f frame) bool {
+			r, ok := f.msg.(*runtime.Result)
+			return ok && r.Batch == b.id
+		})
+		if i >= 0 {
+			f = p.log[i]
+		}
+		return i >= 0
+	})
+	if err != nil {
+		return nil, f, err
+	}
+	return f.msg.(*runtime.Result), f, nil
+}
+
+// write sends b until the sink answers other than retry, as a host does,
+// at most retryAttempts times, and expects ok. It reports whether the sink
+// asked for a retry.
+func (p *proc) write(t *T, inst uint16, b batch) (retried bool, err error) {
+	for attempt := 1; ; attempt++ {
+		r, _, err := p.writeOnce(t, inst, b)
+		if err != nil {
+			return retried, err
+		}
+		t.logf("WRITE batch %d attempt %d: RESULT %s %s", b.id, attempt, r.Status, r.Message)
+		switch {
+		case r.Status == runtime.WriteOK:
+			return retried, nil
+		case r.Status != runtime.WriteRetry:
+			return retried, failf(fmt.Sprintf("RESULT ok for WRITE batch %d", b.id), "RESULT %s %q", r.Status, r.Message)
+		case attempt == retryAttempts:
+			return retried, failf(fmt.Sprintf("RESULT ok for WRITE batch %d within %d attempts", b.id, retryAttempts), "still retry after %d attempts: %q", attempt, r.Message)
+		}
+		retried = true
+		if err := sleep(t, retryBackoff<<attempt); err != nil {
+			return retried, err
+		}
+	}
+}
+
+// startSink starts a sink with instance 1 open, and its HELLO.
+func (t *T) startSink() (*proc, *runtime.Hello, error) {
+	p, err := t.startOpen()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := p.hello(t.ctx)
+	return p, h, err
+}
+
+// checkSinkWrite: every batch written is acknowledged with RESULT ok.
+func checkSinkWrite(t *T) error {
+	p, h, err := t.startSink()
+	if err != nil {
+		return err
+	}
+	for i := range uint64(writeBatches) {
+		b, err := t.makeBatch(h, i+1, 1+i*batchEvents)
+		if err != nil {
+			return err
+		}
+		if _, err := p.write(t, 1, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSinkRetry: a batch answered retry is written when sent again; and
+// because a host resends a batch whose RESULT it never saw, a batch sent
+// twice is answered twice. When the sink never asks for a retry, only the
+// second half can be observed.
+func checkSinkRetry(t *T) error {
+	p, h, err := t.startSink()
+	if err != nil {
+		return err
+	}
+	b, err := t.makeBatch(h, 1, 1)
+	if err != nil {
+		return err
+	}
+	retried, err := p.write(t, 1, b)
+	if err != nil {
+		return err
+	}
+	r, _, err := p.writeOnce(t, 1, b)
+	if err != nil {
+		return failf("a RESULT for a WRITE batch sent again", "%v", err)
+	}
+	t.logf("WRITE batch %d again: RESULT %s", b.id, r.Status)
+	if r.Status == runtime.WriteError {
+		return failf("RESULT ok or retry for a WRITE batch sent again", "RESULT %s %q", r.Status, r.Message)
+	}
+	if !retried {
+		return skipf("the sink never answered retry, so retrying could not be observed; a batch sent twice was answered twice")
+	}
+	return nil
+}
+
+// checkSinkStopFlush: STOP flushes: sent right behind a run of WRITEs, its
+// REPLY comes after the RESULT of every one (an instance's frames are
+// handled in order) and names the last position of a batch written ok.
+func checkSinkStopFlush(t *T) error {
+	p, h, err := t.startSink()
+	if err != nil {
+		return err
+	}
+	var batches []batch
+	for i := range uint64(writeBatches) {
+		b, err := t.makeBatch(h, i+1, 1+i*batchEvents)
+		if err != nil {
+			return err
+		}
+		if err := p.send(runtime.MsgWrite, 1, b.body); err != nil {
+			return err
+		}
+		batches = append(batches, b)
+	}
+	r, err := p.request(t.ctx, runtime.MsgStop, 1, runtime.Request{})
+	if err != nil {
+		return err
+	}
+	t.logf("sent %d WRITEs then STOP: %s", len(batches), describeReply(r))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := p.find(0, func(f frame) bool { return f.msg == any(r) })
+	var written uint64
+	for _, b := range batches {
+		res := result(p.log[:at], b.id)
+		if res == nil {
+			return failf("the RESULT of every WRITE before STOP's REPLY", "no RESULT for batch %d before the REPLY", b.id)
+		}
+		if res.Status == runtime.WriteOK {
+			written = max(written, b.first+batchEvents-1)
+		}
+	}
+	if r.Status != runtime.StatusOK || r.HasPosition != (written > 0) || r.Position != written {
+		return failf(fmt.Sprintf("STOP answered ok with the last written position %d", written), "REPLY %s", describeReply(r))
+	}
+	return nil
+}
+
+// result finds the RESULT of batch id in log.
+func result(log []frame, id uint64) *runtime.Result {
+	for _, f := range log {
+		if m, ok := f.msg.(*runtime.Result); ok && m.Batch == id {
+			return m
+		}
+	}
+	return nil
+}

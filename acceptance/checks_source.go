@@ -1,0 +1,337 @@
+package acceptance
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Sizes and bounds of the source checks.
+const (
+	readCount   = 5                      // events a short read waits for
+	resumeAt    = 3                      // events acknowledged before the restart
+	idleSettle  = 300 * time.Millisecond // start-up work excluded from the CPU measure
+	idleWindow  = 500 * time.Millisecond // how long CPU is measured
+	idleMaxCPU  = 0.20                   // of one core
+	busyEvents  = 100                    // more than this in the window: the source is never idle
+	endWindow   = 2 * time.Second        // how long source/end waits for END
+	progWindow  = 1500 * time.Millisecond
+	longCount   = 1000 // events that make a long stream
+	longWindow  = time.Second
+	dayDuration = 24 * time.Hour
+)
+
+// readSource opens a source, acknowledging every batch, and waits for n
+// events on instance 1.
+func (t *T) readSource(n int) (*proc, []runtime.Event, error) {
+	p, err := t.startOpen()
+	if err != nil {
+		return nil, nil, err
+	}
+	p.setAutoAck(1, true)
+	evs, err := p.waitEvents(t.ctx, 1, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.logf("read %d events, positions %d to %d", len(evs), evs[0].Position, evs[len(evs)-1].Position)
+	return p, evs, nil
+}
+
+// checkSourceRead: an opened source delivers events.
+func checkSourceRead(t *T) error {
+	_, _, err := t.readSource(readCount)
+	return err
+}
+
+// checkSourcePositions: positions only grow, across batches too, so that
+// a cumulative ack means what it says.
+func checkSourcePositions(t *T) error {
+	_, evs, err := t.readSource(readCount)
+	if err != nil {
+		return err
+	}
+	return increasing(evs)
+}
+
+func increasing(evs []runtime.Event) error {
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Position <= evs[i-1].Position {
+			return failf("positions unique and increasing", "position %d after %d (event %d)", evs[i].Position, evs[i-1].Position, i+1)
+		}
+	}
+	return nil
+}
+
+// checkSourceTimestamps: event times are set and plausible: nanoseconds
+// since the Unix epoch, within a day of now.
+func checkSourceTimestamps(t *T) error {
+	_, evs, err := t.readSource(readCount)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, e := range evs {
+		at := time.Unix(0, e.Time)
+		if e.Time == 0 || at.Sub(now).Abs() > dayDuration {
+			return failf("event times within a day of now, in Unix nanoseconds", "event at position %d has time %d (%s)", e.Position, e.Time, at.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// checkSourceKinds: every event is of a declared kind.
+func checkSourceKinds(t *T) error {
+	_, evs, err := t.readSource(readCount)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if !slices.ContainsFunc(t.env.spec.Events, func(k runtime.EventKind) bool { return k.Name == e.Kind }) {
+			return failf("event kinds declared in the spec", "event at position %d has kind %q", e.Position, e.Kind)
+		}
+	}
+	return nil
+}
+
+// checkSourceResume: after a restart that resumes from the last ack,
+// every event the host received but did not acknowledge comes again
+// (at-least-once), and nothing acknowledged does.
+func checkSourceResume(t *T) error {
+	c, err := t.config()
+	if err != nil {
+		return err
+	}
+	// Run 1: read, acknowledge the third event, then crash the session
+	// (PROTOCOL.md §6.4). Not STOP: a host must keep acknowledging while a
+	// STOP drains, and here events must stay unacknowledged.
+	p, err := t.startOpen()
+	if err != nil {
+		return err
+	}
+	evs, err := p.waitEvents(t.ctx, 1, resumeAt)
+	if err != nil {
+		return err
+	}
+	acked := evs[resumeAt-1].Position
+	if err := p.ack(1, acked); err != nil {
+		return err
+	}
+	p.kill()
+	var unacked []uint64
+	for _, e := range p.eventsOn(1) {
+		if e.Position > acked {
+			unacked = append(unacked, e.Position)
+		}
+	}
+	t.logf("run 1: acked %d, %d events unacknowledged", acked, len(unacked))
+
+	// Run 2: resume from the ack.
+	p, err = t.start(defaultHeartbeat)
+	if err != nil {
+		return err
+	}
+	if err := t.setup(p, c); err != nil {
+		return err
+	}
+	if err := t.open(p, 1, c, &acked); err != nil {
+		return err
+	}
+	p.setAutoAck(1, true)
+	got := map[uint64]bool{}
+	err = p.waitFor(t.ctx, "waiting for the unacknowledged events again", func() bool {
+		evs := p.events[1]
+		for _, e := range evs {
+			got[e.Position] = true
+		}
+		return len(evs) > 0 && (len(unacked) == 0 || evs[len(evs)-1].Position >= unacked[len(unacked)-1])
+	})
+	if err != nil {
+		return err
+	}
+	evs2 := p.eventsOn(1)
+	if evs2[0].Position <= acked {
+		return failf(fmt.Sprintf("first event after resuming from %d beyond it", acked), "position %d", evs2[0].Position)
+	}
+	var lost []uint64
+	for _, pos := range unacked {
+		if !got[pos] {
+			lost = append(lost, pos)
+		}
+	}
+	if len(lost) > 0 {
+		return failf(fmt.Sprintf("every event sent but not acknowledged before the restart (%v) delivered again", unacked), "positions %v lost (run 2 began at %d)", lost, evs2[0].Position)
+	}
+	return nil
+}
+
+// checkSourceIdleCPU: a source with nothing to send waits instead of
+// spinning. CPU time is the child's own, from /proc, so a loaded machine
+// does not change the verdict.
+func checkSourceIdleCPU(t *T) error {
+	p, err := t.startOpen()
+	if err != nil {
+		return err
+	}
+	p.setAutoAck(1, true)
+	if err := sleep(t, idleSettle); err != nil {
+		return err
+	}
+	before, err := readStat(p.pid)
+	if err != nil {
+		return err
+	}
+	n0, start := len(p.eventsOn(1)), time.Now()
+	if err := sleep(t, idleWindow); err != nil {
+		return err
+	}
+	after, err := readStat(p.pid)
+	if err != nil {
+		return fmt.Errorf("plugin exited while idle: %w", err)
+	}
+	elapsed, n := time.Since(start), len(p.eventsOn(1))-n0
+	if n > busyEvents {
+		return skipf("the source sent %d events in %s, so it is never idle here", n, elapsed.Round(time.Millisecond))
+	}
+	used := float64(after.cpu-before.cpu) / float64(elapsed)
+	t.logf("%d events and %s of CPU in %s", n, after.cpu-before.cpu, elapsed.Round(time.Millisecond))
+	if used > idleMaxCPU {
+		return failf(fmt.Sprintf("under %.0f%% of a core while waiting for events", idleMaxCPU*100), "%.0f%% (%s of CPU in %s, %d events)", used*100, after.cpu-before.cpu, elapsed.Round(time.Millisecond), n)
+	}
+	return nil
+}
+
+// sleep waits d, or fails when the check's time runs out first.
+func sleep(t *T, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-t.ctx.Done():
+		return t.ctx.Err()
+	}
+}
+
+// checkSourceEnd: a source that finishes says so with END naming its last
+// position, sends nothing more, and still answers STOP and CLOSE.
+func checkSourceEnd(t *T) error {
+	p, err := t.startOpen()
+	if err != nil {
+		return err
+	}
+	p.setAutoAck(1, true)
+	isEnd := func(f frame) bool { return f.typ == runtime.MsgEnd && f.inst == 1 }
+	if err := p.wait(t.ctx, endWindow, "waiting for END", func() bool { return p.find(0, isEnd) >= 0 }); err != nil {
+		if p.broken() {
+			return err
+		}
+		return skipf("no END within %s: the source did not finish", endWindow)
+	}
+	evs := p.eventsOn(1)
+	var replies []*runtime.Reply
+	for _, req := range []runtime.MsgType{runtime.MsgStop, runtime.MsgClose} {
+		r, err := p.request(t.ctx, req, 1, runtime.Request{})
+		if err != nil {
+			return failf(req.String()+" answered after END", "%v", err)
+		}
+		t.logf("%s after END: %s", req, describeReply(r))
+		replies = append(replies, r)
+	}
+	p.mu.Lock()
+	at := p.find(0, isEnd)
+	end := p.log[at].msg.(*runtime.End)
+	after := p.find(at, func(f frame) bool {
+		return (f.typ == runtime.MsgEvents || f.typ == runtime.MsgProgress) && f.inst == 1
+	})
+	p.mu.Unlock()
+	stop, closed := replies[0], replies[1]
+	switch {
+	case after >= 0:
+		return failf("no EVENTS or PROGRESS after END", "%s on instance 1 after END", p.frames()[after].typ)
+	case len(evs) == 0 && end.HasPosition:
+		return failf("END without a position (no event was sent)", "END at position %d", end.Position)
+	case len(evs) > 0 && (!end.HasPosition || end.Position != evs[len(evs)-1].Position):
+		return failf(fmt.Sprintf("END naming the last event's position %d", evs[len(evs)-1].Position), "END %+v", *end)
+	case stop.Status != runtime.StatusOK || stop.HasPosition != end.HasPosition || stop.Position != end.Position:
+		return failf("STOP after END answered ok with END's position", "REPLY %s", describeReply(stop))
+	case closed.Status != runtime.StatusOK:
+		return failf("CLOSE after END answered ok", "REPLY %s", describeReply(closed))
+	}
+	return nil
+}
+
+// checkSourceProgress: PROGRESS, when a source reports it, is a percentage.
+// The codec refuses a percent outside 0-100, so a bad one ends the wait
+// with that error.
+func checkSourceProgress(t *T) error {
+	p, err := t.startOpen()
+	if err != nil {
+		return err
+	}
+	p.setAutoAck(1, true)
+	err = p.wait(t.ctx, progWindow, "waiting for PROGRESS", func() bool {
+		return p.find(0, func(f frame) bool { return f.typ == runtime.MsgProgress }) >= 0
+	})
+	if err != nil && !p.broken() {
+		return skipf("no PROGRESS within %s: the source does not report progress", progWindow)
+	}
+	return err
+}
+
+// checkSourceStopDrain: STOP's REPLY names the last position sent, every
+// event up to it arrives before the REPLY, and none after it.
+func checkSourceStopDrain(t *T) error {
+	p, _, err := t.readSource(resumeAt)
+	if err != nil {
+		return err
+	}
+	r, err := p.request(t.ctx, runtime.MsgStop, 1, runtime.Request{})
+	if err != nil {
+		return err
+	}
+	if r.Status != runtime.StatusOK || !r.HasPosition {
+		return failf("STOP answered ok with the last position", "REPLY %s", describeReply(r))
+	}
+	if _, err := p.request(t.ctx, runtime.MsgClose, 1, runtime.Request{}); err != nil {
+		return err
+	}
+	before, after := p.split(1, r)
+	lastBefore := before[len(before)-1].Position
+	t.logf("STOP: %s; last event before it %d; %d events after", describeReply(r), lastBefore, len(after))
+	switch {
+	case len(after) > 0:
+		return failf(fmt.Sprintf("no events after STOP's REPLY (position %d)", r.Position), "%d events after it, positions %d to %d", len(after), after[0].Position, after[len(after)-1].Position)
+	case lastBefore != r.Position:
+		return failf(fmt.Sprintf("every event up to STOP's position %d before the REPLY, none beyond", r.Position), "last event before the REPLY at %d", lastBefore)
+	}
+	return nil
+}
+
+// checkSourceLongStream: many events, as a source emitting from many
+// goroutines at once produces them, all arrive in whole frames (the reader
+// decodes every frame), and their payloads stay whole: if the first is
+// JSON, every one is.
+func checkSourceLongStream(t *T) error {
+	p, err := t.startOpen()
+	if err != nil {
+		return err
+	}
+	p.setAutoAck(1, true)
+	err = p.wait(t.ctx, longWindow, "waiting for a long stream", func() bool { return len(p.events[1]) >= longCount })
+	evs := p.eventsOn(1)
+	if err != nil {
+		if p.broken() {
+			return err
+		}
+		return skipf("the source sent %d events in %s; a stream of %d is needed", len(evs), longWindow, longCount)
+	}
+	if json.Valid(evs[0].Payload) {
+		for _, e := range evs {
+			if !json.Valid(e.Payload) {
+				return failf("every payload whole (valid JSON, as the first)", "payload at position %d: %q", e.Position, e.Payload)
+			}
+		}
+	}
+	return increasing(evs)
+}

@@ -1,0 +1,529 @@
+package acceptance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Limits the checks offer a plugin in HELLO_ACK.
+const (
+	checkMaxFrame = runtime.DefaultMaxFrame
+	checkWindow   = 16
+	// writeTimeout bounds one frame write, so a plugin that stops reading
+	// its standard input cannot block a check.
+	writeTimeout = 2 * time.Second
+)
+
+// proc is one plugin process driven directly over the wire protocol. It
+// plays a host, but keeps every frame the plugin sent, in order and with
+// its arrival time, so a check can judge what a real host would hide: the
+// order of replies and events, heartbeat gaps, stray bytes. The standard
+// streams are plain pipes owned here (not exec's copying goroutines), so
+// the process's exit and the end of its output are observed separately.
+type proc struct {
+	cmd    *exec.Cmd
+	pid    int
+	stdin  *os.File // our end of the plugin's standard input
+	stdout *os.File // our end of the plugin's standard output
+	stderr *stderrBuf
+
+	wmu sync.Mutex // serialises frame writes
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever the state below changes
+	log     []frame       // every frame the plugin sent, in order
+	events  map[uint16][]runtime.Event
+	autoAck map[uint16]bool
+	readErr error // why reading stdout stopped: io.EOF on a clean end
+	lastIn  []byte
+	state   *os.ProcessState // set once the process has exited
+
+	ackMu sync.Mutex        // orders ACKs, which must never go backwards
+	acked map[uint16]uint64 // the last ACK sent per instance
+
+	exited chan struct{}
+	nextID atomic.Uint32
+	stopHB chan struct{}
+	hbOnce sync.Once
+}
+
+// frame is one decoded frame from the plugin.
+type frame struct {
+	at   time.Time
+	typ  runtime.MsgType
+	inst uint16
+	msg  any // *runtime.Hello, *runtime.Reply, []runtime.Event, …
+}
+
+// startProc starts the plugin with the protocol on pipes and its own
+// process group, so cleanup can also reach children it leaves behind.
+func startProc(command, env []string) (*proc, error) {
+	if len(command) == 0 {
+		return nil, errors.New("no plugin command given")
+	}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	// The child holds its own copies; ours must go so EOF can be seen.
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("start %s: %w", command[0], err)
+	}
+	p := &proc{
+		cmd:     cmd,
+		pid:     cmd.Process.Pid,
+		stdin:   inW,
+		stdout:  outR,
+		stderr:  newStderrBuf(),
+		changed: make(chan struct{}),
+		events:  map[uint16][]runtime.Event{},
+		autoAck: map[uint16]bool{},
+		acked:   map[uint16]uint64{},
+		exited:  make(chan struct{}),
+		stopHB:  make(chan struct{}),
+	}
+	go p.stderr.readFrom(errR)
+	go p.readFrames()
+	go func() {
+		cmd.Wait()
+		p.mu.Lock()
+		p.state = cmd.ProcessState
+		p.notify()
+		p.mu.Unlock()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// notify wakes every waiter; p.mu must be held.
+func (p *proc) notify() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// tailReader remembers the last bytes read, to show what broke the stream.
+type tailReader struct {
+	r    io.Reader
+	tail []byte
+}
+
+func (t *tailReader) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	t.tail = append(t.tail, b[:n]...)
+	if len(t.tail) > 16 {
+		t.tail = t.tail[len(t.tail)-16:]
+	}
+	return n, err
+}
+
+// readFrames decodes the plugin's standard output until it ends or breaks
+// the protocol. A broken stream cannot be resynchronised, so the first
+// error ends reading and is kept for the checks to report.
+func (p *proc) readFrames() {
+	tr := &tailReader{r: p.stdout}
+	fr := runtime.NewFrameReader(tr, runtime.HelloMaxFrame)
+	var kinds []string
+	for first := true; ; first = false {
+		h, body, err := fr.Next()
+		at := time.Now()
+		var msg any
+		if err == nil {
+			msg, err = decodeFrame(h, body, kinds, first)
+		}
+		p.mu.Lock()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.lastIn = tr.tail
+			}
+			p.readErr = err
+			p.notify()
+			p.mu.Unlock()
+			return
+		}
+		p.log = append(p.log, frame{at: at, typ: h.Type, inst: h.Instance, msg: msg})
+		ack, ackAt := false, uint64(0)
+		switch m := msg.(type) {
+		case *runtime.Hello:
+			kinds = m.EventKinds
+			fr.SetMax(checkMaxFrame)
+		case []runtime.Event:
+			p.events[h.Instance] = append(p.events[h.Instance], m...)
+			ack, ackAt = p.autoAck[h.Instance], m[len(m)-1].Position
+		}
+		p.notify()
+		p.mu.Unlock()
+		if ack {
+			p.ack(h.Instance, ackAt)
+		}
+	}
+}
+
+// decodeFrame decodes one frame body by type. Messages only a host may send
+// are protocol errors when they come from the plugin.
+func decodeFrame(h runtime.Header, body []byte, kinds []string, first bool) (any, error) {
+	if first && h.Type != runtime.MsgHello {
+		return nil, fmt.Errorf("first frame is %s, want HELLO", h.Type)
+	}
+	if !first && h.Type == runtime.MsgHello {
+		return nil, errors.New("second HELLO")
+	}
+	var m interface{ Decode([]byte) error }
+	switch h.Type {
+	case runtime.MsgHello:
+		m = new(runtime.Hello)
+	case runtime.MsgSpec:
+		m = new(runtime.SpecReply)
+	case runtime.MsgReply:
+		m = new(runtime.Reply)
+	case runtime.MsgResult:
+		m = new(runtime.Result)
+	case runtime.MsgProgress:
+		m = new(runtime.Progress)
+	case runtime.MsgEnd:
+		m = new(runtime.End)
+	case runtime.MsgGoodbye:
+		m = new(runtime.Goodbye)
+	case runtime.MsgError:
+		m = new(runtime.ErrorMsg)
+	case runtime.MsgHeartbeat:
+		m = new(runtime.Heartbeat)
+	case runtime.MsgEvents:
+		b, err := runtime.ParseEvents(body, kinds, runtime.MsgEvents)
+		if err != nil {
+			return nil, err
+		}
+		evs := make([]runtime.Event, 0, b.Len())
+		r := b.Reader()
+		var e runtime.Event
+		for r.Next(&e) {
+			e.Payload = append([]byte(nil), e.Payload...)
+			evs = append(evs, e)
+		}
+		return evs, nil
+	default:
+		return nil, fmt.Errorf("plugin sent %s, which only a host may send", h.Type)
+	}
+	if err := m.Decode(body); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// send writes one frame, bounded by writeTimeout.
+func (p *proc) send(t runtime.MsgType, inst uint16, body []byte) error {
+	b := make([]byte, 0, runtime.HeaderSize+len(body))
+	b = runtime.AppendHeader(b, t, inst, len(body))
+	return p.sendRaw(append(b, body...))
+}
+
+// sendRaw writes bytes as they are, for checks that send broken frames.
+func (p *proc) sendRaw(b []byte) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.stdin.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := p.stdin.Write(b); err != nil {
+		return fmt.Errorf("write to plugin: %w", err)
+	}
+	return nil
+}
+
+// waitFor blocks until cond holds (evaluated with p.mu held), the context
+// ends, or no frame can come any more. what names the wait in errors.
+func (p *proc) waitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		p.mu.Lock()
+		if cond() {
+			p.mu.Unlock()
+			return nil
+		}
+		if p.readErr != nil {
+			err := p.streamError()
+			p.mu.Unlock()
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: no answer within the check's time (%w)", what, context.Cause(ctx))
+		}
+	}
+}
+
+// broken reports whether the plugin's output has ended or broken, so no
+// frame can come any more.
+func (p *proc) broken() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readErr != nil
+}
+
+// streamError describes why the plugin's output ended; p.mu must be held.
+func (p *proc) streamError() error {
+	err := p.readErr
+	if errors.Is(err, io.EOF) {
+		err = errors.New("plugin closed its standard output")
+	} else if len(p.lastIn) > 0 {
+		err = fmt.Errorf("%w (last bytes read: %q)", err, p.lastIn)
+	}
+	if p.state != nil {
+		err = fmt.Errorf("%w; plugin exited: %s", err, p.state)
+	}
+	return err
+}
+
+// wait is a waitFor that cannot hang past d even with a long-lived ctx.
+func (p *proc) wait(ctx context.Context, d time.Duration, what string, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return p.waitFor(ctx, what, cond)
+}
+
+// hello waits for the plugin's HELLO.
+func (p *proc) hello(ctx context.Context) (*runtime.Hello, error) {
+	if err := p.waitFor(ctx, "waiting for HELLO", func() bool { return len(p.log) > 0 }); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log[0].msg.(*runtime.Hello), nil
+}
+
+// handshake reads HELLO and accepts it with protocol version 1 and the
+// given heartbeat interval, then heartbeats to the plugin at that interval
+// so it never declares the host dead.
+func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*runtime.Hello, error) {
+	h, err := p.hello(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ack := runtime.HelloAck{
+		Version:     runtime.ProtocolVersion,
+		MaxFrame:    checkMaxFrame,
+		HeartbeatMS: uint32(heartbeat / time.Millisecond),
+		Window:      checkWindow,
+	}
+	if err := p.send(runtime.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
+		return nil, err
+	}
+	go p.heartbeat(heartbeat)
+	return h, nil
+}
+
+func (p *proc) heartbeat(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stopHB:
+			return
+		case <-p.exited:
+			return
+		case now := <-t.C:
+			if p.send(runtime.MsgHeartbeat, 0, (&runtime.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil)) != nil {
+				return
+			}
+		}
+	}
+}
+
+// stopHeartbeat ends the host's heartbeats.
+func (p *proc) stopHeartbeat() { p.hbOnce.Do(func() { close(p.stopHB) }) }
+
+// find returns the index of the first frame at or after from that match
+// reports true for, or -1; p.mu must be held.
+func (p *proc) find(from int, match func(f frame) bool) int {
+	for i := from; i < len(p.log); i++ {
+		if match(p.log[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// frames returns a copy of the log.
+func (p *proc) frames() []frame {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]frame(nil), p.log...)
+}
+
+// request sends a SETUP, OPEN, STOP or CLOSE and waits for its REPLY.
+func (p *proc) request(ctx context.Context, t runtime.MsgType, inst uint16, r runtime.Request) (*runtime.Reply, error) {
+	r.ID = p.nextID.Add(1)
+	if err := p.send(t, inst, r.AppendTo(nil, t)); err != nil {
+		return nil, err
+	}
+	var reply *runtime.Reply
+	err := p.waitFor(ctx, fmt.Sprintf("waiting for the REPLY to %s", t), func() bool {
+		i := p.find(0, func(f frame) bool {
+			m, ok := f.msg.(*runtime.Reply)
+			return ok && m.ID == r.ID
+		})
+		if i >= 0 {
+			reply = p.log[i].msg.(*runtime.Reply)
+		}
+		return i >= 0
+	})
+	return reply, err
+}
+
+// spec asks for the specification.
+func (p *proc) spec(ctx context.Context) (*runtime.Spec, error) {
+	id := p.nextID.Add(1)
+	if err := p.send(runtime.MsgSpecRequest, 0, (&runtime.Request{ID: id}).AppendTo(nil, runtime.MsgSpecRequest)); err != nil {
+		return nil, err
+	}
+	var got any
+	err := p.waitFor(ctx, "waiting for SPEC", func() bool {
+		i := p.find(0, func(f frame) bool {
+			switch m := f.msg.(type) {
+			case *runtime.SpecReply:
+				return m.ID == id
+			case *runtime.Reply:
+				return m.ID == id
+			}
+			return false
+		})
+		if i >= 0 {
+			got = p.log[i].msg
+		}
+		return i >= 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := got.(*runtime.Reply); ok {
+		return nil, fmt.Errorf("SPEC_REQUEST answered with REPLY %s: %s", r.Status, r.Message)
+	}
+	return &got.(*runtime.SpecReply).Spec, nil
+}
+
+// split returns the events received on inst before and after the frame
+// that carried reply.
+func (p *proc) split(inst uint16, reply *runtime.Reply) (before, after []runtime.Event) {
+	seen := false
+	for _, f := range p.frames() {
+		seen = seen || f.msg == any(reply)
+		if evs, ok := f.msg.([]runtime.Event); ok && f.inst == inst {
+			if seen {
+				after = append(after, evs...)
+			} else {
+				before = append(before, evs...)
+			}
+		}
+	}
+	return before, after
+}
+
+// setAutoAck makes the reader acknowledge every batch of inst on arrival,
+// as a fast host does, or stop doing so. Turning it on acknowledges what
+// already arrived, which may have filled the window.
+func (p *proc) setAutoAck(inst uint16, on bool) {
+	p.mu.Lock()
+	p.autoAck[inst] = on
+	evs := p.events[inst]
+	p.mu.Unlock()
+	if on && len(evs) > 0 {
+		p.ack(inst, evs[len(evs)-1].Position)
+	}
+}
+
+// ack acknowledges every event of inst up to pos, unless a later ACK
+// already did.
+func (p *proc) ack(inst uint16, pos uint64) error {
+	p.ackMu.Lock()
+	defer p.ackMu.Unlock()
+	if last, ok := p.acked[inst]; ok && pos <= last {
+		return nil
+	}
+	p.acked[inst] = pos
+	return p.send(runtime.MsgAck, inst, (&runtime.Ack{Position: pos}).AppendTo(nil))
+}
+
+// eventsOn returns the events received on inst so far.
+func (p *proc) eventsOn(inst uint16) []runtime.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]runtime.Event(nil), p.events[inst]...)
+}
+
+// waitEvents waits until at least n events arrived on inst.
+func (p *proc) waitEvents(ctx context.Context, inst uint16, n int) ([]runtime.Event, error) {
+	err := p.waitFor(ctx, fmt.Sprintf("waiting for %d events on instance %d", n, inst), func() bool {
+		return len(p.events[inst]) >= n
+	})
+	if err != nil {
+		return p.eventsOn(inst), fmt.Errorf("%w (got %d)", err, len(p.eventsOn(inst)))
+	}
+	return p.eventsOn(inst), nil
+}
+
+// exit waits at most d for the process to exit.
+func (p *proc) exit(d time.Duration) (*os.ProcessState, error) {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState, nil
+	case <-time.After(d):
+		return nil, fmt.Errorf("plugin still running %s later", d)
+	}
+}
+
+// goodbye ends the session as a host does: GOODBYE, then the plugin's
+// GOODBYE and its exit, each bounded by d.
+func (p *proc) goodbye(ctx context.Context, d time.Duration) (*os.ProcessState, error) {
+	if err := p.send(runtime.MsgGoodbye, 0, (&runtime.Goodbye{Reason: runtime.GoodbyeNormal}).AppendTo(nil)); err != nil {
+		return nil, err
+	}
+	if err := p.wait(ctx, d, "waiting for GOODBYE", func() bool {
+		return p.find(0, func(f frame) bool { return f.typ == runtime.MsgGoodbye }) >= 0
+	}); err != nil {
+		return nil, err
+	}
+	return p.exit(d)
+}
+
+// kill ends the process group and releases the pipes. Safe to call twice.
+func (p *proc) kill() {
+	p.stopHeartbeat()
+	syscall.Kill(-p.pid, syscall.SIGKILL)
+	<-p.exited
+	p.stdin.Close()
+	p.stdout.Close()
+}

@@ -1,0 +1,228 @@
+package acceptance
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// check is one named acceptance check with one job.
+type check struct {
+	name string
+	role runtime.Role // the role it applies to; 0 for every plugin
+	want string       // the rule, reported as expected when it breaks unexpectedly
+	run  func(t *T) error
+}
+
+// registry lists every check in report order. Each launches its own
+// plugin processes, so any two can run at once.
+var registry = []check{
+	{"handshake/version", 0, "HELLO offers protocol version 1 and the plugin proceeds once the host picks it", checkVersion},
+	{"handshake/identity", 0, "HELLO's name, version, role and kind table agree with the expected spec", checkIdentity},
+	{"handshake/plugin-id", 0, "HELLO's plugin id is the PLUGCTL_PLUGIN_ID it was started with", checkPluginID},
+	{"handshake/reject", 0, "after REJECT the plugin exits non-zero within 2s, with the reason on stderr", checkReject},
+
+	{"spec/matches-manifest", 0, "SPEC equals the manifest's specification", checkSpecMatches},
+	{"spec/metadata", 0, "SPEC's name, summary and version are not empty", checkSpecMetadata},
+	{"spec/semver", 0, "SPEC's version is a semantic version", checkSpecSemver},
+
+	{"config/valid", 0, "a valid configuration is accepted by SETUP and OPEN", checkConfigValid},
+	{"config/required", 0, "leaving out a required parameter is rejected, naming it", checkConfigRequired},
+	{"config/greater-than", 0, "a value not greater than its bound is rejected, naming the parameter", checkConfigRule(runtime.ValidationGreaterThan)},
+	{"config/less-than", 0, "a value not less than its bound is rejected, naming the parameter", checkConfigRule(runtime.ValidationLessThan)},
+	{"config/inclusion", 0, "a value outside the inclusion list is rejected, naming the parameter", checkConfigRule(runtime.ValidationInclusion)},
+	{"config/exclusion", 0, "a value in the exclusion list is rejected, naming the parameter", checkConfigRule(runtime.ValidationExclusion)},
+	{"config/regex", 0, "a value not matching the regex is rejected, naming the parameter", checkConfigRule(runtime.ValidationRegex)},
+	{"config/wrong-type", 0, "a value of the wrong type is rejected, naming the parameter", checkConfigWrongType},
+	{"config/unknown-param", 0, "an unknown parameter is rejected, naming it", checkConfigUnknown},
+	{"config/secret", 0, "secret values appear in no REPLY and not on stderr", checkConfigSecret},
+
+	{"source/read", runtime.RoleSource, "an opened source delivers events", checkSourceRead},
+	{"source/positions", runtime.RoleSource, "positions are unique and increasing", checkSourcePositions},
+	{"source/timestamps", runtime.RoleSource, "event times are within a day of now", checkSourceTimestamps},
+	{"source/kinds", runtime.RoleSource, "every event's kind is declared in the spec", checkSourceKinds},
+	{"source/resume", runtime.RoleSource, "a source resumed after its last ack re-delivers every unacked event", checkSourceResume},
+	{"source/idle-cpu", runtime.RoleSource, "a source waiting for events uses under 20% of a core", checkSourceIdleCPU},
+	{"source/end", runtime.RoleSource, "after END the instance still answers STOP and CLOSE and sends nothing", checkSourceEnd},
+	{"source/progress", runtime.RoleSource, "PROGRESS reports percent within 0-100", checkSourceProgress},
+	{"source/stop-drain", runtime.RoleSource, "STOP's REPLY names the last event sent, and follows it", checkSourceStopDrain},
+	{"source/long-stream", runtime.RoleSource, "a long stream of events arrives in whole frames", checkSourceLongStream},
+
+	{"sink/write", runtime.RoleSink, "every WRITE is answered by RESULT ok", checkSinkWrite},
+	{"sink/retry", runtime.RoleSink, "a batch answered retry is written when sent again; a repeated batch is answered", checkSinkRetry},
+	{"sink/stop-flush", runtime.RoleSink, "STOP's REPLY comes after the RESULT of every WRITE sent before it", checkSinkStopFlush},
+
+	{"instances/isolated", 0, "two instances with their own configurations run at once without mixing", checkInstances},
+
+	{"lifecycle/heartbeat", 0, "HEARTBEAT at least every 2 intervals", checkHeartbeat},
+	{"lifecycle/sigterm", 0, "SIGTERM gives GOODBYE and exit 0 within 2s", checkSigterm},
+	{"lifecycle/stdin-close", 0, "closing the host's end ends the plugin within 2s, exit code non-zero", checkStdinClose},
+	{"lifecycle/malformed-frame", 0, "a malformed frame from the host gives an error on stderr and a non-zero exit within 2s", checkMalformed},
+	{"lifecycle/stdout-clean", 0, "every byte on standard output is a frame, from HELLO to GOODBYE", checkStdoutClean},
+	{"lifecycle/children", 0, "no child process outlives the plugin", checkChildren},
+}
+
+// Bounds of the checks' own waits.
+const (
+	defaultHeartbeat = time.Second     // the interval checks that do not measure heartbeats offer
+	exitBound        = 2 * time.Second // how long a plugin may take to exit when it must
+)
+
+// T is what a running check works with: its deadline, the run's shared
+// expectations, and the processes it launched (killed when it ends).
+type T struct {
+	ctx   context.Context
+	env   *env
+	steps []string
+	procs []*proc
+}
+
+// logf records a step, reported with -v.
+func (t *T) logf(format string, args ...any) {
+	t.steps = append(t.steps, fmt.Sprintf(format, args...))
+}
+
+// launch starts a fresh plugin process with a fresh plugin id.
+func (t *T) launch() (*proc, string, error) {
+	id := newUUID()
+	env := append(os.Environ(), t.env.opts.Env...)
+	env = append(env, runtime.EnvPluginID+"="+id)
+	p, err := startProc(t.env.opts.Command, env)
+	if err != nil {
+		return nil, "", err
+	}
+	t.procs = append(t.procs, p)
+	t.logf("started pid %d with plugin id %s", p.pid, id)
+	return p, id, nil
+}
+
+// start launches a plugin and completes the handshake.
+func (t *T) start(heartbeat time.Duration) (*proc, error) {
+	p, _, err := t.launch()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.handshake(t.ctx, heartbeat); err != nil {
+		return nil, err
+	}
+	t.logf("handshake done, heartbeat %s", heartbeat)
+	return p, nil
+}
+
+// config returns the valid configuration, or a skip saying why there is none.
+func (t *T) config() (config, error) {
+	if t.env.cfgErr != nil {
+		return config{}, skipf("%v", t.env.cfgErr)
+	}
+	return t.env.cfg.clone(), nil
+}
+
+// setup sends SETUP with c's global settings and expects ok.
+func (t *T) setup(p *proc, c config) error {
+	r, err := p.request(t.ctx, runtime.MsgSetup, 0, runtime.Request{Settings: c.global})
+	if err != nil {
+		return err
+	}
+	t.logf("SETUP %v: %s", redact(t.env, c.global), describeReply(r))
+	if r.Status != runtime.StatusOK {
+		return failf("SETUP accepted (REPLY ok)", "REPLY %s", describeReply(r))
+	}
+	return nil
+}
+
+// open sends OPEN for inst with c's instance settings and expects ok.
+func (t *T) open(p *proc, inst uint16, c config, resume *uint64) error {
+	req := runtime.Request{Settings: c.instance}
+	if resume != nil {
+		req.HasResume, req.Resume = true, *resume
+	}
+	r, err := p.request(t.ctx, runtime.MsgOpen, inst, req)
+	if err != nil {
+		return err
+	}
+	t.logf("OPEN instance %d %v (resume %v): %s", inst, redact(t.env, c.instance), resume != nil, describeReply(r))
+	if r.Status != runtime.StatusOK {
+		return failf("OPEN accepted (REPLY ok)", "REPLY %s", describeReply(r))
+	}
+	return nil
+}
+
+// startOpen starts a plugin, configures it and opens instance 1.
+func (t *T) startOpen() (*proc, error) {
+	c, err := t.config()
+	if err != nil {
+		return nil, err
+	}
+	p, err := t.start(defaultHeartbeat)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.setup(p, c); err != nil {
+		return nil, err
+	}
+	return p, t.open(p, 1, c, nil)
+}
+
+// describeReply renders a REPLY for reports.
+func describeReply(r *runtime.Reply) string {
+	s := r.Status.String()
+	if r.Message != "" {
+		s += fmt.Sprintf(" %q", r.Message)
+	}
+	for _, p := range r.Problems {
+		s += fmt.Sprintf(" [%s: %s]", p.Param, p.Message)
+	}
+	if r.HasPosition {
+		s += fmt.Sprintf(" position %d", r.Position)
+	}
+	return s
+}
+
+// redact hides the values of secret parameters in steps.
+func redact(e *env, settings map[string]string) map[string]string {
+	out := cloneMap(settings)
+	for k := range out {
+		if e.secret[k] {
+			out[k] = "<secret>"
+		}
+	}
+	return out
+}
+
+// failure is a check's verdict that the plugin broke its rule.
+type failure struct{ expected, got string }
+
+func (f *failure) Error() string { return "expected " + f.expected + ", got " + f.got }
+
+// failf reports a broken rule: what was expected and what happened.
+func failf(expected, format string, args ...any) error {
+	return &failure{expected: expected, got: fmt.Sprintf(format, args...)}
+}
+
+// skipped says a check could not judge this plugin, and why.
+type skipped struct{ reason string }
+
+func (s *skipped) Error() string { return "skipped: " + s.reason }
+
+func skipf(format string, args ...any) error {
+	return &skipped{reason: fmt.Sprintf(format, args...)}
+}
+
+func isSkip(err error) bool {
+	var s *skipped
+	return errors.As(err, &s)
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,208 @@
+// Package acceptance holds the checks behind `plugctl test`: rules every
+// plugctl plugin must follow, checked against the plugin as a separate
+// process over the wire protocol, so they hold for a plugin written in any
+// language. Each check launches its own plugin processes, misbehaves as a
+// host where that is the point, and reports what it expected and what it
+// got.
+package acceptance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plugctl/plugctl/manifest"
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Options says what to check and how.
+type Options struct {
+	Command  []string           // the plugin executable and its arguments
+	Manifest *manifest.Manifest // expectations; nil: the plugin's own SPEC
+	// Settings is the user's configuration (--set, --config). Keys naming
+	// a global parameter go to SETUP, all others to OPEN.
+	Settings  map[string]string
+	Run, Skip *regexp.Regexp // select checks by name; nil selects all, skips none
+	Timeout   time.Duration  // per check; 0 means DefaultTimeout
+	Verbose   bool           // keep every check's steps and the plugin's stderr
+	Env       []string       // added to the plugin's environment
+}
+
+// DefaultTimeout bounds one check when Options.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// parallel is how many checks run at once. Checks mostly wait on a plugin,
+// so this is above the core count; it is bounded so that timing checks
+// (heartbeats, exits) are not starved on a small machine.
+const parallel = 8
+
+// stderrTail is how many of the plugin's last stderr lines a failure shows.
+const stderrTail = 10
+
+// Status is a check's outcome.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Result is one check's outcome.
+type Result struct {
+	Name     string
+	Status   Status
+	Duration time.Duration
+	Expected string   // on failure: the rule
+	Got      string   // on failure: what the plugin did
+	Stderr   []string // on failure, or with Verbose: the plugin's last stderr lines
+	Steps    []string // with Verbose: what the check did
+	Reason   string   // on skip: why
+}
+
+// env is what every check of one run shares.
+type env struct {
+	opts   Options
+	spec   runtime.Spec    // expectations: the manifest's, else the plugin's SPEC
+	plugin runtime.Spec    // what the plugin reported when probed
+	secret map[string]bool // names of secret parameters
+	cfg    config          // the valid configuration
+	cfgErr error           // why there is none
+}
+
+// Run runs the selected checks against the plugin and returns their
+// results in registry order. It fails only when the checks cannot run at
+// all: the command does not start, or does not complete a handshake and
+// answer SPEC_REQUEST.
+func Run(ctx context.Context, opts Options) ([]Result, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	e, err := probe(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	var selected []check
+	for _, c := range registry {
+		if (opts.Run == nil || opts.Run.MatchString(c.name)) && (opts.Skip == nil || !opts.Skip.MatchString(c.name)) {
+			selected = append(selected, c)
+		}
+	}
+	results := make([]Result, len(selected))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, c := range selected {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = e.run(ctx, c)
+		})
+	}
+	wg.Wait()
+	return results, nil
+}
+
+// probe starts the plugin once to learn its specification, which the
+// checks derive configurations and expectations from.
+func probe(ctx context.Context, opts Options) (*env, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	e := &env{opts: opts}
+	t := &T{ctx: ctx, env: e}
+	defer t.cleanup()
+	p, err := t.start(defaultHeartbeat)
+	if err == nil {
+		var s *runtime.Spec
+		if s, err = p.spec(ctx); err == nil {
+			e.plugin = *s
+		}
+	}
+	if err != nil {
+		msg := fmt.Sprintf("%s does not work as a plugctl plugin: %v", strings.Join(opts.Command, " "), err)
+		if len(t.procs) > 0 {
+			if lines := tail(t.procs[0].stderr.all(), stderrTail); len(lines) > 0 {
+				msg += "\nits stderr ends with:\n\t" + strings.Join(lines, "\n\t")
+			}
+		}
+		return nil, errors.New(msg)
+	}
+	p.goodbye(ctx, exitBound)
+	e.spec = e.plugin
+	if opts.Manifest != nil {
+		e.spec = opts.Manifest.RuntimeSpec()
+	}
+	e.secret = map[string]bool{}
+	for _, ps := range [][]runtime.Param{e.spec.Global, e.spec.Params} {
+		for _, p := range ps {
+			if p.Secret {
+				e.secret[p.Name] = true
+			}
+		}
+	}
+	e.cfg, e.cfgErr = validConfig(&e.spec, opts.Settings)
+	return e, nil
+}
+
+// run runs one check within its time bound and turns its verdict into a
+// Result.
+func (e *env) run(ctx context.Context, c check) (r Result) {
+	ctx, cancel := context.WithTimeoutCause(ctx, e.opts.Timeout, fmt.Errorf("check timed out after %s", e.opts.Timeout))
+	defer cancel()
+	t := &T{ctx: ctx, env: e}
+	r.Name = c.name
+	start := time.Now()
+	err := func() (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("check panicked: %v", v)
+			}
+		}()
+		if c.role != 0 && e.spec.Role != c.role {
+			return skipf("the plugin is a %s; this check is for a %s", e.spec.Role, c.role)
+		}
+		return c.run(t)
+	}()
+	t.cleanup()
+	r.Duration = time.Since(start)
+	var f *failure
+	var s *skipped
+	switch {
+	case err == nil:
+		r.Status = Pass
+	case errors.As(err, &s):
+		r.Status, r.Reason = Skip, s.reason
+	case errors.As(err, &f):
+		r.Status, r.Expected, r.Got = Fail, f.expected, f.got
+	default:
+		r.Status, r.Expected, r.Got = Fail, c.want, err.Error()
+	}
+	var stderr []string
+	for _, p := range t.procs {
+		stderr = append(stderr, p.stderr.all()...)
+	}
+	if e.opts.Verbose {
+		r.Steps, r.Stderr = t.steps, stderr
+	} else if r.Status == Fail {
+		r.Stderr = tail(stderr, stderrTail)
+	}
+	return r
+}
+
+// cleanup kills every process the check started, and anything they left.
+func (t *T) cleanup() {
+	for _, p := range t.procs {
+		p.kill()
+		p.stderr.settle(100 * time.Millisecond)
+	}
+}
+
+func tail(lines []string, n int) []string {
+	if len(lines) > n {
+		return lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -1,0 +1,297 @@
+package generate
+
+import (
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/plugctl/plugctl/manifest"
+)
+
+// eventsTestFile generates events_gen_test.go: for each event kind, tests
+// that AppendJSON writes what encoding/json writes and allocates nothing,
+// and benchmarks of both; and tests of the shared encoders over the values
+// where encoding/json is hardest to match.
+func eventsTestFile(p *project) (File, error) {
+	f := newGoFile(p, "")
+	for _, e := range p.events {
+		eventTests(f.Group, p, e)
+	}
+	h := neededJSONHelpers(p)
+	if h.str {
+		stringEncoderTest(f.Group)
+	}
+	if h.float {
+		floatEncoderTest(f.Group)
+	}
+	if h.time {
+		timeEncoderTest(f.Group)
+	}
+	return renderGo("events_gen_test.go", f)
+}
+
+// samples is how many values of each field type the sample events use.
+// Event i holds value i-1 of each field; event 0 is the zero value. Only
+// the last value of a string holds invalid UTF-8, which does not survive a
+// round trip.
+const samples = 3
+
+// fieldSample is sample value i (0 to samples-1) of a field type.
+func fieldSample(typ string, i int) jen.Code {
+	t := func(name string) *jen.Statement { return jen.Qual("time", name) }
+	zone := func(name string, secs int) jen.Code { return t("FixedZone").Call(jen.Lit(name), jen.Lit(secs)) }
+	date := func(y, mo, d, h, mi, s, ns int, loc jen.Code) jen.Code {
+		return t("Date").Call(jen.Lit(y), t(time_month[mo]), jen.Lit(d), jen.Lit(h), jen.Lit(mi), jen.Lit(s), jen.Lit(ns), loc)
+	}
+	bytes := func(b ...byte) jen.Code {
+		items := make([]jen.Code, len(b))
+		for i, x := range b {
+			items[i] = jen.Op(fmt.Sprintf("0x%02x", x))
+		}
+		return jen.Index().Byte().Values(items...)
+	}
+	values := map[string][samples]jen.Code{
+		manifest.FieldString: {
+			jen.Lit("hello, world"),
+			jen.Lit("<a href=\"x\">&amp;</a> \\ \n\r\t\b\f \x00\x1f\x7f é 😀 \u2028\u2029"),
+			jen.Lit("bad UTF-8: \xff\xfe \xed\xa0\x80 \xc3("),
+		},
+		manifest.FieldInt: {jen.Lit(42), jen.Qual("math", "MinInt64"), jen.Qual("math", "MaxInt64")},
+		manifest.FieldFloat: {
+			jen.Lit(3.14159),
+			jen.Lit(-1e-9),
+			jen.Lit(1e21),
+		},
+		manifest.FieldBool: {jen.True(), jen.False(), jen.True()},
+		manifest.FieldTime: {
+			date(2024, 2, 29, 23, 59, 59, 123456789, t("UTC")),
+			date(1999, 12, 31, 1, 2, 3, 0, zone("IST", 5*3600+30*60)),
+			date(2038, 1, 19, 3, 14, 7, 100, zone("PST", -8*3600)),
+		},
+		manifest.FieldDuration: {
+			jen.Lit(1500).Op("*").Add(t("Millisecond")),
+			jen.Op("-").Add(t("Nanosecond")),
+			t("Duration").Call(jen.Qual("math", "MaxInt64")),
+		},
+		manifest.FieldBytes: {
+			jen.Index().Byte().Call(jen.Lit("hello")),
+			jen.Index().Byte().Values(),
+			bytes(0x00, 0xff, '<', 0x10, 0x80),
+		},
+		manifest.FieldStrings: {
+			jen.Index().String().Values(jen.Lit("a"), jen.Lit("b")),
+			jen.Index().String().Values(),
+			jen.Index().String().Values(jen.Lit("<x>"), jen.Lit(""), jen.Lit("\xff")),
+		},
+	}
+	return values[typ][i]
+}
+
+var time_month = [...]string{1: "January", 2: "February", 12: "December"}
+
+// eventTests declares the sample events, tests and benchmarks of one kind.
+func eventTests(g *jen.Group, p *project, e *event) {
+	samplesFn := "sample" + e.typ + "s"
+	tt := jen.Id("t").Op("*").Qual("testing", "T")
+
+	g.Line()
+	comment(g, fmt.Sprintf("%s returns %s values to encode: the zero value, then values with escapes, "+
+		"extremes and time zones. Only the last holds invalid UTF-8.", samplesFn, e.typ))
+	events := []jen.Code{jen.Values()}
+	for i := range samples {
+		var fs fields
+		for _, f := range e.fields {
+			fs.add(f.goName, fieldSample(f.Type, i))
+		}
+		events = append(events, fs.lines())
+	}
+	g.Func().Id(samplesFn).Params().Index().Id(e.typ).Block(
+		jen.Return(jen.Index().Id(e.typ).Add(lines(events))),
+	)
+
+	g.Line()
+	comment(g, fmt.Sprintf("Test%sAppendJSON checks that AppendJSON writes what json.Marshal writes, "+
+		"and that it appends to what dst holds.", e.typ))
+	g.Func().Id("Test"+e.typ+"AppendJSON").Params(tt.Clone()).Block(
+		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id(samplesFn).Call()).Block(
+			jen.List(jen.Id("want"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Op("&").Id("e")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("sample %d: json.Marshal: %v"), jen.Id("i"), jen.Err()),
+			),
+			jen.If(jen.Id("got").Op(":=").Id("e").Dot("AppendJSON").Call(jen.Nil()), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d:\nAppendJSON   %s\njson.Marshal %s"), jen.Id("i"), jen.Id("got"), jen.Id("want")),
+			),
+			jen.If(jen.Id("got").Op(":=").Id("e").Dot("AppendJSON").Call(jen.Index().Byte().Parens(jen.Lit("x"))),
+				jen.String().Parens(jen.Id("got")).Op("!=").Lit("x").Op("+").String().Parens(jen.Id("want"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d: AppendJSON after \"x\" = %s"), jen.Id("i"), jen.Id("got")),
+			),
+		),
+	)
+
+	g.Line()
+	comment(g, fmt.Sprintf("Test%sAppendJSONAllocs checks that AppendJSON allocates nothing when dst "+
+		"has room.", e.typ))
+	g.Func().Id("Test"+e.typ+"AppendJSONAllocs").Params(tt.Clone()).Block(
+		jen.Id("buf").Op(":=").Make(jen.Index().Byte(), jen.Lit(0), jen.Lit(4096)),
+		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id(samplesFn).Call()).Block(
+			jen.If(jen.Id("n").Op(":=").Qual("testing", "AllocsPerRun").Call(jen.Lit(100), jen.Func().Params().Block(
+				jen.Id("buf").Op("=").Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))),
+			)), jen.Id("n").Op("!=").Lit(0)).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d: AppendJSON allocates %v times, want 0"), jen.Id("i"), jen.Id("n")),
+			),
+		),
+	)
+
+	// A round trip shows the JSON reads back as the same event; a sink
+	// reads it with the generated Decode function.
+	decode := func(payload jen.Code) []jen.Code {
+		if p.m.Kind == "sink" {
+			return []jen.Code{jen.List(jen.Id("got"), jen.Err()).Op(":=").Id("Decode" + e.goName).Call(payload)}
+		}
+		return []jen.Code{
+			jen.Var().Id("got").Id(e.typ),
+			jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(payload, jen.Op("&").Id("got")),
+		}
+	}
+	name := "Test" + e.typ + "RoundTrip"
+	what := "json.Unmarshal"
+	if p.m.Kind == "sink" {
+		name, what = "TestDecode"+e.goName, "Decode"+e.goName
+	}
+	g.Line()
+	comment(g, fmt.Sprintf("%s checks that %s reads what AppendJSON writes back as the same event, "+
+		"for the samples that are valid UTF-8.", name, what))
+	g.Func().Id(name).Params(tt.Clone()).Block(
+		jen.Id("events").Op(":=").Id(samplesFn).Call(),
+		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id("events").Index(jen.Op(":").Len(jen.Id("events")).Op("-").Lit(1))).BlockFunc(func(g *jen.Group) {
+			g.Id("payload").Op(":=").Id("e").Dot("AppendJSON").Call(jen.Nil())
+			for _, c := range decode(jen.Id("payload")) {
+				g.Add(c)
+			}
+			g.If(jen.Err().Op("!=").Nil()).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("sample %d: "+what+"(%s): %v"), jen.Id("i"), jen.Id("payload"), jen.Err()),
+			)
+			g.If(jen.Id("again").Op(":=").Id("got").Dot("AppendJSON").Call(jen.Nil()), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("again"), jen.Id("payload"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d: read back as %s, want %s"), jen.Id("i"), jen.Id("again"), jen.Id("payload")),
+			)
+		}),
+	)
+
+	bb := jen.Id("b").Op("*").Qual("testing", "B")
+	g.Line()
+	comment(g, fmt.Sprintf("BenchmarkAppendJSON%s measures AppendJSON; compare with BenchmarkMarshal%s.", e.goName, e.goName))
+	g.Func().Id("BenchmarkAppendJSON"+e.goName).Params(bb.Clone()).Block(
+		jen.Id("e").Op(":=").Id(samplesFn).Call().Index(jen.Lit(1)),
+		jen.Id("buf").Op(":=").Make(jen.Index().Byte(), jen.Lit(0), jen.Lit(4096)),
+		jen.Id("b").Dot("ReportAllocs").Call(),
+		jen.For(jen.Range().Id("b").Dot("N")).Block(
+			jen.Id("buf").Op("=").Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))),
+		),
+		jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Len(jen.Id("buf")))),
+	)
+
+	g.Line()
+	comment(g, fmt.Sprintf("BenchmarkMarshal%s measures encoding/json on the same event as BenchmarkAppendJSON%s.", e.goName, e.goName))
+	g.Func().Id("BenchmarkMarshal"+e.goName).Params(bb.Clone()).Block(
+		jen.Id("e").Op(":=").Id(samplesFn).Call().Index(jen.Lit(1)),
+		jen.Var().Id("out").Index().Byte(),
+		jen.Id("b").Dot("ReportAllocs").Call(),
+		jen.For(jen.Range().Id("b").Dot("N")).Block(
+			jen.Var().Err().Error(),
+			jen.If(jen.List(jen.Id("out"), jen.Err()).Op("=").Qual("encoding/json", "Marshal").Call(jen.Op("&").Id("e")), jen.Err().Op("!=").Nil()).Block(
+				jen.Id("b").Dot("Fatal").Call(jen.Err()),
+			),
+		),
+		jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Len(jen.Id("out")))),
+	)
+}
+
+// encoderTest declares a test comparing an encoder with json.Marshal over
+// the values cases declares.
+func encoderTest(g *jen.Group, name, doc, encoder string, typ jen.Code, cases []jen.Code) {
+	g.Line()
+	comment(g, doc)
+	g.Func().Id(name).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.For(jen.List(jen.Id("_"), jen.Id("v")).Op(":=").Range().Index().Add(typ).Add(lines(cases))).Block(
+			jen.List(jen.Id("want"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("v")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("json.Marshal(%#v): %v"), jen.Id("v"), jen.Err()),
+			),
+			jen.If(jen.Id("got").Op(":=").Id(encoder).Call(jen.Nil(), jen.Id("v")), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit(encoder+"(%#v) = %s, json.Marshal gives %s"), jen.Id("v"), jen.Id("got"), jen.Id("want")),
+			),
+		),
+	)
+}
+
+func stringEncoderTest(g *jen.Group) {
+	// Every byte value alone, and all of them in one string.
+	g.Line()
+	comment(g, "TestAppendJSONStringBytes checks appendJSONString on each byte value alone and on all "+
+		"of them in one string, where valid and invalid UTF-8 meet.")
+	g.Func().Id("TestAppendJSONStringBytes").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Var().Id("all").Index().Byte(),
+		jen.For(jen.Id("b").Op(":=").Range().Lit(256)).Block(
+			jen.Id("all").Op("=").Append(jen.Id("all"), jen.Byte().Call(jen.Id("b"))),
+			jen.Id("s").Op(":=").String().Call(jen.Index().Byte().Values(jen.Byte().Call(jen.Id("b")))),
+			jen.List(jen.Id("want"), jen.Id("_")).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("s")),
+			jen.If(jen.Id("got").Op(":=").Id("appendJSONString").Call(jen.Nil(), jen.Id("s")), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("byte %#x: appendJSONString = %s, json.Marshal gives %s"), jen.Id("b"), jen.Id("got"), jen.Id("want")),
+			),
+		),
+		jen.List(jen.Id("want"), jen.Id("_")).Op(":=").Qual("encoding/json", "Marshal").Call(jen.String().Call(jen.Id("all"))),
+		jen.If(jen.Id("got").Op(":=").Id("appendJSONString").Call(jen.Nil(), jen.String().Call(jen.Id("all"))), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
+			jen.Id("t").Dot("Errorf").Call(jen.Lit("all bytes: appendJSONString = %s, json.Marshal gives %s"), jen.Id("got"), jen.Id("want")),
+		),
+	)
+	var cases []jen.Code
+	for _, s := range []string{
+		"", "plain ASCII", `"quoted" \back\slashed/`, "<script>&</script>", "\u2028\u2029 line and paragraph separators",
+		"é ü ß 中文 😀", "\xff", "\xc3", "\xe2\x80", "\xed\xa0\x80 a surrogate", "\xf4\x90\x80\x80 beyond U+10FFFF",
+		"ends in \xe2\x80\xa8", "\x7f DEL", "\ufffd replacement character",
+	} {
+		cases = append(cases, jen.Lit(s))
+	}
+	encoderTest(g, "TestAppendJSONString", "TestAppendJSONString checks appendJSONString on the strings "+
+		"encoding/json escapes in its own ways.", "appendJSONString", jen.String(), cases)
+}
+
+func floatEncoderTest(g *jen.Group) {
+	m := func(name string) jen.Code { return jen.Qual("math", name) }
+	cases := []jen.Code{
+		jen.Lit(0.0), jen.Qual("math", "Copysign").Call(jen.Lit(0), jen.Lit(-1)), jen.Lit(1.0), jen.Lit(-1.5), jen.Lit(0.1),
+		jen.Lit(1e-6), jen.Lit(9.99e-7), jen.Lit(1e-7), jen.Lit(1e-9), jen.Lit(1.5e-10), jen.Lit(-2.5e-300),
+		jen.Lit(1e20), jen.Lit(1e21), jen.Lit(123456789.125), jen.Lit(1e300), jen.Lit(9007199254740993.0),
+		m("MaxFloat64"), m("SmallestNonzeroFloat64"), jen.Op("-").Add(m("MaxFloat64")),
+	}
+	encoderTest(g, "TestAppendJSONFloat", "TestAppendJSONFloat checks appendJSONFloat around the points "+
+		"where encoding/json switches notation, and at the extremes.", "appendJSONFloat", jen.Float64(), cases)
+
+	g.Line()
+	comment(g, "TestAppendJSONFloatNotFinite checks that NaN and the infinities, which json.Marshal refuses, are written as null.")
+	g.Func().Id("TestAppendJSONFloatNotFinite").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.For(jen.List(jen.Id("_"), jen.Id("f")).Op(":=").Range().Index().Float64().Values(
+			jen.Qual("math", "NaN").Call(), jen.Qual("math", "Inf").Call(jen.Lit(1)), jen.Qual("math", "Inf").Call(jen.Lit(-1)),
+		)).Block(
+			jen.If(jen.Id("got").Op(":=").Id("appendJSONFloat").Call(jen.Nil(), jen.Id("f")), jen.String().Call(jen.Id("got")).Op("!=").Lit("null")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("appendJSONFloat(%v) = %s, want null"), jen.Id("f"), jen.Id("got")),
+			),
+		),
+	)
+}
+
+func timeEncoderTest(g *jen.Group) {
+	t := func(name string) *jen.Statement { return jen.Qual("time", name) }
+	date := func(y int, ns int, loc jen.Code) jen.Code {
+		return t("Date").Call(jen.Lit(y), t("March"), jen.Lit(4), jen.Lit(5), jen.Lit(6), jen.Lit(7), jen.Lit(ns), loc)
+	}
+	zone := func(secs int) jen.Code { return t("FixedZone").Call(jen.Lit(""), jen.Lit(secs)) }
+	cases := []jen.Code{
+		jen.Qual("time", "Time").Values(),
+		date(0, 0, t("UTC")), date(9999, 999999999, t("UTC")), date(2024, 100, t("UTC")),
+		date(2024, 120000000, zone(-(3*3600 + 30*60))), date(2024, 1, zone(14*3600)),
+		date(1970, 0, zone(59*60)), jen.Qual("time", "Unix").Call(jen.Lit(1700000000), jen.Lit(5)).Dot("UTC").Call(),
+	}
+	encoderTest(g, "TestAppendJSONTime", "TestAppendJSONTime checks appendJSONTime on the edges of the "+
+		"years encoding/json accepts, on fractions of a second and on zone offsets.", "appendJSONTime", t("Time"), cases)
+}

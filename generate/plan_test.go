@@ -1,0 +1,317 @@
+package generate
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/format"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plugctl/plugctl/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// runtimeFS is the runtime package's sources, as the CLI embeds them.
+var runtimeFS = os.DirFS("../runtime")
+
+// cases are the manifests whose projects are compared with golden files
+// and built.
+var cases = []struct {
+	name string
+	load func(t testing.TB) *manifest.Manifest
+}{
+	{"starter-source", func(t testing.TB) *manifest.Manifest { return starter(t, "source") }},
+	{"starter-sink", func(t testing.TB) *manifest.Manifest { return starter(t, "sink") }},
+	{"big", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/big.toml") }},
+}
+
+// starter is the manifest plugctl new writes for a plugin called acme.
+func starter(t testing.TB, kind string) *manifest.Manifest {
+	t.Helper()
+	data, err := StarterManifest("acme", kind, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse("plugin.toml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func load(t testing.TB, path string) *manifest.Manifest {
+	t.Helper()
+	m, err := manifest.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func plan(t testing.TB, m *manifest.Manifest) []File {
+	t.Helper()
+	files, err := Plan(m, runtimeFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// isRuntime reports whether a planned file is a copy of the runtime, which
+// changes with the runtime and is checked against it instead of a golden
+// file.
+func isRuntime(f File) bool { return strings.HasPrefix(f.Path, "internal/runtime/") }
+
+// TestGolden compares each generated file with its golden file, byte for
+// byte; go test ./generate -update rewrites them. FILES.golden lists the
+// paths and owners.
+func TestGolden(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "golden", c.name)
+			files := plan(t, c.load(t))
+			var list strings.Builder
+			if *update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range files {
+				fmt.Fprintf(&list, "%-8s %s\n", f.Owner, f.Path)
+				if !isRuntime(f) {
+					golden(t, filepath.Join(dir, filepath.FromSlash(f.Path)+".golden"), f.Data)
+				}
+			}
+			golden(t, filepath.Join(dir, "FILES.golden"), []byte(list.String()))
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./generate -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the generated file (run go test ./generate -update if the change is intended):\n%s",
+			path, firstDifference(got, want))
+	}
+}
+
+// firstDifference shows the first line where got and want differ.
+func firstDifference(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\ngot:  %q\nwant: %q", i+1, gl, wl)
+		}
+	}
+	return "they differ in length"
+}
+
+// TestPlanDeterministic plans each project twice, the second time from a
+// manifest with its lists reversed, and wants the same bytes, sorted by path.
+func TestPlanDeterministic(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := c.load(t)
+			first := plan(t, m)
+			if !slices.IsSortedFunc(first, func(a, b File) int { return strings.Compare(a.Path, b.Path) }) {
+				t.Error("files are not sorted by path")
+			}
+			shuffled := *m
+			shuffled.Config = slices.Clone(m.Config)
+			shuffled.Global = slices.Clone(m.Global)
+			shuffled.Events = slices.Clone(m.Events)
+			slices.Reverse(shuffled.Config)
+			slices.Reverse(shuffled.Global)
+			slices.Reverse(shuffled.Events)
+			second := plan(t, &shuffled)
+			if len(first) != len(second) {
+				t.Fatalf("%d files, then %d", len(first), len(second))
+			}
+			for i := range first {
+				if first[i].Path != second[i].Path || first[i].Owner != second[i].Owner || !bytes.Equal(first[i].Data, second[i].Data) {
+					t.Errorf("%s differs between two plans", first[i].Path)
+				}
+			}
+		})
+	}
+}
+
+// generatedRE is how Go tools recognise generated files
+// (golang.org/s/generatedcode).
+var generatedRE = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)
+
+// TestHeaders checks who carries the header: every file plugctl owns, in
+// its first line; no file the user owns, anywhere.
+func TestHeaders(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, f := range plan(t, c.load(t)) {
+				switch {
+				case f.Owner == User && generatedRE.Match(f.Data):
+					t.Errorf("%s belongs to the user but is marked generated", f.Path)
+				case f.Owner == Plugctl && strings.HasSuffix(f.Path, ".go") && !bytes.HasPrefix(f.Data, []byte(Header+"\n")):
+					t.Errorf("%s does not start with the header line", f.Path)
+				case f.Path == "README.md" && !bytes.HasPrefix(f.Data, []byte("<!-- Code generated by plugctl. DO NOT EDIT. -->\n")):
+					t.Errorf("README.md does not start with the header comment")
+				}
+				if strings.HasSuffix(f.Path, ".go") {
+					formatted, err := format.Source(f.Data)
+					if err != nil || !bytes.Equal(formatted, f.Data) {
+						t.Errorf("%s is not gofmt-formatted (%v)", f.Path, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRuntimeCopy checks that every runtime source, and nothing else, is
+// copied into internal/runtime unchanged but for the header and a blank line.
+func TestRuntimeCopy(t *testing.T) {
+	files := plan(t, starter(t, "source"))
+	copies := map[string][]byte{}
+	for _, f := range files {
+		if isRuntime(f) {
+			if f.Owner != Plugctl {
+				t.Errorf("%s is owned by %s, want plugctl", f.Path, f.Owner)
+			}
+			copies[strings.TrimPrefix(f.Path, "internal/runtime/")] = f.Data
+		}
+	}
+	names, err := fs.Glob(runtimeFS, "*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			if _, ok := copies[name]; ok {
+				t.Errorf("test file %s was copied", name)
+			}
+			continue
+		}
+		n++
+		orig, err := fs.ReadFile(runtimeFS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := copies[name], Header+"\n\n"+string(orig); string(got) != want {
+			t.Errorf("internal/runtime/%s is not runtime/%s with the header in front", name, name)
+		}
+	}
+	if n == 0 || len(copies) != n {
+		t.Errorf("copied %d files, want the %d runtime sources", len(copies), n)
+	}
+}
+
+// TestGeneratedProjectBuilds writes each project to a temporary directory
+// and runs go vet, go build and go test in it, offline and outside any
+// workspace: the project needs nothing but the standard library, and its
+// generated tests pass.
+func TestGeneratedProjectBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds three projects")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range plan(t, c.load(t)) {
+				path := filepath.Join(dir, filepath.FromSlash(f.Path))
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, args := range [][]string{{"vet", "./..."}, {"build", "./..."}, {"test", "./..."}} {
+				cmd := exec.Command("go", args...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPlan plans a project of 300 parameters and 30 event kinds.
+func BenchmarkPlan(b *testing.B) {
+	m := largeManifest()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Plan(m, runtimeFS); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// largeManifest builds a manifest of 300 parameters, split between the
+// instance and the process, of every type and rule, and 30 event kinds of
+// eight fields each.
+func largeManifest() *manifest.Manifest {
+	m := &manifest.Manifest{Name: "large", Kind: "source", Version: "1.0.0", Summary: "A large plugin."}
+	for i := range 300 {
+		p := manifest.Param{Name: fmt.Sprintf("param_%03d", i), Description: fmt.Sprintf("Parameter number %d.", i)}
+		switch i % 6 {
+		case 0:
+			p.Type, p.Required, p.Regex = manifest.TypeString, true, `^[a-z]+\d*$`
+		case 1:
+			p.Type, p.HasDefault, p.Default = manifest.TypeInt, true, "5"
+			p.HasGreaterThan, p.GreaterThan, p.HasLessThan, p.LessThan = true, "0", true, "100"
+		case 2:
+			p.Type, p.HasDefault, p.Default = manifest.TypeFloat, true, "0.5"
+			p.Exclusion = []string{"0.25"}
+		case 3:
+			p.Type, p.HasDefault, p.Default = manifest.TypeBool, true, "true"
+		case 4:
+			p.Type, p.HasDefault, p.Default = manifest.TypeDuration, true, "10s"
+			p.HasGreaterThan, p.GreaterThan = true, "1s"
+		case 5:
+			p.Type, p.Secret = manifest.TypeStrings, true
+			p.Inclusion = []string{"a", "b", "c"}
+		}
+		if i%3 == 0 {
+			m.Global = append(m.Global, p)
+		} else {
+			m.Config = append(m.Config, p)
+		}
+	}
+	for i := range 30 {
+		k := manifest.EventKind{Name: fmt.Sprintf("kind_%02d", i), Description: "An event kind."}
+		for _, typ := range fieldTypes {
+			k.Fields = append(k.Fields, manifest.Field{Name: "f_" + typ, Type: typ})
+		}
+		m.Events = append(m.Events, k)
+	}
+	return m
+}

@@ -1,0 +1,140 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Sentinel causes, matched with errors.Is on the errors this package returns.
+var (
+	// ErrPluginSilent: the plugin sent nothing for three heartbeat
+	// intervals while the host was waiting for it. It was killed.
+	ErrPluginSilent = errors.New("plugin silent for 3 heartbeat intervals")
+
+	// ErrTimeout: the plugin did not answer a request or a WRITE within
+	// Options.Timeout, or did not complete the handshake in time.
+	ErrTimeout = errors.New("plugin did not answer in time")
+
+	// ErrConnectionLost: the plugin's stream ended without a GOODBYE, as
+	// when the plugin crashes.
+	ErrConnectionLost = errors.New("connection lost")
+
+	// ErrProtocol: the plugin broke the wire protocol. The host sent it an
+	// ERROR and killed it.
+	ErrProtocol = errors.New("protocol violation")
+
+	// ErrKilled: the host killed the plugin (Kill, or Close that ran out
+	// of time).
+	ErrKilled = errors.New("killed by the host")
+
+	// ErrClosed: the session ended cleanly before or during the call.
+	ErrClosed = errors.New("plugin session closed")
+)
+
+// RejectError is a refused handshake. An Enrollment returns one to choose
+// the reason sent to the plugin; Launch and Accept return it (inside a
+// *SessionError) when the host rejected the plugin.
+type RejectError struct {
+	Reason  runtime.RejectReason
+	Message string
+}
+
+func (e *RejectError) Error() string {
+	return fmt.Sprintf("rejected (%s): %s", e.Reason, e.Message)
+}
+
+// RequestError is a plugin's refusal of a request: Status is not ok.
+type RequestError struct {
+	Op       string // what was asked, as "open instance 1"
+	Status   runtime.Status
+	Message  string
+	Problems []runtime.Problem // one per invalid parameter, with invalid_config
+}
+
+func (e *RequestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", e.Op, e.Status)
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	for i, p := range e.Problems {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.Param + ": " + p.Message)
+	}
+	return b.String()
+}
+
+// WriteError is a sink's final refusal of a batch: it answered error, or
+// kept answering retry until the attempts ran out.
+type WriteError struct {
+	Status   runtime.WriteStatus // runtime.WriteError or runtime.WriteRetry
+	Message  string
+	Attempts int
+}
+
+func (e *WriteError) Error() string {
+	if e.Status == runtime.WriteRetry {
+		return fmt.Sprintf("write: sink still asked to retry after %d attempts: %s", e.Attempts, e.Message)
+	}
+	return "write: sink dropped the batch: " + e.Message
+}
+
+// SessionError says why a plugin session failed: the cause, how the
+// process ended and the last lines it wrote to standard error.
+type SessionError struct {
+	Plugin string           // name from HELLO, or the executable's base name
+	Err    error            // the cause: ErrConnectionLost, ErrPluginSilent, ...
+	Exit   *os.ProcessState // nil for plugins accepted on a socket
+	Stderr []string         // the last lines of standard error, oldest first
+}
+
+func (e *SessionError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plugin %s: %v", e.Plugin, e.Err)
+	if e.Exit != nil {
+		b.WriteString(" (" + exitText(e.Exit) + ")")
+	}
+	if len(e.Stderr) > 0 {
+		b.WriteString("; last stderr: " + strings.Join(e.Stderr, " | "))
+	}
+	return b.String()
+}
+
+func (e *SessionError) Unwrap() error { return e.Err }
+
+// exitText names an exit the way the runtime's exit codes mean it.
+func exitText(ps *os.ProcessState) string {
+	meaning := map[int]string{
+		1: "plugin error",
+		2: "rejected",
+		3: "connection lost or host silent",
+		4: "protocol violation by the host",
+	}[ps.ExitCode()]
+	if meaning == "" {
+		return ps.String()
+	}
+	return ps.String() + ": " + meaning
+}
+
+// violation is a breach of the protocol by the plugin; code goes in the
+// ERROR frame the host sends before it kills the plugin.
+type violation struct {
+	code runtime.ErrorCode
+	err  error
+}
+
+func violationf(code runtime.ErrorCode, format string, args ...any) *violation {
+	return &violation{code, fmt.Errorf(format, args...)}
+}
+
+func (v *violation) Error() string        { return fmt.Sprintf("%v (%s): %v", ErrProtocol, v.code, v.err) }
+func (v *violation) Unwrap() error        { return v.err }
+func (v *violation) Is(target error) bool { return target == ErrProtocol }

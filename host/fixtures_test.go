@@ -1,0 +1,250 @@
+package host
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// envFixture names the fixture plugin a re-executed test binary runs.
+const envFixture = "PLUGCTL_TEST_PLUGIN"
+
+// TestMain runs a fixture plugin instead of the tests when the test binary
+// is launched as a plugin (the re-exec pattern).
+func TestMain(m *testing.M) {
+	if name := os.Getenv(envFixture); name != "" {
+		fixture, ok := fixtures[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown fixture %q\n", name)
+			os.Exit(1)
+		}
+		fixture()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+var fixtures = map[string]func(){
+	"count":   func() { runtime.Main(countPlugin()) },
+	"emitter": func() { runtime.Main(emitterPlugin()) },
+	"sink":    func() { runtime.Main(sinkPlugin()) },
+	// Misbehaving plugins speak the codec by hand.
+	"not-a-plugin": func() {
+		fmt.Println("Listening on port 8080")
+		time.Sleep(time.Minute)
+	},
+	"silent": func() {
+		rawHandshake()
+		time.Sleep(time.Minute)
+	},
+	"oversized": func() {
+		rawHandshake()
+		os.Stdout.Write(runtime.AppendHeader(nil, runtime.MsgEvents, 1, 2<<30))
+		time.Sleep(time.Minute)
+	},
+	"garbage": func() {
+		rawHandshake()
+		os.Stdout.Write([]byte("\x10\x00\x00\x00\xee\x00\x00\x00garbage garbage!"))
+		time.Sleep(time.Minute)
+	},
+	"half-frame": func() {
+		fr := rawHandshake()
+		h, body := nextFrame(fr)
+		var req runtime.Request
+		req.Decode(body, h.Type)
+		reply := runtime.Reply{ID: req.ID}
+		rawSend(runtime.MsgReply, 0, reply.AppendTo(nil))
+		batch := binary.LittleEndian.AppendUint32(nil, 2)
+		batch = runtime.AppendEvent(batch, 1, 1, 0, []byte("one"), nil)
+		batch = runtime.AppendEvent(batch, 2, 2, 0, []byte("two"), nil)
+		rawSend(runtime.MsgEvents, h.Instance, batch)
+		frame := append(runtime.AppendHeader(nil, runtime.MsgEvents, h.Instance, 4096), make([]byte, 1000)...)
+		os.Stdout.Write(frame)
+		fmt.Fprintln(os.Stderr, "fixture: dying in the middle of a frame")
+		os.Exit(1)
+	},
+}
+
+func fixtureSpec(name string, role runtime.Role) runtime.Spec {
+	return runtime.Spec{Name: name, Version: "1.2.3", Role: role,
+		Events: []runtime.EventKind{{Name: "tick"}, {Name: "tock"}}}
+}
+
+func setting(o runtime.Open, key string) int {
+	n, _ := strconv.Atoi(o.Settings[key])
+	return n
+}
+
+// countPlugin is a polled source of positions ResumeFrom+1 … n (n 0:
+// without end). Each payload starts with its position. Settings: n, size
+// (payload bytes, at least 8), crash_at (exit with status 1 on reaching
+// that position).
+func countPlugin() runtime.Plugin {
+	return runtime.Plugin{
+		Spec: fixtureSpec("count", runtime.RoleSource),
+		Source: func(o runtime.Open) (runtime.Source, error) {
+			return &counter{
+				next:    o.ResumeFrom + 1,
+				n:       uint64(setting(o, "n")),
+				crashAt: uint64(setting(o, "crash_at")),
+				payload: make([]byte, max(8, setting(o, "size"))),
+				stamp:   time.Now().UnixNano(),
+			}, nil
+		},
+	}
+}
+
+type counter struct {
+	next, n, crashAt uint64
+	payload          []byte
+	stamp            int64
+}
+
+func (c *counter) NextBatch(b *runtime.Batch) error {
+	for !b.Full() {
+		if c.n != 0 && c.next > c.n {
+			if b.Len() > 0 {
+				return nil
+			}
+			return runtime.ErrEndOfStream
+		}
+		if c.next == c.crashAt {
+			fmt.Fprintf(os.Stderr, "fixture: crashing at position %d\n", c.next)
+			os.Exit(1)
+		}
+		binary.LittleEndian.PutUint64(c.payload, c.next)
+		// A fixed time keeps the clock out of the measurement.
+		if err := b.Append(c.next, c.stamp, 0, c.payload); err != nil {
+			if errors.Is(err, runtime.ErrBatchFull) {
+				return nil
+			}
+			return err
+		}
+		c.next++
+	}
+	return nil
+}
+
+// emitterPlugin is a callback-driven source. Settings: goroutines and per
+// (each goroutine emits per events whose payload is goroutine id and
+// sequence number, then the source ends); size (payload bytes); every
+// (milliseconds between events: single events for latency; 0: flat out);
+// forever (never end).
+func emitterPlugin() runtime.Plugin {
+	return runtime.Plugin{
+		Spec: fixtureSpec("emitter", runtime.RoleSource),
+		Run: func(o runtime.Open, sink runtime.EventSink, s *runtime.Session) error {
+			goroutines, per := max(1, setting(o, "goroutines")), setting(o, "per")
+			every := time.Duration(setting(o, "every")) * time.Millisecond
+			forever := o.Settings["forever"] != ""
+			var wg sync.WaitGroup
+			errs := make(chan error, goroutines)
+			for g := range goroutines {
+				wg.Go(func() {
+					payload := make([]byte, max(8, setting(o, "size")))
+					for i := 0; forever || i < per; i++ {
+						binary.LittleEndian.PutUint32(payload, uint32(g))
+						binary.LittleEndian.PutUint32(payload[4:], uint32(i))
+						if every > 0 && !s.Sleep(every) {
+							return
+						}
+						if err := sink.EmitAt("tock", time.Now().UnixNano(), payload); err != nil {
+							if !errors.Is(err, runtime.ErrShutdown) {
+								errs <- err
+							}
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			if err := <-errs; err != nil {
+				return err
+			}
+			if s.ShuttingDown() {
+				return nil
+			}
+			return runtime.ErrEndOfStream
+		},
+	}
+}
+
+// sinkPlugin buffers what it is given and writes the positions, one per
+// line, to the file named by the setting out when stopped. Setting mode:
+// "retry" asks for every batch to be sent twice, "error" refuses them.
+func sinkPlugin() runtime.Plugin {
+	return runtime.Plugin{
+		Spec: fixtureSpec("sink", runtime.RoleSink),
+		Sink: func(o runtime.Open) (runtime.Sink, error) {
+			return &fileSink{mode: o.Settings["mode"], out: o.Settings["out"]}, nil
+		},
+	}
+}
+
+type fileSink struct {
+	mode, out string
+	tries     int
+	buf       []string
+}
+
+func (s *fileSink) Write(b *runtime.Events) error {
+	s.tries++
+	switch {
+	case s.mode == "error":
+		return errors.New("schema mismatch")
+	case s.mode == "retry" && s.tries%2 == 1:
+		return runtime.Retry(errors.New("busy"))
+	}
+	r := b.Reader()
+	var e runtime.Event
+	for r.Next(&e) {
+		s.buf = append(s.buf, strconv.FormatUint(e.Position, 10))
+	}
+	return nil
+}
+
+// Stop flushes: until then the host cannot see what was written.
+func (s *fileSink) Stop() error {
+	return os.WriteFile(s.out, []byte(strings.Join(s.buf, "\n")), 0o600)
+}
+
+// rawHandshake sends a HELLO by hand and reads the HELLO_ACK, returning
+// the reader of the host's frames.
+func rawHandshake() *runtime.FrameReader {
+	h := runtime.Hello{Versions: []uint16{1}, ID: "raw", Name: "raw", Version: "0.0.1",
+		Role: runtime.RoleSource, EventKinds: []string{"tick"}}
+	rawSend(runtime.MsgHello, 0, h.AppendTo(nil))
+	fr := runtime.NewFrameReader(os.Stdin, runtime.MaxFrameLimit)
+	if h, _, err := fr.Next(); err != nil || h.Type != runtime.MsgHelloAck {
+		fmt.Fprintf(os.Stderr, "fixture: no HELLO_ACK: %v %v\n", h.Type, err)
+		os.Exit(2)
+	}
+	return fr
+}
+
+func rawSend(t runtime.MsgType, instance uint16, body []byte) {
+	os.Stdout.Write(append(runtime.AppendHeader(nil, t, instance, len(body)), body...))
+}
+
+// nextFrame reads the host's next frame other than a heartbeat.
+func nextFrame(fr *runtime.FrameReader) (runtime.Header, []byte) {
+	for {
+		h, body, err := fr.Next()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fixture: %v\n", err)
+			os.Exit(3)
+		}
+		if h.Type != runtime.MsgHeartbeat {
+			return h, body
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// readBuffer is the host's read buffer per plugin. Bodies larger than
+// what is buffered are read straight into the frame buffer, so a big batch
+// is not copied twice.
+const readBuffer = 256 << 10
+
+// start runs the handshake on a fresh connection and, when the plugin is
+// accepted, starts the session's goroutines. On failure the connection is
+// closed and a launched plugin is reaped before start returns.
+func start(ctx context.Context, c conn, proc *process, binary, name string, opts Options) (*Plugin, error) {
+	p := &Plugin{
+		opts:    opts,
+		conn:    c,
+		proc:    proc,
+		binary:  binary,
+		name:    name,
+		rd:      &waitingReader{r: c},
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		pending: make(map[uint32]waiter),
+	}
+	p.br = bufio.NewReaderSize(p.rd, readBuffer)
+	p.fr = runtime.NewFrameReader(p.br, runtime.HelloMaxFrame)
+	p.instances.Store(&map[uint16]instance{})
+
+	deadline := time.Now().Add(opts.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.SetReadDeadline(deadline)
+	c.SetWriteDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	err := p.handshake()
+	stop()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, p.failHandshake(ctx, err)
+	}
+	c.SetReadDeadline(time.Time{})
+	c.SetWriteDeadline(time.Time{})
+
+	p.fr.SetMax(opts.MaxFrame)
+	p.w = newWriter(c, p.quit, func(err error) {
+		if !p.closed.Load() { // else the session is ending for another reason
+			p.abort(fmt.Errorf("%w: writing to the plugin: %w", ErrConnectionLost, err))
+		}
+	})
+	go p.w.run()
+	go p.watch()
+	go p.readLoop()
+	return p, nil
+}
+
+// handshake reads HELLO, decides, and answers HELLO_ACK or REJECT.
+func (p *Plugin) handshake() error {
+	hdr, err := p.br.Peek(runtime.HeaderSize)
+	if err != nil {
+		if len(hdr) == 0 && err == io.EOF {
+			return fmt.Errorf("%w: the plugin closed its output before sending HELLO", ErrConnectionLost)
+		}
+		return p.notHello(err)
+	}
+	if h, err := runtime.ParseHeader(hdr, runtime.HelloMaxFrame); err != nil || h.Type != runtime.MsgHello {
+		if err == nil {
+			err = fmt.Errorf("first frame is %s", h.Type)
+		}
+		return p.notHello(err)
+	}
+	_, body, err := p.fr.Next()
+	if err != nil {
+		return p.notHello(err)
+	}
+	if err := p.hello.Decode(body); err != nil {
+		return p.reject(runtime.RejectBadHello, err.Error())
+	}
+	if p.hello.Name != "" {
+		p.name = p.hello.Name
+		if p.proc != nil {
+			p.proc.stderr.setName(p.name)
+		}
+	}
+	return p.decide()
+}
+
+// notHello describes a stream that does not start with a HELLO frame,
+// showing its first bytes: usually a program that prints to stdout.
+func (p *Plugin) notHello(cause error) error {
+	if errors.Is(cause, os.ErrDeadlineExceeded) {
+		cause = fmt.Errorf("%w: no HELLO within %v", ErrTimeout, p.opts.Timeout)
+	}
+	first, _ := p.br.Peek(min(p.br.Buffered(), 32))
+	if len(first) == 0 {
+		return cause
+	}
+	return fmt.Errorf("not a plugctl plugin: first bytes %q are not a HELLO frame (%w)", first, cause)
+}
+
+// decide negotiates the version and runs the host's checks.
+func (p *Plugin) decide() error {
+	var version uint16
+	for _, v := range p.hello.Versions {
+		if v >= 1 && v <= runtime.ProtocolVersion {
+			version = max(version, v)
+		}
+	}
+	h := &p.hello
+	switch {
+	case version == 0:
+		return p.reject(runtime.RejectUnsupportedVersion,
+			fmt.Sprintf("host speaks protocol versions 1 to %d, plugin speaks %v", runtime.ProtocolVersion, h.Versions))
+	case h.Role != runtime.RoleSource && h.Role != runtime.RoleSink:
+		return p.reject(runtime.RejectBadHello, fmt.Sprintf("unknown role %d", h.Role))
+	case p.opts.Role != 0 && h.Role != p.opts.Role:
+		return p.reject(runtime.RejectWrongRole, fmt.Sprintf("host wants a %s, plugin is a %s", p.opts.Role, h.Role))
+	}
+	if p.opts.Check != nil {
+		if err := p.opts.Check.Check(p.hello, p.binary); err != nil {
+			var re *RejectError
+			if errors.As(err, &re) {
+				return p.reject(re.Reason, re.Message)
+			}
+			return p.reject(runtime.RejectPolicy, err.Error())
+		}
+	}
+	p.kinds = make(map[string]uint16, len(h.EventKinds))
+	for i, k := range slices.Backward(h.EventKinds) {
+		p.kinds[k] = uint16(i) // the first of duplicate names wins
+	}
+	p.ack = runtime.HelloAck{
+		Version:     version,
+		MaxFrame:    p.opts.MaxFrame,
+		HeartbeatMS: uint32(max(p.opts.Heartbeat.Milliseconds(), 1)),
+		Window:      uint32(p.opts.Window),
+	}
+	frame := p.ack.AppendTo(runtime.AppendHeader(nil, runtime.MsgHelloAck, 0, 14))
+	if _, err := p.conn.Write(frame); err != nil {
+		return fmt.Errorf("%w: sending HELLO_ACK: %w", ErrConnectionLost, err)
+	}
+	return nil
+}
+
+// reject tells the plugin why it is refused, best effort, and returns the
+// refusal as the handshake's error.
+func (p *Plugin) reject(reason runtime.RejectReason, msg string) error {
+	m := runtime.Reject{Reason: reason, Message: msg}
+	body := m.AppendTo(nil)
+	p.conn.Write(append(runtime.AppendHeader(nil, runtime.MsgReject, 0, len(body)), body...))
+	return &RejectError{Reason: reason, Message: msg}
+}
+
+// failHandshake ends a session that never started and explains why.
+func (p *Plugin) failHandshake(ctx context.Context, cause error) error {
+	var re *RejectError
+	rejected := errors.As(cause, &re)
+	if !rejected && ctx.Err() != nil {
+		cause = fmt.Errorf("handshake: %w", ctx.Err())
+	}
+	p.cause = cause
+	p.conn.Close()
+	if p.proc != nil {
+		if !rejected {
+			p.proc.kill() // a rejected plugin exits by itself, with status 2
+		}
+		p.proc.wait(p.opts.Grace)
+	}
+	close(p.quit)
+	p.err = p.sessionError()
+	close(p.done)
+	return p.err
+}

@@ -1,0 +1,62 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Launch starts the plugin executable at path with args and runs the
+// handshake on its standard input and output; its standard error is
+// forwarded to Options.Stderr. The handshake is bounded by ctx and
+// Options.Timeout; ctx does not bound the plugin's life after Launch
+// returns.
+//
+// The plugin runs in its own process group and, on Linux, is killed by
+// the kernel if the host dies. A plugin that is rejected, is not a plugctl
+// plugin or does not complete the handshake is reaped before Launch
+// returns a *SessionError (wrapping a *RejectError for a rejection).
+func Launch(ctx context.Context, path string, args []string, opts Options) (*Plugin, error) {
+	opts = opts.withDefaults()
+	bin, err := exec.LookPath(path)
+	if err == nil {
+		bin, err = filepath.Abs(bin)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", path, err)
+	}
+	var fds [6]*os.File // child stdin, host end; host end, child stdout; host end, child stderr
+	for i := 0; i < len(fds); i += 2 {
+		if fds[i], fds[i+1], err = os.Pipe(); err != nil {
+			closeAll(fds[:])
+			return nil, fmt.Errorf("launch %s: %w", path, err)
+		}
+	}
+	stdin, stdout, stderr := fds[1], fds[2], fds[4]
+	growPipe(stdin)
+	growPipe(stdout)
+
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
+	cmd.SysProcAttr = sysProcAttr()
+	err = cmd.Start()
+	closeAll([]*os.File{fds[0], fds[3], fds[5]}) // the child has its copies
+	if err != nil {
+		closeAll([]*os.File{stdin, stdout, stderr})
+		return nil, fmt.Errorf("launch %s: %w", path, err)
+	}
+	name := filepath.Base(bin)
+	proc := newProcess(cmd, stderr, newStderrLog(opts.Stderr, name))
+	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, bin, name, opts)
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// socketBuffer is the kernel buffer asked for on accepted sockets, for the
+// same reason launched plugins' pipes are grown.
+const socketBuffer = 1 << 20
+
+// Listener accepts plugins started elsewhere, which connect to its Unix
+// socket when run with PLUGCTL_SOCKET=<path> (runtime.EnvSocket).
+type Listener struct {
+	ln   *net.UnixListener
+	opts Options
+}
+
+// Listen creates the Unix socket at socketPath, readable and writable by
+// the host's user only, and listens on it. Close removes it.
+func Listen(socketPath string, opts Options) (*Listener, error) {
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socketPath, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if err := os.Chmod(socketPath, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return &Listener{ln: ln, opts: opts.withDefaults()}, nil
+}
+
+// Accept waits, until ctx ends, for a plugin to connect, then runs the
+// handshake (bounded by ctx and Options.Timeout). The Enrollment sees an
+// empty binary path: the host cannot know which executable connected.
+// Call Accept from one goroutine at a time.
+func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
+	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Unix(1, 0)) })
+	c, err := l.ln.AcceptUnix()
+	if !stop() {
+		l.ln.SetDeadline(time.Time{})
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("accept: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	c.SetReadBuffer(socketBuffer)
+	c.SetWriteBuffer(socketBuffer)
+	return start(ctx, c, nil, "", "on "+l.ln.Addr().String(), l.opts)
+}
+
+// Close stops listening and removes the socket. Plugins already accepted
+// are not affected.
+func (l *Listener) Close() error {
+	if err := l.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package host
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Options configures how a host launches or accepts plugins. The zero
+// value is usable: every field has a default.
+type Options struct {
+	// Check decides whether a plugin may run, from its HELLO and the path
+	// of its executable. Nil accepts any plugin: use it only in development.
+	Check Enrollment
+
+	// Role is the role the host expects; a plugin of the other role is
+	// rejected with runtime.RejectWrongRole. Zero accepts either.
+	Role runtime.Role
+
+	// MaxFrame is the largest frame body either side may send after the
+	// handshake. Default runtime.DefaultMaxFrame; at most
+	// runtime.MaxFrameLimit.
+	MaxFrame uint32
+
+	// Heartbeat is the interval at which both sides send heartbeats. A
+	// plugin silent for three intervals is declared dead. Default 1s.
+	Heartbeat time.Duration
+
+	// Window is how many batches may be in flight per instance: EVENTS the
+	// host has not acknowledged, or WRITEs the plugin has not answered.
+	// Default 8.
+	Window int
+
+	// Timeout bounds the handshake and the wait for the answer to each
+	// request or WRITE. A plugin that does not answer in time is
+	// considered hung and its session is ended. Default 10s.
+	Timeout time.Duration
+
+	// Grace is how long a plugin has to exit after its session ends
+	// (GOODBYE, end of stream) before it is killed. Default 5s.
+	Grace time.Duration
+
+	// Stderr receives the plugin's standard error, line by line, each line
+	// prefixed with "[name] ". Default os.Stderr.
+	Stderr io.Writer
+
+	// Env is added to the environment of launched plugins, for example
+	// runtime.EnvPluginID + "=" + id.
+	Env []string
+}
+
+// Defaults applied by withDefaults.
+const (
+	defaultHeartbeat = time.Second
+	defaultWindow    = 8
+	defaultTimeout   = 10 * time.Second
+	defaultGrace     = 5 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxFrame == 0 {
+		o.MaxFrame = runtime.DefaultMaxFrame
+	}
+	// The codec refuses a HELLO_ACK outside these bounds, so never offer one.
+	o.MaxFrame = min(max(o.MaxFrame, runtime.HelloMaxFrame), runtime.MaxFrameLimit)
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = defaultHeartbeat
+	}
+	o.Heartbeat = max(o.Heartbeat, time.Millisecond)
+	if o.Window <= 0 {
+		o.Window = defaultWindow
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.Grace <= 0 {
+		o.Grace = defaultGrace
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	return o
+}
+
+// Enrollment decides which plugins a host accepts.
+//
+// Check is called once per handshake with the plugin's HELLO and, for a
+// launched plugin, the absolute path of its executable ("" for a plugin
+// accepted on a socket). Return nil to accept, a *RejectError to reject
+// with its reason, or any other error to reject with runtime.RejectPolicy.
+// Check runs during the handshake, so it should be quick.
+type Enrollment interface {
+	Check(h runtime.Hello, binary string) error
+}
+
+// EnrollmentFunc adapts a function to the Enrollment interface.
+type EnrollmentFunc func(h runtime.Hello, binary string) error
+
+// Check calls f.
+func (f EnrollmentFunc) Check(h runtime.Hello, binary string) error { return f(h, binary) }

@@ -1,0 +1,338 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Plugin is a session with one plugin process, from an accepted handshake
+// to the end of its stream. Its methods are safe for concurrent use.
+//
+// Failure behaviour: when the plugin crashes, closes its stream, breaks
+// the protocol, stays silent for three heartbeat intervals or leaves a
+// request unanswered for Options.Timeout, the session ends: the plugin is
+// sent an ERROR where it broke the protocol, killed, and reaped; every
+// pending and later call fails with an error wrapping the *SessionError
+// that Err returns; Done is closed.
+type Plugin struct {
+	opts   Options
+	conn   conn
+	proc   *process // nil for a plugin accepted on a socket
+	binary string
+	name   string // from HELLO once known
+	hello  runtime.Hello
+	ack    runtime.HelloAck
+	kinds  map[string]uint16 // event kind name → index in the HELLO table
+
+	rd *waitingReader
+	br *bufio.Reader
+	fr *runtime.FrameReader
+	w  *writer
+
+	// instances is replaced, never changed, so the read loop looks
+	// instances up without a lock.
+	instances atomic.Pointer[map[uint16]instance]
+
+	mu       sync.Mutex
+	pending  map[uint32]waiter
+	lastReq  uint32
+	lastInst uint16
+	cause    error // the first reason the session is ending
+	ending   bool  // the read loop has begun tearing down
+	goodbye  *runtime.Goodbye
+	closing  bool // the host sent GOODBYE
+
+	closeOnce sync.Once
+	closed    atomic.Bool // the host closed the connection
+	quit      chan struct{} // stops the writer and the heartbeat watch
+	done      chan struct{}
+	err       error // set before done closes
+}
+
+// instance is an open source or sink, fed frames by the read loop.
+type instance interface {
+	handle(h runtime.Header, body []byte) error
+}
+
+type response struct {
+	reply runtime.Reply
+	spec  *runtime.Spec // set for SPEC
+}
+
+type waiter struct {
+	ch    chan response
+	check func(*runtime.Reply) error
+}
+
+// Hello returns the plugin's HELLO: its id, name, version, role and kinds.
+func (p *Plugin) Hello() runtime.Hello { return p.hello }
+
+// Pid returns the plugin's process id, or 0 for a plugin accepted on a
+// socket.
+func (p *Plugin) Pid() int {
+	if p.proc == nil {
+		return 0
+	}
+	return p.proc.cmd.Process.Pid
+}
+
+// Done is closed when the session has ended and a launched plugin has
+// been reaped.
+func (p *Plugin) Done() <-chan struct{} { return p.done }
+
+// Err says why the session ended: nil while it runs and after a clean
+// end (a GOODBYE from either side, and exit status 0 for a launched
+// plugin), a *SessionError otherwise.
+func (p *Plugin) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Spec asks the plugin for its specification.
+func (p *Plugin) Spec(ctx context.Context) (runtime.Spec, error) {
+	r, err := p.do(ctx, &call{t: runtime.MsgSpecRequest, op: "spec"})
+	if err != nil {
+		return runtime.Spec{}, err
+	}
+	if r.spec == nil {
+		if err := replyErr("spec", &r.reply); err != nil {
+			return runtime.Spec{}, err
+		}
+		return runtime.Spec{}, fmt.Errorf("spec: plugin %s answered with a REPLY, not a SPEC", p.name)
+	}
+	return *r.spec, nil
+}
+
+// Setup sends the process-wide settings, once, before any instance is
+// opened. A refusal is a *RequestError.
+func (p *Plugin) Setup(ctx context.Context, settings map[string]string) error {
+	r, err := p.do(ctx, &call{t: runtime.MsgSetup, op: "setup", req: runtime.Request{Settings: settings}})
+	if err != nil {
+		return err
+	}
+	return replyErr("setup", &r.reply)
+}
+
+// Close ends the session gracefully: it sends GOODBYE and waits for the
+// plugin to end its stream and exit. A plugin still running after
+// Options.Grace, or when ctx ends, is killed. Close returns Err. It must
+// not be called from a Handler, whose return the session's end awaits.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.mu.Lock()
+	first := !p.closing
+	p.closing = true
+	p.mu.Unlock()
+	if first {
+		m := runtime.Goodbye{Reason: runtime.GoodbyeNormal, Message: "host closing"}
+		p.w.send(m.AppendTo(runtime.AppendHeader(nil, runtime.MsgGoodbye, 0, 6+len(m.Message))))
+	}
+	t := time.NewTimer(p.opts.Grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		p.abort(fmt.Errorf("%w: the plugin did not end its session within %v of GOODBYE", ErrKilled, p.opts.Grace))
+	case <-ctx.Done():
+		p.abort(fmt.Errorf("%w: close: %w", ErrKilled, ctx.Err()))
+	}
+	<-p.done
+	return p.err
+}
+
+// Kill ends the session at once: the plugin (and its process group) is
+// killed, its connection closed and the process reaped. Kill returns Err,
+// which wraps ErrKilled unless the session had already ended. Like Close,
+// it must not be called from a Handler.
+func (p *Plugin) Kill() error {
+	p.abort(ErrKilled)
+	<-p.done
+	return p.err
+}
+
+// call is one request and how to wait for its answer.
+type call struct {
+	t        runtime.MsgType
+	instance uint16
+	req      runtime.Request
+	op       string // for errors: "open instance 3"
+	// progress, when set, returns a count that moves while the plugin
+	// works on the request (batches received while a source drains), so
+	// that Timeout bounds silence rather than the whole drain.
+	progress func() uint64
+	// check runs on the read loop with the reply; an error is a protocol
+	// violation.
+	check func(*runtime.Reply) error
+}
+
+// do sends a request and waits for its answer.
+func (p *Plugin) do(ctx context.Context, c *call) (response, error) {
+	ch := make(chan response, 1)
+	p.mu.Lock()
+	p.lastReq++
+	id := p.lastReq
+	p.pending[id] = waiter{ch, c.check}
+	p.mu.Unlock()
+	c.req.ID = id
+	frame := c.req.AppendTo(make([]byte, runtime.HeaderSize, 64), c.t)
+	runtime.PutHeader(frame, c.t, c.instance, len(frame)-runtime.HeaderSize)
+	p.w.send(frame)
+	return await(ctx, p, ch, c.op, c.progress, func() {
+		p.mu.Lock()
+		delete(p.pending, id)
+		p.mu.Unlock()
+	})
+}
+
+// await waits for an answer on ch. When ctx ends first, forget drops the
+// waiter and a late answer is ignored; when Options.Timeout passes with
+// no answer and no progress, the plugin is considered hung and the
+// session ends.
+func await[T any](ctx context.Context, p *Plugin, ch <-chan T, op string, progress func() uint64, forget func()) (T, error) {
+	var zero T
+	t := time.NewTimer(p.opts.Timeout)
+	defer t.Stop()
+	var seen uint64
+	if progress != nil {
+		seen = progress()
+	}
+	for {
+		select {
+		case r := <-ch:
+			return r, nil
+		case <-p.done:
+			return zero, p.endErr(op)
+		case <-ctx.Done():
+			forget()
+			return zero, fmt.Errorf("%s: %w", op, ctx.Err())
+		case <-t.C:
+			if progress != nil {
+				if n := progress(); n != seen {
+					seen = n
+					t.Reset(p.opts.Timeout)
+					continue
+				}
+			}
+			p.abort(fmt.Errorf("%w: no answer to %s within %v", ErrTimeout, op, p.opts.Timeout))
+			<-p.done
+			return zero, p.endErr(op)
+		}
+	}
+}
+
+// respond hands a reply to the request waiting for it.
+func (p *Plugin) respond(id uint32, r response) error {
+	p.mu.Lock()
+	w, ok := p.pending[id]
+	delete(p.pending, id)
+	issued := id != 0 && id <= p.lastReq
+	p.mu.Unlock()
+	if !ok {
+		if issued {
+			return nil // answered already, or abandoned by its caller
+		}
+		return violationf(runtime.ErrCodeUnexpected, "answer to request %d, which the host never sent", id)
+	}
+	if w.check != nil {
+		if err := w.check(&r.reply); err != nil {
+			return err
+		}
+	}
+	w.ch <- r
+	return nil
+}
+
+// endErr is the error of a call made while or after the session ended.
+func (p *Plugin) endErr(op string) error {
+	<-p.done
+	if p.err != nil {
+		return fmt.Errorf("%s: %w", op, p.err)
+	}
+	return fmt.Errorf("%s: %w", op, ErrClosed)
+}
+
+func replyErr(op string, r *runtime.Reply) error {
+	if r.Status == runtime.StatusOK {
+		return nil
+	}
+	return &RequestError{Op: op, Status: r.Status, Message: r.Message, Problems: r.Problems}
+}
+
+// newInstance allocates an instance id; ids are never reused, so late
+// frames of a closed instance are told apart from a plugin's mistakes.
+func (p *Plugin) newInstance() (uint16, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lastInst == 1<<16-1 {
+		return 0, fmt.Errorf("plugin %s: all 65535 instance ids used", p.name)
+	}
+	p.lastInst++
+	return p.lastInst, nil
+}
+
+// setInstance installs inst under id, or removes id when inst is nil.
+func (p *Plugin) setInstance(id uint16, inst instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := maps.Clone(*p.instances.Load())
+	if inst == nil {
+		delete(m, id)
+	} else {
+		m[id] = inst
+	}
+	p.instances.Store(&m)
+}
+
+// abort ends the session for a fatal cause: the first cause wins. A
+// protocol violation is reported to the plugin with ERROR, best effort;
+// then the plugin is killed and the connection closed, which ends the
+// read loop.
+func (p *Plugin) abort(cause error) {
+	p.mu.Lock()
+	if p.cause != nil || p.ending {
+		p.mu.Unlock()
+		return
+	}
+	p.cause = cause
+	p.mu.Unlock()
+	var v *violation
+	if errors.As(cause, &v) && p.w != nil {
+		m := runtime.ErrorMsg{Code: v.code, Message: v.err.Error()}
+		body := m.AppendTo(nil)
+		p.w.sendWait(append(runtime.AppendHeader(nil, runtime.MsgError, 0, len(body)), body...), errorWait)
+	}
+	if p.proc != nil {
+		p.proc.kill()
+	}
+	p.closeConn()
+}
+
+// errorWait bounds the wait for an ERROR frame to be written.
+const errorWait = 100 * time.Millisecond
+
+func (p *Plugin) closeConn() {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		p.conn.Close()
+	})
+}
+
+func (p *Plugin) sessionError() error {
+	e := &SessionError{Plugin: p.name, Err: p.cause}
+	if p.proc != nil {
+		e.Exit = p.proc.state
+		e.Stderr = p.proc.stderr.lines()
+	}
+	return e
+}

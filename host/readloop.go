@@ -1,0 +1,145 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// readLoop is the session's only reader: it hands frames to their
+// instance or request in stream order and ends the session when the
+// stream ends or breaks.
+func (p *Plugin) readLoop() {
+	var err error
+	for {
+		var h runtime.Header
+		var body []byte
+		if h, body, err = p.fr.Next(); err != nil {
+			err = readErr(err)
+			break
+		}
+		if err = p.dispatch(h, body); err != nil {
+			break
+		}
+	}
+	var v *violation
+	if errors.As(err, &v) || errors.As(err, new(*runtime.ErrorMsg)) {
+		p.abort(err)
+	}
+	p.finish(err)
+}
+
+// readErr tells a broken stream (the plugin died inside a frame) from a
+// frame that breaks the protocol.
+func readErr(err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	case errors.Is(err, runtime.ErrFrameTooLarge):
+		return &violation{runtime.ErrCodeTooLarge, err}
+	case errors.Is(err, runtime.ErrMalformed):
+		return &violation{runtime.ErrCodeMalformed, err}
+	case err == io.EOF:
+		return fmt.Errorf("%w: the plugin closed its stream without GOODBYE", ErrConnectionLost)
+	}
+	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+}
+
+func (p *Plugin) dispatch(h runtime.Header, body []byte) error {
+	switch h.Type {
+	case runtime.MsgEvents, runtime.MsgProgress, runtime.MsgEnd, runtime.MsgResult:
+		inst, err := p.instance(h)
+		if inst == nil {
+			return err
+		}
+		return inst.handle(h, body)
+	case runtime.MsgHeartbeat:
+		var m runtime.Heartbeat
+		return malformed(m.Decode(body))
+	case runtime.MsgReply:
+		var m runtime.Reply
+		if err := m.Decode(body); err != nil {
+			return malformed(err)
+		}
+		return p.respond(m.ID, response{reply: m})
+	case runtime.MsgSpec:
+		var m runtime.SpecReply
+		if err := m.Decode(body); err != nil {
+			return malformed(err)
+		}
+		return p.respond(m.ID, response{reply: runtime.Reply{ID: m.ID}, spec: &m.Spec})
+	case runtime.MsgGoodbye:
+		var m runtime.Goodbye
+		if err := m.Decode(body); err != nil {
+			return malformed(err)
+		}
+		p.mu.Lock()
+		p.goodbye = &m
+		p.mu.Unlock()
+		return nil // the stream ends next
+	case runtime.MsgError:
+		var m runtime.ErrorMsg
+		if err := m.Decode(body); err != nil {
+			return malformed(err)
+		}
+		return fmt.Errorf("plugin sent ERROR: %w", &m)
+	}
+	return violationf(runtime.ErrCodeUnexpected, "%s frame sent by a plugin", h.Type)
+}
+
+func malformed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &violation{runtime.ErrCodeMalformed, err}
+}
+
+// instance finds the instance a frame is for. Frames of an instance the
+// host closed or gave up opening are dropped.
+func (p *Plugin) instance(h runtime.Header) (instance, error) {
+	if inst := (*p.instances.Load())[h.Instance]; inst != nil {
+		return inst, nil
+	}
+	p.mu.Lock()
+	issued := h.Instance != 0 && h.Instance <= p.lastInst
+	p.mu.Unlock()
+	if issued {
+		return nil, nil
+	}
+	return nil, violationf(runtime.ErrCodeUnknownInstance, "%s frame for instance %d, which the host never opened", h.Type, h.Instance)
+}
+
+// finish tears the session down once the read loop has stopped: it stops
+// the writer and the heartbeat watch, closes the connection, reaps a
+// launched plugin (killing it after Options.Grace) and records the result.
+func (p *Plugin) finish(readErr error) {
+	p.mu.Lock()
+	p.ending = true
+	cause, bye := p.cause, p.goodbye
+	clean := cause == nil && (bye != nil || p.closing)
+	if cause == nil && !clean {
+		cause = readErr
+	}
+	p.mu.Unlock()
+
+	close(p.quit)
+	p.closeConn()
+	if p.proc != nil {
+		p.proc.wait(p.opts.Grace)
+	}
+	if clean && bye != nil && bye.Reason == runtime.GoodbyeError {
+		clean, cause = false, fmt.Errorf("plugin failed: %s", bye.Message)
+	}
+	if clean && p.proc != nil && (p.proc.state == nil || !p.proc.state.Success()) {
+		clean, cause = false, errors.New("exited with a failure after GOODBYE")
+	}
+	if !clean {
+		p.mu.Lock()
+		p.cause = cause
+		p.mu.Unlock()
+		p.err = p.sessionError()
+	}
+	close(p.done)
+}

@@ -1,0 +1,421 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// collector is a Handler recording every position it is given.
+type collector struct {
+	mu        sync.Mutex
+	positions []uint64
+}
+
+func (c *collector) handle(b *runtime.Events) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := b.Reader()
+	var e runtime.Event
+	for r.Next(&e) {
+		c.positions = append(c.positions, e.Position)
+	}
+	return nil
+}
+
+func (c *collector) got() []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]uint64(nil), c.positions...)
+}
+
+func seq(from, to uint64) []uint64 {
+	var s []uint64
+	for p := from; p <= to; p++ {
+		s = append(s, p)
+	}
+	return s
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSourceStreamAckAndStop(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	var c collector
+	s := openSource(t, f, p, nil, c.handle)
+	for i := uint64(0); i < 10; i++ {
+		f.events(1, 3*i+1, 3*i+2, 3*i+3)
+	}
+	// ACKs are cumulative: the last one carries the newest position.
+	var acked uint64
+	for acked < 30 {
+		fr := f.next(false)
+		if fr.h.Type != runtime.MsgAck || fr.h.Instance != 1 {
+			t.Fatalf("got %s for instance %d, want ACK for 1", fr.h.Type, fr.h.Instance)
+		}
+		var m runtime.Ack
+		m.Decode(fr.body)
+		if m.Position <= acked {
+			t.Fatalf("ACK %d after ACK %d", m.Position, acked)
+		}
+		acked = m.Position
+	}
+
+	// Stop drains: the batch sent before the reply is delivered first.
+	type result struct {
+		last uint64
+		ok   bool
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		last, ok, err := s.Stop(context.Background())
+		done <- result{last, ok, err}
+	}()
+	req := f.request(f.expect(runtime.MsgStop))
+	f.events(1, 31, 32)
+	f.reply(runtime.Reply{ID: req.ID, HasPosition: true, Position: 32})
+	r := <-done
+	if r.err != nil || !r.ok || r.last != 32 {
+		t.Fatalf("Stop = %d, %v, %v; want 32, true, nil", r.last, r.ok, r.err)
+	}
+	if got := c.got(); !equal(got, seq(1, 32)) {
+		t.Fatalf("handler saw %v, want 1..32", got)
+	}
+	if s.Acked() != 32 {
+		t.Errorf("Acked() = %d, want 32", s.Acked())
+	}
+	go func() {
+		req := f.request(f.expect(runtime.MsgClose))
+		f.reply(runtime.Reply{ID: req.ID})
+	}()
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSourceResumeProgressEnd(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	var c collector
+	resume := uint64(41)
+	go func() {
+		req := f.request(f.expect(runtime.MsgOpen))
+		if !req.HasResume || req.Resume != 41 || req.Settings["k"] != "v" {
+			t.Errorf("OPEN = %+v, want resume 41 and settings", req)
+		}
+		f.reply(runtime.Reply{ID: req.ID})
+		f.events(1, 42, 43)
+		pr := runtime.Progress{Percent: 50, Text: "half"}
+		f.send(runtime.MsgProgress, 1, pr.AppendTo(nil))
+		end := runtime.End{HasPosition: true, Position: 43}
+		f.send(runtime.MsgEnd, 1, end.AppendTo(nil))
+	}()
+	s, err := p.OpenSource(context.Background(), map[string]string{"k": "v"}, &resume, c.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Ended():
+	case <-time.After(5 * time.Second):
+		t.Fatal("END not reported")
+	}
+	if pct, text := s.Progress(); pct != 50 || text != "half" {
+		t.Errorf("Progress() = %v, %q", pct, text)
+	}
+	if got := c.got(); !equal(got, []uint64{42, 43}) || s.Acked() != 43 {
+		t.Errorf("handler saw %v, acked %d", got, s.Acked())
+	}
+}
+
+// expectViolation checks the session ended for a protocol violation with
+// text in the error, and that the plugin was told with ERROR code.
+func expectViolation(t *testing.T, f *fake, p *Plugin, code runtime.ErrorCode, text string) {
+	t.Helper()
+	err := waitDone(t, p, 5*time.Second)
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), text) {
+		t.Fatalf("Err() = %v, want a protocol violation mentioning %q", err, text)
+	}
+	fr := f.expect(runtime.MsgError)
+	var m runtime.ErrorMsg
+	if err := m.Decode(fr.body); err != nil || m.Code != code {
+		t.Errorf("plugin got ERROR %+v, want code %s", m, code)
+	}
+}
+
+func TestPositionsMustIncreaseAcrossBatches(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	var c collector
+	openSource(t, f, p, nil, c.handle)
+	f.events(1, 5, 6)
+	f.events(1, 6, 7)
+	expectViolation(t, f, p, runtime.ErrCodePositionOrder, "batch starts at position 6, not after 6")
+	if got := c.got(); !equal(got, []uint64{5, 6}) {
+		t.Errorf("handler saw %v, want only the valid batch", got)
+	}
+}
+
+func TestOversizedFrame(t *testing.T) {
+	opts := testOptions()
+	opts.MaxFrame = 1 << 20
+	f, p, err := startFake(t, sourceHello(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	f.c.Write(runtime.AppendHeader(nil, runtime.MsgEvents, 1, 3<<30))
+	expectViolation(t, f, p, runtime.ErrCodeTooLarge, "EVENTS frame announces 3221225472 bytes, limit is 1048576")
+}
+
+func TestUnknownInstance(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	f.events(9, 1)
+	expectViolation(t, f, p, runtime.ErrCodeUnknownInstance, "instance 9, which the host never opened")
+}
+
+func TestUnexpectedMessage(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	m := runtime.Ack{Position: 1}
+	f.send(runtime.MsgAck, 0, m.AppendTo(nil))
+	expectViolation(t, f, p, runtime.ErrCodeUnexpected, "ACK frame sent by a plugin")
+}
+
+func TestStopClaimsUnsentPosition(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	var c collector
+	s := openSource(t, f, p, nil, c.handle)
+	f.events(1, 1, 2)
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := s.Stop(context.Background())
+		errc <- err
+	}()
+	req := f.request(f.expect(runtime.MsgStop))
+	f.reply(runtime.Reply{ID: req.ID, HasPosition: true, Position: 5})
+	if err := <-errc; !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "stopped at position 5, but the last event it sent is at 2") {
+		t.Fatalf("Stop: %v, want a protocol violation", err)
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	opts := testOptions()
+	opts.Timeout = 300 * time.Millisecond
+	f, p, err := startFake(t, sourceHello(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	begin := time.Now()
+	err = p.Setup(context.Background(), map[string]string{"a": "b"})
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "setup: plugin fake: plugin did not answer in time: no answer to setup within 300ms") {
+		t.Fatalf("Setup: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(begin); d > 5*time.Second {
+		t.Errorf("Setup took %v with a 300ms timeout", d)
+	}
+	if err := p.Setup(context.Background(), nil); !errors.Is(err, ErrTimeout) {
+		t.Errorf("Setup after the session ended: %v, want the session's error", err)
+	}
+}
+
+func TestRequestContextCancelled(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.Setup(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Setup: %v, want the context's error", err)
+	}
+	// A late answer is ignored and the session goes on.
+	req := f.request(f.expect(runtime.MsgSetup))
+	f.reply(runtime.Reply{ID: req.ID})
+	go func() {
+		req := f.request(f.expect(runtime.MsgSetup))
+		f.reply(runtime.Reply{ID: req.ID, Status: runtime.StatusInvalidConfig,
+			Problems: []runtime.Problem{{Param: "dir", Message: "is required"}, {Param: "n", Message: "must be > 0"}}})
+	}()
+	err = p.Setup(context.Background(), nil)
+	var re *RequestError
+	if !errors.As(err, &re) || re.Status != runtime.StatusInvalidConfig || len(re.Problems) != 2 ||
+		err.Error() != "setup: invalid_config: dir: is required; n: must be > 0" {
+		t.Fatalf("Setup: %v, want a *RequestError naming both parameters", err)
+	}
+}
+
+func TestSpec(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	go func() {
+		req := f.request(f.expect(runtime.MsgSpecRequest))
+		m := runtime.SpecReply{ID: req.ID, Spec: runtime.Spec{Name: "fake", Role: runtime.RoleSource,
+			Params: []runtime.Param{{Name: "dir", Type: "string"}}}}
+		f.send(runtime.MsgSpec, 0, m.AppendTo(nil))
+	}()
+	spec, err := p.Spec(context.Background())
+	if err != nil || spec.Name != "fake" || len(spec.Params) != 1 {
+		t.Fatalf("Spec = %+v, %v", spec, err)
+	}
+}
+
+func TestSilentPlugin(t *testing.T) {
+	opts := testOptions()
+	opts.Heartbeat = 50 * time.Millisecond
+	_, p, err := startFake(t, sourceHello(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	err = waitDone(t, p, 5*time.Second)
+	if !errors.Is(err, ErrPluginSilent) {
+		t.Fatalf("Err() = %v, want ErrPluginSilent", err)
+	}
+	t.Logf("declared dead after %v (3 intervals: 150ms)", time.Since(begin))
+}
+
+func TestSlowHandlerIsNotSilence(t *testing.T) {
+	opts := testOptions()
+	opts.Heartbeat = 50 * time.Millisecond
+	f, p, err := startFake(t, sourceHello(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	stopBeats := make(chan struct{})
+	defer close(stopBeats)
+	beat := func() {
+		m := runtime.Heartbeat{}
+		f.send(runtime.MsgHeartbeat, 0, m.AppendTo(nil))
+	}
+	go func() {
+		for {
+			select {
+			case <-stopBeats:
+				return
+			case <-time.After(20 * time.Millisecond):
+				beat()
+			}
+		}
+	}()
+	handled := make(chan struct{})
+	openSource(t, f, p, nil, func(*runtime.Events) error {
+		time.Sleep(500 * time.Millisecond) // ten intervals
+		close(handled)
+		return nil
+	})
+	f.events(1, 1)
+	<-handled
+	time.Sleep(100 * time.Millisecond)
+	if err := p.Err(); err != nil {
+		t.Fatalf("session ended while the handler was slow: %v", err)
+	}
+}
+
+func TestPluginError(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	m := runtime.ErrorMsg{Code: runtime.ErrCodeInternal, Message: "disk full"}
+	f.send(runtime.MsgError, 0, m.AppendTo(nil))
+	err = waitDone(t, p, 5*time.Second)
+	var em *runtime.ErrorMsg
+	if !errors.As(err, &em) || em.Message != "disk full" {
+		t.Fatalf("Err() = %v, want the plugin's ERROR", err)
+	}
+}
+
+func TestPluginGoodbyeIsClean(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	m := runtime.Goodbye{Reason: runtime.GoodbyeSignal}
+	f.send(runtime.MsgGoodbye, 0, m.AppendTo(nil))
+	f.c.Close()
+	if err := waitDone(t, p, 5*time.Second); err != nil {
+		t.Fatalf("Err() = %v after GOODBYE, want nil", err)
+	}
+	if err := p.Setup(context.Background(), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Setup after GOODBYE: %v, want ErrClosed", err)
+	}
+}
+
+func TestConnectionLost(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	errc := make(chan error, 1)
+	go func() { errc <- p.Setup(context.Background(), nil) }()
+	f.expect(runtime.MsgSetup)
+	f.c.Write(runtime.AppendHeader(nil, runtime.MsgReply, 0, 100)[:6]) // half a header
+	f.c.Close()
+	err = <-errc
+	if !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "setup: plugin fake: connection lost") {
+		t.Fatalf("Setup: %v, want ErrConnectionLost", err)
+	}
+}
+
+func TestHostClose(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	go func() {
+		f.expect(runtime.MsgGoodbye)
+		m := runtime.Goodbye{Reason: runtime.GoodbyeRequested}
+		f.send(runtime.MsgGoodbye, 0, m.AppendTo(nil))
+		f.c.Close()
+	}()
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}

@@ -1,0 +1,252 @@
+package host
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Retries of a batch a sink asks to retry: the wait doubles from
+// retryFirst up to retryMax, for at most retryAttempts sends in all.
+const (
+	retryFirst    = 10 * time.Millisecond
+	retryMax      = time.Second
+	retryAttempts = 10
+)
+
+// writeHeader is the WRITE body's prefix: batch id u64 and event count u32.
+const writeHeader = 12
+
+// Sink is one open instance of a sink plugin. Its methods are safe for
+// concurrent use; Write keeps at most Options.Window batches in flight.
+type Sink struct {
+	p        *Plugin
+	id       uint16
+	slots    chan struct{} // one per WRITE in flight
+	answered atomic.Uint64 // RESULTs received: progress while waiting
+
+	mu      sync.Mutex
+	last    uint64 // last batch id issued
+	waiting map[uint64]chan runtime.Result
+	stopped bool
+	closed  bool
+}
+
+// OpenSink opens an instance of a sink plugin with its settings. A
+// refusal is a *RequestError.
+func (p *Plugin) OpenSink(ctx context.Context, settings map[string]string) (*Sink, error) {
+	if p.hello.Role != runtime.RoleSink {
+		return nil, fmt.Errorf("open sink: plugin %s is a %s", p.name, p.hello.Role)
+	}
+	id, err := p.newInstance()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{p: p, id: id, slots: make(chan struct{}, p.opts.Window), waiting: make(map[uint64]chan runtime.Result)}
+	p.setInstance(id, s)
+	c := &call{t: runtime.MsgOpen, instance: id, op: fmt.Sprintf("open instance %d", id), req: runtime.Request{Settings: settings}}
+	r, err := p.do(ctx, c)
+	if err == nil {
+		err = replyErr(c.op, &r.reply)
+	}
+	if err != nil {
+		p.setInstance(id, nil)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Write sends events to the sink and waits for its verdict. Each event's
+// Kind must be in the plugin's kind table. Events that do not fit in one
+// frame go as several batches, in order. A batch the sink asks to retry is
+// sent again, unchanged, after a growing pause (10ms doubling up to 1s,
+// 10 attempts at most); one it refuses, or still asks to retry after the
+// last attempt, fails with a *WriteError. The events may be reused once
+// Write returns.
+func (s *Sink) Write(ctx context.Context, events []runtime.Event) error {
+	frames, err := s.encode(events)
+	if err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if err := s.send(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encode builds WRITE frames of at most MaxFrame bytes of body; the batch
+// id is filled in when a frame is sent.
+func (s *Sink) encode(events []runtime.Event) ([][]byte, error) {
+	limit := int(s.p.ack.MaxFrame)
+	size := runtime.HeaderSize + min(limit, writeSize(events))
+	var frames [][]byte
+	var f []byte
+	n := 0
+	seal := func() {
+		runtime.PutHeader(f, runtime.MsgWrite, s.id, len(f)-runtime.HeaderSize)
+		binary.LittleEndian.PutUint32(f[runtime.HeaderSize+8:], uint32(n))
+		frames = append(frames, f)
+		f, n = nil, 0
+	}
+	for i := range events {
+		e := &events[i]
+		kind, ok := s.p.kinds[e.Kind]
+		if !ok {
+			return nil, fmt.Errorf("write: event at position %d has kind %q, which plugin %s does not declare", e.Position, e.Kind, s.p.name)
+		}
+		for {
+			if f == nil {
+				f = make([]byte, runtime.HeaderSize+writeHeader, size)
+			}
+			mark := len(f)
+			f = runtime.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
+			if len(f)-runtime.HeaderSize <= limit {
+				n++
+				break
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("write: event at position %d takes %d bytes, over the frame limit of %d",
+					e.Position, len(f)-mark, limit-writeHeader)
+			}
+			f = f[:mark]
+			seal()
+		}
+	}
+	if n > 0 {
+		seal()
+	}
+	return frames, nil
+}
+
+// writeSize estimates the encoded size of events, to size frame buffers.
+func writeSize(events []runtime.Event) int {
+	n := writeHeader
+	for i := range events {
+		n += runtime.EventHeaderSize + len(events[i].Payload)
+	}
+	return n
+}
+
+// send writes one frame and waits for its RESULT, retrying as asked.
+func (s *Sink) send(ctx context.Context, frame []byte) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("write: %w", ctx.Err())
+	case <-s.p.done:
+		return s.p.endErr("write")
+	}
+	defer func() { <-s.slots }()
+
+	s.mu.Lock()
+	s.last++
+	id := s.last
+	s.mu.Unlock()
+	binary.LittleEndian.PutUint64(frame[runtime.HeaderSize:], id)
+	pause := retryFirst
+	for attempt := 1; ; attempt++ {
+		ch := make(chan runtime.Result, 1)
+		s.mu.Lock()
+		s.waiting[id] = ch
+		s.mu.Unlock()
+		s.p.w.send(frame)
+		op := fmt.Sprintf("write batch %d to instance %d", id, s.id)
+		r, err := await(ctx, s.p, ch, op, s.answered.Load, func() {
+			s.mu.Lock()
+			delete(s.waiting, id)
+			s.mu.Unlock()
+		})
+		switch {
+		case err != nil:
+			return err
+		case r.Status == runtime.WriteOK:
+			return nil
+		case r.Status == runtime.WriteError || attempt == retryAttempts:
+			return &WriteError{Status: r.Status, Message: r.Message, Attempts: attempt}
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("write: %w", ctx.Err())
+		case <-s.p.done:
+			t.Stop()
+			return s.p.endErr("write")
+		}
+		pause = min(2*pause, retryMax)
+	}
+}
+
+// Stop flushes the instance: the plugin writes what it buffered and
+// answers with the position of the last event it wrote (ok false when it
+// has none). Call it once the Writes have returned.
+func (s *Sink) Stop(ctx context.Context) (last uint64, ok bool, err error) {
+	c := &call{t: runtime.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id), progress: s.answered.Load}
+	r, err := s.p.do(ctx, c)
+	if err == nil {
+		err = replyErr(c.op, &r.reply)
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	return r.reply.Position, r.reply.HasPosition, nil
+}
+
+// Close releases the instance, stopping (flushing) it first if Stop was
+// not called.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	stopped, closed := s.stopped, s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if !stopped {
+		if _, _, err := s.Stop(ctx); err != nil {
+			return err
+		}
+	}
+	if err := closeInstance(ctx, s.p, s.id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return nil
+}
+
+// handle routes a RESULT to the Write waiting for it.
+func (s *Sink) handle(h runtime.Header, body []byte) error {
+	if h.Type != runtime.MsgResult {
+		return violationf(runtime.ErrCodeUnexpected, "%s frame for sink instance %d", h.Type, s.id)
+	}
+	var m runtime.Result
+	if err := m.Decode(body); err != nil {
+		return malformed(err)
+	}
+	s.answered.Add(1)
+	s.mu.Lock()
+	ch, ok := s.waiting[m.Batch]
+	delete(s.waiting, m.Batch)
+	issued := m.Batch != 0 && m.Batch <= s.last
+	s.mu.Unlock()
+	if !ok {
+		if issued {
+			return nil // its Write gave up waiting
+		}
+		return violationf(runtime.ErrCodeUnexpected, "RESULT for batch %d, which the host never wrote to instance %d", m.Batch, s.id)
+	}
+	ch <- m
+	return nil
+}

@@ -1,0 +1,41 @@
+package host
+
+import (
+	"os"
+	"syscall"
+)
+
+// pipeSize is what launched plugins' pipes are raised to: with the default
+// 64 KiB a large batch takes many wakeups and throughput halves.
+const pipeSize = 1 << 20
+
+// growPipe raises the capacity of the pipe behind f, best effort: without
+// privilege the kernel caps it at /proc/sys/fs/pipe-max-size.
+func growPipe(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETPIPE_SZ, pipeSize)
+	})
+}
+
+// sysProcAttr puts the plugin in its own process group, so a terminal's
+// Ctrl+C reaches only the host (which then shuts the plugin down in order)
+// and killPlugin can take the plugin's own children with it; and asks the
+// kernel to kill the plugin if the host dies, so no plugin is orphaned.
+// Pdeathsig fires when the thread that started the plugin exits; Go keeps
+// its threads for the life of the process unless a goroutine that locked
+// one exits, which the host library never does.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killPlugin kills the plugin's process group.
+func killPlugin(p *os.Process) error {
+	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil {
+		return p.Kill()
+	}
+	return nil
+}

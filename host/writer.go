@@ -1,0 +1,130 @@
+package host
+
+import (
+	"bufio"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// writer is the only goroutine that writes to a plugin. Callers queue
+// whole frames; the read loop only marks acknowledgements, which the writer
+// coalesces into one ACK per instance carrying the newest position, so the
+// reader never waits on the pipe however fast batches arrive.
+type writer struct {
+	bw   *bufio.Writer
+	wake chan struct{} // capacity 1: a pending wake-up
+	quit <-chan struct{}
+	fail func(error)
+
+	mu    sync.Mutex
+	queue []queued
+	acks  []*Source // sources with a newer position to acknowledge
+}
+
+type queued struct {
+	frame []byte
+	sent  chan struct{} // closed once written; nil when nobody waits
+}
+
+func newWriter(w io.Writer, quit <-chan struct{}, fail func(error)) *writer {
+	return &writer{
+		bw:   bufio.NewWriterSize(w, 64<<10),
+		wake: make(chan struct{}, 1),
+		quit: quit,
+		fail: fail,
+	}
+}
+
+func (w *writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send queues a frame. The frame must not change afterwards.
+func (w *writer) send(frame []byte) {
+	w.mu.Lock()
+	w.queue = append(w.queue, queued{frame: frame})
+	w.mu.Unlock()
+	w.signal()
+}
+
+// sendWait queues a frame and waits up to d for it to be written.
+func (w *writer) sendWait(frame []byte, d time.Duration) {
+	sent := make(chan struct{})
+	w.mu.Lock()
+	w.queue = append(w.queue, queued{frame, sent})
+	w.mu.Unlock()
+	w.signal()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-sent:
+	case <-t.C:
+	case <-w.quit:
+	}
+}
+
+// ack schedules an ACK of s's newest handled position.
+func (w *writer) ack(s *Source) {
+	if s.ackQueued.Swap(true) {
+		return // already scheduled; the writer will read the newest position
+	}
+	w.mu.Lock()
+	w.acks = append(w.acks, s)
+	w.mu.Unlock()
+	w.signal()
+}
+
+func (w *writer) run() {
+	var (
+		queue []queued
+		acks  []*Source
+		buf   []byte
+	)
+	for {
+		select {
+		case <-w.wake:
+		case <-w.quit:
+			return
+		}
+		w.mu.Lock()
+		queue, w.queue = w.queue, queue[:0]
+		acks, w.acks = w.acks, acks[:0]
+		w.mu.Unlock()
+
+		// ACKs first: a CLOSE queued after a drain must find the drained
+		// events acknowledged.
+		for _, s := range acks {
+			s.ackQueued.Store(false) // before reading: a newer position re-queues s
+			pos := s.acked.Load()
+			if pos <= s.ackSent {
+				continue
+			}
+			s.ackSent = pos
+			buf = runtime.AppendHeader(buf[:0], runtime.MsgAck, s.id, 8)
+			m := runtime.Ack{Position: pos}
+			buf = m.AppendTo(buf)
+			w.bw.Write(buf)
+		}
+		for _, q := range queue {
+			w.bw.Write(q.frame)
+		}
+		err := w.bw.Flush()
+		for i, q := range queue {
+			if q.sent != nil {
+				close(q.sent)
+			}
+			queue[i] = queued{} // let the frames go
+		}
+		clear(acks)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+	}
+}

@@ -1,0 +1,683 @@
+package manifest
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The keys, kinds and types valid at each place of a manifest, in the order
+// the reference lists them; suggestions for typos are drawn from them.
+var (
+	topKeys    = []string{"name", "kind", "version", "summary", "description", "author", "module", "config", "global", "events"}
+	paramKeys  = []string{"type", "description", "required", "secret", "default", "greater_than", "less_than", "regex", "inclusion", "exclusion"}
+	eventKeys  = []string{"description", "fields"}
+	kinds      = []string{"source", "sink"}
+	paramTypes = []string{TypeString, TypeInt, TypeFloat, TypeBool, TypeDuration, TypeStrings}
+	fieldTypes = []string{FieldString, FieldInt, FieldFloat, FieldBool, FieldTime, FieldDuration, FieldBytes, FieldStrings}
+)
+
+// want says, for each parameter type, what a value of it looks like in TOML
+// and how to write one.
+var want = map[string]struct{ what, hint string }{
+	TypeString:   {"a string", `write a quoted string, such as "text"`},
+	TypeInt:      {"an int", "write a whole number without quotes, such as 4"},
+	TypeFloat:    {"a float", "write a number without quotes, such as 0.5"},
+	TypeBool:     {"a bool", "write true or false, without quotes"},
+	TypeDuration: {"a duration", `write a Go duration in quotes, such as "10s" or "1m30s"`},
+	TypeStrings:  {"a list of strings", `write a list of quoted strings, such as ["a", "b"]`},
+}
+
+// checker walks a decoded manifest and collects every problem in it.
+type checker struct {
+	file string
+	pos  *positions
+	errs []*Error
+}
+
+// errorf records a problem with the value at key, located where key is
+// written in the file.
+func (c *checker) errorf(key []string, hint, format string, args ...any) {
+	p := c.pos.of(key)
+	c.errs = append(c.errs, &Error{
+		File: c.file, Line: p.line, Col: p.col,
+		Key: toml.Key(key).String(), Msg: fmt.Sprintf(format, args...), Hint: hint,
+	})
+}
+
+func (c *checker) manifest(raw map[string]any) *Manifest {
+	m := &Manifest{Path: c.file}
+	c.unknownKeys(nil, raw, topKeys)
+
+	m.Name = c.required(raw, "name", `write name = "acme"`)
+	if m.Name != "" && !pluginNameRE.MatchString(m.Name) {
+		c.errorf([]string{"name"}, `use lowercase letters, digits and '-', starting with a letter, such as "acme-http"`,
+			"%q is not a valid plugin name", m.Name)
+	}
+	m.Kind = c.required(raw, "kind", `write kind = "source" or kind = "sink"`)
+	if m.Kind != "" && !slices.Contains(kinds, m.Kind) {
+		c.errorf([]string{"kind"}, oneOf(m.Kind, kinds), "%q is not a plugin kind", m.Kind)
+	}
+	m.Version = c.required(raw, "version", `write version = "0.1.0"`)
+	if m.Version != "" && !semverRE.MatchString(m.Version) {
+		hint := `write MAJOR.MINOR.PATCH such as "0.1.0", optionally followed by -prerelease and +build`
+		if v := strings.TrimPrefix(m.Version, "v"); v != m.Version && semverRE.MatchString(v) {
+			hint = fmt.Sprintf("drop the leading v: %q", v)
+		}
+		c.errorf([]string{"version"}, hint, "%q is not a semantic version", m.Version)
+	}
+	m.Summary = c.required(raw, "summary", `write summary = "What the plugin does, in one line."`)
+	if strings.ContainsAny(m.Summary, "\r\n") {
+		c.errorf([]string{"summary"}, "move the rest to description", "summary must be one line")
+	}
+	m.Description, _ = c.str(nil, raw, "description")
+	m.Author, _ = c.str(nil, raw, "author")
+	var ok bool
+	if m.Module, ok = c.str(nil, raw, "module"); ok && !validModule(m.Module) {
+		c.errorf([]string{"module"}, `write a path that starts with a domain, such as "example.com/acme"`,
+			"%q is not a Go module path", m.Module)
+	}
+
+	m.Config = c.params(raw, "config")
+	m.Global = c.params(raw, "global")
+	// Config and global parameters share the generated package, so their
+	// names must differ as Go identifiers across both sections.
+	var names []named
+	for _, ps := range []struct {
+		section string
+		params  []Param
+	}{{"config", m.Config}, {"global", m.Global}} {
+		for _, p := range ps.params {
+			names = append(names, named{[]string{ps.section, p.Name}, p.Name, paramNameRE})
+		}
+	}
+	c.collisions("parameters", names)
+
+	m.Events = c.events(raw, m.Kind)
+	return m
+}
+
+// required returns the string at key, reporting it when missing or empty.
+func (c *checker) required(t map[string]any, key, hint string) string {
+	if _, ok := t[key]; !ok {
+		c.errorf([]string{key}, hint, "required key is missing")
+		return ""
+	}
+	s, ok := c.str(nil, t, key)
+	if ok && strings.TrimSpace(s) == "" {
+		c.errorf([]string{key}, hint, "must not be empty")
+	}
+	return s
+}
+
+// str returns the string at path.key; it reports a value of another type and
+// returns false for it or for a missing key.
+func (c *checker) str(path []string, t map[string]any, key string) (string, bool) {
+	v, ok := t[key]
+	if !ok {
+		return "", false
+	}
+	s, ok := v.(string)
+	if !ok {
+		c.wrongType(join(path, []string{key}), v, want[TypeString].what, want[TypeString].hint)
+	}
+	return s, ok
+}
+
+// boolean returns the bool at path.key, reporting a value of another type.
+func (c *checker) boolean(path []string, t map[string]any, key string) bool {
+	v, ok := t[key]
+	if !ok {
+		return false
+	}
+	b, ok := v.(bool)
+	if !ok {
+		c.wrongType(join(path, []string{key}), v, want[TypeBool].what, want[TypeBool].hint)
+	}
+	return b
+}
+
+// table returns the table v found at key; it reports v when it is of
+// another type and returns nil for it or for a missing (nil) v.
+func (c *checker) table(key []string, v any, hint string) (map[string]any, bool) {
+	if v == nil {
+		return nil, false
+	}
+	t, ok := v.(map[string]any)
+	if !ok {
+		c.wrongType(key, v, "a table", hint)
+	}
+	return t, ok
+}
+
+func (c *checker) wrongType(key []string, v any, what, hint string) {
+	c.errorf(key, hint, "want %s, found %s", what, describe(v))
+}
+
+// unknownKeys reports the keys of t, at path, that are not in valid.
+func (c *checker) unknownKeys(path []string, t map[string]any, valid []string) {
+	for _, k := range sortedKeys(t) {
+		if !slices.Contains(valid, k) {
+			c.errorf(join(path, []string{k}), oneOf(k, valid), "unknown key")
+		}
+	}
+}
+
+// oneOf is the hint for a word that is not one of valid: the likeliest
+// intended word, or the whole list when none is close.
+func oneOf(word string, valid []string) string {
+	if s := suggest(word, valid); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	return "use one of " + strings.Join(valid, ", ")
+}
+
+// params checks the parameter tables under section, "config" or "global".
+func (c *checker) params(raw map[string]any, section string) []Param {
+	t, _ := c.table([]string{section}, raw[section], fmt.Sprintf("declare parameters as [%s.<name>] tables", section))
+	var ps []Param
+	for _, name := range sortedKeys(t) {
+		if p, ok := c.param(section, name, t[name]); ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// param checks one parameter table. It returns false when the table is not a
+// parameter at all but a namespace of tables, as [config.auth.token] makes.
+func (c *checker) param(section, name string, v any) (Param, bool) {
+	key := []string{section, name}
+	t, ok := c.table(key, v, fmt.Sprintf(`declare a parameter as a table: [%s] with type = "string"`, toml.Key(key)))
+	if !ok {
+		return Param{}, false
+	}
+	if isNamespace(t) {
+		c.nested(section, []string{name}, t)
+		return Param{}, false
+	}
+	if !paramNameRE.MatchString(name) {
+		c.errorf(key, `use lowercase letters, digits, '_' and '.', starting with a letter, such as "auth.token"`,
+			"%q is not a valid parameter name", name)
+	}
+	tables := map[string]any{}
+	for _, k := range sortedKeys(t) {
+		switch _, isTable := t[k].(map[string]any); {
+		case slices.Contains(paramKeys, k):
+		case isTable:
+			tables[k] = t[k]
+		default:
+			c.errorf(join(key, []string{k}), oneOf(k, paramKeys), "unknown key")
+		}
+	}
+	c.nested(section, []string{name}, tables)
+
+	p := Param{Name: name, Line: c.pos.of(key).line}
+	p.Description, _ = c.str(key, t, "description")
+	p.Required = c.boolean(key, t, "required")
+	p.Secret = c.boolean(key, t, "secret")
+	if _, ok := t["type"]; !ok {
+		c.errorf(key, `add type = "string", or int, float, bool, duration or strings`, "missing type")
+		return p, true
+	}
+	p.Type, ok = c.str(key, t, "type")
+	if !ok {
+		return p, true
+	}
+	if !slices.Contains(paramTypes, p.Type) {
+		c.errorf(join(key, []string{"type"}), oneOf(p.Type, paramTypes), "unknown type %q", p.Type)
+		return p, true
+	}
+	c.validations(key, t, &p)
+	return p, true
+}
+
+// isNamespace reports whether t holds only tables and no parameter key: a
+// table made by a dotted name left unquoted, such as [config.auth.token].
+func isNamespace(t map[string]any) bool {
+	for k, v := range t {
+		if _, ok := v.(map[string]any); !ok || slices.Contains(paramKeys, k) {
+			return false
+		}
+	}
+	return len(t) > 0
+}
+
+// nested reports the tables in t, found below section.name, each as a
+// parameter whose dotted name should have been quoted.
+func (c *checker) nested(section string, name []string, t map[string]any) {
+	for _, k := range sortedKeys(t) {
+		sub := t[k].(map[string]any)
+		full := join(name, []string{k})
+		if isNamespace(sub) {
+			c.nested(section, full, sub)
+			continue
+		}
+		dotted := strings.Join(full, ".")
+		c.errorf(join([]string{section}, full), fmt.Sprintf("quote a dotted name: [%s]", toml.Key{section, dotted}),
+			"a table inside %s, not the parameter %q", toml.Key(join([]string{section}, name)), dotted)
+	}
+}
+
+// validations checks the values of a parameter whose type is known, and
+// stores their canonical forms in p.
+func (c *checker) validations(key []string, t map[string]any, p *Param) {
+	at := func(k string) []string { return join(key, []string{k}) }
+	if p.Secret {
+		// A secret's values must not be in plugin.toml, in generated code or
+		// in messages, so nothing that holds one is allowed, or echoed.
+		if p.Type != TypeString && p.Type != TypeStrings {
+			c.errorf(at("secret"), "remove secret = true", "secret applies to string and strings parameters, not %s", p.Type)
+		}
+		for _, k := range []string{"default", "inclusion", "exclusion"} {
+			if _, ok := t[k]; ok {
+				c.errorf(at(k), "remove it: plugin.toml and the generated code are readable by anyone with the plugin",
+					"a secret parameter cannot have %s", k)
+			}
+		}
+	}
+
+	gt, hasGT := c.bound(key, t, "greater_than", p.Type)
+	lt, hasLT := c.bound(key, t, "less_than", p.Type)
+	p.HasGreaterThan, p.GreaterThan = hasGT, gt.s
+	p.HasLessThan, p.LessThan = hasLT, lt.s
+	if hasGT && hasLT && !gt.less(lt) {
+		c.errorf(at("less_than"), "no value can pass: lower greater_than or raise less_than",
+			"less_than %s is not above greater_than %s", lt.s, gt.s)
+	}
+
+	var re *regexp.Regexp
+	if _, ok := t["regex"]; ok {
+		if p.Type != TypeString && p.Type != TypeStrings {
+			c.errorf(at("regex"), "remove it, or use inclusion or bounds", "regex applies to string and strings parameters, not %s", p.Type)
+		} else if s, ok := c.str(key, t, "regex"); ok {
+			var err error
+			if re, err = regexp.Compile(s); err != nil {
+				c.errorf(at("regex"), "use Go regexp syntax: https://pkg.go.dev/regexp/syntax",
+					"%q is not a valid regular expression: %s", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			} else if s == "" {
+				c.errorf(at("regex"), "remove the key, or write a pattern such as '^[a-z]+$'", "regex is empty")
+			}
+			p.Regex = s
+		}
+	}
+
+	var inclusion, exclusion []value
+	if !p.Secret {
+		inclusion = c.list(key, t, "inclusion", p.Type)
+		exclusion = c.list(key, t, "exclusion", p.Type)
+	}
+	p.Inclusion, p.Exclusion = canonical(inclusion), canonical(exclusion)
+
+	v, ok := t["default"]
+	if !ok || p.Secret {
+		return
+	}
+	if p.Required {
+		c.errorf(at("default"), "remove required = true (a parameter with a default is never missing) or remove the default",
+			"a required parameter cannot have a default")
+	}
+	items, ok := c.defaultValue(at("default"), p.Type, v)
+	if !ok {
+		return
+	}
+	p.HasDefault = true
+	p.Default = strings.Join(canonical(items), ",")
+	// The default is checked like any value the plugin will be given, so
+	// that a plugin configured with nothing starts.
+	for _, d := range items {
+		switch {
+		case hasGT && !gt.less(d):
+			c.errorf(at("default"), "greater_than is exclusive: change the default or the bound",
+				"%s is not greater than %s (greater_than)", d.show(), gt.s)
+		case hasLT && !d.less(lt):
+			c.errorf(at("default"), "less_than is exclusive: change the default or the bound",
+				"%s is not less than %s (less_than)", d.show(), lt.s)
+		case re != nil && !re.MatchString(d.s):
+			c.errorf(at("default"), "change the default or the regex", "%s does not match regex %q", d.show(), p.Regex)
+		case inclusion != nil && !slices.ContainsFunc(inclusion, d.equal):
+			c.errorf(at("default"), "use one of the values listed in inclusion", "%s is not in inclusion", d.show())
+		case slices.ContainsFunc(exclusion, d.equal):
+			c.errorf(at("default"), "use a value not listed in exclusion", "%s is in exclusion", d.show())
+		}
+	}
+}
+
+// bound returns greater_than or less_than of a parameter of type typ.
+func (c *checker) bound(key []string, t map[string]any, k, typ string) (value, bool) {
+	v, ok := t[k]
+	if !ok {
+		return value{}, false
+	}
+	if typ != TypeInt && typ != TypeFloat && typ != TypeDuration {
+		c.errorf(join(key, []string{k}), "remove it, or use regex or inclusion", "%s applies to int, float and duration parameters, not %s", k, typ)
+		return value{}, false
+	}
+	return c.value(join(key, []string{k}), typ, v)
+}
+
+// list returns inclusion or exclusion: a non-empty list of values of the
+// parameter's type (of its items' type for strings).
+func (c *checker) list(key []string, t map[string]any, k, typ string) []value {
+	v, ok := t[k]
+	if !ok {
+		return nil
+	}
+	at := join(key, []string{k})
+	if typ == TypeBool {
+		c.errorf(at, "remove it: a bool has only two values", "%s applies to string, int, float, duration and strings parameters, not bool", k)
+		return nil
+	}
+	items, ok := v.([]any)
+	if !ok {
+		c.wrongType(at, v, "a list of "+typeName(typ)+" values", "write a list such as "+listExample[typ])
+		return nil
+	}
+	if len(items) == 0 {
+		c.errorf(at, "remove the key, or list values such as "+listExample[typ], "%s is an empty list", k)
+		return nil
+	}
+	var vals []value
+	for _, item := range items {
+		if val, ok := c.value(at, typ, item); ok {
+			vals = append(vals, val)
+		}
+	}
+	if len(vals) < len(items) {
+		return nil
+	}
+	return vals
+}
+
+var listExample = map[string]string{
+	TypeString:   `["debug", "info"]`,
+	TypeInt:      "[1, 2, 4]",
+	TypeFloat:    "[0.5, 1.0]",
+	TypeDuration: `["1s", "1m"]`,
+	TypeStrings:  `["debug", "info"]`,
+}
+
+// typeName names the type of one value of a typ parameter: a strings
+// parameter's values are strings.
+func typeName(typ string) string {
+	if typ == TypeStrings {
+		return TypeString
+	}
+	return typ
+}
+
+// defaultValue returns a default's values: one, or a strings list's items.
+func (c *checker) defaultValue(key []string, typ string, v any) ([]value, bool) {
+	if typ != TypeStrings {
+		val, ok := c.value(key, typ, v)
+		return []value{val}, ok
+	}
+	items, ok := v.([]any)
+	if !ok {
+		c.wrongType(key, v, want[typ].what, want[typ].hint)
+		return nil, false
+	}
+	vals := make([]value, 0, len(items))
+	for _, item := range items {
+		val, ok := c.value(key, typ, item)
+		if !ok {
+			return nil, false
+		}
+		vals = append(vals, val)
+	}
+	return vals, true
+}
+
+// value is a checked parameter value: its canonical string and, for the
+// ordered types, the number bounds compare.
+type value struct {
+	typ string
+	s   string
+	i   int64 // int, and duration in nanoseconds
+	f   float64
+}
+
+func (a value) less(b value) bool {
+	if a.typ == TypeFloat {
+		return a.f < b.f
+	}
+	return a.i < b.i
+}
+
+func (a value) equal(b value) bool {
+	switch a.typ {
+	case TypeFloat:
+		return a.f == b.f
+	case TypeInt, TypeDuration:
+		return a.i == b.i
+	}
+	return a.s == b.s
+}
+
+// show writes a value as it is written in TOML, for messages.
+func (a value) show() string {
+	if a.typ == TypeInt || a.typ == TypeFloat || a.typ == TypeBool {
+		return a.s
+	}
+	return strconv.Quote(a.s)
+}
+
+func canonical(vals []value) []string {
+	var ss []string
+	for _, v := range vals {
+		ss = append(ss, v.s)
+	}
+	return ss
+}
+
+// value converts one TOML value of a typ parameter (one item, for strings)
+// to canonical form, reporting it at key when it is not of that type.
+func (c *checker) value(key []string, typ string, v any) (value, bool) {
+	val := value{typ: typ}
+	w := want[typeName(typ)]
+	switch x := v.(type) {
+	case string:
+		switch typ {
+		case TypeString:
+			val.s = x
+			return val, true
+		case TypeStrings:
+			// Lists travel joined with ',' and are split and trimmed on
+			// arrival: an item with a ',' would arrive as two, and an empty
+			// or untrimmed one changed.
+			if strings.Contains(x, ",") {
+				c.errorf(key, "lists travel comma-separated: split it into separate items", "list item %q holds a ','", x)
+				return val, false
+			}
+			if x == "" || strings.TrimSpace(x) != x {
+				c.errorf(key, "items travel trimmed: remove the white space, or the item", "list item %q is empty or not trimmed", x)
+				return val, false
+			}
+			val.s = x
+			return val, true
+		case TypeDuration:
+			d, err := time.ParseDuration(x)
+			if err != nil {
+				c.errorf(key, `write a Go duration such as "10s" or "1m30s"`, "%q is not a duration", x)
+				return val, false
+			}
+			val.s, val.i = x, int64(d)
+			return val, true
+		}
+	case int64:
+		switch typ {
+		case TypeInt:
+			val.s, val.i = strconv.FormatInt(x, 10), x
+			return val, true
+		case TypeFloat:
+			val.f = float64(x)
+			val.s = strconv.FormatFloat(val.f, 'g', -1, 64)
+			return val, true
+		}
+	case float64:
+		if typ == TypeFloat {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				c.errorf(key, w.hint, "%v is not a finite number", x)
+				return val, false
+			}
+			val.s, val.f = strconv.FormatFloat(x, 'g', -1, 64), x
+			return val, true
+		}
+	case bool:
+		if typ == TypeBool {
+			val.s = strconv.FormatBool(x)
+			return val, true
+		}
+	}
+	c.wrongType(key, v, w.what, w.hint)
+	return val, false
+}
+
+// describe names a decoded TOML value's type, with the value when it is
+// short, for messages.
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("a string (%q)", x)
+	case int64:
+		return fmt.Sprintf("an integer (%d)", x)
+	case float64:
+		return fmt.Sprintf("a float (%v)", x)
+	case bool:
+		return fmt.Sprintf("a boolean (%t)", x)
+	case time.Time:
+		return "a date-time"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	case []map[string]any:
+		return "an array of tables"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// events checks the [events.*] tables of a plugin of the given kind.
+func (c *checker) events(raw map[string]any, kind string) []EventKind {
+	hint := `add an [events.<name>] table with fields = { <field> = "<type>" }`
+	key := []string{"events"}
+	v, present := raw["events"]
+	t, ok := c.table(key, v, hint)
+	if len(t) == 0 && (ok || !present) {
+		// A source with no event kinds can emit nothing, and a sink with none
+		// accepts nothing.
+		switch kind {
+		case "source":
+			hint = "a source declares the kinds it emits: " + hint
+		case "sink":
+			hint = "a sink declares the kinds it accepts: " + hint
+		}
+		c.errorf(key, hint, "no event kinds declared")
+	}
+	var evs []EventKind
+	var names []named
+	for _, name := range sortedKeys(t) {
+		if ev, ok := c.event(name, t[name]); ok {
+			evs = append(evs, ev)
+			names = append(names, named{[]string{"events", name}, name, identNameRE})
+		}
+	}
+	c.collisions("event kinds", names)
+	return evs
+}
+
+func (c *checker) event(name string, v any) (EventKind, bool) {
+	key := []string{"events", name}
+	hint := fmt.Sprintf(`declare an event kind as a table: [%s] with fields = { <field> = "<type>" }`, toml.Key(key))
+	t, ok := c.table(key, v, hint)
+	if !ok {
+		return EventKind{}, false
+	}
+	if !identNameRE.MatchString(name) {
+		c.errorf(key, `use lowercase letters, digits and '_', starting with a letter, such as "user_login"`,
+			"%q is not a valid event kind name", name)
+	}
+	c.unknownKeys(key, t, eventKeys)
+	ev := EventKind{Name: name, Line: c.pos.of(key).line}
+	ev.Description, _ = c.str(key, t, "description")
+
+	fkey := join(key, []string{"fields"})
+	fv, present := t["fields"]
+	fields, ok := c.table(fkey, fv, `write fields = { <field> = "<type>" }`)
+	if len(fields) == 0 && (ok || !present) {
+		// An event kind carries its payload; one with no fields would be
+		// generated as an empty type with nothing to encode.
+		c.errorf(fkey, `add fields = { <field> = "<type>" }, with types among `+strings.Join(fieldTypes, ", "), "no fields declared")
+	}
+	var names []named
+	for _, f := range sortedKeys(fields) {
+		at := join(fkey, []string{f})
+		if !identNameRE.MatchString(f) {
+			c.errorf(at, `use lowercase letters, digits and '_', starting with a letter, such as "user_id"`,
+				"%q is not a valid field name", f)
+		}
+		typ, ok := fields[f].(string)
+		switch {
+		case !ok:
+			c.wrongType(at, fields[f], "a field type", "write one of "+strings.Join(fieldTypes, ", ")+` in quotes, such as "string"`)
+		case !slices.Contains(fieldTypes, typ):
+			c.errorf(at, oneOf(typ, fieldTypes), "unknown field type %q", typ)
+		}
+		ev.Fields = append(ev.Fields, Field{Name: f, Type: typ})
+		names = append(names, named{at, f, identNameRE})
+	}
+	c.collisions("fields", names)
+	return ev, true
+}
+
+// named is a name that becomes a Go identifier, with where it is declared
+// and the rule it must follow.
+type named struct {
+	key  []string
+	name string
+	rule *regexp.Regexp
+}
+
+// collisions reports each name whose GoName an earlier name in the file
+// already has. Invalid names are left out: they are reported already.
+func (c *checker) collisions(what string, names []named) {
+	type placed struct {
+		named
+		at position
+	}
+	var list []placed
+	for _, n := range names {
+		if n.rule.MatchString(n.name) {
+			list = append(list, placed{n, c.pos.of(n.key)})
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i].at, list[j].at
+		return a.line < b.line || a.line == b.line && a.col < b.col
+	})
+	seen := map[string]string{}
+	for _, n := range list {
+		g := GoName(n.name)
+		if first, ok := seen[g]; ok {
+			c.errorf(n.key, "rename one of them", "%s %q and %q both become the Go name %s", what, first, n.name, g)
+			continue
+		}
+		seen[g] = n.name
+	}
+}
+
+func sortedKeys(t map[string]any) []string {
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,126 @@
+package manifest
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+var (
+	// A plugin's name becomes a directory, a binary and part of its full
+	// name type:name@version, so it keeps to characters safe in all three.
+	pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	// Parameter names may group with '.' (auth.token), as settings maps do;
+	// an empty group ("auth..token", "auth.") would only invite collisions.
+	paramNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$`)
+	// Event kinds and fields become Go identifiers and wire names.
+	identNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// semver.org's own expression, without a leading "v".
+	semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
+		`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
+		`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+	// A module path's first element is a domain (it has a dot and is
+	// lowercase, as `go mod init` requires); later elements are path parts.
+	moduleHostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
+	modulePartRE = regexp.MustCompile(`^[A-Za-z0-9_~-]+(\.[A-Za-z0-9_~-]+)*$`)
+)
+
+// validModule reports whether path is a plausible Go module path: a domain
+// followed by slash-separated elements, such as example.com/acme.
+func validModule(path string) bool {
+	parts := strings.Split(path, "/")
+	if !moduleHostRE.MatchString(parts[0]) {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if !modulePartRE.MatchString(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// initialisms are the name parts GoName writes in capitals, as Go style asks
+// (URL, not Url).
+var initialisms = map[string]bool{
+	"api": true, "cpu": true, "http": true, "id": true, "ip": true, "json": true,
+	"sql": true, "tls": true, "ttl": true, "uri": true, "url": true, "uuid": true,
+}
+
+// GoName is the exported Go identifier for a manifest name: the parts between
+// '.', '_' and '-' are capitalised and joined, and common initialisms are
+// written in capitals. For example "auth.token" becomes "AuthToken", "url"
+// "URL" and "max_id" "MaxID". Two names with the same GoName would clash in
+// generated code, so a manifest may not hold both.
+func GoName(name string) string {
+	var b strings.Builder
+	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '.' || r == '_' || r == '-' })
+	for _, p := range parts {
+		if initialisms[p] {
+			b.WriteString(strings.ToUpper(p))
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(p)
+		b.WriteRune(unicode.ToUpper(r))
+		b.WriteString(p[n:])
+	}
+	return b.String()
+}
+
+// typoSynonyms catch names from other languages that edit distance would
+// not bring close enough to a plugctl type.
+var typoSynonyms = map[string]string{
+	"integer": "int", "int64": "int", "number": "float", "double": "float", "float64": "float",
+	"boolean": "bool", "str": "string", "text": "string", "list": "strings", "array": "strings",
+	"[]string": "strings", "timestamp": "time", "datetime": "time", "date": "time", "[]byte": "bytes",
+}
+
+// suggest returns the candidate closest to word, or "" when none is close
+// enough to be what the author meant.
+func suggest(word string, candidates []string) string {
+	lower := strings.ToLower(word)
+	if s, ok := typoSynonyms[lower]; ok {
+		for _, c := range candidates {
+			if c == s {
+				return c
+			}
+		}
+	}
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		d := distance(lower, c)
+		if d <= max(1, len(c)/3) && (best == "" || d < bestDist) {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// distance is the optimal string alignment distance: the number of inserted,
+// deleted, replaced or swapped adjacent bytes that turns a into b. Swaps
+// count once because "tpye" is one slip of the fingers, not two.
+func distance(a, b string) int {
+	// d[i][j] is the distance between a[:i] and b[:j].
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}

@@ -1,0 +1,270 @@
+package runtime
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// EventSink is how a Run source emits events. It is a small value, cheap
+// to copy, and safe to use from many goroutines at once. Every method
+// returns ErrShutdown once the instance is stopping, whether the host
+// stopped it or the plugin is shutting down; the zero EventSink always
+// does.
+//
+// Emitting copies the payload into the batch being built and returns: a
+// flusher goroutine sends that batch as soon as the connection is free, so
+// an event emitted alone leaves at once and events emitted under load
+// share frames. When the host falls behind (the window of unacknowledged
+// batches is full and both buffers are full), Emit blocks until it catches
+// up: memory stays bounded.
+//
+// Positions are assigned in order: ResumeFrom+1, +2, … (1, 2, … when not
+// resuming); EmitEvent may choose them, as long as they increase.
+type EventSink struct {
+	e *emitter
+}
+
+// Emit emits an event of the named kind, stamped now.
+func (s EventSink) Emit(kind string, payload []byte) error {
+	return s.EmitAt(kind, 0, payload)
+}
+
+// EmitAt emits an event of the named kind that happened at unixNano (0
+// stands for now), for sources whose records carry their own time.
+func (s EventSink) EmitAt(kind string, unixNano int64, payload []byte) error {
+	if s.e == nil {
+		return ErrShutdown
+	}
+	k, err := s.e.kinds.lookup(kind)
+	if err != nil {
+		return err
+	}
+	return s.e.emit(0, unixNano, k, payload, nil)
+}
+
+// EmitKind emits an event whose kind is given by index: the fast path of
+// generated code. unixNano 0 stands for now.
+func (s EventSink) EmitKind(kind Kind, unixNano int64, payload []byte) error {
+	if s.e == nil {
+		return ErrShutdown
+	}
+	return s.e.emit(0, unixNano, kind, payload, nil)
+}
+
+// EmitEvent emits e with full control: e.Position 0 takes the next
+// position, any other must exceed the previous one; e.Time 0 stands for
+// now; e.Metadata travels with the event.
+func (s EventSink) EmitEvent(e Event) error {
+	if s.e == nil {
+		return ErrShutdown
+	}
+	k, err := s.e.kinds.lookup(e.Kind)
+	if err != nil {
+		return err
+	}
+	return s.e.emit(e.Position, e.Time, k, e.Payload, e.Metadata)
+}
+
+// Progress reports how far a source with a known end has come: percent
+// from 0 to 100 and an optional detail such as "12 of 40 MiB".
+func (s EventSink) Progress(percent float64, text string) error {
+	e := s.e
+	if e == nil {
+		return ErrShutdown
+	}
+	if !(percent >= 0 && percent <= 100) {
+		return fmt.Errorf("progress %v is outside [0, 100]", percent)
+	}
+	e.in.markReady()
+	select {
+	case <-e.in.started:
+	case <-e.in.stopCh:
+		return ErrShutdown
+	}
+	// Under mu, so that no PROGRESS follows the instance's last frame.
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return ErrShutdown
+	}
+	return e.in.s.c.send(MsgProgress, e.in.id, &Progress{Percent: percent, Text: clip(text)})
+}
+
+// Kind returns the kind named name, and whether Spec.Events declares it.
+func (s EventSink) Kind(name string) (Kind, bool) {
+	if s.e == nil {
+		return 0, false
+	}
+	k, ok := s.e.kinds.index[name]
+	return k, ok
+}
+
+// emitter builds the batches of one Run instance with two buffers: while
+// the flusher writes one, producers fill the other.
+type emitter struct {
+	in     *instance
+	kinds  *kindTable
+	limits batchLimits
+
+	mu       sync.Mutex
+	room     sync.Cond // producers waiting for cur to be swapped out
+	cur      []byte    // the batch being filled
+	n        int       // events in cur
+	spare    []byte    // the other buffer; nil while the flusher writes it
+	last     uint64    // the last position given out
+	stopping bool
+	kicked   bool          // the flusher has been told cur holds events
+	kick     chan struct{} // 1 slot: wakes the flusher
+	flushed  chan struct{} // closed when the flusher is done
+}
+
+func newEmitter(in *instance, kinds *kindTable, limits batchLimits, last uint64) *emitter {
+	e := &emitter{
+		in:      in,
+		kinds:   kinds,
+		limits:  limits,
+		cur:     make([]byte, batchPrefix, limits.soft),
+		spare:   make([]byte, batchPrefix, limits.soft),
+		last:    last,
+		kick:    make(chan struct{}, 1),
+		flushed: make(chan struct{}),
+	}
+	e.room.L = &e.mu
+	return e
+}
+
+func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, meta map[string]string) error {
+	if err := e.kinds.check(kind); err != nil {
+		return err
+	}
+	e.in.markReady()
+	if unixNano == 0 {
+		unixNano = nowNano()
+	}
+	size := eventSize(payload, meta)
+	e.mu.Lock()
+	for {
+		if e.stopping {
+			e.mu.Unlock()
+			return ErrShutdown
+		}
+		err := e.limits.fits(len(e.cur), e.n, size)
+		if err == nil {
+			break
+		}
+		if err != ErrBatchFull {
+			e.mu.Unlock()
+			return err
+		}
+		e.wakeFlusher()
+		e.room.Wait()
+	}
+	if pos == 0 {
+		pos = e.last + 1
+	} else if pos <= e.last {
+		e.mu.Unlock()
+		return fmt.Errorf("event position %d does not follow %d: positions must increase", pos, e.last)
+	}
+	e.cur = AppendEvent(e.cur, pos, unixNano, uint16(kind), payload, meta)
+	e.n++
+	e.last = pos
+	e.wakeFlusher()
+	e.mu.Unlock()
+	return nil
+}
+
+// wakeFlusher tells the flusher, once per batch, that cur holds events.
+func (e *emitter) wakeFlusher() {
+	if !e.kicked {
+		e.kicked = true
+		notify(e.kick)
+	}
+}
+
+// stop makes every later emit fail with ErrShutdown, wakes blocked
+// producers, and lets the flusher send what is left and finish.
+func (e *emitter) stop() {
+	e.mu.Lock()
+	e.stopping = true
+	e.mu.Unlock()
+	e.room.Broadcast()
+	notify(e.kick)
+}
+
+// flush sends batches until the emitter is stopped and empty, or abort.
+func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
+	defer close(e.flushed)
+	for {
+		select {
+		case <-e.kick:
+		case <-abort:
+			return
+		}
+		for {
+			e.mu.Lock()
+			if e.n == 0 {
+				e.kicked = false
+				done := e.stopping
+				e.mu.Unlock()
+				if done {
+					return
+				}
+				break
+			}
+			buf, n, last := e.cur, e.n, e.last
+			e.cur, e.spare, e.n, e.kicked = e.spare[:batchPrefix], nil, 0, false
+			e.mu.Unlock()
+			e.room.Broadcast()
+			if out.send(buf, n, last, abort) != nil {
+				return
+			}
+			e.mu.Lock()
+			e.spare = buf
+			e.mu.Unlock()
+		}
+	}
+}
+
+// Session is a Run instance's view of its own lifetime: it ends when the
+// host stops the instance or the plugin shuts down.
+type Session struct {
+	in *instance
+}
+
+// ShuttingDown reports whether the session has begun to end.
+func (s *Session) ShuttingDown() bool {
+	s.in.markReady()
+	select {
+	case <-s.in.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// Done is closed when the session begins to end.
+func (s *Session) Done() <-chan struct{} {
+	s.in.markReady()
+	return s.in.stopCh
+}
+
+// Wait parks the calling goroutine until the session begins to end.
+func (s *Session) Wait() {
+	s.in.markReady()
+	<-s.in.stopCh
+}
+
+// Sleep pauses for d, or less if the session begins to end, and reports
+// whether it slept the whole time.
+func (s *Session) Sleep(d time.Duration) bool {
+	s.in.markReady()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.in.stopCh:
+		return false
+	}
+}

@@ -1,0 +1,730 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Exit codes of a plugin process. Main exits with them; ExitCode derives
+// them from the error Serve returns.
+const (
+	ExitOK                = 0 // the session ended cleanly: GOODBYE, a signal, or the host's request
+	ExitPluginError       = 1 // the plugin failed or is invalid, or a second signal cut the shutdown short
+	ExitRejected          = 2 // the host answered HELLO with REJECT
+	ExitConnectionLost    = 3 // the host went away, fell silent, or ended the session with ERROR
+	ExitProtocolViolation = 4 // the host sent bytes that break the protocol
+)
+
+// ExitError is the error Serve returns when the session did not end
+// cleanly. Serve has already written a diagnostic to its Stderr.
+type ExitError struct {
+	Code int // one of the Exit constants
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitCode is the process exit code for an error returned by Serve: 0 for
+// nil, the code of an *ExitError, ExitPluginError otherwise.
+func ExitCode(err error) int {
+	var ee *ExitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.Code
+	}
+	return ExitPluginError
+}
+
+// ServeOptions adjusts Serve. The zero value is what Main uses, less the
+// signals.
+type ServeOptions struct {
+	// ID is the plugin id sent in HELLO; empty: the EnvPluginID variable.
+	ID string
+
+	// Stderr receives the runtime's diagnostics; nil: os.Stderr.
+	Stderr io.Writer
+
+	// Signals, when set, asks for a graceful shutdown on its first value
+	// and for an immediate return on its second.
+	Signals <-chan os.Signal
+
+	// ShutdownTimeout bounds a graceful shutdown: how long instances may
+	// take to flush, stop and close. 0: 2 seconds.
+	ShutdownTimeout time.Duration
+
+	// HandshakeTimeout bounds the wait for the host's answer to HELLO.
+	// 0: 10 seconds.
+	HandshakeTimeout time.Duration
+
+	// BatchBytes is the body budget of an EVENTS frame; the negotiated
+	// maximum frame size caps it. 0: DefaultBatchBytes.
+	BatchBytes int
+}
+
+// Serve speaks the protocol on r and w for p until the session ends, and
+// returns nil when it ended cleanly, or an *ExitError. It never calls
+// os.Exit and handles signals only through opts.Signals. It may return
+// while goroutines of its own are still blocked reading r or writing w:
+// closing them releases those.
+func Serve(r io.Reader, w io.Writer, p Plugin, opts ServeOptions) error {
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	s, err := newServer(p, opts, w)
+	if err != nil {
+		fmt.Fprintf(opts.Stderr, "plugctl runtime: %v\n", err)
+		return &ExitError{Code: ExitPluginError, Err: err}
+	}
+	return s.serve(r)
+}
+
+// outcome is how a session ends. The first one decided wins.
+type outcome struct {
+	code    int
+	err     error    // nil for a clean end
+	goodbye *Goodbye // set: shut down gracefully, then say goodbye
+	notice  *ErrorMsg
+}
+
+func (o *outcome) error() error {
+	if o.code == ExitOK {
+		return nil
+	}
+	return &ExitError{Code: o.code, Err: o.err}
+}
+
+type server struct {
+	p      Plugin
+	spec   Spec
+	kinds  *kindTable
+	opts   ServeOptions
+	c      conn
+	fr     *FrameReader
+	ack    HelloAck    // set by the handshake
+	limits batchLimits // set by the handshake
+
+	logMu sync.Mutex
+
+	recv        atomic.Uint64 // frames received, for the heartbeat watch
+	hostGoodbye atomic.Bool
+
+	// Owned by the read loop.
+	setupGate chan struct{} // closed when the latest SETUP is done
+	anyOpen   bool
+
+	proc      serial // process-wide requests: SPEC_REQUEST, SETUP
+	setupDone bool   // proc only
+
+	mu    sync.Mutex
+	insts map[uint16]*instance
+
+	welcomed  chan struct{} // closed by a valid HELLO_ACK
+	quit      chan struct{} // closed when the plugin begins to shut down
+	abort     chan struct{} // closed when nothing more may be waited for
+	abortOnce sync.Once
+	ended     chan struct{}
+	endOnce   sync.Once
+	result    outcome
+	fatalOnce sync.Once
+	finished  chan struct{} // closed when Serve returns
+}
+
+func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
+	set := 0
+	for _, f := range []bool{p.Source != nil, p.Run != nil, p.Sink != nil} {
+		if f {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, fmt.Errorf("invalid Plugin: set exactly one of Source, Run and Sink (%d are set)", set)
+	}
+	role := RoleSource
+	if p.Sink != nil {
+		role = RoleSink
+	}
+	if p.Spec.Name == "" {
+		return nil, errors.New("invalid Plugin: Spec.Name is empty")
+	}
+	if p.Spec.Role != 0 && p.Spec.Role != role {
+		return nil, fmt.Errorf("invalid Plugin: Spec.Role is %s, but the function set makes it a %s", p.Spec.Role, role)
+	}
+	kinds, err := newKindTable(p.Spec.Events)
+	if err != nil {
+		return nil, fmt.Errorf("invalid Plugin: %w", err)
+	}
+	if opts.ID == "" {
+		opts.ID = os.Getenv(EnvPluginID)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 2 * time.Second
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = DefaultBatchBytes
+	}
+	s := &server{
+		p:         p,
+		spec:      p.Spec,
+		kinds:     kinds,
+		opts:      opts,
+		setupGate: make(chan struct{}),
+		insts:     make(map[uint16]*instance),
+		welcomed:  make(chan struct{}),
+		quit:      make(chan struct{}),
+		abort:     make(chan struct{}),
+		ended:     make(chan struct{}),
+		finished:  make(chan struct{}),
+	}
+	s.spec.Role = role
+	close(s.setupGate)
+	s.c = conn{w: w, max: HelloMaxFrame, lost: s.connLost}
+	return s, nil
+}
+
+func (s *server) serve(r io.Reader) error {
+	defer close(s.finished)
+	hello := Hello{
+		Versions:   []uint16{ProtocolVersion},
+		ID:         s.opts.ID,
+		Name:       s.spec.Name,
+		Version:    s.spec.Version,
+		Role:       s.spec.Role,
+		EventKinds: s.kinds.names,
+	}
+	if err := s.c.send(MsgHello, 0, &hello); err != nil {
+		if errors.Is(err, ErrFrameTooLarge) {
+			s.logf("plugctl runtime: %v", err)
+			return &ExitError{Code: ExitPluginError, Err: err}
+		}
+		return s.result.error()
+	}
+	// A large buffer lets one read syscall bring in many small frames.
+	s.fr = NewFrameReader(bufio.NewReaderSize(r, 64<<10), HelloMaxFrame)
+	go s.read()
+
+	t := time.NewTimer(s.opts.HandshakeTimeout)
+	select {
+	case <-s.welcomed:
+		t.Stop()
+	case <-s.ended:
+		return s.result.error()
+	case <-t.C:
+		err := fmt.Errorf("host connection lost: no answer to HELLO within %v", s.opts.HandshakeTimeout)
+		s.fatal(outcome{code: ExitConnectionLost, err: err})
+		return s.result.error()
+	case <-s.opts.Signals:
+		return nil
+	}
+	go s.heartbeat()
+
+	select {
+	case <-s.ended:
+	case sig := <-s.opts.Signals:
+		s.logf("plugctl runtime: %v received: shutting down", sig)
+		s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeSignal}})
+	}
+	o := s.result
+	close(s.quit)
+	for _, in := range s.snapshot() {
+		in.beginStop()
+	}
+	if o.goodbye == nil {
+		if o.notice != nil {
+			s.sendBounded(MsgError, o.notice)
+		}
+		return o.error()
+	}
+	if s.drain() {
+		err := errors.New("second signal: exiting without finishing the shutdown")
+		s.logf("plugctl runtime: %v", err)
+		return &ExitError{Code: ExitPluginError, Err: err}
+	}
+	s.abortNow()
+	s.sendBounded(MsgGoodbye, o.goodbye)
+	return o.error()
+}
+
+// drain lets every instance send what it has, stop and close, within the
+// shutdown timeout. It reports whether a second signal cut it short.
+func (s *server) drain() bool {
+	var wg sync.WaitGroup
+	for _, in := range s.snapshot() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in.teardown()
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(s.opts.ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-s.abort:
+	case <-t.C:
+		s.logf("plugctl runtime: instances did not finish within %v; leaving without them", s.opts.ShutdownTimeout)
+	case <-s.opts.Signals:
+		return true
+	}
+	return false
+}
+
+// sendBounded sends a last frame, giving up if the host does not take it
+// within the shutdown timeout.
+func (s *server) sendBounded(t MsgType, m message) {
+	done := make(chan struct{})
+	go func() {
+		s.c.send(t, 0, m)
+		close(done)
+	}()
+	timer := time.NewTimer(s.opts.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
+}
+
+// end decides how the session ends, if nothing has yet. A fatal outcome
+// also cuts short a graceful shutdown already under way.
+func (s *server) end(o outcome) {
+	s.endOnce.Do(func() {
+		s.result = o
+		close(s.ended)
+	})
+	if o.goodbye == nil {
+		s.abortNow()
+	}
+}
+
+// fatal ends the session for a reason that allows no goodbye, reporting
+// only the first such reason.
+func (s *server) fatal(o outcome) {
+	s.fatalOnce.Do(func() {
+		select {
+		case <-s.finished:
+		default:
+			s.logf("plugctl runtime: %v", o.err)
+		}
+	})
+	s.end(o)
+}
+
+func (s *server) abortNow() { s.abortOnce.Do(func() { close(s.abort) }) }
+
+// connLost is called once, by the first write that fails.
+func (s *server) connLost(err error) {
+	if s.hostGoodbye.Load() {
+		s.abortNow()
+		return
+	}
+	s.fatal(outcome{code: ExitConnectionLost, err: fmt.Errorf("host connection lost: %w", err)})
+}
+
+// instanceFailed shuts the plugin down because an instance failed: one
+// failure model, the process's, so the host sees GOODBYE with the reason
+// and the exit code says the plugin failed.
+func (s *server) instanceFailed(in *instance, err error) {
+	err = fmt.Errorf("instance %d failed: %w", in.id, err)
+	s.logf("plugctl runtime: %v", err)
+	s.end(outcome{code: ExitPluginError, err: err, goodbye: &Goodbye{Reason: GoodbyeError, Message: clip(err.Error())}})
+}
+
+func (s *server) logf(format string, args ...any) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintf(s.opts.Stderr, format+"\n", args...)
+}
+
+// protoError is a protocol violation with the code to report it under.
+type protoError struct {
+	code ErrorCode
+	err  error
+}
+
+func (e protoError) Error() string { return e.err.Error() }
+func (e protoError) Unwrap() error { return e.err }
+
+// violation ends the session because the host broke the protocol.
+func (s *server) violation(err error) {
+	code := ErrCodeMalformed
+	var pe protoError
+	switch {
+	case errors.As(err, &pe):
+		code = pe.code
+	case errors.Is(err, ErrFrameTooLarge):
+		code = ErrCodeTooLarge
+	}
+	s.fatal(outcome{
+		code:   ExitProtocolViolation,
+		err:    fmt.Errorf("protocol violation by host: %w", err),
+		notice: &ErrorMsg{Code: code, Message: clip(err.Error())},
+	})
+}
+
+// readFailed ends the session after the stream could not be read.
+func (s *server) readFailed(err error) {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrFrameTooLarge):
+		if s.hostGoodbye.Load() {
+			// The host said goodbye and left: no ACK can come any more.
+			s.abortNow()
+			return
+		}
+		if err == io.EOF {
+			err = errors.New("the host closed the connection (EOF)")
+		}
+		s.fatal(outcome{code: ExitConnectionLost, err: fmt.Errorf("host connection lost: %w", err)})
+	default:
+		s.violation(err)
+	}
+}
+
+// hostError ends the session on the host's ERROR frame.
+func (s *server) hostError(body []byte) {
+	var m ErrorMsg
+	if err := m.Decode(body); err != nil {
+		s.violation(err)
+		return
+	}
+	s.fatal(outcome{code: ExitConnectionLost, err: fmt.Errorf("host ended the session with an error: %w", &m)})
+}
+
+// read runs the handshake, then reads and dispatches every frame. It never
+// writes and never runs plugin code, so the host is always heard.
+func (s *server) read() {
+	if !s.handshake() {
+		return
+	}
+	for {
+		h, body, err := s.fr.Next()
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		s.recv.Add(1)
+		if h.Type == MsgError {
+			s.hostError(body)
+			return
+		}
+		if err := s.dispatch(h, body); err != nil {
+			s.violation(err)
+			return
+		}
+	}
+}
+
+func (s *server) handshake() bool {
+	h, body, err := s.fr.Next()
+	if err != nil {
+		s.readFailed(err)
+		return false
+	}
+	switch h.Type {
+	case MsgHelloAck:
+		var ack HelloAck
+		if err := ack.Decode(body); err != nil {
+			s.violation(err)
+			return false
+		}
+		if ack.Version != ProtocolVersion {
+			s.violation(protoError{ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered only %d", ack.Version, ProtocolVersion)})
+			return false
+		}
+		s.ack = ack
+		s.limits = batchLimits{
+			soft:  HeaderSize + min(s.opts.BatchBytes, int(ack.MaxFrame)),
+			hard:  HeaderSize + int(ack.MaxFrame),
+			count: MaxBatchEvents,
+		}
+		s.fr.SetMax(ack.MaxFrame)
+		s.c.mu.Lock()
+		s.c.max = int(ack.MaxFrame)
+		s.c.mu.Unlock()
+		close(s.welcomed)
+		return true
+	case MsgReject:
+		var rj Reject
+		if err := rj.Decode(body); err != nil {
+			s.violation(err)
+			return false
+		}
+		err := fmt.Errorf("plugin rejected by host: %s: %s", rj.Reason, rj.Message)
+		s.logf("%v", err)
+		s.end(outcome{code: ExitRejected, err: err})
+	case MsgError:
+		s.hostError(body)
+	default:
+		s.violation(protoError{ErrCodeUnexpected, fmt.Errorf("%s frame before the handshake was answered; want HELLO_ACK or REJECT", h.Type)})
+	}
+	return false
+}
+
+// dispatch handles one frame of an established session.
+func (s *server) dispatch(h Header, body []byte) error {
+	switch h.Type {
+	case MsgHeartbeat:
+		var m Heartbeat
+		return m.Decode(body)
+	case MsgAck:
+		var m Ack
+		if err := m.Decode(body); err != nil {
+			return err
+		}
+		if s.p.Sink != nil {
+			return protoError{ErrCodeUnexpected, fmt.Errorf("ACK for instance %d, but this plugin is a sink", h.Instance)}
+		}
+		in, err := s.target(h)
+		if err != nil {
+			return err
+		}
+		if err := in.out.ack(m.Position); err != nil {
+			return protoError{ErrCodeUnexpected, err}
+		}
+		return nil
+	case MsgWrite:
+		if s.p.Sink == nil {
+			return protoError{ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d, but this plugin is a source", h.Instance)}
+		}
+		in, err := s.target(h)
+		if err != nil {
+			return err
+		}
+		if in.writesClosed {
+			return protoError{ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d after its STOP or CLOSE", h.Instance)}
+		}
+		select {
+		case <-s.quit:
+			// Shutting down: unanswered, the batch stays the host's.
+			return nil
+		default:
+		}
+		return in.acceptWrite(body)
+	case MsgSpecRequest, MsgSetup, MsgOpen, MsgStop, MsgClose:
+		var req Request
+		if err := req.Decode(body, h.Type); err != nil {
+			return err
+		}
+		s.request(h, req)
+		return nil
+	case MsgGoodbye:
+		var m Goodbye
+		if err := m.Decode(body); err != nil {
+			return err
+		}
+		s.hostGoodbye.Store(true)
+		s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeRequested}})
+		return nil
+	case MsgHelloAck, MsgReject:
+		return protoError{ErrCodeUnexpected, fmt.Errorf("%s frame after the handshake", h.Type)}
+	}
+	return protoError{ErrCodeUnexpected, fmt.Errorf("%s frame from the host: only a plugin sends it", h.Type)}
+}
+
+// target is the open instance a frame names.
+func (s *server) target(h Header) (*instance, error) {
+	if in := s.lookup(h.Instance); in != nil {
+		return in, nil
+	}
+	return nil, protoError{ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d, which is not open", h.Type, h.Instance)}
+}
+
+func (s *server) lookup(id uint16) *instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.insts[id]
+}
+
+func (s *server) remove(in *instance) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.insts[in.id] == in {
+		delete(s.insts, in.id)
+	}
+}
+
+func (s *server) snapshot() []*instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := make([]*instance, 0, len(s.insts))
+	for _, in := range s.insts {
+		l = append(l, in)
+	}
+	return l
+}
+
+// request routes a request to the queue that answers it: process-wide
+// ones in order on proc, an instance's in order on its own queue.
+func (s *server) request(h Header, req Request) {
+	switch h.Type {
+	case MsgSpecRequest:
+		s.proc.do(func() { s.sendSpec(h.Instance, req.ID) })
+	case MsgSetup:
+		gate := make(chan struct{})
+		s.setupGate = gate
+		late := s.anyOpen
+		s.proc.do(func() {
+			defer close(gate)
+			s.setup(h.Instance, req, late)
+		})
+	case MsgOpen:
+		s.open(h.Instance, req)
+	case MsgStop, MsgClose:
+		in := s.lookup(h.Instance)
+		if in == nil {
+			s.proc.do(func() { s.reply(h.Instance, notOpen(req.ID, h.Instance)) })
+			return
+		}
+		in.writesClosed = true
+		if h.Type == MsgStop {
+			in.jobs.do(func() { in.stopJob(req) })
+		} else {
+			in.jobs.do(func() { in.closeJob(req) })
+		}
+	}
+}
+
+func (s *server) open(id uint16, req Request) {
+	refuse := func(msg string) {
+		s.proc.do(func() { s.reply(id, Reply{ID: req.ID, Status: StatusUnsupported, Message: msg}) })
+	}
+	if id == 0 {
+		refuse("instance 0 is the process: OPEN takes an instance number from 1")
+		return
+	}
+	s.mu.Lock()
+	if _, dup := s.insts[id]; dup {
+		s.mu.Unlock()
+		refuse(fmt.Sprintf("instance %d is already open", id))
+		return
+	}
+	in := newInstance(s, id, req)
+	s.insts[id] = in
+	s.mu.Unlock()
+	s.anyOpen = true
+	gate := s.setupGate
+	in.jobs.do(func() { in.openJob(req, gate) })
+}
+
+func (s *server) sendSpec(instance uint16, id uint32) {
+	err := s.c.send(MsgSpec, instance, &SpecReply{ID: id, Spec: s.spec})
+	if errors.Is(err, ErrFrameTooLarge) {
+		s.reply(instance, Reply{ID: id, Status: StatusFailed, Message: err.Error()})
+	}
+}
+
+func (s *server) setup(instance uint16, req Request, late bool) {
+	var r Reply
+	switch {
+	case late:
+		r = Reply{ID: req.ID, Status: StatusUnsupported, Message: "SETUP after OPEN: the process-wide configuration comes before any instance"}
+	case s.setupDone:
+		r = Reply{ID: req.ID, Status: StatusUnsupported, Message: "SETUP was already done"}
+	default:
+		var err error
+		if s.p.Setup != nil {
+			err = s.p.Setup(req.Settings)
+		}
+		s.setupDone = err == nil
+		r = replyFor(req.ID, err)
+	}
+	s.reply(instance, r)
+}
+
+// replyFor answers request id with the outcome of plugin code.
+func replyFor(id uint32, err error) Reply {
+	var ce *ConfigError
+	switch {
+	case err == nil:
+		return Reply{ID: id, Status: StatusOK}
+	case errors.As(err, &ce):
+		return Reply{ID: id, Status: StatusInvalidConfig, Message: clip(ce.Error()), Problems: ce.Problems}
+	}
+	return Reply{ID: id, Status: StatusFailed, Message: clip(err.Error())}
+}
+
+func (s *server) reply(instance uint16, r Reply) {
+	if err := s.c.send(MsgReply, instance, &r); errors.Is(err, ErrFrameTooLarge) {
+		// Too many problems for one frame: say so in few words.
+		s.c.send(MsgReply, instance, &Reply{ID: r.ID, Status: r.Status, Message: clip(err.Error())})
+	}
+}
+
+// heartbeat sends HEARTBEAT every interval and declares the host dead
+// after 3 intervals without a frame from it. Sending runs apart, so that
+// a write stuck on a full pipe cannot stop the watch.
+func (s *server) heartbeat() {
+	interval := time.Duration(s.ack.HeartbeatMS) * time.Millisecond
+	beat := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-beat:
+			case <-s.abort:
+				return
+			case <-s.finished:
+				return
+			}
+			s.c.send(MsgHeartbeat, 0, &Heartbeat{UnixNano: nowNano()})
+		}
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var seen uint64
+	silent := 0
+	for {
+		select {
+		case <-t.C:
+		case <-s.abort:
+			return
+		case <-s.finished:
+			return
+		}
+		if n := s.recv.Load(); n != seen {
+			seen, silent = n, 0
+		} else if silent++; silent >= 3 {
+			err := fmt.Errorf("no frame from the host for 3 heartbeat intervals (%v)", 3*interval)
+			s.fatal(outcome{
+				code:   ExitConnectionLost,
+				err:    fmt.Errorf("host connection lost: %w", err),
+				notice: &ErrorMsg{Code: ErrCodeHeartbeatTimeout, Message: err.Error()},
+			})
+			return
+		}
+		notify(beat)
+	}
+}
+
+// maxText bounds the free text of a frame (messages, progress detail), so
+// that no plugin string can push a frame over the limit.
+const maxText = 4 << 10
+
+func clip(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	i := maxText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}

@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package runtime
+
+import "syscall"
+
+// dupTo makes newfd refer to what oldfd refers to.
+func dupTo(oldfd, newfd int) error { return syscall.Dup2(oldfd, newfd) }
+
+// growPipe does nothing: only Linux can resize a pipe.
+func growPipe(int) {}

@@ -1,0 +1,15 @@
+package runtime
+
+import "syscall"
+
+// dupTo makes newfd refer to what oldfd refers to. Dup2 does not exist on
+// every Linux architecture; Dup3 does.
+func dupTo(oldfd, newfd int) error { return syscall.Dup3(oldfd, newfd, 0) }
+
+// growPipe raises the capacity of the pipe fd writes to, so that several
+// batches fit in it while the host reads. Best effort: fd may not be a
+// pipe, or the system limit may be lower.
+func growPipe(fd int) {
+	const setPipeSize = 1031 // F_SETPIPE_SZ
+	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), setPipeSize, 1<<20)
+}

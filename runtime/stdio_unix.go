@@ -1,0 +1,51 @@
+//go:build unix
+
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+var shutdownSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// takeStdio moves the protocol off descriptors 0 and 1: it returns copies
+// of them, then points 0 at the null device and 1 at standard error.
+func takeStdio() (*os.File, *os.File, error) {
+	in, err := dupCloseOnExec(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := dupCloseOnExec(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer null.Close()
+	if err := dupTo(int(null.Fd()), 0); err != nil {
+		return nil, nil, fmt.Errorf("redirect standard input: %w", err)
+	}
+	if err := dupTo(2, 1); err != nil {
+		return nil, nil, fmt.Errorf("redirect standard output: %w", err)
+	}
+	os.Stdout = os.Stderr
+	growPipe(out)
+	return os.NewFile(uintptr(in), "plugctl-host-in"), os.NewFile(uintptr(out), "plugctl-host-out"), nil
+}
+
+// dupCloseOnExec copies fd to a new descriptor that child processes do
+// not inherit.
+func dupCloseOnExec(fd int) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	nfd, err := syscall.Dup(fd)
+	if err != nil {
+		return -1, fmt.Errorf("duplicate descriptor %d: %w", fd, err)
+	}
+	syscall.CloseOnExec(nfd)
+	return nfd, nil
+}

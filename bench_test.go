@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/plugctl/plugctl/generate"
+	plugmanifest "github.com/plugctl/plugctl/manifest"
 )
 
 // BenchmarkNew measures plugctl new for the starter manifest, end to end:
@@ -23,14 +26,27 @@ func BenchmarkNew(b *testing.B) {
 }
 
 // BenchmarkGenerateLarge measures plugctl generate for a manifest of 300
-// parameters and 30 event kinds (testdata/large/plugin.toml): "fresh" into
-// a directory holding only the manifest, "unchanged" over a project that is
-// already up to date, where nothing is written.
+// parameters and 30 event kinds (testdata/large/plugin.toml): "plan" loads
+// the manifest and plans the project without touching the disk, "fresh"
+// generates into a directory holding only the manifest, "unchanged" over a
+// project that is already up to date, where nothing is written.
 func BenchmarkGenerateLarge(b *testing.B) {
-	manifest, err := os.ReadFile(filepath.Join("testdata", "large", "plugin.toml"))
+	path := filepath.Join("testdata", "large", "plugin.toml")
+	manifest, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("plan", func(b *testing.B) {
+		for b.Loop() {
+			m, err := plugmanifest.Load(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := generate.Plan(m, runtimeSources()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	generate := func(b *testing.B, dir string) {
 		if code := run([]string{"plugctl", "generate", "--dir", dir}, nil, io.Discard, io.Discard); code != 0 {
 			b.Fatalf("plugctl generate exited with %d", code)

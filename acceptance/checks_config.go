@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/plugctl/plugctl/runtime"
@@ -19,10 +20,17 @@ type badCase struct {
 	param  string
 }
 
-// checkConfigValid: the valid configuration is accepted.
+// checkConfigValid: the valid configuration is accepted by the reference
+// host's SETUP and OPEN, and the plugin then ends cleanly on its GOODBYE.
 func checkConfigValid(t *T) error {
-	_, err := t.startOpen()
-	return err
+	p, _, err := t.hostStart()
+	if err != nil {
+		return err
+	}
+	if err := p.Close(t.ctx); err != nil {
+		return failf("a clean end after GOODBYE", "%v", err)
+	}
+	return nil
 }
 
 // scopes pairs each parameter list with whether it is global.
@@ -152,39 +160,29 @@ func (t *T) rejectAll(cases []badCase) error {
 }
 
 func (t *T) reject(c badCase) error {
-	p, err := t.start(defaultHeartbeat)
+	p, _, err := t.launchHost()
 	if err != nil {
 		return err
 	}
-	defer p.kill()
-	if !c.global {
-		if err := t.setup(p, c.cfg); err != nil {
-			return err
-		}
-	}
-	typ, inst := requestName(c.global), uint16(1)
+	defer p.Kill()
 	if c.global {
-		inst = 0 // SETUP is process-scoped
+		err = p.Setup(t.ctx, c.cfg.global)
+	} else if err = p.Setup(t.ctx, c.cfg.global); err != nil {
+		return failf("SETUP with the valid global settings accepted", "%v", err)
+	} else {
+		_, err = t.hostOpen(p, c.cfg.instance)
 	}
-	r, err := p.request(t.ctx, typ, inst, runtime.Request{Settings: c.cfg.scope(c.global)})
-	if err != nil {
-		return err
-	}
-	t.logf("%s with %s: %s", typ, c.what, describeReply(r))
-	if r.Status != runtime.StatusInvalidConfig || !names(r, c.param) {
-		return failf(fmt.Sprintf("%s with %s rejected: REPLY invalid_config naming %q", typ, c.what, c.param), "REPLY %s", describeReply(r))
+	typ := requestName(c.global)
+	t.logf("%s with %s: %v", typ, c.what, err)
+	re := requestError(err)
+	if re == nil || re.Status != runtime.StatusInvalidConfig || !slices.ContainsFunc(re.Problems, func(p runtime.Problem) bool { return p.Param == c.param }) {
+		got := "accepted"
+		if err != nil {
+			got = err.Error()
+		}
+		return failf(fmt.Sprintf("%s with %s rejected: invalid_config naming %q", typ, c.what, c.param), "%s", got)
 	}
 	return nil
-}
-
-// names reports whether a REPLY has a problem for param.
-func names(r *runtime.Reply, param string) bool {
-	for _, p := range r.Problems {
-		if p.Param == param {
-			return true
-		}
-	}
-	return false
 }
 
 // secretForms are ways to wrap a distinctive secret so it passes common
@@ -234,31 +232,22 @@ func checkConfigSecret(t *T) error {
 	return nil
 }
 
-// secretCase configures a fresh plugin with c, ends it, and searches every
-// REPLY and the whole stderr for secret.
+// secretCase configures a fresh plugin with c, ends it, and searches the
+// answers and the whole stderr for secret.
 func (t *T) secretCase(what string, c config, secret string) error {
-	p, err := t.start(defaultHeartbeat)
+	p, log, err := t.launchHost()
 	if err != nil {
 		return err
 	}
-	defer p.kill()
-	r, err := p.request(t.ctx, runtime.MsgSetup, 0, runtime.Request{Settings: c.global})
-	if err != nil {
-		return err
+	err = p.Setup(t.ctx, c.global)
+	if err == nil {
+		_, err = t.hostOpen(p, c.instance)
 	}
-	if r.Status == runtime.StatusOK {
-		if _, err := p.request(t.ctx, runtime.MsgOpen, 1, runtime.Request{Settings: c.instance}); err != nil {
-			return err
-		}
+	if re := requestError(err); re != nil && strings.Contains(re.Error(), secret) {
+		return failf("no secret value in a REPLY ("+what+")", "%v", re)
 	}
-	p.goodbye(t.ctx, exitBound)
-	p.stderr.settle(exitBound)
-	for _, f := range p.frames() {
-		if r, ok := f.msg.(*runtime.Reply); ok && strings.Contains(describeReply(r), secret) {
-			return failf("no secret value in REPLY ("+what+")", "REPLY %s", describeReply(r))
-		}
-	}
-	for _, l := range p.stderr.all() {
+	p.Close(t.ctx) // reaps the plugin: its stderr is all in log
+	for _, l := range log.all() {
 		if strings.Contains(l, secret) {
 			return failf("no secret value on stderr ("+what+")", "stderr line %q", l)
 		}

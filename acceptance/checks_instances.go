@@ -52,7 +52,7 @@ func checkInstances(t *T) error {
 	p.setAutoAck(1, true)
 	p.setAutoAck(2, true)
 	for _, inst := range []uint16{1, 2} {
-		if _, err := p.waitEvents(t.ctx, inst, readCount); err != nil {
+		if _, err := p.waitEvents(t.ctx, inst, fewEvents); err != nil {
 			return err
 		}
 	}

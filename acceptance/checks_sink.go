@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/plugctl/plugctl/runtime"
@@ -24,19 +25,33 @@ type batch struct {
 	body  []byte
 }
 
-// makeBatch builds the WRITE for batch id with batchEvents events starting
-// at position first, cycling through the plugin's event kinds with
-// payloads that fill every declared field as PROTOCOL.md §4.7 encodes them.
-func (t *T) makeBatch(h *runtime.Hello, id, first uint64) (batch, error) {
+// sampleEvents returns batchEvents events from position first, cycling
+// through the plugin's event kinds, with payloads that fill every declared
+// field as PROTOCOL.md §4.7 encodes them.
+func (t *T) sampleEvents(h *runtime.Hello, first uint64) ([]runtime.Event, error) {
 	if len(h.EventKinds) == 0 {
-		return batch{}, skipf("the plugin declares no event kind, so no event can be written to it")
+		return nil, skipf("the plugin declares no event kind, so no event can be written to it")
+	}
+	evs := make([]runtime.Event, batchEvents)
+	for i := range evs {
+		pos := first + uint64(i)
+		kind := h.EventKinds[int(pos)%len(h.EventKinds)]
+		evs[i] = runtime.Event{Position: pos, Time: time.Now().UnixNano(), Kind: kind, Payload: t.samplePayload(kind, pos)}
+	}
+	return evs, nil
+}
+
+// makeBatch builds the WRITE for batch id with the sample events from
+// position first.
+func (t *T) makeBatch(h *runtime.Hello, id, first uint64) (batch, error) {
+	evs, err := t.sampleEvents(h, first)
+	if err != nil {
+		return batch{}, err
 	}
 	body := binary.LittleEndian.AppendUint64(nil, id)
-	body = binary.LittleEndian.AppendUint32(body, batchEvents)
-	for i := range uint64(batchEvents) {
-		pos := first + i
-		kind := int(pos) % len(h.EventKinds)
-		body = runtime.AppendEvent(body, pos, time.Now().UnixNano(), uint16(kind), t.samplePayload(h.EventKinds[kind], pos), nil)
+	body = binary.LittleEndian.AppendUint32(body, uint32(len(evs)))
+	for _, e := range evs {
+		body = runtime.AppendEvent(body, e.Position, e.Time, uint16(slices.Index(h.EventKinds, e.Kind)), e.Payload, nil)
 	}
 	return batch{id: id, first: first, body: body}, nil
 }
@@ -133,21 +148,31 @@ func (t *T) startSink() (*proc, *runtime.Hello, error) {
 	return p, h, err
 }
 
-// checkSinkWrite: every batch written is acknowledged with RESULT ok.
+// checkSinkWrite: under the reference host, which retries what the sink
+// asks it to, every batch is written (RESULT ok), and STOP then reports
+// the last position.
 func checkSinkWrite(t *T) error {
-	p, h, err := t.startSink()
+	p, in, err := t.hostStart()
 	if err != nil {
 		return err
 	}
+	h := p.Hello()
+	var last uint64
 	for i := range uint64(writeBatches) {
-		b, err := t.makeBatch(h, i+1, 1+i*batchEvents)
+		evs, err := t.sampleEvents(&h, 1+i*batchEvents)
 		if err != nil {
 			return err
 		}
-		if _, err := p.write(t, 1, b); err != nil {
-			return err
+		if err := in.sink.Write(t.ctx, evs); err != nil {
+			return failf(fmt.Sprintf("RESULT ok for the batch of positions %d to %d", evs[0].Position, evs[len(evs)-1].Position), "%v", err)
 		}
+		last = evs[len(evs)-1].Position
 	}
+	got, ok, err := in.sink.Stop(t.ctx)
+	if err != nil || !ok || got != last {
+		return failf(fmt.Sprintf("STOP answered ok with the last position %d", last), "position %d (has position %v), %v", got, ok, err)
+	}
+	t.logf("wrote %d batches; STOP reports position %d", writeBatches, got)
 	return nil
 }
 

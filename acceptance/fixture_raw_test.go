@@ -27,7 +27,8 @@ type rawPlugin struct {
 	kinds []string
 	ack   runtime.HelloAck
 
-	wmu sync.Mutex // one frame at a time on stdout
+	wmu  sync.Mutex // one frame at a time on stdout
+	done bool       // GOODBYE sent: nothing may follow
 
 	mu        sync.Mutex
 	setup     bool
@@ -62,6 +63,10 @@ func runRaw(m *manifest.Manifest, knob string) int {
 func (p *rawPlugin) send(t runtime.MsgType, inst uint16, body []byte) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
+	if p.done {
+		return
+	}
+	p.done = t == runtime.MsgGoodbye || t == runtime.MsgError
 	os.Stdout.Write(append(runtime.AppendHeader(nil, t, inst, len(body)), body...))
 }
 

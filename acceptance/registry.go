@@ -3,11 +3,11 @@ package acceptance
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/plugctl/plugctl/host"
 	"github.com/plugctl/plugctl/runtime"
 )
 
@@ -31,7 +31,7 @@ var registry = []check{
 	{"spec/metadata", 0, "SPEC's name, summary and version are not empty", checkSpecMetadata},
 	{"spec/semver", 0, "SPEC's version is a semantic version", checkSpecSemver},
 
-	{"config/valid", 0, "a valid configuration is accepted by SETUP and OPEN", checkConfigValid},
+	{"config/valid", 0, "a valid configuration is accepted by SETUP and OPEN under the reference host", checkConfigValid},
 	{"config/required", 0, "leaving out a required parameter is rejected, naming it", checkConfigRequired},
 	{"config/greater-than", 0, "a value not greater than its bound is rejected, naming the parameter", checkConfigRule(runtime.ValidationGreaterThan)},
 	{"config/less-than", 0, "a value not less than its bound is rejected, naming the parameter", checkConfigRule(runtime.ValidationLessThan)},
@@ -42,7 +42,7 @@ var registry = []check{
 	{"config/unknown-param", 0, "an unknown parameter is rejected, naming it", checkConfigUnknown},
 	{"config/secret", 0, "secret values appear in no REPLY and not on stderr", checkConfigSecret},
 
-	{"source/read", runtime.RoleSource, "an opened source delivers events", checkSourceRead},
+	{"source/read", runtime.RoleSource, "under the reference host, an opened source delivers events and drains on STOP", checkSourceRead},
 	{"source/positions", runtime.RoleSource, "positions are unique and increasing", checkSourcePositions},
 	{"source/timestamps", runtime.RoleSource, "event times are within a day of now", checkSourceTimestamps},
 	{"source/kinds", runtime.RoleSource, "every event's kind is declared in the spec", checkSourceKinds},
@@ -53,16 +53,16 @@ var registry = []check{
 	{"source/stop-drain", runtime.RoleSource, "STOP's REPLY names the last event sent, and follows it", checkSourceStopDrain},
 	{"source/long-stream", runtime.RoleSource, "a long stream of events arrives in whole frames", checkSourceLongStream},
 
-	{"sink/write", runtime.RoleSink, "every WRITE is answered by RESULT ok", checkSinkWrite},
+	{"sink/write", runtime.RoleSink, "under the reference host, every batch is written and STOP names the last position", checkSinkWrite},
 	{"sink/retry", runtime.RoleSink, "a batch answered retry is written when sent again; a repeated batch is answered", checkSinkRetry},
 	{"sink/stop-flush", runtime.RoleSink, "STOP's REPLY comes after the RESULT of every WRITE sent before it", checkSinkStopFlush},
 
 	{"instances/isolated", 0, "two instances with their own configurations run at once without mixing", checkInstances},
 
-	{"lifecycle/heartbeat", 0, "HEARTBEAT at least every 2 intervals", checkHeartbeat},
+	{"lifecycle/heartbeat", 0, "HEARTBEAT every interval the host chose", checkHeartbeat},
 	{"lifecycle/sigterm", 0, "SIGTERM gives GOODBYE and exit 0 within 2s", checkSigterm},
 	{"lifecycle/stdin-close", 0, "closing the host's end ends the plugin within 2s, exit code non-zero", checkStdinClose},
-	{"lifecycle/malformed-frame", 0, "a malformed frame from the host gives an error on stderr and a non-zero exit within 2s", checkMalformed},
+	{"lifecycle/malformed-frame", 0, "a malformed frame from the host gives ERROR, an error on stderr and a non-zero exit within 2s", checkMalformed},
 	{"lifecycle/stdout-clean", 0, "every byte on standard output is a frame, from HELLO to GOODBYE", checkStdoutClean},
 	{"lifecycle/children", 0, "no child process outlives the plugin", checkChildren},
 }
@@ -76,10 +76,12 @@ const (
 // T is what a running check works with: its deadline, the run's shared
 // expectations, and the processes it launched (killed when it ends).
 type T struct {
-	ctx   context.Context
-	env   *env
-	steps []string
-	procs []*proc
+	ctx    context.Context
+	env    *env
+	steps  []string
+	procs  []*proc        // driven over raw frames
+	hosted []*host.Plugin // run by the reference host
+	logs   []*stderrBuf   // every process's stderr, in launch order
 }
 
 // logf records a step, reported with -v.
@@ -97,6 +99,7 @@ func (t *T) launch() (*proc, string, error) {
 		return nil, "", err
 	}
 	t.procs = append(t.procs, p)
+	t.logs = append(t.logs, p.stderr)
 	t.logf("started pid %d with plugin id %s", p.pid, id)
 	return p, id, nil
 }
@@ -211,11 +214,6 @@ func (s *skipped) Error() string { return "skipped: " + s.reason }
 
 func skipf(format string, args ...any) error {
 	return &skipped{reason: fmt.Sprintf(format, args...)}
-}
-
-func isSkip(err error) bool {
-	var s *skipped
-	return errors.As(err, &s)
 }
 
 // newUUID returns a random (version 4) UUID.

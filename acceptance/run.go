@@ -38,7 +38,7 @@ const DefaultTimeout = 10 * time.Second
 // parallel is how many checks run at once. Checks mostly wait on a plugin,
 // so this is above the core count; it is bounded so that timing checks
 // (heartbeats, exits) are not starved on a small machine.
-const parallel = 8
+const parallel = 12
 
 // stderrTail is how many of the plugin's last stderr lines a failure shows.
 const stderrTail = 10
@@ -123,8 +123,8 @@ func probe(ctx context.Context, opts Options) (*env, error) {
 	}
 	if err != nil {
 		msg := fmt.Sprintf("%s does not work as a plugctl plugin: %v", strings.Join(opts.Command, " "), err)
-		if len(t.procs) > 0 {
-			if lines := tail(t.procs[0].stderr.all(), stderrTail); len(lines) > 0 {
+		if len(t.logs) > 0 {
+			if lines := tail(t.logs[0].all(), stderrTail); len(lines) > 0 {
 				msg += "\nits stderr ends with:\n\t" + strings.Join(lines, "\n\t")
 			}
 		}
@@ -181,8 +181,8 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 		r.Status, r.Expected, r.Got = Fail, c.want, err.Error()
 	}
 	var stderr []string
-	for _, p := range t.procs {
-		stderr = append(stderr, p.stderr.all()...)
+	for _, l := range t.logs {
+		stderr = append(stderr, l.all()...)
 	}
 	if e.opts.Verbose {
 		r.Steps, r.Stderr = t.steps, stderr
@@ -197,6 +197,9 @@ func (t *T) cleanup() {
 	for _, p := range t.procs {
 		p.kill()
 		p.stderr.settle(100 * time.Millisecond)
+	}
+	for _, p := range t.hosted {
+		p.Kill() // reaps the plugin, and so has forwarded all its stderr
 	}
 }
 

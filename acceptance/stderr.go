@@ -1,7 +1,7 @@
 package acceptance
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -15,35 +15,62 @@ const (
 )
 
 // stderrBuf collects a plugin's standard error as lines: for the report,
-// and for the check that secrets never reach the log.
+// and for the check that secrets never reach the log. It is an io.Writer,
+// for the reference host's forwarding, and reads a pipe with readFrom.
 type stderrBuf struct {
-	mu    sync.Mutex
-	lines []string
-	done  chan struct{}
+	mu      sync.Mutex
+	lines   []string
+	partial []byte // a line whose end has not come yet
+	done    chan struct{}
+	once    sync.Once
 }
 
 func newStderrBuf() *stderrBuf { return &stderrBuf{done: make(chan struct{})} }
 
-// readFrom reads r to its end; the earliest lines are dropped past the
-// bound, as the last ones say most about a failure.
-func (b *stderrBuf) readFrom(r io.ReadCloser) {
-	defer close(b.done)
-	defer r.Close()
-	br := bufio.NewReaderSize(r, stderrMaxLine)
+// Write adds text; the earliest lines are dropped past the bound, as the
+// last ones say most about a failure.
+func (b *stderrBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.partial = append(b.partial, p...)
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			b.mu.Lock()
-			b.lines = append(b.lines, strings.TrimRight(string(line), "\r\n"))
-			if len(b.lines) > stderrMaxLines {
-				b.lines = b.lines[len(b.lines)-stderrMaxLines:]
-			}
-			b.mu.Unlock()
+		i := bytes.IndexByte(b.partial, '\n')
+		if i < 0 && len(b.partial) < stderrMaxLine {
+			return len(p), nil
 		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return
+		if i < 0 {
+			i = len(b.partial)
 		}
+		b.add(b.partial[:i])
+		b.partial = b.partial[min(i+1, len(b.partial)):]
 	}
+}
+
+func (b *stderrBuf) add(line []byte) {
+	b.lines = append(b.lines, strings.TrimRight(string(line), "\r"))
+	if len(b.lines) > stderrMaxLines {
+		b.lines = b.lines[len(b.lines)-stderrMaxLines:]
+	}
+}
+
+// readFrom copies r to its end, then closes b.
+func (b *stderrBuf) readFrom(r io.ReadCloser) {
+	io.Copy(b, r)
+	r.Close()
+	b.close()
+}
+
+// close ends the stream, keeping an unfinished last line.
+func (b *stderrBuf) close() {
+	b.once.Do(func() {
+		b.mu.Lock()
+		if len(b.partial) > 0 {
+			b.add(b.partial)
+			b.partial = nil
+		}
+		b.mu.Unlock()
+		close(b.done)
+	})
 }
 
 // all returns the lines read so far.

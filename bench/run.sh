@@ -2,10 +2,10 @@
 # Runs plugctl's throughput and latency benchmarks and prints the Markdown
 # table. Works from a clean checkout: go test builds the plugins itself.
 #
-#   bench/run.sh              # 5 runs of every benchmark (about 4 minutes)
+#   bench/run.sh              # 5 runs of every benchmark (about 6 minutes)
 #   COUNT=10 bench/run.sh     # more runs
 #
-# The raw go test output is kept in bench/bench.out (ignored by git) for
+# The raw go test output is kept in bench/bench.out (ignored by git), for
 # benchstat: go run golang.org/x/perf/cmd/benchstat@latest bench/bench.out
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +13,11 @@ cd "$(dirname "$0")"
 count=${COUNT:-5}
 cmd="go test -run '^\$' -bench . -count $count"
 
-go build ./...           # the plugins and benchtable compile before anything runs
+go build ./... # the plugins and benchtable compile before anything is measured
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 eval "$cmd" | tee bench.out
+load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 echo
 go run ./cmd/benchtable -cmd "cd bench && $cmd" < bench.out
+echo
+echo "Load average (1, 5, 15 min) before: $load_before; after: $load_after."

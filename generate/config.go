@@ -2,6 +2,7 @@ package generate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ func configFile(p *project) (File, error) {
 		"([global.*] in plugin.toml).", p.global)
 
 	var patterns []jen.Code
-	for _, prm := range append(append([]*param(nil), p.config...), p.global...) {
+	for _, prm := range slices.Concat(p.config, p.global) {
 		if prm.Regex != "" {
 			patterns = append(patterns, jen.Id(patternVar(prm)).Op("=").Qual("regexp", "MustCompile").Call(stringCode(prm.Regex)))
 		}
@@ -71,7 +72,7 @@ func configStruct(g *jen.Group, name, doc string, params []*param) {
 			if i > 0 {
 				g.Line()
 			}
-			comment(g, fieldDoc(prm))
+			commentWidth(g, fieldDoc(prm), 70)
 			g.Id(prm.goName).Add(paramType(prm.Type))
 		}
 	})
@@ -87,8 +88,12 @@ func fieldDoc(prm *param) string {
 	if prm.def != "" {
 		doc += fmt.Sprintf(" Default: %s.", prm.def)
 	}
-	if rules := prm.rulesText(backquote); rules != "" {
-		doc += " Rules: " + rules + "."
+	rules := prm.ruleTexts(backquote)
+	if prm.Required {
+		rules = append([]string{"required"}, rules...)
+	}
+	if len(rules) > 0 {
+		doc += " Rules: " + strings.Join(rules, "; ") + "."
 	}
 	if prm.Secret {
 		doc += " Secret: its value never appears in an error."
@@ -122,7 +127,11 @@ func paramNames(g *jen.Group, name, what string, params []*param) {
 	}
 	g.Line()
 	comment(g, fmt.Sprintf("%s names %s, sorted, to tell unknown settings apart.", name, what))
-	g.Var().Id(name).Op("=").Index().String().Values(names...)
+	if len(names) > 4 {
+		g.Var().Id(name).Op("=").Index().String().Add(lines(names))
+	} else {
+		g.Var().Id(name).Op("=").Index().String().Values(names...)
+	}
 }
 
 // parseFunc declares ParseConfig or ParseGlobalConfig.

@@ -7,12 +7,11 @@ import "github.com/dave/jennifer/jen"
 func parserHelpers(g *jen.Group, rt string, u *configUses) {
 	recv := jen.Id("p").Op("*").Id("settingsParser")
 	problems := jen.Id("p").Dot("problems")
-	str := jen.String
 
 	g.Line()
 	comment(g, "settingsParser reads one settings map and collects every problem it finds.")
 	g.Type().Id("settingsParser").Struct(
-		jen.Id("settings").Map(str()).String(),
+		jen.Id("settings").Map(jen.String()).String(),
 		jen.Id("problems").Qual(rt, "ConfigError"),
 	)
 

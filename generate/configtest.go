@@ -20,6 +20,29 @@ func configTestFile(p *project) (File, error) {
 	configTests(f.Group, p, scope{"ParseGlobalConfig", "GlobalConfig", "validGlobalSettings", "process-wide", p.global})
 
 	f.Line()
+	comment(f.Group, "TestSpecParams checks that Spec describes the parameters that ParseConfig and "+
+		"ParseGlobalConfig know, in the same order.")
+	f.Func().Id("TestSpecParams").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("spec").Op(":=").Id("Spec").Call(),
+		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Index().Struct(
+			jen.Id("what").String(),
+			jen.Id("params").Index().Qual(p.runtime, "Param"),
+			jen.Id("known").Index().String(),
+		).Add(lines([]jen.Code{
+			jen.Values(jen.Lit("Params"), jen.Id("spec").Dot("Params"), jen.Id("configParams")),
+			jen.Values(jen.Lit("Global"), jen.Id("spec").Dot("Global"), jen.Id("globalParams")),
+		}))).Block(
+			jen.Var().Id("names").Index().String(),
+			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("c").Dot("params")).Block(
+				jen.Id("names").Op("=").Append(jen.Id("names"), jen.Id("p").Dot("Name")),
+			),
+			jen.If(jen.Op("!").Qual("slices", "Equal").Call(jen.Id("names"), jen.Id("c").Dot("known"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("Spec().%s names %q, the parser knows %q"), jen.Id("c").Dot("what"), jen.Id("names"), jen.Id("c").Dot("known")),
+			),
+		),
+	)
+
+	f.Line()
 	comment(f.Group, "problems returns the problems in err, failing the test when err is not a *runtime.ConfigError.")
 	f.Func().Id("problems").Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.Err().Error()).Index().Qual(p.runtime, "Problem").Block(
 		jen.Id("t").Dot("Helper").Call(),
@@ -161,7 +184,7 @@ func configTests(g *jen.Group, p *project, s scope) {
 	g.Line()
 	comment(g, fmt.Sprintf("Test%sAllProblems breaks every parameter that can be broken, and adds an unknown "+
 		"setting, and checks that one error names them all.", s.parse))
-	g.Func().Id("Test"+s.parse+"AllProblems").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(g *jen.Group) {
+	g.Func().Id("Test" + s.parse + "AllProblems").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(g *jen.Group) {
 		g.Add(skip)
 		for _, c := range all {
 			g.Add(c)
@@ -189,7 +212,7 @@ func unknownTest(g *jen.Group, s scope, skip jen.Code, known []string) {
 	g.Line()
 	comment(g, fmt.Sprintf("Test%sUnknown checks that a setting naming no parameter is reported, "+
 		"with a suggestion when it is close to one.", s.parse))
-	g.Func().Id("Test"+s.parse+"Unknown").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(g *jen.Group) {
+	g.Func().Id("Test" + s.parse + "Unknown").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(g *jen.Group) {
 		g.Add(skip)
 		g.Id("settings").Op(":=").Id(s.valid).Call()
 		g.Id("settings").Index(jen.Lit(typo)).Op("=").Lit("1")
@@ -223,7 +246,7 @@ func secretsTest(g *jen.Group, s scope, skip jen.Code, known []string) {
 	g.Line()
 	comment(g, fmt.Sprintf("Test%sSecrets sets each secret parameter to a value it refuses where it "+
 		"refuses any, and checks that the error never shows the value.", s.parse))
-	g.Func().Id("Test"+s.parse+"Secrets").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(g *jen.Group) {
+	g.Func().Id("Test" + s.parse + "Secrets").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(g *jen.Group) {
 		g.Add(skip)
 		g.Id("settings").Op(":=").Id(s.valid).Call()
 		var values []jen.Code

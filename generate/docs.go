@@ -68,11 +68,7 @@ func paramRows(ps []*param) []paramRow {
 		if prm.Required {
 			r.Required = "yes"
 		}
-		var rules []string
-		for i := range prm.rules {
-			rules = append(rules, prm.rules[i].describe(prm, code))
-		}
-		r.Rules = cell(strings.Join(rules, "; "))
+		r.Rules = cell(strings.Join(prm.ruleTexts(code), "; "))
 		rows = append(rows, r)
 	}
 	return rows

@@ -40,7 +40,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 	g.Const().Id(e.kind).Add(rt("Kind")).Op("=").Lit(index)
 
 	g.Line()
-	doc := fmt.Sprintf("%s is the payload of a %s event.", e.typ, e.Name)
+	doc := fmt.Sprintf("%s is the payload of %s %s event.", e.typ, article(e.Name), e.Name)
 	if d := strings.TrimSpace(e.Description); d != "" {
 		doc += " " + d
 	}
@@ -74,8 +74,8 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 
 	if p.m.Kind == "source" {
 		g.Line()
-		comment(g, fmt.Sprintf("Add%s adds e to b as a %s event at position, stamped with unixNano. "+
-			"It returns runtime.ErrBatchFull when b has no room left.", e.goName, e.Name))
+		comment(g, fmt.Sprintf("Add%s adds e to b as %s %s event at position, stamped with unixNano. "+
+			"It returns runtime.ErrBatchFull when b has no room left.", e.goName, article(e.Name), e.Name))
 		g.Func().Id("Add"+e.goName).Params(
 			jen.Id("b").Op("*").Add(rt("Batch")), jen.Id("position").Uint64(), jen.Id("unixNano").Int64(), jen.Id("e").Op("*").Id(e.typ),
 		).Error().Block(
@@ -85,8 +85,8 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 		)
 
 		g.Line()
-		comment(g, fmt.Sprintf("Emit%s sends e through s as a %s event stamped with the current time; "+
-			"it is safe to call from many goroutines at once.", e.goName, e.Name))
+		comment(g, fmt.Sprintf("Emit%s sends e through s as %s %s event stamped with the current time; "+
+			"it is safe to call from many goroutines at once.", e.goName, article(e.Name), e.Name))
 		g.Func().Id("Emit"+e.goName).Params(jen.Id("s").Add(rt("EventSink")), jen.Id("e").Op("*").Id(e.typ)).Error().Block(
 			jen.Var().Id("buf").Index(jen.Id("payloadBuffer")).Byte(),
 			jen.Return(jen.Id("s").Dot("EmitKind").Call(jen.Id(e.kind), jen.Lit(0),
@@ -94,7 +94,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 		)
 	} else {
 		g.Line()
-		comment(g, fmt.Sprintf("Decode%s parses the payload of a %s event.", e.goName, e.Name))
+		comment(g, fmt.Sprintf("Decode%s parses the payload of %s %s event.", e.goName, article(e.Name), e.Name))
 		g.Func().Id("Decode"+e.goName).Params(jen.Id("payload").Index().Byte()).Params(jen.Id(e.typ), jen.Error()).Block(
 			jen.Var().Id("e").Id(e.typ),
 			jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("payload"), jen.Op("&").Id("e")),
@@ -145,4 +145,12 @@ func fieldEncoder(f *field) *jen.Statement {
 		return jen.Id("appendJSONStrings").Call(dst, v)
 	}
 	return jen.Id("appendJSONString").Call(dst, v)
+}
+
+// article is the indefinite article for a name, by its first letter.
+func article(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an"
+	}
+	return "a"
 }

@@ -14,6 +14,9 @@ import (
 // where encoding/json is hardest to match.
 func eventsTestFile(p *project) (File, error) {
 	f := newGoFile(p, "")
+	if len(p.events) > 0 {
+		kindsTest(f.Group, p)
+	}
 	for _, e := range p.events {
 		eventTests(f.Group, p, e)
 	}
@@ -41,7 +44,7 @@ func fieldSample(typ string, i int) jen.Code {
 	t := func(name string) *jen.Statement { return jen.Qual("time", name) }
 	zone := func(name string, secs int) jen.Code { return t("FixedZone").Call(jen.Lit(name), jen.Lit(secs)) }
 	date := func(y, mo, d, h, mi, s, ns int, loc jen.Code) jen.Code {
-		return t("Date").Call(jen.Lit(y), t(time_month[mo]), jen.Lit(d), jen.Lit(h), jen.Lit(mi), jen.Lit(s), jen.Lit(ns), loc)
+		return t("Date").Call(jen.Lit(y), t(months[mo]), jen.Lit(d), jen.Lit(h), jen.Lit(mi), jen.Lit(s), jen.Lit(ns), loc)
 	}
 	bytes := func(b ...byte) jen.Code {
 		items := make([]jen.Code, len(b))
@@ -50,44 +53,50 @@ func fieldSample(typ string, i int) jen.Code {
 		}
 		return jen.Index().Byte().Values(items...)
 	}
-	values := map[string][samples]jen.Code{
-		manifest.FieldString: {
+	var values [samples]jen.Code
+	switch typ {
+	case manifest.FieldString:
+		values = [samples]jen.Code{
 			jen.Lit("hello, world"),
 			jen.Lit("<a href=\"x\">&amp;</a> \\ \n\r\t\b\f \x00\x1f\x7f é 😀 \u2028\u2029"),
 			jen.Lit("bad UTF-8: \xff\xfe \xed\xa0\x80 \xc3("),
-		},
-		manifest.FieldInt: {jen.Lit(42), jen.Qual("math", "MinInt64"), jen.Qual("math", "MaxInt64")},
-		manifest.FieldFloat: {
-			jen.Lit(3.14159),
-			jen.Lit(-1e-9),
-			jen.Lit(1e21),
-		},
-		manifest.FieldBool: {jen.True(), jen.False(), jen.True()},
-		manifest.FieldTime: {
+		}
+	case manifest.FieldInt:
+		values = [samples]jen.Code{jen.Lit(42), jen.Qual("math", "MinInt64"), jen.Qual("math", "MaxInt64")}
+	case manifest.FieldFloat:
+		values = [samples]jen.Code{jen.Lit(3.14159), jen.Lit(-1e-9), jen.Lit(1e21)}
+	case manifest.FieldBool:
+		values = [samples]jen.Code{jen.True(), jen.False(), jen.True()}
+	case manifest.FieldTime:
+		values = [samples]jen.Code{
 			date(2024, 2, 29, 23, 59, 59, 123456789, t("UTC")),
 			date(1999, 12, 31, 1, 2, 3, 0, zone("IST", 5*3600+30*60)),
 			date(2038, 1, 19, 3, 14, 7, 100, zone("PST", -8*3600)),
-		},
-		manifest.FieldDuration: {
+		}
+	case manifest.FieldDuration:
+		values = [samples]jen.Code{
 			jen.Lit(1500).Op("*").Add(t("Millisecond")),
 			jen.Op("-").Add(t("Nanosecond")),
 			t("Duration").Call(jen.Qual("math", "MaxInt64")),
-		},
-		manifest.FieldBytes: {
+		}
+	case manifest.FieldBytes:
+		values = [samples]jen.Code{
 			jen.Index().Byte().Call(jen.Lit("hello")),
 			jen.Index().Byte().Values(),
 			bytes(0x00, 0xff, '<', 0x10, 0x80),
-		},
-		manifest.FieldStrings: {
+		}
+	case manifest.FieldStrings:
+		values = [samples]jen.Code{
 			jen.Index().String().Values(jen.Lit("a"), jen.Lit("b")),
 			jen.Index().String().Values(),
 			jen.Index().String().Values(jen.Lit("<x>"), jen.Lit(""), jen.Lit("\xff")),
-		},
+		}
 	}
-	return values[typ][i]
+	return values[i]
 }
 
-var time_month = [...]string{1: "January", 2: "February", 12: "December"}
+// months names the months the samples use.
+var months = [...]string{1: "January", 2: "February", 12: "December"}
 
 // eventTests declares the sample events, tests and benchmarks of one kind.
 func eventTests(g *jen.Group, p *project, e *event) {
@@ -112,7 +121,7 @@ func eventTests(g *jen.Group, p *project, e *event) {
 	g.Line()
 	comment(g, fmt.Sprintf("Test%sAppendJSON checks that AppendJSON writes what json.Marshal writes, "+
 		"and that it appends to what dst holds.", e.typ))
-	g.Func().Id("Test"+e.typ+"AppendJSON").Params(tt.Clone()).Block(
+	g.Func().Id("Test" + e.typ + "AppendJSON").Params(tt.Clone()).Block(
 		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id(samplesFn).Call()).Block(
 			jen.List(jen.Id("want"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Op("&").Id("e")),
 			jen.If(jen.Err().Op("!=").Nil()).Block(
@@ -294,4 +303,28 @@ func timeEncoderTest(g *jen.Group) {
 	}
 	encoderTest(g, "TestAppendJSONTime", "TestAppendJSONTime checks appendJSONTime on the edges of the "+
 		"years encoding/json accepts, on fractions of a second and on zone offsets.", "appendJSONTime", t("Time"), cases)
+}
+
+// kindsTest declares the test that each Kind constant indexes its own kind
+// in the specification's kind table.
+func kindsTest(g *jen.Group, p *project) {
+	kinds := make([]jen.Code, len(p.events))
+	for i, e := range p.events {
+		kinds[i] = jen.Values(jen.Id(e.kind), jen.Lit(e.Name))
+	}
+	g.Line()
+	comment(g, "TestKinds checks that each Kind constant is the index of its kind in Spec().Events, "+
+		"the kind table the host receives.")
+	g.Func().Id("TestKinds").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("events").Op(":=").Id("Spec").Call().Dot("Events"),
+		jen.For(jen.List(jen.Id("_"), jen.Id("k")).Op(":=").Range().Index().Struct(
+			jen.Id("kind").Qual(p.runtime, "Kind"),
+			jen.Id("name").String(),
+		).Add(lines(kinds))).Block(
+			jen.If(jen.Int().Call(jen.Id("k").Dot("kind")).Op(">=").Len(jen.Id("events")).Op("||").
+				Id("events").Index(jen.Id("k").Dot("kind")).Dot("Name").Op("!=").Id("k").Dot("name")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("kind %d is not %q in Spec().Events"), jen.Id("k").Dot("kind"), jen.Id("k").Dot("name")),
+			),
+		),
+	)
 }

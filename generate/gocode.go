@@ -21,7 +21,7 @@ func newGoFile(p *project, fileDoc string) *jen.File {
 	if fileDoc != "" {
 		header += "\n"
 		for _, line := range wrap(fileDoc, 74) {
-			header += "\n// " + line
+			header += strings.TrimRight("\n// "+line, " ")
 		}
 	}
 	// A comment starting with "//" is written as it is, blank line included.
@@ -57,8 +57,12 @@ func formatGo(path string, src []byte) ([]byte, error) {
 
 // comment adds text to g as line comments wrapped at about 77 columns; a
 // blank line in text separates paragraphs.
-func comment(g *jen.Group, text string) {
-	for _, line := range wrap(text, 74) {
+func comment(g *jen.Group, text string) { commentWidth(g, text, 74) }
+
+// commentWidth is comment with lines of at most width bytes of text, for
+// comments that are indented.
+func commentWidth(g *jen.Group, text string, width int) {
+	for _, line := range wrap(text, width) {
 		if line == "" {
 			g.Comment("//")
 		} else {

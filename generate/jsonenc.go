@@ -36,10 +36,14 @@ func neededJSONHelpers(p *project) jsonHelpers {
 // methods share, each written once and only when a field needs it. Each
 // writes exactly what encoding/json writes for its type.
 func jsonencFile(p *project) (File, error) {
-	f := newGoFile(p, "This file holds the JSON encoders that the AppendJSON methods of the "+
-		"event types share. Each writes what encoding/json writes for its type, byte for byte, "+
-		"without reflection and without allocating.")
 	h := neededJSONHelpers(p)
+	doc := "This file holds the JSON encoders that the AppendJSON methods of the " +
+		"event types share. Each writes what encoding/json writes for its type, byte for byte, " +
+		"without reflection and without allocating."
+	if h == (jsonHelpers{}) {
+		doc += " The event types of this plugin need none: strconv writes their fields."
+	}
+	f := newGoFile(p, doc)
 	if h.str {
 		jsonString(f.Group)
 	}
@@ -155,11 +159,12 @@ func jsonFloat(g *jen.Group) {
 		jen.If(jen.Qual("math", "IsNaN").Call(jen.Id("f")).Op("||").Qual("math", "IsInf").Call(jen.Id("f"), jen.Lit(0))).Block(null()),
 		jen.Id("format").Op(":=").Byte().Parens(jen.LitRune('f')),
 		jen.If(jen.Id("abs").Op(":=").Qual("math", "Abs").Call(jen.Id("f")), jen.Id("abs").Op("!=").Lit(0).Op("&&").
-			Parens(jen.Id("abs").Op("<").Lit(1e-6).Op("||").Id("abs").Op(">=").Lit(1e21))).Block(
+			Parens(jen.Id("abs").Op("<").Op("1e-6").Op("||").Id("abs").Op(">=").Op("1e21"))).Block(
 			jen.Id("format").Op("=").LitRune('e'),
 		),
 		dst.Clone().Op("=").Qual("strconv", "AppendFloat").Call(dst, jen.Id("f"), jen.Id("format"), jen.Lit(-1), jen.Lit(64)),
 		jen.If(jen.Id("format").Op("==").LitRune('e')).Block(
+			jen.Comment("e-09 becomes e-9, as encoding/json writes it."),
 			jen.If(n.Clone().Op(":=").Len(dst), n.Clone().Op(">=").Lit(4).Op("&&").Add(at(4)).Op("==").LitRune('e').
 				Op("&&").Add(at(3)).Op("==").LitRune('-').Op("&&").Add(at(2)).Op("==").LitRune('0')).Block(
 				at(2).Op("=").Add(at(1)),

@@ -65,6 +65,8 @@ func newParams(scope string, ps []manifest.Param) ([]*param, error) {
 	return out, nil
 }
 
+// parse converts the default, bounds and lists to values and compiles the
+// regex, refusing what the generated code could not hold.
 func (p *param) parse() error {
 	switch p.Type {
 	case manifest.TypeString, manifest.TypeInt, manifest.TypeFloat, manifest.TypeBool, manifest.TypeDuration, manifest.TypeStrings:
@@ -85,7 +87,7 @@ func (p *param) parse() error {
 		}
 		v, ok := p.convert(text)
 		if !ok {
-			return value{}, fmt.Errorf("bound %q is not a %s", text, p.Type)
+			return value{}, fmt.Errorf("bound %q is not of type %s", text, p.Type)
 		}
 		return v, nil
 	}
@@ -94,7 +96,7 @@ func (p *param) parse() error {
 		for i, t := range texts {
 			v, ok := p.convert(t)
 			if !ok {
-				return nil, fmt.Errorf("value %q is not a %s", t, p.itemType())
+				return nil, fmt.Errorf("value %q is not of type %s", t, p.itemType())
 			}
 			vs[i] = v
 		}
@@ -260,18 +262,16 @@ func (r *rule) describe(p *param, code func(string) string) string {
 	return "matching " + code(p.Regex)
 }
 
-// rulesText lists p's rules for a doc comment or the README.
-func (p *param) rulesText(code func(string) string) string {
-	var parts []string
-	if p.Required {
-		parts = append(parts, "required")
-	}
+// ruleTexts describes each of p's rules but required, for doc comments and
+// the README. code quotes a regular expression.
+func (p *param) ruleTexts(code func(string) string) []string {
+	var texts []string
 	for i := range p.rules {
 		d := p.rules[i].describe(p, code)
 		if p.Type == manifest.TypeStrings {
 			d = "each item " + d
 		}
-		parts = append(parts, d)
+		texts = append(texts, d)
 	}
-	return strings.Join(parts, "; ")
+	return texts
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/plugctl/plugctl/manifest"
 )
@@ -53,13 +54,21 @@ func Plan(m *manifest.Manifest, runtimeFS fs.FS) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
-	for _, artifact := range artifacts {
-		f, err := artifact(p)
+	// The artifacts are independent and formatting them is most of the
+	// work, so they are built at once; results keep their order.
+	built := make([]File, len(artifacts))
+	errs := make([]error, len(artifacts))
+	var wg sync.WaitGroup
+	for i, artifact := range artifacts {
+		wg.Go(func() { built[i], errs[i] = artifact(p) })
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
-		files = append(files, f)
 	}
+	files = append(files, built...)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
 }

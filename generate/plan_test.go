@@ -31,6 +31,10 @@ var cases = []struct {
 	{"starter-source", func(t testing.TB) *manifest.Manifest { return starter(t, "source") }},
 	{"starter-sink", func(t testing.TB) *manifest.Manifest { return starter(t, "sink") }},
 	{"big", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/big.toml") }},
+	// Less than the manifest checker allows: no parameters, no event kinds.
+	{"minimal", func(testing.TB) *manifest.Manifest {
+		return &manifest.Manifest{Name: "minimal", Kind: "sink", Version: "0.0.1"}
+	}},
 }
 
 // starter is the manifest plugctl new writes for a plugin called acme.
@@ -238,30 +242,88 @@ func TestRuntimeCopy(t *testing.T) {
 // generated tests pass.
 func TestGeneratedProjectBuilds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds three projects")
+		t.Skip("builds a project per case")
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			for _, f := range plan(t, c.load(t)) {
-				path := filepath.Join(dir, filepath.FromSlash(f.Path))
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			write(t, dir, plan(t, c.load(t)))
 			for _, args := range [][]string{{"vet", "./..."}, {"build", "./..."}, {"test", "./..."}} {
-				cmd := exec.Command("go", args...)
-				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
-				if out, err := cmd.CombinedOutput(); err != nil {
+				if out, err := goCommand(dir, args...).CombinedOutput(); err != nil {
 					t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 				}
 			}
 		})
 	}
+}
+
+// TestGeneratedTestsFail breaks generated code in the ways the generated
+// tests exist to catch, one at a time, and checks that go test fails in the
+// named test: the generated tests can fail.
+func TestGeneratedTestsFail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test once per broken project")
+	}
+	dir := t.TempDir()
+	write(t, dir, plan(t, load(t, "testdata/big.toml")))
+	for _, m := range []struct {
+		what, file, old, new, failing string
+	}{
+		{"a rule unchecked", "config_gen.go", "if v <= 0 {", "if false {", "TestParseConfigInvalid/auth.user_id/greater_than"},
+		{"a required parameter not required", "config_gen.go", `p.problems.Add(name, "is required")`, "_ = required", "TestParseConfigInvalid/url/required"},
+		{"a default changed", "config_gen.go", `p.value("workers", "4", false)`, `p.value("workers", "5", false)`, "TestParseGlobalConfigDefaults"},
+		{"a secret shown", "config_gen.go", `p.invalidSecret("auth.token", `, `p.invalid("auth.token", s, `, "TestParseConfigSecrets"},
+		{"an unknown setting accepted", "config_gen.go", "p.unknown(configParams)", "", "TestParseConfigUnknown"},
+		{"a kind off by one", "events_gen.go", "const KindUserLogin runtime.Kind = 2", "const KindUserLogin runtime.Kind = 1", "TestKinds"},
+		{"< not escaped", "jsonenc_gen.go", "c != '<' && ", "", "TestUserLoginEventAppendJSON"},
+		{"a float written as Go writes it", "jsonenc_gen.go", "format := byte('f')", "format := byte('g')", "TestAppendJSONFloat"},
+	} {
+		t.Run(m.what, func(t *testing.T) {
+			path := filepath.Join(dir, m.file)
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(orig, []byte(m.old)) {
+				t.Fatalf("%s has no %q to break", m.file, m.old)
+			}
+			broken := bytes.Replace(orig, []byte(m.old), []byte(m.new), 1)
+			if err := os.WriteFile(path, broken, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(path, orig, 0o644)
+			out, err := goCommand(dir, "test", ".").CombinedOutput()
+			if err == nil {
+				t.Fatalf("go test passed with %s", m.what)
+			}
+			if !bytes.Contains(out, []byte("--- FAIL: "+m.failing)) && !bytes.Contains(out, []byte("--- FAIL: "+strings.ReplaceAll(m.failing, " ", "_"))) {
+				t.Errorf("go test failed, but not in %s:\n%s", m.failing, out)
+			}
+		})
+	}
+}
+
+// write writes planned files under dir.
+func write(t *testing.T, dir string, files []File) {
+	t.Helper()
+	for _, f := range files {
+		path := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// goCommand runs the go command in dir offline, outside any workspace, as
+// a project with no dependencies must build.
+func goCommand(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	return cmd
 }
 
 // BenchmarkPlan plans a project of 300 parameters and 30 event kinds.
@@ -285,6 +347,7 @@ func largeManifest() *manifest.Manifest {
 		switch i % 6 {
 		case 0:
 			p.Type, p.Required, p.Regex = manifest.TypeString, true, `^[a-z]+\d*$`
+			p.Secret = i%12 == 0
 		case 1:
 			p.Type, p.HasDefault, p.Default = manifest.TypeInt, true, "5"
 			p.HasGreaterThan, p.GreaterThan, p.HasLessThan, p.LessThan = true, "0", true, "100"
@@ -297,7 +360,7 @@ func largeManifest() *manifest.Manifest {
 			p.Type, p.HasDefault, p.Default = manifest.TypeDuration, true, "10s"
 			p.HasGreaterThan, p.GreaterThan = true, "1s"
 		case 5:
-			p.Type, p.Secret = manifest.TypeStrings, true
+			p.Type = manifest.TypeStrings
 			p.Inclusion = []string{"a", "b", "c"}
 		}
 		if i%3 == 0 {

@@ -36,11 +36,15 @@ func now() int64 { return int64(time.Since(clock)) }
 // heartbeat watch uses it so that only time spent waiting on the plugin
 // counts as silence, never time the host spends in a slow handler.
 type waitingReader struct {
-	r     io.Reader
-	since atomic.Int64 // now() when the pending Read began; 0 when none
+	r      io.Reader
+	since  atomic.Int64 // now() when the pending Read began; 0 when none
+	onRead func()       // called before each Read, on the read loop
 }
 
 func (w *waitingReader) Read(p []byte) (int, error) {
+	if w.onRead != nil {
+		w.onRead()
+	}
 	w.since.Store(now())
 	n, err := w.r.Read(p)
 	w.since.Store(0)

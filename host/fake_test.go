@@ -1,8 +1,8 @@
 package host
 
 import (
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"net"
 	"testing"
 	"time"

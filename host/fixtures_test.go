@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,6 +54,19 @@ var fixtures = map[string]func(){
 	"garbage": func() {
 		rawHandshake()
 		os.Stdout.Write([]byte("\x10\x00\x00\x00\xee\x00\x00\x00garbage garbage!"))
+		time.Sleep(time.Minute)
+	},
+	"flood": flood,
+	// A host that launches a plugin deaf to its input, prints its pid and
+	// waits to be killed.
+	"host": func() {
+		exe, _ := os.Executable()
+		p, err := Launch(context.Background(), exe, nil, Options{Heartbeat: time.Minute, Env: []string{envFixture + "=silent"}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(p.Pid())
 		time.Sleep(time.Minute)
 	},
 	"half-frame": func() {
@@ -245,6 +259,42 @@ func nextFrame(fr *runtime.FrameReader) (runtime.Header, []byte) {
 		}
 		if h.Type != runtime.MsgHeartbeat {
 			return h, body
+		}
+	}
+}
+
+// flood writes pre-encoded EVENTS frames flat out, ignoring the window:
+// the ceiling of the transport and of the host's read path. Settings: size
+// (payload bytes), frame (frame body bytes).
+func flood() {
+	fr := rawHandshake()
+	h, body := nextFrame(fr)
+	var open runtime.Request
+	open.Decode(body, h.Type)
+	reply := runtime.Reply{ID: open.ID}
+	rawSend(runtime.MsgReply, 0, reply.AppendTo(nil))
+	go func() { // drain the host's ACKs and heartbeats; leave on GOODBYE
+		for {
+			if h, _ := nextFrame(fr); h.Type == runtime.MsgGoodbye {
+				os.Exit(0)
+			}
+		}
+	}()
+	size, _ := strconv.Atoi(open.Settings["size"])
+	frameBytes, _ := strconv.Atoi(open.Settings["frame"])
+	n := frameBytes / (runtime.EventHeaderSize + size)
+	frame := binary.LittleEndian.AppendUint32(runtime.AppendHeader(nil, runtime.MsgEvents, h.Instance, 0), uint32(n))
+	for i := range n {
+		frame = runtime.AppendEvent(frame, uint64(i+1), 1, 0, make([]byte, size), nil)
+	}
+	runtime.PutHeader(frame, runtime.MsgEvents, h.Instance, len(frame)-runtime.HeaderSize)
+	for pos := uint64(1); ; {
+		for off := runtime.HeaderSize + 4; off < len(frame); off += runtime.EventHeaderSize + size {
+			binary.LittleEndian.PutUint64(frame[off:], pos)
+			pos++
+		}
+		if _, err := os.Stdout.Write(frame); err != nil {
+			os.Exit(runtime.ExitConnectionLost)
 		}
 	}
 }

@@ -56,11 +56,9 @@ func start(ctx context.Context, c conn, proc *process, binary, name string, opts
 	c.SetWriteDeadline(time.Time{})
 
 	p.fr.SetMax(opts.MaxFrame)
-	p.w = newWriter(c, p.quit, func(err error) {
-		if !p.closed.Load() { // else the session is ending for another reason
-			p.abort(fmt.Errorf("%w: writing to the plugin: %w", ErrConnectionLost, err))
-		}
-	})
+	p.ackEvery = max(1, opts.Window/2)
+	p.rd.onRead = p.flushAcks
+	p.w = newWriter(c, p.quit, p.writeFailed)
 	go p.w.run()
 	go p.watch()
 	go p.readLoop()

@@ -31,7 +31,7 @@ func (p *Plugin) watch() {
 			closing := p.closing
 			p.mu.Unlock()
 			if waited >= 3*every && !closing { // once closing, Grace bounds the wait
-				p.abort(fmt.Errorf("%w: nothing received for %v", ErrPluginSilent, waited.Round(time.Millisecond)))
+				p.abort(fmt.Errorf("%w: nothing received for %v", ErrPluginSilent, waited.Round(time.Millisecond)), runtime.ErrCodeHeartbeatTimeout)
 				return
 			}
 			if waited >= every && p.proc != nil && p.proc.exitedFor() >= every {
@@ -43,7 +43,7 @@ func (p *Plugin) watch() {
 				if bye {
 					p.closeConn()
 				} else {
-					p.abort(fmt.Errorf("%w: the plugin exited but a process it started holds its stdout open", ErrConnectionLost))
+					p.abort(fmt.Errorf("%w: the plugin exited but a process it started holds its stdout open", ErrConnectionLost), 0)
 				}
 				return
 			}

@@ -42,7 +42,7 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
 	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
+	err = startProcess(cmd)
 	closeAll([]*os.File{fds[0], fds[3], fds[5]}) // the child has its copies
 	if err != nil {
 		closeAll([]*os.File{stdin, stdout, stderr})

@@ -39,9 +39,14 @@ func Listen(socketPath string, opts Options) (*Listener, error) {
 // empty binary path: the host cannot know which executable connected.
 // Call Accept from one goroutine at a time.
 func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
-	stop := context.AfterFunc(ctx, func() { l.ln.SetDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		l.ln.SetDeadline(time.Unix(1, 0)) // wakes AcceptUnix
+		close(fired)
+	})
 	c, err := l.ln.AcceptUnix()
 	if !stop() {
+		<-fired
 		l.ln.SetDeadline(time.Time{})
 	}
 	if err != nil {

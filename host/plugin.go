@@ -3,7 +3,6 @@ package host
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -37,6 +36,13 @@ type Plugin struct {
 	fr *runtime.FrameReader
 	w  *writer
 
+	// deferred holds sources whose ACK waits until the read loop runs out
+	// of buffered frames or half the window is used (owned by the read
+	// loop): under load one ACK covers many batches, and the writer is not
+	// woken once per batch.
+	deferred []*Source
+	ackEvery int
+
 	// instances is replaced, never changed, so the read loop looks
 	// instances up without a lock.
 	instances atomic.Pointer[map[uint16]instance]
@@ -51,7 +57,7 @@ type Plugin struct {
 	closing  bool // the host sent GOODBYE
 
 	closeOnce sync.Once
-	closed    atomic.Bool // the host closed the connection
+	closed    atomic.Bool   // the host closed the connection
 	quit      chan struct{} // stops the writer and the heartbeat watch
 	done      chan struct{}
 	err       error // set before done closes
@@ -60,16 +66,6 @@ type Plugin struct {
 // instance is an open source or sink, fed frames by the read loop.
 type instance interface {
 	handle(h runtime.Header, body []byte) error
-}
-
-type response struct {
-	reply runtime.Reply
-	spec  *runtime.Spec // set for SPEC
-}
-
-type waiter struct {
-	ch    chan response
-	check func(*runtime.Reply) error
 }
 
 // Hello returns the plugin's HELLO: its id, name, version, role and kinds.
@@ -143,9 +139,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 	select {
 	case <-p.done:
 	case <-t.C:
-		p.abort(fmt.Errorf("%w: the plugin did not end its session within %v of GOODBYE", ErrKilled, p.opts.Grace))
+		p.abort(fmt.Errorf("%w: the plugin did not end its session within %v of GOODBYE", ErrKilled, p.opts.Grace), 0)
 	case <-ctx.Done():
-		p.abort(fmt.Errorf("%w: close: %w", ErrKilled, ctx.Err()))
+		p.abort(fmt.Errorf("%w: close: %w", ErrKilled, ctx.Err()), 0)
 	}
 	<-p.done
 	return p.err
@@ -156,117 +152,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 // which wraps ErrKilled unless the session had already ended. Like Close,
 // it must not be called from a Handler.
 func (p *Plugin) Kill() error {
-	p.abort(ErrKilled)
+	p.abort(ErrKilled, 0)
 	<-p.done
 	return p.err
-}
-
-// call is one request and how to wait for its answer.
-type call struct {
-	t        runtime.MsgType
-	instance uint16
-	req      runtime.Request
-	op       string // for errors: "open instance 3"
-	// progress, when set, returns a count that moves while the plugin
-	// works on the request (batches received while a source drains), so
-	// that Timeout bounds silence rather than the whole drain.
-	progress func() uint64
-	// check runs on the read loop with the reply; an error is a protocol
-	// violation.
-	check func(*runtime.Reply) error
-}
-
-// do sends a request and waits for its answer.
-func (p *Plugin) do(ctx context.Context, c *call) (response, error) {
-	ch := make(chan response, 1)
-	p.mu.Lock()
-	p.lastReq++
-	id := p.lastReq
-	p.pending[id] = waiter{ch, c.check}
-	p.mu.Unlock()
-	c.req.ID = id
-	frame := c.req.AppendTo(make([]byte, runtime.HeaderSize, 64), c.t)
-	runtime.PutHeader(frame, c.t, c.instance, len(frame)-runtime.HeaderSize)
-	p.w.send(frame)
-	return await(ctx, p, ch, c.op, c.progress, func() {
-		p.mu.Lock()
-		delete(p.pending, id)
-		p.mu.Unlock()
-	})
-}
-
-// await waits for an answer on ch. When ctx ends first, forget drops the
-// waiter and a late answer is ignored; when Options.Timeout passes with
-// no answer and no progress, the plugin is considered hung and the
-// session ends.
-func await[T any](ctx context.Context, p *Plugin, ch <-chan T, op string, progress func() uint64, forget func()) (T, error) {
-	var zero T
-	t := time.NewTimer(p.opts.Timeout)
-	defer t.Stop()
-	var seen uint64
-	if progress != nil {
-		seen = progress()
-	}
-	for {
-		select {
-		case r := <-ch:
-			return r, nil
-		case <-p.done:
-			return zero, p.endErr(op)
-		case <-ctx.Done():
-			forget()
-			return zero, fmt.Errorf("%s: %w", op, ctx.Err())
-		case <-t.C:
-			if progress != nil {
-				if n := progress(); n != seen {
-					seen = n
-					t.Reset(p.opts.Timeout)
-					continue
-				}
-			}
-			p.abort(fmt.Errorf("%w: no answer to %s within %v", ErrTimeout, op, p.opts.Timeout))
-			<-p.done
-			return zero, p.endErr(op)
-		}
-	}
-}
-
-// respond hands a reply to the request waiting for it.
-func (p *Plugin) respond(id uint32, r response) error {
-	p.mu.Lock()
-	w, ok := p.pending[id]
-	delete(p.pending, id)
-	issued := id != 0 && id <= p.lastReq
-	p.mu.Unlock()
-	if !ok {
-		if issued {
-			return nil // answered already, or abandoned by its caller
-		}
-		return violationf(runtime.ErrCodeUnexpected, "answer to request %d, which the host never sent", id)
-	}
-	if w.check != nil {
-		if err := w.check(&r.reply); err != nil {
-			return err
-		}
-	}
-	w.ch <- r
-	return nil
-}
-
-// endErr is the error of a call made while or after the session ended.
-func (p *Plugin) endErr(op string) error {
-	<-p.done
-	if p.err != nil {
-		return fmt.Errorf("%s: %w", op, p.err)
-	}
-	return fmt.Errorf("%s: %w", op, ErrClosed)
-}
-
-func replyErr(op string, r *runtime.Reply) error {
-	if r.Status == runtime.StatusOK {
-		return nil
-	}
-	return &RequestError{Op: op, Status: r.Status, Message: r.Message, Problems: r.Problems}
 }
 
 // newInstance allocates an instance id; ids are never reused, so late
@@ -294,11 +182,10 @@ func (p *Plugin) setInstance(id uint16, inst instance) {
 	p.instances.Store(&m)
 }
 
-// abort ends the session for a fatal cause: the first cause wins. A
-// protocol violation is reported to the plugin with ERROR, best effort;
-// then the plugin is killed and the connection closed, which ends the
-// read loop.
-func (p *Plugin) abort(cause error) {
+// abort ends the session for a fatal cause: the first cause wins. With a
+// non-zero code the plugin is told with ERROR, best effort; then it is
+// killed and the connection closed, which ends the read loop.
+func (p *Plugin) abort(cause error, code runtime.ErrorCode) {
 	p.mu.Lock()
 	if p.cause != nil || p.ending {
 		p.mu.Unlock()
@@ -306,9 +193,8 @@ func (p *Plugin) abort(cause error) {
 	}
 	p.cause = cause
 	p.mu.Unlock()
-	var v *violation
-	if errors.As(cause, &v) && p.w != nil {
-		m := runtime.ErrorMsg{Code: v.code, Message: v.err.Error()}
+	if code != 0 {
+		m := runtime.ErrorMsg{Code: code, Message: cause.Error()}
 		body := m.AppendTo(nil)
 		p.w.sendWait(append(runtime.AppendHeader(nil, runtime.MsgError, 0, len(body)), body...), errorWait)
 	}

@@ -323,6 +323,10 @@ func TestProcessSilent(t *testing.T) {
 	if se.Exit == nil || se.Exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("exit = %v, want killed", se.Exit)
 	}
+	// Three intervals are 300ms; the bound leaves room for a loaded machine.
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("declared dead after %v, want about 300ms", d)
+	}
 	t.Logf("declared dead after %v: %v", time.Since(begin), se)
 }
 
@@ -563,9 +567,14 @@ func TestProcessSocket(t *testing.T) {
 }
 
 func TestProcessNoLeaks(t *testing.T) {
-	before := goruntime.NumGoroutine()
 	ctx := closeCtx(t)
-	for range 3 {
+	before := 0
+	for i := range 4 {
+		if i == 1 {
+			// The first launch started what lives for good (on Linux, the
+			// launcher thread's goroutine): count from here.
+			before = goruntime.NumGoroutine()
+		}
 		p := mustLaunch(t, "count", Options{})
 		st := newStream(0)
 		src, err := p.OpenSource(ctx, map[string]string{"n": "1000"}, nil, st.handle)
@@ -586,5 +595,42 @@ func TestProcessNoLeaks(t *testing.T) {
 	if n := goruntime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:goruntime.Stack(buf, true)])
+	}
+}
+
+func TestProcessPluginDiesWithHost(t *testing.T) {
+	if goruntime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux only")
+	}
+	host := exec.Command(testBinary(t))
+	host.Env = append(os.Environ(), envFixture+"=host")
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		host.Process.Kill()
+		t.Fatalf("reading the plugin's pid from the host: %v", err)
+	}
+	host.Process.Kill() // the host dies without closing anything
+	host.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return // gone
+		}
+		if fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(fields) > 0 && fields[0] == "Z" {
+			return // dead, waiting for init to reap it
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("plugin %d still running 10s after its host was killed", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

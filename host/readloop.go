@@ -25,8 +25,11 @@ func (p *Plugin) readLoop() {
 		}
 	}
 	var v *violation
-	if errors.As(err, &v) || errors.As(err, new(*runtime.ErrorMsg)) {
-		p.abort(err)
+	switch {
+	case errors.As(err, &v):
+		p.abort(err, v.code)
+	case errors.As(err, new(*runtime.ErrorMsg)):
+		p.abort(err, 0) // the plugin gave up: kill it rather than wait
 	}
 	p.finish(err)
 }
@@ -48,6 +51,10 @@ func readErr(err error) error {
 }
 
 func (p *Plugin) dispatch(h runtime.Header, body []byte) error {
+	if h.Type != runtime.MsgEvents {
+		// A reply may end a drain: its events must be acknowledged first.
+		p.flushAcks()
+	}
 	switch h.Type {
 	case runtime.MsgEvents, runtime.MsgProgress, runtime.MsgEnd, runtime.MsgResult:
 		inst, err := p.instance(h)

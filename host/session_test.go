@@ -304,7 +304,7 @@ func TestSpec(t *testing.T) {
 func TestSilentPlugin(t *testing.T) {
 	opts := testOptions()
 	opts.Heartbeat = 50 * time.Millisecond
-	_, p, err := startFake(t, sourceHello(), opts)
+	f, p, err := startFake(t, sourceHello(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,6 +314,11 @@ func TestSilentPlugin(t *testing.T) {
 		t.Fatalf("Err() = %v, want ErrPluginSilent", err)
 	}
 	t.Logf("declared dead after %v (3 intervals: 150ms)", time.Since(begin))
+	f.expect(runtime.MsgHelloAck)
+	var m runtime.ErrorMsg
+	if err := m.Decode(f.expect(runtime.MsgError).body); err != nil || m.Code != runtime.ErrCodeHeartbeatTimeout {
+		t.Errorf("plugin got ERROR %+v, want heartbeat_timeout", m)
+	}
 }
 
 func TestSlowHandlerIsNotSilence(t *testing.T) {
@@ -417,5 +422,24 @@ func TestHostClose(t *testing.T) {
 	}()
 	if err := p.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestEventsAfterStopReply(t *testing.T) {
+	f, p, err := startFake(t, sourceHello(), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	var c collector
+	s := openSource(t, f, p, nil, c.handle)
+	f.events(1, 1)
+	go s.Stop(context.Background())
+	req := f.request(f.expect(runtime.MsgStop))
+	f.reply(runtime.Reply{ID: req.ID, HasPosition: true, Position: 1})
+	f.events(1, 2)
+	expectViolation(t, f, p, runtime.ErrCodeUnexpected, "EVENTS for instance 1 after its END or STOP reply")
+	if got := c.got(); !equal(got, []uint64{1}) {
+		t.Errorf("handler saw %v, want nothing after the drain", got)
 	}
 }

@@ -31,8 +31,8 @@ type Sink struct {
 	answered atomic.Uint64 // RESULTs received: progress while waiting
 
 	mu      sync.Mutex
-	last    uint64 // last batch id issued
-	waiting map[uint64]chan runtime.Result
+	last    uint64                         // last batch id issued
+	waiting map[uint64]chan runtime.Result // nil: abandoned by its Write
 	stopped bool
 	closed  bool
 }
@@ -66,8 +66,8 @@ func (p *Plugin) OpenSink(ctx context.Context, settings map[string]string) (*Sin
 // frame go as several batches, in order. A batch the sink asks to retry is
 // sent again, unchanged, after a growing pause (10ms doubling up to 1s,
 // 10 attempts at most); one it refuses, or still asks to retry after the
-// last attempt, fails with a *WriteError. The events may be reused once
-// Write returns.
+// last attempt, fails with a *WriteError; batches of the same Write sent
+// before it stay written. The events may be reused once Write returns.
 func (s *Sink) Write(ctx context.Context, events []runtime.Event) error {
 	frames, err := s.encode(events)
 	if err != nil {
@@ -143,13 +143,21 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 	case <-s.p.done:
 		return s.p.endErr("write")
 	}
-	defer func() { <-s.slots }()
+	// The slot is freed when the plugin answers, even after the caller
+	// gave up waiting: the window counts WRITEs the plugin has not answered.
+	free := true
+	defer func() {
+		if free {
+			<-s.slots
+		}
+	}()
 
 	s.mu.Lock()
 	s.last++
 	id := s.last
 	s.mu.Unlock()
 	binary.LittleEndian.PutUint64(frame[runtime.HeaderSize:], id)
+	op := fmt.Sprintf("write batch %d to instance %d", id, s.id)
 	pause := retryFirst
 	for attempt := 1; ; attempt++ {
 		ch := make(chan runtime.Result, 1)
@@ -157,10 +165,12 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 		s.waiting[id] = ch
 		s.mu.Unlock()
 		s.p.w.send(frame)
-		op := fmt.Sprintf("write batch %d to instance %d", id, s.id)
 		r, err := await(ctx, s.p, ch, op, s.answered.Load, func() {
 			s.mu.Lock()
-			delete(s.waiting, id)
+			if _, ok := s.waiting[id]; ok {
+				s.waiting[id] = nil // handle frees the slot
+				free = false
+			}
 			s.mu.Unlock()
 		})
 		switch {
@@ -241,12 +251,13 @@ func (s *Sink) handle(h runtime.Header, body []byte) error {
 	delete(s.waiting, m.Batch)
 	issued := m.Batch != 0 && m.Batch <= s.last
 	s.mu.Unlock()
-	if !ok {
-		if issued {
-			return nil // its Write gave up waiting
-		}
+	switch {
+	case ok && ch == nil:
+		<-s.slots // its Write gave up waiting; the slot was kept until now
+	case ok:
+		ch <- m
+	case !issued:
 		return violationf(runtime.ErrCodeUnexpected, "RESULT for batch %d, which the host never wrote to instance %d", m.Batch, s.id)
 	}
-	ch <- m
 	return nil
 }

@@ -230,3 +230,33 @@ func TestSinkStopAndClose(t *testing.T) {
 		t.Error("OpenSource on a sink plugin succeeded")
 	}
 }
+
+func TestSinkAbandonedWriteKeepsItsSlot(t *testing.T) {
+	opts := testOptions()
+	opts.Window = 1
+	f, p, err := startFake(t, sinkHello(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(runtime.MsgHelloAck)
+	s := openSink(t, f, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Write(ctx, events(1, 1, 8)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Write: %v, want the context's error", err)
+	}
+	first := f.write()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Write(context.Background(), events(2, 2, 8)) }()
+	select {
+	case fr := <-f.in:
+		t.Fatalf("got %s while the abandoned WRITE is unanswered and the window is 1", fr.h.Type)
+	case <-time.After(200 * time.Millisecond):
+	}
+	f.result(1, first.batch, runtime.WriteOK, "")
+	second := f.write()
+	f.result(1, second.batch, runtime.WriteOK, "")
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -28,11 +28,14 @@ type Source struct {
 	ended   chan struct{}
 
 	// Owned by the read loop.
-	batch  runtime.Events
-	last   uint64 // position of the last event received
-	have   bool   // last is set
-	isEnd  bool   // END received
-	failed bool   // the handler returned an error
+	batch    runtime.Events
+	last     uint64 // position of the last event received
+	have     bool   // last is set
+	isEnd    bool   // END received
+	isStop   bool   // the STOP reply received: no event may follow
+	failed   bool   // the handler returned an error
+	unacked  int    // batches handled since the last ACK was scheduled
+	deferred bool   // in Plugin.deferred
 
 	acked     atomic.Uint64 // newest position the handler accepted
 	ackQueued atomic.Bool   // an ACK is scheduled with the writer
@@ -83,7 +86,7 @@ func (p *Plugin) OpenSource(ctx context.Context, settings map[string]string, res
 }
 
 // Acked returns the newest position the handler accepted: everything up
-// to it is acknowledged to the plugin.
+// to it is acknowledged (the ACK frame itself may still be on its way).
 func (s *Source) Acked() uint64 { return s.acked.Load() }
 
 // Progress returns the plugin's latest progress report.
@@ -100,8 +103,9 @@ func (s *Source) Ended() <-chan struct{} { return s.ended }
 // Stop drains the instance: the plugin stops reading, sends what it has
 // and answers with its last position (ok false when it never had one).
 // Stop returns once every event up to that position was handed to the
-// handler and acknowledged. Options.Timeout bounds each wait for the next
-// batch of the drain, not the whole drain.
+// handler and acknowledged; if the handler had stopped delivery, Stop
+// returns its error with the position. Options.Timeout bounds each wait
+// for the next batch of the drain, not the whole drain.
 func (s *Source) Stop(ctx context.Context) (last uint64, ok bool, err error) {
 	c := &call{
 		t: runtime.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id),
@@ -123,10 +127,14 @@ func (s *Source) Stop(ctx context.Context) (last uint64, ok bool, err error) {
 // checkStop runs on the read loop: every batch before the reply has been
 // handled, so the last position the plugin claims must have arrived.
 func (s *Source) checkStop(r *runtime.Reply) error {
-	if r.Status == runtime.StatusOK && r.HasPosition && (!s.have || r.Position > s.last) {
+	if r.Status != runtime.StatusOK {
+		return nil
+	}
+	if r.HasPosition && (!s.have || r.Position > s.last) {
 		return violationf(runtime.ErrCodePositionOrder,
 			"instance %d stopped at position %d, but the last event it sent is at %d", s.id, r.Position, s.last)
 	}
+	s.isStop = true
 	return nil
 }
 
@@ -205,8 +213,8 @@ func (s *Source) handle(h runtime.Header, body []byte) error {
 // events validates a batch, hands it to the handler and schedules its ACK.
 // Nothing here allocates: the batch refers to the frame buffer.
 func (s *Source) events(body []byte) error {
-	if s.isEnd {
-		return violationf(runtime.ErrCodeUnexpected, "EVENTS for instance %d after its END", s.id)
+	if s.isEnd || s.isStop {
+		return violationf(runtime.ErrCodeUnexpected, "EVENTS for instance %d after its END or STOP reply", s.id)
 	}
 	b, err := runtime.ParseEvents(body, s.p.hello.EventKinds, runtime.MsgEvents)
 	if err != nil {
@@ -230,6 +238,32 @@ func (s *Source) events(body []byte) error {
 		return nil
 	}
 	s.acked.Store(b.Last())
-	s.p.w.ack(s)
+	s.p.ackLater(s)
 	return nil
+}
+
+// ackLater schedules the ACK of s's newest handled position now if half
+// the window is unacknowledged, or else when the read loop next waits for
+// bytes: a lone batch is acknowledged at once, a stream in bulk.
+func (p *Plugin) ackLater(s *Source) {
+	s.unacked++
+	if s.unacked >= p.ackEvery {
+		s.unacked = 0
+		p.w.ack(s)
+		return
+	}
+	if !s.deferred {
+		s.deferred = true
+		p.deferred = append(p.deferred, s)
+	}
+}
+
+// flushAcks schedules the deferred ACKs.
+func (p *Plugin) flushAcks() {
+	for i, s := range p.deferred {
+		s.deferred, s.unacked = false, 0
+		p.w.ack(s)
+		p.deferred[i] = nil
+	}
+	p.deferred = p.deferred[:0]
 }

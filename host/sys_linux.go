@@ -2,6 +2,9 @@ package host
 
 import (
 	"os"
+	"os/exec"
+	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -25,11 +28,30 @@ func growPipe(f *os.File) {
 // Ctrl+C reaches only the host (which then shuts the plugin down in order)
 // and killPlugin can take the plugin's own children with it; and asks the
 // kernel to kill the plugin if the host dies, so no plugin is orphaned.
-// Pdeathsig fires when the thread that started the plugin exits; Go keeps
-// its threads for the life of the process unless a goroutine that locked
-// one exits, which the host library never does.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// launcher runs process starts on one OS thread that lives as long as the
+// host: the parent-death signal fires when the thread that forked the
+// plugin exits, and Go ends a thread whenever a goroutine that locked it
+// returns, which the host's other code may do.
+var launcher = sync.OnceValue(func() chan<- func() {
+	ch := make(chan func())
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread is kept for good
+		for f := range ch {
+			f()
+		}
+	}()
+	return ch
+})
+
+// startProcess starts cmd from the launcher thread.
+func startProcess(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	launcher() <- func() { errc <- cmd.Start() }
+	return <-errc
 }
 
 // killPlugin kills the plugin's process group.

@@ -4,6 +4,7 @@ package host
 
 import (
 	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -17,3 +18,6 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // killPlugin kills the plugin process.
 func killPlugin(p *os.Process) error { return p.Kill() }
+
+// startProcess starts cmd.
+func startProcess(cmd *exec.Cmd) error { return cmd.Start() }

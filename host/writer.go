@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -127,4 +128,16 @@ func (w *writer) run() {
 			return
 		}
 	}
+}
+
+// writeFailed ends the session after a failed write, unless the read loop
+// ends it first: a plugin that exited (after GOODBYE or in a crash) breaks
+// the pipe before its stream's end is read, and that end says more.
+func (p *Plugin) writeFailed(err error) {
+	if p.closed.Load() {
+		return // the host closed the connection: the session is ending
+	}
+	time.AfterFunc(p.opts.Heartbeat, func() {
+		p.abort(fmt.Errorf("%w: writing to the plugin: %w", ErrConnectionLost, err), 0)
+	})
 }

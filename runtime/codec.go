@@ -135,12 +135,13 @@ func (d *decoder) str(what string) string { return string(d.bytes(what)) }
 // count reads a list length and checks that at least min bytes per item
 // remain, so a forged count cannot make us allocate a huge slice.
 func (d *decoder) count(what string, min int) int {
-	n := int(d.u32(what + " count"))
-	if d.err == nil && n > (len(d.b)-d.off)/min {
+	n := d.u32(what + " count")
+	// Compared as uint64: on 32-bit systems int(n) may be negative.
+	if d.err == nil && uint64(n) > uint64((len(d.b)-d.off)/min) {
 		d.err = fmt.Errorf("%w: %s says %d %s but only %d bytes remain", ErrMalformed, d.msg, n, what, len(d.b)-d.off)
 		return 0
 	}
-	return n
+	return int(n)
 }
 
 func (d *decoder) strs(what string) []string {

@@ -61,13 +61,16 @@ func ParseEvents(body []byte, kinds []string, msg MsgType) (Events, error) {
 	if len(body) < 4 {
 		return Events{}, fmt.Errorf("%w: %s body is %d bytes, too short for an event count", ErrMalformed, msg, len(body))
 	}
-	b := Events{body: body, count: int(binary.LittleEndian.Uint32(body)), kinds: kinds}
-	if b.count == 0 {
+	// Lengths are checked as uint64 before they become ints: on 32-bit
+	// systems a large u32 would turn negative.
+	count := binary.LittleEndian.Uint32(body)
+	if count == 0 {
 		return Events{}, fmt.Errorf("%w: %s batch holds no events", ErrMalformed, msg)
 	}
-	if b.count > (len(body)-4)/EventHeaderSize {
-		return Events{}, fmt.Errorf("%w: %s says %d events but has room for at most %d", ErrMalformed, msg, b.count, (len(body)-4)/EventHeaderSize)
+	if uint64(count) > uint64((len(body)-4)/EventHeaderSize) {
+		return Events{}, fmt.Errorf("%w: %s says %d events but has room for at most %d", ErrMalformed, msg, count, (len(body)-4)/EventHeaderSize)
 	}
+	b := Events{body: body, count: int(count), kinds: kinds}
 	off := 4
 	for i := range b.count {
 		if len(body)-off < EventHeaderSize {
@@ -77,7 +80,7 @@ func ParseEvents(body []byte, kinds []string, msg MsgType) (Events, error) {
 		pos := binary.LittleEndian.Uint64(h)
 		kind := binary.LittleEndian.Uint16(h[16:])
 		flags := binary.LittleEndian.Uint16(h[18:])
-		size := int(binary.LittleEndian.Uint32(h[20:]))
+		size := uint64(binary.LittleEndian.Uint32(h[20:]))
 		off += EventHeaderSize
 		if int(kind) >= len(kinds) {
 			return Events{}, fmt.Errorf("%w: %s event at position %d has kind %d but the kind table has %d entries", ErrMalformed, msg, pos, kind, len(kinds))
@@ -95,22 +98,22 @@ func ParseEvents(body []byte, kinds []string, msg MsgType) (Events, error) {
 			if len(body)-off < 4 {
 				return Events{}, fmt.Errorf("%w: %s event at position %d: metadata length cut off", ErrMalformed, msg, pos)
 			}
-			n := int(binary.LittleEndian.Uint32(body[off:]))
+			n := uint64(binary.LittleEndian.Uint32(body[off:]))
 			off += 4
-			if n > len(body)-off {
+			if n > uint64(len(body)-off) {
 				return Events{}, fmt.Errorf("%w: %s event at position %d: metadata of %d bytes overruns the frame", ErrMalformed, msg, pos, n)
 			}
-			d := decoder{b: body[off : off+n], msg: msg}
+			d := decoder{b: body[off : off+int(n)], msg: msg}
 			d.settings("metadata")
 			if err := d.end(); err != nil {
 				return Events{}, err
 			}
-			off += n
+			off += int(n)
 		}
-		if size > len(body)-off {
+		if size > uint64(len(body)-off) {
 			return Events{}, fmt.Errorf("%w: %s event at position %d: payload of %d bytes overruns the frame (%d left)", ErrMalformed, msg, pos, size, len(body)-off)
 		}
-		off += size
+		off += int(size)
 	}
 	if off != len(body) {
 		return Events{}, fmt.Errorf("%w: %s batch has %d trailing bytes after %d events", ErrMalformed, msg, len(body)-off, b.count)

@@ -135,30 +135,23 @@ func newEmitter(in *instance, kinds *kindTable, limits batchLimits, last uint64)
 }
 
 func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, meta map[string]string) error {
-	if err := e.kinds.check(kind); err != nil {
-		return err
+	if int(kind) >= len(e.kinds.names) {
+		return e.kinds.check(kind)
 	}
 	e.in.markReady()
 	if unixNano == 0 {
 		unixNano = nowNano()
 	}
-	size := eventSize(payload, meta)
+	size := EventHeaderSize + len(payload)
+	if meta != nil {
+		size = eventSize(payload, meta)
+	}
 	e.mu.Lock()
-	for {
-		if e.stopping {
-			e.mu.Unlock()
-			return ErrShutdown
-		}
-		err := e.limits.fits(len(e.cur), e.n, size)
-		if err == nil {
-			break
-		}
-		if err != ErrBatchFull {
+	if e.stopping || e.n >= e.limits.count || len(e.cur)+size > e.limits.soft {
+		if err := e.waitRoom(size); err != nil {
 			e.mu.Unlock()
 			return err
 		}
-		e.wakeFlusher()
-		e.room.Wait()
 	}
 	if pos == 0 {
 		pos = e.last + 1
@@ -172,6 +165,21 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 	e.wakeFlusher()
 	e.mu.Unlock()
 	return nil
+}
+
+// waitRoom waits, with mu held, until an event of size bytes fits in cur.
+func (e *emitter) waitRoom(size int) error {
+	for {
+		if e.stopping {
+			return ErrShutdown
+		}
+		err := e.limits.fits(len(e.cur), e.n, size)
+		if err != ErrBatchFull {
+			return err
+		}
+		e.wakeFlusher()
+		e.room.Wait()
+	}
 }
 
 // wakeFlusher tells the flusher, once per batch, that cur holds events.

@@ -81,12 +81,17 @@ func newInstance(s *server, id uint16, req Request) *instance {
 	return in
 }
 
-// markReady records that Run has begun to use its sink or session.
+// markReady records that Run has begun to use its sink or session. The
+// flag keeps the common case, already ready, to one atomic load.
 func (in *instance) markReady() {
 	if !in.readyFlag.Load() {
-		in.readyOnce.Do(func() { close(in.ready) })
-		in.readyFlag.Store(true)
+		in.setReady()
 	}
+}
+
+func (in *instance) setReady() {
+	in.readyOnce.Do(func() { close(in.ready) })
+	in.readyFlag.Store(true)
 }
 
 // beginStop starts stopping the instance: its session ends, its EventSink

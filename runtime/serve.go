@@ -421,6 +421,12 @@ func (s *server) read() {
 			s.readFailed(err)
 			return
 		}
+		select {
+		case <-s.abort:
+			// The session is over: nothing more may start.
+			return
+		default:
+		}
 		s.recv.Add(1)
 		if h.Type == MsgError {
 			s.hostError(body)

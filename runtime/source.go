@@ -153,6 +153,13 @@ loop:
 				break
 			}
 		}
+		// Checked alone first: a select with a free buffer ready too
+		// would pick at random, and a stopped source must not be polled.
+		select {
+		case <-in.stopCh:
+			break loop
+		default:
+		}
 		var buf []byte
 		select {
 		case buf = <-free:

@@ -1,13 +1,15 @@
 // Command benchtable reads the output of the bench module's benchmarks
-// (go test -bench) on standard input and prints a Markdown table: for each
-// payload size the events per second of plugctl, of the two baselines and
-// of the pipe ceiling, as median (min–max) across the -count runs, the
-// ratios of the medians, whether plugctl met its targets, and the
-// single-event latency line.
+// (go test -bench) on standard input and prints a Markdown table. For each
+// payload size it has one row per transport: events per second as median
+// (min–max) across the -count runs, the host's and the plugin's CPU time
+// per event (medians), and for plugctl the ratios of its median to the
+// gRPC and JSON baselines' and to the ceiling of its pipe or socket, and
+// whether it met its targets. The single-event latency line and the
+// command that produced the input follow.
 //
 // Usage:
 //
-//	go test -run '^$' -bench . -count 5 | benchtable -cmd "the command"
+//	go test -run '^$' -bench . -count 5 | benchtable [-cmd text]
 //
 // The -cmd text is printed under the table as the command that produced
 // it. run.sh in the bench module does all of this.
@@ -98,14 +100,13 @@ func parse(r io.Reader) (*results, error) {
 	return res, nil
 }
 
-// stats summarises one metric across runs.
+// stats summarises one metric across runs; n is 0 when there was none.
 type stats struct {
 	n                int
 	min, median, max float64
 }
 
-// get returns the stats of unit for the named benchmark; n is 0 when the
-// input has none.
+// get returns the stats of unit for the named benchmark.
 func (r *results) get(name, unit string) stats {
 	v := slices.Clone(r.values[name][unit])
 	if len(v) == 0 {
@@ -119,16 +120,29 @@ func (r *results) get(name, unit string) stats {
 	return stats{n: len(v), min: v[0], median: med, max: v[len(v)-1]}
 }
 
+// Metric names the benchmarks report.
+const (
+	eventsUnit    = "events/s"
+	hostCPUUnit   = "host-cpu-ns/event"
+	pluginCPUUnit = "plugin-cpu-ns/event"
+	p50Unit       = "p50-us"
+	p99Unit       = "p99-us"
+)
+
 // A target is what plugctl must reach at one payload size.
 type target struct {
 	eventsPerSec float64
 	overGRPC     float64
 }
 
-// payloads are the sub-benchmark payload names in table order, with their
-// targets (zero: none).
+// latencyTarget is the single-event latency target, in microseconds, met
+// by the median run's p99.
+const latencyTarget = 1000
+
+// payloads are the payload sizes in table order, with plugctl's targets
+// (zero: none).
 var payloads = []struct {
-	name   string
+	name   string // sub-benchmark name
 	label  string
 	target target
 }{
@@ -137,13 +151,23 @@ var payloads = []struct {
 	{"1KiB", "1 KiB", target{4e6, 2}},
 }
 
-// Metric names the benchmarks report.
-const (
-	eventsUnit = "events/s"
-	p50Unit    = "p50-us"
-	p99Unit    = "p99-us"
-	latencyMax = 1000 // µs: the single-event latency target
-)
+// A row is one transport at one payload size.
+type row struct {
+	label   string
+	bench   string // benchmark name before "/" and the payload name
+	ceiling string // plugctl rows: the benchmark of their ceiling
+}
+
+// rows are the table's rows for each payload size, in order. Rows without
+// results in the input are left out.
+var rows = []row{
+	{"plugctl, pipe", "BenchmarkThroughput/plugctl", "BenchmarkCeiling/pipe"},
+	{"plugctl, unix socket", "BenchmarkThroughput/plugctl-unix", "BenchmarkCeiling/unix"},
+	{"JSON per frame, pipe", "BenchmarkThroughput/jsonframe", ""},
+	{"go-plugin gRPC, 128 per message", "BenchmarkThroughput/grpc", ""},
+	{"ceiling: raw frames, pipe", "BenchmarkCeiling/pipe", ""},
+	{"ceiling: raw frames, unix socket", "BenchmarkCeiling/unix", ""},
+}
 
 // write prints the table.
 func write(w io.Writer, r *results, cmd string) error {
@@ -152,31 +176,44 @@ func write(w io.Writer, r *results, cmd string) error {
 	for _, units := range r.values {
 		runs = max(runs, len(units[eventsUnit]))
 	}
-	fmt.Fprintf(b, "Events per second, host receiving from a plugin process, median (min–max) of %d runs", runs)
+	fmt.Fprintf(b, "Plugin process → host, events/s as median (min–max) of %d runs, CPU as medians", runs)
 	if r.cpu != "" {
 		fmt.Fprintf(b, "; cpu: %s", r.cpu)
 	}
 	b.WriteString(".\n\n")
-	b.WriteString("| payload | plugctl | jsonframe | grpc (go-plugin, 128/msg) | pipe ceiling | plugctl/grpc | plugctl/json | plugctl/ceiling | plugctl target |\n")
+	b.WriteString("| payload | transport | events/s | host CPU ns/event | plugin CPU ns/event | ×grpc | ×json | of ceiling | plugctl target |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range payloads {
-		pc := r.get("BenchmarkThroughput/plugctl/"+p.name, eventsUnit)
-		js := r.get("BenchmarkThroughput/jsonframe/"+p.name, eventsUnit)
-		gr := r.get("BenchmarkThroughput/grpc/"+p.name, eventsUnit)
-		ce := r.get("BenchmarkCeiling/"+p.name, eventsUnit)
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			p.label, cell(pc), cell(js), cell(gr), cell(ce),
-			ratio(pc, gr), ratio(pc, js), ratio(pc, ce), verdict(p.target, pc, gr, ce))
+		grpc := r.get("BenchmarkThroughput/grpc/"+p.name, eventsUnit)
+		json := r.get("BenchmarkThroughput/jsonframe/"+p.name, eventsUnit)
+		for _, rw := range rows {
+			name := rw.bench + "/" + p.name
+			ev := r.get(name, eventsUnit)
+			if ev.n == 0 {
+				continue
+			}
+			vsGRPC, vsJSON, ofCeiling, verdict := "", "", "", ""
+			if rw.ceiling != "" {
+				ceiling := r.get(rw.ceiling+"/"+p.name, eventsUnit)
+				vsGRPC, vsJSON = ratio(ev, grpc, "×"), ratio(ev, json, "×")
+				ofCeiling = percent(ev, ceiling)
+				verdict = judge(p.target, ev, grpc, ceiling)
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				p.label, rw.label, cell(ev),
+				cpu(r.get(name, hostCPUUnit)), cpu(r.get(name, pluginCPUUnit)),
+				vsGRPC, vsJSON, ofCeiling, verdict)
+		}
 	}
 	p50 := r.get("BenchmarkLatency/plugctl", p50Unit)
 	p99 := r.get("BenchmarkLatency/plugctl", p99Unit)
 	if p50.n > 0 && p99.n > 0 {
 		met := "met"
-		if p99.median >= latencyMax {
+		if p99.median >= latencyTarget {
 			met = "MISSED"
 		}
-		fmt.Fprintf(b, "\nSingle-event latency, plugctl, emit → host handler: median %s µs, p99 %s µs (median (min–max) of %d runs); target p99 < 1 ms: %s.\n",
-			usCell(p50), usCell(p99), p99.n, met)
+		fmt.Fprintf(b, "\nSingle-event latency, plugctl over a pipe, emit → host handler, one event about every ms: median %s µs, p99 %s µs (median (min–max) of %d runs); target p99 < 1 ms: %s.\n",
+			us(p50), us(p99), p99.n, met)
 	}
 	if cmd != "" {
 		fmt.Fprintf(b, "\nProduced by: `%s`\n", cmd)
@@ -187,40 +224,53 @@ func write(w io.Writer, r *results, cmd string) error {
 
 // cell formats events/s stats as "12.3M (11.9M–12.8M)".
 func cell(s stats) string {
-	if s.n == 0 {
-		return "—"
-	}
 	return fmt.Sprintf("%s (%s–%s)", si(s.median), si(s.min), si(s.max))
 }
 
-// usCell formats latency stats in microseconds.
-func usCell(s stats) string {
+// cpu formats the median CPU time per event.
+func cpu(s stats) string {
+	if s.n == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(s.median, 'f', 0, 64)
+}
+
+// us formats latency stats in microseconds.
+func us(s stats) string {
 	return fmt.Sprintf("%.0f (%.0f–%.0f)", s.median, s.min, s.max)
 }
 
 // ratio formats the ratio of two medians.
-func ratio(a, b stats) string {
+func ratio(a, b stats, suffix string) string {
 	if a.n == 0 || b.n == 0 || b.median == 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%.2f×", a.median/b.median)
+	return strconv.FormatFloat(a.median/b.median, 'f', 1, 64) + suffix
 }
 
-// verdict says whether plugctl's median met the target t, and notes a rate
-// target above the median pipe ceiling, which no transport over the pipe
+// percent formats a's median as a share of b's.
+func percent(a, b stats) string {
+	if a.n == 0 || b.n == 0 || b.median == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(100*a.median/b.median, 'f', 0, 64) + "%"
+}
+
+// judge says whether plugctl's median met the target t, and notes a rate
+// target above the median ceiling, which nothing over that pipe or socket
 // can meet on this machine.
-func verdict(t target, pc, grpc, ceiling stats) string {
+func judge(t target, pc, grpc, ceiling stats) string {
 	switch {
 	case t == target{}:
 		return "none"
-	case pc.n == 0 || grpc.n == 0:
-		return "not measured"
+	case grpc.n == 0:
+		return "grpc not measured"
 	}
 	var missed []string
 	if pc.median < t.eventsPerSec {
 		m := "≥" + si(t.eventsPerSec) + "/s"
 		if ceiling.n > 0 && ceiling.median < t.eventsPerSec {
-			m += " (above the pipe ceiling)"
+			m += " (above the ceiling)"
 		}
 		missed = append(missed, m)
 	}
@@ -237,7 +287,7 @@ func verdict(t target, pc, grpc, ceiling stats) string {
 func si(v float64) string {
 	switch {
 	case v >= 1e6:
-		return strconv.FormatFloat(v/1e6, 'f', 2, 64) + "M"
+		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
 	case v >= 1e3:
 		return strconv.FormatFloat(v/1e3, 'f', 0, 64) + "k"
 	}

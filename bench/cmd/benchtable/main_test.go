@@ -9,15 +9,15 @@ const sample = `goos: linux
 goarch: amd64
 pkg: github.com/plugctl/plugctl/bench
 cpu: AMD EPYC
-BenchmarkThroughput/plugctl/64B-2     	 1000000	        25.0 ns/op	 2560.00 MB/s	  40000000 events/s
-BenchmarkThroughput/plugctl/64B-2     	 1000000	        30.0 ns/op	 2133.33 MB/s	  30000000 events/s
-BenchmarkThroughput/plugctl/64B-2     	 1000000	        40.0 ns/op	 1600.00 MB/s	  25000000 events/s
-BenchmarkThroughput/grpc/64B-2        	 1000000	       100.0 ns/op	  640.00 MB/s	  10000000 events/s
+BenchmarkThroughput/plugctl/64B-2     	 1000000	        25.0 ns/op	 2560.00 MB/s	  40000000 events/s	 20.00 host-cpu-ns/event	 21.00 plugin-cpu-ns/event
+BenchmarkThroughput/plugctl/64B-2     	 1000000	        30.0 ns/op	 2133.33 MB/s	  30000000 events/s	 30.00 host-cpu-ns/event	 31.00 plugin-cpu-ns/event
+BenchmarkThroughput/plugctl/64B-2     	 1000000	        40.0 ns/op	 1600.00 MB/s	  25000000 events/s	 40.00 host-cpu-ns/event	 41.00 plugin-cpu-ns/event
+BenchmarkThroughput/grpc/64B-2        	 1000000	       100.0 ns/op	  640.00 MB/s	  10000000 events/s	 300.0 host-cpu-ns/event	 100.0 plugin-cpu-ns/event
 BenchmarkThroughput/jsonframe/64B-2   	  100000	      1000 ns/op	   64.00 MB/s	   1000000 events/s
 BenchmarkThroughput/plugctl/1KiB-2    	 1000000	       500 ns/op	 2048.00 MB/s	   2000000 events/s
 BenchmarkThroughput/grpc/1KiB-2       	 1000000	       500 ns/op	 2048.00 MB/s	   2000000 events/s
-BenchmarkCeiling/64B-2                	 1000000	        20.0 ns/op	 3200.00 MB/s	  50000000 events/s
-BenchmarkCeiling/1KiB-2               	 1000000	       333 ns/op	 3072.00 MB/s	   3000000 events/s
+BenchmarkCeiling/pipe/64B-2           	 1000000	        20.0 ns/op	 3200.00 MB/s	  50000000 events/s
+BenchmarkCeiling/pipe/1KiB-2          	 1000000	       333 ns/op	 3072.00 MB/s	   3000000 events/s
 BenchmarkLatency/plugctl-2            	     900	   1100000 ns/op	        80.00 p50-us	       400.0 p99-us
 BenchmarkLatency/plugctl-2            	     900	   1100000 ns/op	        90.00 p50-us	      1200 p99-us
 PASS
@@ -35,16 +35,22 @@ func TestTable(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"median (min–max) of 3 runs; cpu: AMD EPYC.",
-		"| 64 B | 30.00M (25.00M–40.00M) | 1.00M (1.00M–1.00M) | 10.00M (10.00M–10.00M) | 50.00M (50.00M–50.00M) | 3.00× | 30.00× | 0.60× | met (≥30.00M/s, ≥2× grpc) |",
-		"| 256 B | — | — | — | — | — | — | — | none |",
-		"| 1 KiB | 2.00M (2.00M–2.00M) | — | 2.00M (2.00M–2.00M) | 3.00M (3.00M–3.00M) | 1.00× | — | 0.67× | MISSED ≥4.00M/s (above the pipe ceiling), ≥2× grpc |",
-		"median 85 (80–90) µs, p99 800 (400–1200) µs",
-		"target p99 < 1 ms: met.",
+		"median (min–max) of 3 runs, CPU as medians; cpu: AMD EPYC.",
+		"| 64 B | plugctl, pipe | 30.0M (25.0M–40.0M) | 30 | 31 | 3.0× | 30.0× | 60% | met (≥30.0M/s, ≥2× grpc) |",
+		"| 64 B | JSON per frame, pipe | 1.0M (1.0M–1.0M) | — | — |  |  |  |  |",
+		"| 64 B | go-plugin gRPC, 128 per message | 10.0M (10.0M–10.0M) | 300 | 100 |  |  |  |  |",
+		"| 64 B | ceiling: raw frames, pipe | 50.0M (50.0M–50.0M) |",
+		"| 1 KiB | plugctl, pipe | 2.0M (2.0M–2.0M) | — | — | 1.0× | — | 67% | MISSED ≥4.0M/s (above the ceiling), ≥2× grpc |",
+		"median 85 (80–90) µs, p99 800 (400–1200) µs (median (min–max) of 2 runs); target p99 < 1 ms: met.",
 		"Produced by: `go test -bench .`",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q; got:\n%s", want, out)
+		}
+	}
+	for _, absent := range []string{"256 B", "unix socket"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("table has a row for %q, which the input has no results for:\n%s", absent, out)
 		}
 	}
 }

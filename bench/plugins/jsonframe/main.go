@@ -1,7 +1,7 @@
 // Command jsonframe is the JSON baseline plugin: it writes an endless
 // stream of events to standard output, each one JSON object in its own
 // length-prefixed frame (see internal/jsonframe), until the host closes the
-// pipe or kills it.
+// pipe, when it exits quietly, or kills it.
 //
 // Usage:
 //
@@ -10,10 +10,12 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/plugctl/plugctl/bench/internal/jsonframe"
@@ -23,7 +25,7 @@ import (
 func main() {
 	size := flag.Int("size", 64, "payload `bytes` per event")
 	flag.Parse()
-	if err := emit(os.Stdout, *size); err != nil {
+	if err := emit(os.Stdout, *size); err != nil && !errors.Is(err, syscall.EPIPE) {
 		fmt.Fprintln(os.Stderr, "jsonframe:", err)
 		os.Exit(1)
 	}

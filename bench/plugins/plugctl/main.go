@@ -110,11 +110,10 @@ func open(o runtime.Open) (runtime.Source, error) {
 func (s *source) NextBatch(b *runtime.Batch) error {
 	now := time.Now().UnixNano()
 	for !b.Full() {
-		err := b.Append(s.next, now, kind, s.payload)
-		if errors.Is(err, runtime.ErrBatchFull) {
-			break
-		}
-		if err != nil {
+		if err := b.Append(s.next, now, kind, s.payload); err != nil {
+			if errors.Is(err, runtime.ErrBatchFull) {
+				return nil
+			}
 			return err
 		}
 		s.next++

@@ -1,0 +1,121 @@
+package acceptance
+
+import (
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/plugctl/plugctl/host"
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// launchHost starts the plugin under the reference host library, for the
+// checks that play an ordinary, well-behaved host: every plugin must work
+// with it, and its errors (*host.RequestError, *host.WriteError) name what
+// went wrong. Checks that must misbehave, or see raw frames, use proc.
+//
+// The plugin's stderr lines arrive in the returned log, complete once the
+// plugin has been reaped (Close or Kill).
+func (t *T) launchHost() (*host.Plugin, *stderrBuf, error) {
+	log := newStderrBuf()
+	t.logs = append(t.logs, log)
+	cmd := t.env.opts.Command
+	p, err := host.Launch(t.ctx, cmd[0], cmd[1:], host.Options{
+		Timeout: t.env.opts.Timeout,
+		Stderr:  log,
+		Env:     append(slices.Clone(t.env.opts.Env), runtime.EnvPluginID+"="+newUUID()),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	t.hosted = append(t.hosted, p)
+	t.logf("launched pid %d under the reference host", p.Pid())
+	return p, log, nil
+}
+
+// hostStart launches the plugin under the reference host, configures it
+// with the valid configuration and opens one instance.
+func (t *T) hostStart() (*host.Plugin, *hostInstance, error) {
+	c, err := t.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, _, err := t.launchHost()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.Setup(t.ctx, c.global); err != nil {
+		return nil, nil, failf("SETUP accepted", "%v", err)
+	}
+	in, err := t.hostOpen(p, c.instance)
+	if err != nil {
+		return nil, nil, failf("OPEN accepted", "%v", err)
+	}
+	t.logf("SETUP %v and OPEN %v accepted", redact(t.env, c.global), redact(t.env, c.instance))
+	return p, in, nil
+}
+
+// hostOpen opens an instance of either role under the reference host. A
+// source's events are collected and acknowledged as they come.
+func (t *T) hostOpen(p *host.Plugin, settings map[string]string) (*hostInstance, error) {
+	in := &hostInstance{more: make(chan struct{}, 1)}
+	var err error
+	if p.Hello().Role == runtime.RoleSink {
+		in.sink, err = p.OpenSink(t.ctx, settings)
+	} else {
+		in.source, err = p.OpenSource(t.ctx, settings, nil, in.collect)
+	}
+	return in, err
+}
+
+// hostInstance is an open instance under the reference host.
+type hostInstance struct {
+	source *host.Source
+	sink   *host.Sink
+
+	mu     sync.Mutex
+	events []runtime.Event
+	more   chan struct{} // signalled when events arrive
+}
+
+func (in *hostInstance) collect(b *runtime.Events) error {
+	in.mu.Lock()
+	r := b.Reader()
+	var e runtime.Event
+	for r.Next(&e) {
+		e.Payload = slices.Clone(e.Payload)
+		in.events = append(in.events, e)
+	}
+	in.mu.Unlock()
+	select {
+	case in.more <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// wait waits for n events.
+func (in *hostInstance) wait(t *T, n int) ([]runtime.Event, error) {
+	for {
+		in.mu.Lock()
+		evs := slices.Clone(in.events)
+		in.mu.Unlock()
+		if len(evs) >= n {
+			return evs, nil
+		}
+		select {
+		case <-in.more:
+		case <-t.ctx.Done():
+			return evs, failf("an opened source delivers events", "%d of %d events before the check's time ran out", len(evs), n)
+		}
+	}
+}
+
+// requestError returns err's *host.RequestError, if it is one.
+func requestError(err error) *host.RequestError {
+	var re *host.RequestError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package acceptance
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+)
+
+var sampleResults = []Result{
+	{Name: "handshake/version", Status: Pass, Duration: 12 * time.Millisecond},
+	{Name: "config/required", Status: Fail, Duration: 40 * time.Millisecond, Expected: `OPEN rejected naming "url"`, Got: "REPLY ok", Stderr: []string{"starting", "ready"}},
+	{Name: "source/end", Status: Skip, Duration: time.Second, Reason: "no END within 2s"},
+}
+
+func TestWriteText(t *testing.T) {
+	var b bytes.Buffer
+	WriteText(&b, sampleResults, false)
+	want := `PASS handshake/version (12ms)
+FAIL config/required (40ms)
+     expected: OPEN rejected naming "url"
+     got:      REPLY ok
+     stderr:
+       | starting
+       | ready
+SKIP source/end (1s): no END within 2s
+1 passed, 1 failed, 1 skipped
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	if got := Summary(sampleResults[:1]); got != "1 passed, 0 failed" {
+		t.Errorf("summary without skips: %q", got)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, sampleResults); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(sampleResults) {
+		t.Fatalf("%d lines, want %d", len(lines), len(sampleResults))
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"name", "status", "duration_ms", "expected", "got", "reason", "stderr"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("field %q missing from %s", k, lines[1])
+		}
+	}
+	if got["status"] != "fail" || got["duration_ms"] != 40.0 {
+		t.Errorf("line %s", lines[1])
+	}
+}
+
+func TestWriteJUnit(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, "fixture", sampleResults); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Name     string `xml:"name,attr"`
+			Tests    int    `xml:"tests,attr"`
+			Failures int    `xml:"failures,attr"`
+			Skipped  int    `xml:"skipped,attr"`
+			Cases    []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+				Skipped *struct{} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	s := doc.Suites[0]
+	if s.Name != "fixture" || s.Tests != 3 || s.Failures != 1 || s.Skipped != 1 || len(s.Cases) != 3 {
+		t.Fatalf("suite %+v", s)
+	}
+	if s.Cases[1].Failure == nil || s.Cases[2].Skipped == nil || s.Cases[0].Failure != nil {
+		t.Errorf("cases %+v", s.Cases)
+	}
+}

@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/plugctl/plugctl/host"
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// hostOptions are the host library's defaults (window, frame size, acks),
+// with the role checked.
+var hostOptions = host.Options{Role: runtime.RoleSource}
+
+// A connector starts plugins/plugctl with args and returns its session and
+// process id.
+type connector func(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int)
+
+// launch starts the plugin with host.Launch: the protocol runs on its
+// standard input and output, pipes the host raises to 1 MiB.
+func launch(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int) {
+	p, err := host.Launch(ctx, pluginPath(tb, "plugctl"), args, hostOptions)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, p.Pid()
+}
+
+// listen starts the plugin with runtime.EnvSocket set and accepts it with
+// host.Listen: the protocol runs on a Unix socket.
+func listen(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int) {
+	path := socketPath(tb)
+	l, err := host.Listen(path, hostOptions)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	cmd := exec.Command(pluginPath(tb, "plugctl"), args...)
+	cmd.Env = append(os.Environ(), runtime.EnvSocket+"="+path)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill() // gone already after a clean Close
+		_ = cmd.Wait()
+	})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	p, err := l.Accept(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, cmd.Process.Pid
+}
+
+// receivePlugctlPipe runs plugctl over the launched plugin's pipes.
+func receivePlugctlPipe(tb testing.TB, size, n int, m meter) {
+	receivePlugctl(tb, launch, size, n, m)
+}
+
+// receivePlugctlUnix runs plugctl over a Unix socket.
+func receivePlugctlUnix(tb testing.TB, size, n int, m meter) {
+	receivePlugctl(tb, listen, size, n, m)
+}
+
+// receivePlugctl runs plugctl: one source instance whose handler walks and
+// checks every event. Positions and acks are on: the host library
+// acknowledges each batch when the handler returns, and the plugin may run
+// only Options.Window batches ahead.
+func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
+	c := newChecker(size)
+	runPlugctl(tb, connect, nil, size, m, func(b *runtime.Events) (bool, error) {
+		var e runtime.Event // on the stack: filling it needs no write barriers
+		for r := b.Reader(); r.Next(&e); {
+			if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
+				return false, err
+			}
+		}
+		return c.got >= n, nil
+	})
+}
+
+// BenchmarkLatency measures how long a single event takes from the
+// plugin's emit to the host's handler, over the launched plugin's pipes,
+// with the plugin emitting one 64-byte event about every millisecond, so
+// no batch ever fills. One op is one event; the median and the 99th
+// percentile are reported in microseconds.
+func BenchmarkLatency(b *testing.B) {
+	b.Run("plugctl", func(b *testing.B) {
+		lat := make([]int64, 0, b.N)
+		runPlugctl(b, launch, []string{"-mode", "latency"}, 64, &benchMeter{b: b}, func(batch *runtime.Events) (bool, error) {
+			now := time.Now().UnixNano()
+			var e runtime.Event
+			for r := batch.Reader(); r.Next(&e) && len(lat) < b.N; {
+				lat = append(lat, now-e.Time)
+			}
+			return len(lat) == b.N, nil
+		})
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-us")
+		b.ReportMetric(float64(lat[(len(lat)*99+99)/100-1])/1e3, "p99-us")
+	})
+}
+
+// runPlugctl starts plugins/plugctl with args through connect, starts m,
+// opens one source instance with payloads of size bytes and passes every
+// batch to consume until consume reports it has had enough or fails. Then
+// it stops m, drains and closes the instance and ends the session.
+func runPlugctl(tb testing.TB, connect connector, args []string, size int, m meter, consume func(*runtime.Events) (enough bool, err error)) {
+	ctx := tb.Context()
+	p, pid := connect(ctx, tb, args)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := p.Close(ctx); err != nil {
+			tb.Error(err)
+		}
+	}()
+	finished := make(chan error, 1) // the first error, or nil once consume has had enough
+	reported := false
+	handler := func(b *runtime.Events) error {
+		if reported {
+			return nil // the drain after enough events: acknowledged, not consumed
+		}
+		enough, err := consume(b)
+		if enough || err != nil {
+			reported = true
+			finished <- err
+		}
+		return err
+	}
+	m.start(pid)
+	s, err := p.OpenSource(ctx, map[string]string{"size": strconv.Itoa(size)}, nil, handler)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	select {
+	case err := <-finished:
+		if err != nil {
+			tb.Fatal(err)
+		}
+	case <-p.Done():
+		tb.Fatalf("the plugin ended its session before the benchmark did: %v", p.Err())
+	}
+	m.stop()
+	if err := s.Close(ctx); err != nil {
+		tb.Fatal(err)
+	}
+}

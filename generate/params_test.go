@@ -1,0 +1,173 @@
+package generate
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/plugctl/plugctl/manifest"
+	"github.com/plugctl/plugctl/runtime"
+)
+
+func newParam(t *testing.T, mp manifest.Param) *param {
+	t.Helper()
+	ps, err := newParams("config", []manifest.Param{mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps[0]
+}
+
+func TestParamCheck(t *testing.T) {
+	p := newParam(t, manifest.Param{Name: "n", Type: manifest.TypeInt,
+		HasGreaterThan: true, GreaterThan: "0", HasLessThan: true, LessThan: "10", Exclusion: []string{"7"}})
+	for text, want := range map[string][]runtime.ValidationType{
+		"5":   nil,
+		"0":   {runtime.ValidationGreaterThan},
+		"10":  {runtime.ValidationLessThan},
+		"7":   {runtime.ValidationExclusion},
+		"1.5": {typeWrong},
+	} {
+		if got := p.check(text); !slices.Equal(got, want) {
+			t.Errorf("check(%q) = %v, want %v", text, got, want)
+		}
+	}
+
+	list := newParam(t, manifest.Param{Name: "l", Type: manifest.TypeStrings, Inclusion: []string{"a", "b"}, Regex: "^[a-z]$"})
+	if got := list.check(" a , b ,, "); len(got) != 0 {
+		t.Errorf("check of a valid list = %v", got)
+	}
+	if got := list.check("a,zz"); !slices.Equal(got, []runtime.ValidationType{runtime.ValidationInclusion, runtime.ValidationRegex}) {
+		t.Errorf("check(a,zz) = %v", got)
+	}
+
+	d := newParam(t, manifest.Param{Name: "d", Type: manifest.TypeDuration, Inclusion: []string{"1m30s"}})
+	if got := d.check("90s"); len(got) != 0 {
+		t.Errorf("90s is not 1m30s: %v", got)
+	}
+	f := newParam(t, manifest.Param{Name: "f", Type: manifest.TypeFloat})
+	if got := f.check("NaN"); !slices.Equal(got, []runtime.ValidationType{typeWrong}) {
+		t.Errorf("NaN is accepted as a float: %v", got)
+	}
+}
+
+// TestTestValues checks the values the generated tests are built on: a
+// valid one is valid, and each bad one breaks the rule it is meant to.
+func TestTestValues(t *testing.T) {
+	for _, mp := range []manifest.Param{
+		{Name: "url", Type: manifest.TypeString, Required: true, Regex: `^https?://[a-z.]+(:\d+)?/$`},
+		{Name: "token", Type: manifest.TypeString, Required: true, Secret: true, Regex: `^[A-Za-z0-9]{8,}$`},
+		{Name: "n", Type: manifest.TypeInt, Required: true, HasGreaterThan: true, GreaterThan: "10", HasLessThan: true, LessThan: "12"},
+		{Name: "f", Type: manifest.TypeFloat, Required: true, HasGreaterThan: true, GreaterThan: "0", HasLessThan: true, LessThan: "0.001"},
+		{Name: "d", Type: manifest.TypeDuration, Required: true, HasGreaterThan: true, GreaterThan: "1h", Exclusion: []string{"2h"}},
+		{Name: "level", Type: manifest.TypeString, Required: true, Inclusion: []string{"debug", "info"}},
+		{Name: "b", Type: manifest.TypeBool, Required: true},
+		{Name: "tags", Type: manifest.TypeStrings, Required: true, Regex: "^[a-z]+$", Exclusion: []string{"x"}},
+	} {
+		p := newParam(t, mp)
+		v, ok := p.validValue()
+		if !ok || len(p.check(v)) > 0 {
+			t.Errorf("%s: validValue = %q, %v; check gives %v", p.Name, v, ok, p.check(v))
+		}
+		bad := p.badValues()
+		if len(bad) == 0 || bad[0].rule != "required" || bad[0].text != "" {
+			t.Errorf("%s: the first bad value should leave the parameter out: %v", p.Name, bad)
+		}
+		for _, b := range bad[1:] {
+			broken := p.check(b.text)
+			if len(broken) == 0 || ruleName(broken[0]) != b.rule && !slices.ContainsFunc(broken, func(v runtime.ValidationType) bool { return v.String() == b.rule }) {
+				t.Errorf("%s: bad value %q for %s breaks %v", p.Name, b.text, b.rule, broken)
+			}
+		}
+		if got := len(bad) - 1; got != len(p.rules)+btoi(p.wrongType() != "") {
+			t.Errorf("%s: %d bad values for %d rules: %v", p.Name, got, len(p.rules), bad)
+		}
+		if p.Secret && len(p.check(p.secretProbe())) == 0 {
+			t.Errorf("%s: secret probe %q is accepted", p.Name, p.secretProbe())
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestSampleMatch(t *testing.T) {
+	for _, expr := range []string{`^https?://`, `^[A-Za-z0-9]{8,}$`, `(foo|bar)+\d{2}`, `^\w+@\w+\.com$`, `x*`, `^$|^a`} {
+		re := regexp.MustCompile(expr)
+		if s, ok := sampleMatch(re); ok && !re.MatchString(s) {
+			t.Errorf("sampleMatch(%s) = %q, which does not match", expr, s)
+		} else if !ok && expr != `x*` && expr != `^$|^a` {
+			t.Errorf("sampleMatch(%s) found nothing", expr)
+		}
+	}
+}
+
+func TestClosestName(t *testing.T) {
+	known := []string{"interval", "level", "url"}
+	for name, want := range map[string]string{"intervall": "interval", "LEVEL": "level", "ulr": "", "urls": "url", "x": "", "mode": ""} {
+		if got := closestName(name, known); got != want {
+			t.Errorf("closestName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if d := editDistance("kitten", "sitting"); d != 3 {
+		t.Errorf("editDistance(kitten, sitting) = %d, want 3", d)
+	}
+}
+
+func TestDurationCode(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                       "0",
+		time.Hour:               "time.Hour",
+		90 * time.Second:        "90 * time.Second",
+		-5 * time.Millisecond:   "-5 * time.Millisecond",
+		1500 * time.Microsecond: "1500 * time.Microsecond",
+		7:                       "7 * time.Nanosecond",
+	} {
+		if got := jen.Add(durationCode(d)).GoString(); got != want {
+			t.Errorf("durationCode(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	got := wrap("one two three four\n\nfive  six", 9)
+	want := []string{"one two", "three", "four", "", "five six"}
+	if !slices.Equal(got, want) {
+		t.Errorf("wrap = %q, want %q", got, want)
+	}
+}
+
+func TestGroupImports(t *testing.T) {
+	src := "package main\n\nimport (\n\t\"example.com/x/internal/runtime\"\n\t\"strconv\"\n\t\"time\"\n)\n\nfunc f() {}\n"
+	want := "package main\n\nimport (\n\t\"strconv\"\n\t\"time\"\n\n\t\"example.com/x/internal/runtime\"\n)\n\nfunc f() {}\n"
+	if got := string(groupImports([]byte(src))); got != want {
+		t.Errorf("groupImports =\n%s\nwant\n%s", got, want)
+	}
+	single := "package main\n\nimport \"time\"\n"
+	if got := string(groupImports([]byte(single))); got != single {
+		t.Errorf("groupImports changed a single import: %q", got)
+	}
+}
+
+func TestStringCode(t *testing.T) {
+	for s, want := range map[string]string{
+		`^\d+$`:    "`^\\d+$`",
+		"^[a-z]+$": `"^[a-z]+$"`,
+		"a`b\\":    "\"a`b\\\\\"",
+	} {
+		if got := jen.Add(stringCode(s)).GoString(); got != want {
+			t.Errorf("stringCode(%q) = %s, want %s", s, got, want)
+		}
+	}
+	if strings.Contains(jen.Add(stringCode("\\\x00")).GoString(), "`") {
+		t.Error("a control character went into a raw string")
+	}
+}

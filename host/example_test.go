@@ -1,0 +1,58 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/plugctl/plugctl/host"
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// Launch a source plugin, stream its events until it ends, and shut it
+// down. The last acknowledged position is what a later run resumes from.
+func Example() {
+	ctx := context.Background()
+	p, err := host.Launch(ctx, "./acme", nil, host.Options{
+		Role: runtime.RoleSource,
+		Env:  []string{runtime.EnvPluginID + "=0b7e6f5c-4a7e-4c1e-9a51-2f0e3c9d8b11"},
+		Check: host.EnrollmentFunc(func(h runtime.Hello, binary string) error {
+			if h.ID == "" {
+				return &host.RejectError{Reason: runtime.RejectMissingID, Message: "set " + runtime.EnvPluginID}
+			}
+			return nil
+		}),
+	})
+	if err != nil {
+		log.Fatal(err) // a *host.SessionError: why, exit status, last stderr lines
+	}
+	defer p.Close(ctx)
+
+	var resume *uint64 // the position acknowledged by an earlier run, if any
+	src, err := p.OpenSource(ctx, map[string]string{"dir": "/var/log/acme"}, resume, func(b *runtime.Events) error {
+		r := b.Reader()
+		var e runtime.Event
+		for r.Next(&e) {
+			fmt.Printf("%d %s %s\n", e.Position, e.Kind, e.Payload)
+		}
+		return nil // acknowledges the batch
+	})
+	if err != nil {
+		log.Fatal(err) // a *host.RequestError names each bad parameter
+	}
+	select {
+	case <-src.Ended():
+	case <-p.Done():
+		log.Fatal(p.Err())
+	case <-time.After(time.Minute):
+	}
+	stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	last, _, err := src.Stop(stop)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("acknowledged up to", last)
+	src.Close(stop)
+}

@@ -1,0 +1,1020 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var testSpec = Spec{
+	Name:    "acme",
+	Version: "1.2.3",
+	Events:  []EventKind{{Name: "tick"}, {Name: "tock"}},
+}
+
+// batchBody encodes events (positions from first) as an EVENTS body.
+func batchBody(first uint64, payloads ...string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(payloads)))
+	for i, p := range payloads {
+		b = AppendEvent(b, first+uint64(i), 1000+int64(i), 0, []byte(p), nil)
+	}
+	return b
+}
+
+// drainQuiet gives a misbehaving plugin time to send frames it must not,
+// then returns every frame other than HEARTBEAT that arrived.
+func (h *fakeHost) drainQuiet() []frame {
+	time.Sleep(100 * time.Millisecond)
+	got := h.stash
+	h.stash = nil
+	for {
+		select {
+		case f, ok := <-h.frames:
+			if !ok {
+				return got
+			}
+			if f.h.Type != MsgHeartbeat {
+				got = append(got, f)
+			}
+		default:
+			return got
+		}
+	}
+}
+
+// receiveUntilEnd collects instance's events, acknowledging each batch,
+// until END; it returns the events and END's position.
+func (h *fakeHost) receiveUntilEnd(instance uint16) ([]Event, End) {
+	h.t.Helper()
+	var got []Event
+	for {
+		f := h.next()
+		if f.h.Instance != instance {
+			h.t.Fatalf("%s frame for instance %d, want %d", f.h.Type, f.h.Instance, instance)
+		}
+		switch f.h.Type {
+		case MsgEvents:
+			ev := h.events(f)
+			got = append(got, ev...)
+			h.ack(instance, ev[len(ev)-1].Position)
+		case MsgEnd:
+			var end End
+			if err := end.Decode(f.body); err != nil {
+				h.t.Fatal(err)
+			}
+			return got, end
+		case MsgProgress:
+		default:
+			h.t.Fatalf("unexpected %s frame", f.h.Type)
+		}
+	}
+}
+
+func checkPositions(t *testing.T, events []Event, first uint64, n int) {
+	t.Helper()
+	if len(events) != n {
+		t.Fatalf("got %d events, want %d", len(events), n)
+	}
+	for i, e := range events {
+		if e.Position != first+uint64(i) {
+			t.Fatalf("event %d has position %d, want %d", i, e.Position, first+uint64(i))
+		}
+	}
+}
+
+func TestServeHandshakeAndGoodbye(t *testing.T) {
+	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{ID: "4f1c"})
+	h.handshake(defaultAck)
+	want := Hello{Versions: []uint16{1}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: RoleSource, EventKinds: []string{"tick", "tock"}}
+	if fmt.Sprint(h.hello) != fmt.Sprint(want) {
+		t.Fatalf("HELLO = %+v, want %+v", h.hello, want)
+	}
+	h.send(MsgGoodbye, 0, (&Goodbye{Reason: GoodbyeNormal}).AppendTo(nil))
+	var g Goodbye
+	if err := g.Decode(h.expect(MsgGoodbye).body); err != nil || g.Reason != GoodbyeRequested {
+		t.Fatalf("GOODBYE = %+v, %v; want reason %d", g, err, GoodbyeRequested)
+	}
+	h.wantExit(ExitOK, "")
+}
+
+func TestServeIDFromEnvironment(t *testing.T) {
+	t.Setenv(EnvPluginID, "from-env")
+	toPlugin, hostW := io.Pipe()
+	hostR, fromPlugin := io.Pipe()
+	defer hostW.Close()
+	defer hostR.Close()
+	go Serve(toPlugin, fromPlugin, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{Stderr: io.Discard})
+	_, body, err := NewFrameReader(hostR, HelloMaxFrame).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello Hello
+	if err := hello.Decode(body); err != nil || hello.ID != "from-env" {
+		t.Fatalf("HELLO id %q (%v), want from-env", hello.ID, err)
+	}
+}
+
+func TestServeReject(t *testing.T) {
+	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
+	h.expect(MsgHello)
+	h.send(MsgReject, 0, (&Reject{Reason: RejectNotEnrolled, Message: "who are you"}).AppendTo(nil))
+	h.wantExit(ExitRejected, "plugin rejected by host: not_enrolled: who are you")
+}
+
+func TestServeInvalidPlugin(t *testing.T) {
+	run := func(Open, EventSink, *Session) error { return nil }
+	src := func(Open) (Source, error) { return nil, nil }
+	for _, tc := range []struct {
+		p    Plugin
+		want string
+	}{
+		{Plugin{Spec: testSpec}, "exactly one of Source, Run and Sink (0 are set)"},
+		{Plugin{Spec: testSpec, Run: run, Source: src}, "(2 are set)"},
+		{Plugin{Run: run}, "Spec.Name is empty"},
+		{Plugin{Spec: Spec{Name: "x", Role: RoleSink}, Run: run}, "Spec.Role is sink"},
+		{Plugin{Spec: Spec{Name: "x", Events: []EventKind{{Name: "a"}, {Name: "a"}}}, Run: run}, `kind "a" twice`},
+	} {
+		var stderr bytes.Buffer
+		err := Serve(strings.NewReader(""), io.Discard, tc.p, ServeOptions{Stderr: &stderr})
+		if ExitCode(err) != ExitPluginError || !strings.Contains(err.Error(), tc.want) || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("Serve(%+v) = %v (stderr %q), want exit 1 mentioning %q", tc.p, err, stderr.String(), tc.want)
+		}
+	}
+}
+
+func TestServeSpec(t *testing.T) {
+	spec := testSpec
+	spec.Summary = "ticks"
+	spec.Params = []Param{{Name: "every", Type: "duration", Default: "1s", Validations: []Validation{{Type: ValidationRequired}}}}
+	h := startPlugin(t, Plugin{Spec: spec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
+	h.handshake(defaultAck)
+	h.send(MsgSpecRequest, 0, (&Request{ID: 7}).AppendTo(nil, MsgSpecRequest))
+	var got SpecReply
+	if err := got.Decode(h.expect(MsgSpec).body); err != nil {
+		t.Fatal(err)
+	}
+	spec.Role = RoleSource
+	if got.ID != 7 || fmt.Sprint(got.Spec) != fmt.Sprint(spec) {
+		t.Fatalf("SPEC = %+v, want id 7 and %+v", got, spec)
+	}
+}
+
+func TestServeSetup(t *testing.T) {
+	var calls []map[string]string
+	var mu sync.Mutex
+	p := Plugin{
+		Spec: testSpec,
+		Setup: func(global map[string]string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, global)
+			if global["region"] == "" {
+				var ce ConfigError
+				ce.Add("region", "is required")
+				ce.Add("zone", "must be a number")
+				return ce.Err()
+			}
+			return nil
+		},
+		Run: func(o Open, sink EventSink, s *Session) error { s.Wait(); return nil },
+	}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	r := h.request(MsgSetup, 0, Request{Settings: map[string]string{}})
+	wantProblems := []Problem{{"region", "is required"}, {"zone", "must be a number"}}
+	if r.Status != StatusInvalidConfig || fmt.Sprint(r.Problems) != fmt.Sprint(wantProblems) {
+		t.Fatalf("SETUP reply %+v, want invalid_config with %v", r, wantProblems)
+	}
+	if r = h.request(MsgSetup, 0, Request{Settings: map[string]string{"region": "eu"}}); r.Status != StatusOK {
+		t.Fatalf("SETUP reply %+v, want ok", r)
+	}
+	if r = h.request(MsgSetup, 0, Request{Settings: map[string]string{"region": "us"}}); r.Status != StatusUnsupported {
+		t.Fatalf("second successful SETUP reply %+v, want unsupported", r)
+	}
+	mu.Lock()
+	if len(calls) != 2 || calls[1]["region"] != "eu" {
+		t.Fatalf("Setup calls %v, want 2, the second with region=eu", calls)
+	}
+	mu.Unlock()
+}
+
+func TestServeOpenErrors(t *testing.T) {
+	p := Plugin{
+		Spec: testSpec,
+		Source: func(o Open) (Source, error) {
+			switch o.Settings["mode"] {
+			case "bad":
+				return nil, &ConfigError{Problems: []Problem{{"mode", `must be "good"`}}}
+			case "fail":
+				return nil, errors.New("disk on fire")
+			}
+			return &countSource{n: 1}, nil
+		},
+	}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	if r := h.request(MsgOpen, 1, Request{Settings: map[string]string{"mode": "bad"}}); r.Status != StatusInvalidConfig || len(r.Problems) != 1 || r.Problems[0].Param != "mode" {
+		t.Fatalf("OPEN with a config error: %+v", r)
+	}
+	if r := h.request(MsgOpen, 1, Request{Settings: map[string]string{"mode": "fail"}}); r.Status != StatusFailed || r.Message != "disk on fire" {
+		t.Fatalf("OPEN with a failure: %+v", r)
+	}
+	if r := h.request(MsgOpen, 0, Request{}); r.Status != StatusUnsupported {
+		t.Fatalf("OPEN of instance 0: %+v", r)
+	}
+	h.open(1, nil) // the failed instance's number is free again
+	if r := h.request(MsgOpen, 1, Request{}); r.Status != StatusUnsupported || !strings.Contains(r.Message, "already open") {
+		t.Fatalf("duplicate OPEN: %+v", r)
+	}
+	for _, typ := range []MsgType{MsgStop, MsgClose} {
+		if r := h.request(typ, 9, Request{}); r.Status != StatusUnsupported || !strings.Contains(r.Message, "not open") {
+			t.Fatalf("%s of an unknown instance: %+v", typ, r)
+		}
+	}
+}
+
+func TestServeRunConfigError(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		if o.Settings["every"] == "" {
+			return &ConfigError{Problems: []Problem{{"every", "is required"}}}
+		}
+		s.Wait()
+		return nil
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	if r := h.request(MsgOpen, 1, Request{}); r.Status != StatusInvalidConfig || len(r.Problems) != 1 {
+		t.Fatalf("OPEN reply %+v, want invalid_config naming every", r)
+	}
+	h.open(1, map[string]string{"every": "1s"})
+}
+
+// countSource is a polled source of n events of kind tick, at most per
+// events per call, with the optional interfaces recorded.
+type countSource struct {
+	n, per   int
+	sent     int
+	mu       sync.Mutex
+	acks     []uint64
+	stopped  bool
+	closed   bool
+	progress bool
+}
+
+func (s *countSource) NextBatch(b *Batch) error {
+	if s.sent == s.n {
+		return ErrEndOfStream
+	}
+	for i := 0; (s.per == 0 || i < s.per) && s.sent < s.n; i++ {
+		if err := b.Append(0, 0, 0, []byte(fmt.Sprintf("event %d", s.sent))); err != nil {
+			return err
+		}
+		s.sent++
+	}
+	return nil
+}
+
+func (s *countSource) Ack(pos uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acks = append(s.acks, pos)
+	return nil
+}
+
+func (s *countSource) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	return nil
+}
+
+func (s *countSource) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+// progressSource is a countSource that reports progress.
+type progressSource struct{ *countSource }
+
+func (s progressSource) Progress() (float64, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.progress = true
+	return 50, "half"
+}
+
+func TestServePolledSource(t *testing.T) {
+	src := &countSource{n: 10000}
+	var opened Open
+	p := Plugin{Spec: testSpec, Source: func(o Open) (Source, error) { opened = o; return progressSource{src}, nil }}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(3, map[string]string{"path": "/x"})
+	if opened.Instance != 3 || opened.Settings["path"] != "/x" || opened.Resuming {
+		t.Fatalf("Source got %+v", opened)
+	}
+	events, end := h.receiveUntilEnd(3)
+	checkPositions(t, events, 1, 10000)
+	if string(events[9999].Payload) != "event 9999" || events[0].Kind != "tick" || events[0].Time == 0 {
+		t.Fatalf("last event %+v, first %+v", events[9999], events[0])
+	}
+	if !end.HasPosition || end.Position != 10000 {
+		t.Fatalf("END %+v, want position 10000", end)
+	}
+	r := h.request(MsgStop, 3, Request{})
+	if r.Status != StatusOK || !r.HasPosition || r.Position != 10000 {
+		t.Fatalf("STOP reply %+v, want ok at 10000", r)
+	}
+	if r := h.request(MsgClose, 3, Request{}); r.Status != StatusOK {
+		t.Fatalf("CLOSE reply %+v", r)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if !src.stopped || !src.closed || !src.progress {
+		t.Fatalf("stopped %v closed %v progress asked %v, want all", src.stopped, src.closed, src.progress)
+	}
+	if len(src.acks) == 0 || src.acks[len(src.acks)-1] != 10000 {
+		t.Fatalf("Acker got %v, want acks ending at 10000", src.acks)
+	}
+	for i := 1; i < len(src.acks); i++ {
+		if src.acks[i] <= src.acks[i-1] {
+			t.Fatalf("Acker got %v: not increasing", src.acks)
+		}
+	}
+}
+
+func TestServeRunSourceEndsAndResumes(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		for i := range 500 {
+			if err := sink.Emit("tock", []byte(fmt.Sprint(i))); err != nil {
+				return err
+			}
+		}
+		return ErrEndOfStream
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	events, end := h.receiveUntilEnd(1)
+	checkPositions(t, events, 1, 500)
+	if events[0].Kind != "tock" || string(events[499].Payload) != "499" || end.Position != 500 {
+		t.Fatalf("events %+v … %+v, END %+v", events[0], events[499], end)
+	}
+	if r := h.request(MsgOpen, 2, Request{HasResume: true, Resume: 7000}); r.Status != StatusOK {
+		t.Fatalf("OPEN with resume: %+v", r)
+	}
+	events, end = h.receiveUntilEnd(2)
+	checkPositions(t, events, 7001, 500)
+	if end.Position != 7500 {
+		t.Fatalf("END %+v, want 7500", end)
+	}
+}
+
+func TestServePolledResume(t *testing.T) {
+	p := Plugin{Spec: testSpec, Source: func(o Open) (Source, error) { return &countSource{n: 3}, nil }}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	if r := h.request(MsgOpen, 1, Request{HasResume: true, Resume: 41}); r.Status != StatusOK {
+		t.Fatalf("OPEN: %+v", r)
+	}
+	events, _ := h.receiveUntilEnd(1)
+	checkPositions(t, events, 42, 3)
+}
+
+func TestServeWindowBackpressure(t *testing.T) {
+	const window, total = 2, 2000
+	payload := make([]byte, 1000)
+	perBatch := (HeaderSize + DefaultBatchBytes - batchPrefix) / (EventHeaderSize + len(payload))
+
+	t.Run("run", func(t *testing.T) {
+		var emitted atomic.Int64
+		p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+			for range total {
+				if err := sink.EmitKind(0, 1, payload); err != nil {
+					return err
+				}
+				emitted.Add(1)
+			}
+			return nil
+		}}
+		testWindow(t, p, window, total, perBatch, &emitted)
+	})
+	t.Run("polled", func(t *testing.T) {
+		var added atomic.Int64
+		p := Plugin{Spec: testSpec, Source: func(o Open) (Source, error) {
+			return sourceFunc(func(b *Batch) error {
+				for added.Load() < total {
+					if err := b.Append(0, 1, 0, payload); err != nil {
+						return err
+					}
+					added.Add(1)
+				}
+				return ErrEndOfStream
+			}), nil
+		}}
+		testWindow(t, p, window, total, perBatch, &added)
+	})
+}
+
+type sourceFunc func(*Batch) error
+
+func (f sourceFunc) NextBatch(b *Batch) error { return f(b) }
+
+// testWindow checks a host that does not acknowledge receives no more than
+// window batches, and holds the plugin to window+2 batches of events (those
+// sent, one waiting for credit, one being filled); then that
+// acknowledging lets every event through.
+func testWindow(t *testing.T, p Plugin, window, total, perBatch int, produced *atomic.Int64) {
+	ack := defaultAck
+	ack.Window = uint32(window)
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(ack)
+	h.open(1, nil)
+	var got []Event
+	for range window {
+		got = append(got, h.events(h.next())...)
+	}
+	if extra := h.drainQuiet(); len(extra) > 0 {
+		t.Fatalf("plugin sent a %s frame beyond the window of %d unacknowledged batches", extra[0].h.Type, window)
+	}
+	if n, limit := produced.Load(), int64((window+2)*perBatch); n > limit {
+		t.Fatalf("plugin produced %d events while the host acknowledged none, want at most %d", n, limit)
+	}
+	h.ack(1, got[len(got)-1].Position)
+	rest, end := h.receiveUntilEnd(1)
+	checkPositions(t, append(got, rest...), 1, total)
+	if end.Position != uint64(total) {
+		t.Fatalf("END %+v", end)
+	}
+}
+
+func TestServeStopDrains(t *testing.T) {
+	var afterStop atomic.Value
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		for i := 0; ; i++ {
+			if err := sink.EmitKind(1, 0, []byte("x")); err != nil {
+				afterStop.Store(err)
+				return err
+			}
+		}
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	var got []Event
+	for len(got) < 5000 {
+		ev := h.events(h.next())
+		got = append(got, ev...)
+		h.ack(1, ev[len(ev)-1].Position)
+	}
+	h.nextID++
+	stopID := h.nextID
+	h.send(MsgStop, 1, (&Request{ID: stopID}).AppendTo(nil, MsgStop))
+	// Frames before the reply are the drain: acknowledge them as they come.
+	var r Reply
+	for {
+		f := h.next()
+		if f.h.Type == MsgEvents {
+			ev := h.events(f)
+			got = append(got, ev...)
+			h.ack(1, ev[len(ev)-1].Position)
+			continue
+		}
+		if f.h.Type != MsgReply {
+			t.Fatalf("unexpected %s frame during the drain", f.h.Type)
+		}
+		if err := r.Decode(f.body); err != nil || r.ID != stopID {
+			t.Fatalf("REPLY %+v, %v", r, err)
+		}
+		break
+	}
+	checkPositions(t, got, 1, len(got))
+	if r.Status != StatusOK || !r.HasPosition || r.Position != got[len(got)-1].Position {
+		t.Fatalf("STOP reply %+v, want the last position received, %d", r, got[len(got)-1].Position)
+	}
+	if rc := h.request(MsgClose, 1, Request{}); rc.Status != StatusOK {
+		t.Fatalf("CLOSE reply %+v", rc)
+	}
+	if extra := h.stash; len(extra) > 0 {
+		t.Fatalf("a %s frame came after the STOP reply", extra[0].h.Type)
+	}
+	if err, _ := afterStop.Load().(error); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("EmitKind after STOP returned %v, want ErrShutdown", err)
+	}
+}
+
+func TestServeStopPolled(t *testing.T) {
+	src := &countSource{n: 1 << 40, per: 100}
+	h := startPlugin(t, Plugin{Spec: testSpec, Source: func(Open) (Source, error) { return src, nil }}, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	first := h.events(h.next())
+	last := first[len(first)-1].Position
+	h.nextID++
+	h.send(MsgStop, 1, (&Request{ID: h.nextID}).AppendTo(nil, MsgStop))
+	for {
+		f := h.next()
+		if f.h.Type == MsgReply {
+			var r Reply
+			if err := r.Decode(f.body); err != nil {
+				t.Fatal(err)
+			}
+			if r.Position != last || !r.HasPosition {
+				t.Fatalf("STOP reply %+v, want position %d", r, last)
+			}
+			break
+		}
+		ev := h.events(f)
+		last = ev[len(ev)-1].Position
+		h.ack(1, last)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if !src.stopped || src.closed {
+		t.Fatalf("after STOP: stopped %v closed %v, want stopped only", src.stopped, src.closed)
+	}
+}
+
+// recordSink writes batches by their first payload byte: o ok, r retry,
+// anything else an error.
+type recordSink struct {
+	mu      sync.Mutex
+	written []string
+	stopped bool
+	closed  bool
+}
+
+func (s *recordSink) Write(b *Events) error {
+	r := b.Reader()
+	var e Event
+	var first string
+	for r.Next(&e) {
+		if first == "" {
+			first = string(e.Payload)
+		}
+		s.mu.Lock()
+		s.written = append(s.written, string(e.Payload))
+		s.mu.Unlock()
+	}
+	switch first[0] {
+	case 'o':
+		return nil
+	case 'r':
+		return Retry(errors.New("backend busy"))
+	}
+	return errors.New("record rejected")
+}
+
+func (s *recordSink) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	return nil
+}
+
+func (s *recordSink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+func writeBody(batch uint64, first uint64, payloads ...string) []byte {
+	return append(binary.LittleEndian.AppendUint64(nil, batch), batchBody(first, payloads...)...)
+}
+
+func TestServeSink(t *testing.T) {
+	snk := &recordSink{}
+	p := Plugin{Spec: testSpec, Sink: func(Open) (Sink, error) { return snk, nil }}
+	ack := defaultAck
+	ack.Window = 4
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(ack)
+	if h.hello.Role != RoleSink {
+		t.Fatalf("HELLO role %s, want sink", h.hello.Role)
+	}
+	h.open(1, nil)
+	// A full window at once: the plugin must copy each body out of its read buffer.
+	h.send(MsgWrite, 1, writeBody(10, 1, "ok-1", "ok-2"))
+	h.send(MsgWrite, 1, writeBody(11, 3, "retry-3"))
+	h.send(MsgWrite, 1, writeBody(12, 4, "err-4"))
+	h.send(MsgWrite, 1, writeBody(13, 5, "ok-5", "ok-6", "ok-7"))
+	want := []Result{
+		{Batch: 10, Status: WriteOK},
+		{Batch: 11, Status: WriteRetry, Message: "retry: backend busy"},
+		{Batch: 12, Status: WriteError, Message: "record rejected"},
+		{Batch: 13, Status: WriteOK},
+	}
+	for _, w := range want {
+		var got Result
+		if err := got.Decode(h.expect(MsgResult).body); err != nil || got != w {
+			t.Fatalf("RESULT %+v (%v), want %+v", got, err, w)
+		}
+	}
+	h.send(MsgWrite, 1, writeBody(14, 8, "ok-8"))
+	r := h.request(MsgStop, 1, Request{})
+	// The RESULT for the WRITE sent before STOP comes before its reply.
+	if len(h.stash) != 1 || h.stash[0].h.Type != MsgResult {
+		t.Fatalf("frames before the STOP reply: %v, want one RESULT", h.stash)
+	}
+	h.stash = nil
+	if r.Status != StatusOK || !r.HasPosition || r.Position != 8 {
+		t.Fatalf("STOP reply %+v, want ok at position 8", r)
+	}
+	if r := h.request(MsgClose, 1, Request{}); r.Status != StatusOK {
+		t.Fatalf("CLOSE reply %+v", r)
+	}
+	snk.mu.Lock()
+	defer snk.mu.Unlock()
+	if got := strings.Join(snk.written, " "); got != "ok-1 ok-2 retry-3 err-4 ok-5 ok-6 ok-7 ok-8" || !snk.stopped || !snk.closed {
+		t.Fatalf("sink wrote %q, stopped %v, closed %v", got, snk.stopped, snk.closed)
+	}
+}
+
+func TestServeSinkWindowExceeded(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	p := Plugin{Spec: testSpec, Sink: func(Open) (Sink, error) {
+		return sinkFunc(func(*Events) error { <-block; return nil }), nil
+	}}
+	ack := defaultAck
+	ack.Window = 2
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(ack)
+	h.open(1, nil)
+	for i := range 3 {
+		h.send(MsgWrite, 1, writeBody(uint64(i), uint64(i+1), "x"))
+	}
+	var e ErrorMsg
+	if err := e.Decode(h.expect(MsgError).body); err != nil || e.Code != ErrCodeWindowExceeded {
+		t.Fatalf("ERROR %+v (%v), want window_exceeded", e, err)
+	}
+	h.wantExit(ExitProtocolViolation, "window is 2")
+}
+
+type sinkFunc func(*Events) error
+
+func (f sinkFunc) Write(b *Events) error { return f(b) }
+
+func TestServeGoodbyeFlushesAndCloses(t *testing.T) {
+	src := &countSource{n: 1 << 40, per: 10}
+	snk := &recordSink{}
+	h := startPlugin(t, Plugin{Spec: testSpec, Source: func(Open) (Source, error) { return src, nil }}, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	h.events(h.next())
+	h.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
+	var last uint64
+	for {
+		f := h.next()
+		if f.h.Type == MsgGoodbye {
+			var g Goodbye
+			if err := g.Decode(f.body); err != nil || g.Reason != GoodbyeRequested {
+				t.Fatalf("GOODBYE %+v, %v", g, err)
+			}
+			break
+		}
+		ev := h.events(f)
+		if ev[0].Position <= last {
+			t.Fatalf("positions went back from %d to %d", last, ev[0].Position)
+		}
+		last = ev[len(ev)-1].Position
+		h.ack(1, last)
+	}
+	h.wantExit(ExitOK, "")
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if !src.stopped || !src.closed {
+		t.Fatalf("after GOODBYE: stopped %v closed %v, want both", src.stopped, src.closed)
+	}
+	_ = snk
+}
+
+func TestServeSinkGoodbye(t *testing.T) {
+	snk := &recordSink{}
+	h := startPlugin(t, Plugin{Spec: testSpec, Sink: func(Open) (Sink, error) { return snk, nil }}, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	h.send(MsgWrite, 1, writeBody(1, 1, "ok"))
+	h.expect(MsgResult)
+	h.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
+	h.expect(MsgGoodbye)
+	h.wantExit(ExitOK, "")
+	snk.mu.Lock()
+	defer snk.mu.Unlock()
+	if !snk.stopped || !snk.closed {
+		t.Fatalf("after GOODBYE: stopped %v closed %v, want both", snk.stopped, snk.closed)
+	}
+}
+
+func TestServeHostEOF(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error { s.Wait(); return nil }}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	h.w.Close()
+	h.wantExit(ExitConnectionLost, "plugctl runtime: host connection lost: the host closed the connection (EOF)")
+}
+
+func TestServeHostStopsReading(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		for sink.Emit("tick", make([]byte, 100)) == nil {
+		}
+		return nil
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	h.r.Close()
+	h.wantExit(ExitConnectionLost, "host connection lost")
+}
+
+func TestServeGarbage(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bytes []byte
+		code  ErrorCode
+		text  string
+	}{
+		{"unknown type", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, ErrCodeMalformed, "unknown message type 0x7f"},
+		{"oversized", AppendHeader(nil, MsgAck, 1, DefaultMaxFrame+1), ErrCodeTooLarge, "frame too large"},
+		{"wrong direction", AppendHeader(nil, MsgEvents, 1, 0), ErrCodeUnexpected, "EVENTS frame from the host"},
+		{"bad body", append(AppendHeader(nil, MsgAck, 1, 3), 1, 2, 3), ErrCodeMalformed, "ACK body truncated"},
+		{"text", []byte("hello, world! this is not a frame\n"), ErrCodeTooLarge, "protocol violation by host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
+			h.handshake(defaultAck)
+			h.sendRaw(tc.bytes)
+			var e ErrorMsg
+			if err := e.Decode(h.expect(MsgError).body); err != nil || e.Code != tc.code {
+				t.Fatalf("ERROR %+v (%v), want code %s", e, err, tc.code)
+			}
+			h.wantExit(ExitProtocolViolation, tc.text)
+		})
+	}
+}
+
+func TestServeAckErrors(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error { s.Wait(); return nil }}
+	t.Run("unknown instance", func(t *testing.T) {
+		h := startPlugin(t, p, ServeOptions{})
+		h.handshake(defaultAck)
+		h.ack(5, 1)
+		var e ErrorMsg
+		if err := e.Decode(h.expect(MsgError).body); err != nil || e.Code != ErrCodeUnknownInstance {
+			t.Fatalf("ERROR %+v (%v)", e, err)
+		}
+		h.wantExit(ExitProtocolViolation, "ACK for instance 5, which is not open")
+	})
+	t.Run("beyond sent", func(t *testing.T) {
+		h := startPlugin(t, p, ServeOptions{})
+		h.handshake(defaultAck)
+		h.open(1, nil)
+		h.ack(1, 3)
+		h.expect(MsgError)
+		h.wantExit(ExitProtocolViolation, "beyond the last position sent")
+	})
+}
+
+func TestServeManyProducers(t *testing.T) {
+	const producers, each = 50, 2000
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, producers)
+		for g := range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				payload := make([]byte, 16+g)
+				for i := range payload[16:] {
+					payload[16+i] = byte(g)
+				}
+				for i := range each {
+					binary.LittleEndian.PutUint64(payload, uint64(g))
+					binary.LittleEndian.PutUint64(payload[8:], uint64(i))
+					if err := sink.EmitKind(Kind(g%2), 0, payload); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}}
+	ack := defaultAck
+	ack.Window = 4
+	h := startPlugin(t, p, ServeOptions{BatchBytes: 4 << 10})
+	h.handshake(ack)
+	h.open(1, nil)
+	events, end := h.receiveUntilEnd(1)
+	checkPositions(t, events, 1, producers*each)
+	next := make([]uint64, producers)
+	for _, e := range events {
+		g := binary.LittleEndian.Uint64(e.Payload)
+		if g >= producers || len(e.Payload) != 16+int(g) || !bytes.Equal(e.Payload[16:], bytes.Repeat([]byte{byte(g)}, int(g))) {
+			t.Fatalf("event %d has a corrupt payload %x", e.Position, e.Payload)
+		}
+		if seq := binary.LittleEndian.Uint64(e.Payload[8:]); seq != next[g] {
+			t.Fatalf("producer %d: event %d arrived where %d was due", g, seq, next[g])
+		}
+		next[g]++
+		if e.Kind != testSpec.Events[g%2].Name {
+			t.Fatalf("event %d of producer %d has kind %q", e.Position, g, e.Kind)
+		}
+	}
+	if end.Position != producers*each {
+		t.Fatalf("END %+v", end)
+	}
+}
+
+func TestSessionWakesOnStop(t *testing.T) {
+	type observed struct {
+		slept, shutting  bool
+		emitErr, progErr error
+	}
+	seen := make(chan observed, 1)
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		var ob observed
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); ob.slept = s.Sleep(time.Hour) }()
+		go func() { defer wg.Done(); <-s.Done() }()
+		s.Wait()
+		wg.Wait()
+		ob.shutting = s.ShuttingDown()
+		ob.emitErr = sink.Emit("tick", nil)
+		ob.progErr = sink.Progress(10, "")
+		seen <- ob
+		return nil
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	if r := h.request(MsgStop, 1, Request{}); r.Status != StatusOK || r.HasPosition {
+		t.Fatalf("STOP reply %+v, want ok with no position", r)
+	}
+	select {
+	case ob := <-seen:
+		if ob.slept || !ob.shutting || !errors.Is(ob.emitErr, ErrShutdown) || !errors.Is(ob.progErr, ErrShutdown) {
+			t.Fatalf("after STOP: %+v", ob)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("Run did not see the stop")
+	}
+	if r := h.request(MsgClose, 1, Request{}); r.Status != StatusOK {
+		t.Fatalf("CLOSE reply %+v", r)
+	}
+}
+
+func TestServeHeartbeats(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error { s.Wait(); return nil }}
+	h := startPlugin(t, p, ServeOptions{})
+	ack := defaultAck
+	ack.HeartbeatMS = 20
+	h.handshake(ack)
+	// The plugin beats too.
+	timer := time.NewTimer(hangGuard)
+	defer timer.Stop()
+	for beat := false; !beat; {
+		select {
+		case f := <-h.frames:
+			beat = f.h.Type == MsgHeartbeat
+		case <-timer.C:
+			t.Fatal("no HEARTBEAT from the plugin")
+		}
+	}
+	h.stopHeartbeats()
+	h.wantExit(ExitConnectionLost, "no frame from the host for 3 heartbeat intervals")
+}
+
+func TestServeSignals(t *testing.T) {
+	t.Run("graceful", func(t *testing.T) {
+		sigs := make(chan os.Signal, 2)
+		p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+			if err := sink.Emit("tick", []byte("last words")); err != nil {
+				return err
+			}
+			s.Wait()
+			return sink.Emit("tick", nil)
+		}}
+		h := startPlugin(t, p, ServeOptions{Signals: sigs})
+		h.handshake(defaultAck)
+		h.open(1, nil)
+		if ev := h.events(h.next()); string(ev[0].Payload) != "last words" {
+			t.Fatalf("got %+v", ev)
+		}
+		sigs <- syscall.SIGTERM
+		var g Goodbye
+		if err := g.Decode(h.expect(MsgGoodbye).body); err != nil || g.Reason != GoodbyeSignal {
+			t.Fatalf("GOODBYE %+v, %v", g, err)
+		}
+		h.wantExit(ExitOK, "shutting down")
+	})
+	t.Run("host never acknowledges", func(t *testing.T) {
+		sigs := make(chan os.Signal, 2)
+		var emitted atomic.Int64
+		p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+			for sink.Emit("tick", nil) == nil {
+				emitted.Add(1)
+			}
+			return nil
+		}}
+		ack := defaultAck
+		ack.Window = 1
+		h := startPlugin(t, p, ServeOptions{Signals: sigs, ShutdownTimeout: 100 * time.Millisecond})
+		h.handshake(ack)
+		h.open(1, nil)
+		sent := len(h.events(h.next()))
+		// Wait for an event the window keeps from being sent.
+		for deadline := time.Now().Add(hangGuard); emitted.Load() <= int64(sent); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the plugin emitted nothing after its first batch")
+			}
+		}
+		sigs <- os.Interrupt
+		// The flush cannot finish without an ACK: the shutdown gives up on it.
+		h.expect(MsgGoodbye)
+		h.wantExit(ExitOK, "did not finish within 100ms")
+	})
+	t.Run("second signal", func(t *testing.T) {
+		sigs := make(chan os.Signal, 2)
+		p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+			for sink.Emit("tick", nil) == nil {
+			}
+			return nil
+		}}
+		ack := defaultAck
+		ack.Window = 1
+		h := startPlugin(t, p, ServeOptions{Signals: sigs, ShutdownTimeout: time.Hour})
+		h.handshake(ack)
+		h.open(1, nil)
+		h.events(h.next())
+		sigs <- os.Interrupt
+		sigs <- os.Interrupt
+		h.wantExit(ExitPluginError, "second signal")
+	})
+}
+
+func TestServeInstanceFailure(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		if err := sink.Emit("tick", []byte("before")); err != nil {
+			return err
+		}
+		return errors.New("sensor unplugged")
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	var last Event
+	for {
+		f := h.next()
+		if f.h.Type == MsgGoodbye {
+			var g Goodbye
+			if err := g.Decode(f.body); err != nil || g.Reason != GoodbyeError || g.Message != "instance 1 failed: sensor unplugged" {
+				t.Fatalf("GOODBYE %+v, %v", g, err)
+			}
+			break
+		}
+		ev := h.events(f)
+		last = ev[len(ev)-1]
+		h.ack(1, last.Position)
+	}
+	if string(last.Payload) != "before" {
+		t.Fatalf("the event emitted before the failure was not flushed: %+v", last)
+	}
+	h.wantExit(ExitPluginError, "instance 1 failed: sensor unplugged")
+}
+
+func TestServeProgress(t *testing.T) {
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		if err := sink.Progress(101, ""); err == nil {
+			return errors.New("Progress(101) succeeded")
+		}
+		if err := sink.Progress(42.5, "17 of 40 MiB"); err != nil {
+			return err
+		}
+		s.Wait()
+		return nil
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	var pr Progress
+	if err := pr.Decode(h.expect(MsgProgress).body); err != nil || pr.Percent != 42.5 || pr.Text != "17 of 40 MiB" {
+		t.Fatalf("PROGRESS %+v, %v", pr, err)
+	}
+}

@@ -37,7 +37,13 @@ func exit(stderr io.Writer, err error) int {
 		bad   *manifest.Errors
 		help  cli.ExitCoder // urfave/cli's own: an unknown help topic
 	)
+	var cannotRun *cannotRunError
 	switch {
+	case errors.Is(err, errChecksFailed):
+		return exitFailure // the report already names each failed check
+	case errors.As(err, &cannotRun):
+		fmt.Fprintf(stderr, "plugctl: %v\n", err)
+		return exitUsage
 	case errors.As(err, &bad):
 		// Each line is already file:line:col: message, the form editors
 		// link to, so it is printed as it is.
@@ -106,6 +112,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			newCommand(),
 			generateCommand(),
+			testCommand(),
 			versionCommand(),
 			completionCommand(),
 		},

@@ -157,18 +157,18 @@ func checkSourceResume(t *T) error {
 		return err
 	}
 	p.setAutoAck(1, true)
-	got := map[uint64]bool{}
 	err = p.waitFor(t.ctx, "waiting for the unacknowledged events again", func() bool {
 		evs := p.events[1]
-		for _, e := range evs {
-			got[e.Position] = true
-		}
 		return len(evs) > 0 && (len(unacked) == 0 || evs[len(evs)-1].Position >= unacked[len(unacked)-1])
 	})
 	if err != nil {
 		return err
 	}
 	evs2 := p.eventsOn(1)
+	got := map[uint64]bool{}
+	for _, e := range evs2 {
+		got[e.Position] = true
+	}
 	if evs2[0].Position <= acked {
 		return failf(fmt.Sprintf("first event after resuming from %d beyond it", acked), "position %d", evs2[0].Position)
 	}
@@ -228,16 +228,6 @@ func checkSourceIdleCPU(t *T) error {
 		return failf(fmt.Sprintf("under %.0f%% of a core while waiting for events", idleMaxCPU*100), "%.0f%% (%s of CPU in %s, %d events)", used*100, after.cpu-before.cpu, elapsed.Round(time.Millisecond), n)
 	}
 	return nil
-}
-
-// sleep waits d, or fails when the check's time runs out first.
-func sleep(t *T, d time.Duration) error {
-	select {
-	case <-time.After(d):
-		return nil
-	case <-t.ctx.Done():
-		return t.ctx.Err()
-	}
 }
 
 // checkSourceEnd: a source that finishes says so with END naming its last

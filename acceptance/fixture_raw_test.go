@@ -291,7 +291,7 @@ func (p *rawPlugin) open(inst uint16, req runtime.Request) {
 	go s.progress()
 }
 
-// rawSource emits positions 1..burst+ticks: the burst in batches of three,
+// rawSource emits positions 1..burst+ticks: the burst in batches of two,
 // then one event per interval, then END.
 type rawSource struct {
 	p         *rawPlugin
@@ -334,7 +334,7 @@ func (s *rawSource) run() {
 		inBurst := s.next <= s.set.burst
 		n := uint64(1)
 		if inBurst {
-			n = min(3, s.set.burst-s.next+1)
+			n = min(2, s.set.burst-s.next+1)
 		}
 		s.emit(n)
 		s.mu.Unlock()

@@ -68,40 +68,24 @@ type frame struct {
 // startProc starts the plugin with the protocol on pipes and its own
 // process group, so cleanup can also reach children it leaves behind.
 func startProc(command, env []string) (*proc, error) {
-	if len(command) == 0 {
-		return nil, errors.New("no plugin command given")
+	var fds [6]*os.File // stdin's ends, stdout's, stderr's: read end first
+	for i := 0; i < len(fds); i += 2 {
+		var err error
+		if fds[i], fds[i+1], err = os.Pipe(); err != nil {
+			closeFiles(fds[:]...)
+			return nil, err
+		}
 	}
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
+	inR, inW, outR, outW, errR, errW := fds[0], fds[1], fds[2], fds[3], fds[4], fds[5]
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
+	err := cmd.Start()
 	// The child holds its own copies; ours must go so EOF can be seen.
-	inR.Close()
-	outW.Close()
-	errW.Close()
+	closeFiles(inR, outW, errW)
 	if err != nil {
-		inW.Close()
-		outR.Close()
-		errR.Close()
+		closeFiles(inW, outR, errR)
 		return nil, fmt.Errorf("start %s: %w", command[0], err)
 	}
 	p := &proc{
@@ -128,6 +112,14 @@ func startProc(command, env []string) (*proc, error) {
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+func closeFiles(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // notify wakes every waiter; p.mu must be held.

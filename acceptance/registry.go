@@ -117,6 +117,16 @@ func (t *T) start(heartbeat time.Duration) (*proc, error) {
 	return p, nil
 }
 
+// sleep waits d, or fails when the check's time runs out first.
+func sleep(t *T, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-t.ctx.Done():
+		return t.ctx.Err()
+	}
+}
+
 // config returns the valid configuration, or a skip saying why there is none.
 func (t *T) config() (config, error) {
 	if t.env.cfgErr != nil {

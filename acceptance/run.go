@@ -68,7 +68,6 @@ type Result struct {
 type env struct {
 	opts   Options
 	spec   runtime.Spec    // expectations: the manifest's, else the plugin's SPEC
-	plugin runtime.Spec    // what the plugin reported when probed
 	secret map[string]bool // names of secret parameters
 	cfg    config          // the valid configuration
 	cfgErr error           // why there is none
@@ -79,6 +78,9 @@ type env struct {
 // all: the command does not start, or does not complete a handshake and
 // answer SPEC_REQUEST.
 func Run(ctx context.Context, opts Options) ([]Result, error) {
+	if len(opts.Command) == 0 {
+		return nil, errors.New("acceptance: no plugin command to run")
+	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
@@ -115,11 +117,9 @@ func probe(ctx context.Context, opts Options) (*env, error) {
 	t := &T{ctx: ctx, env: e}
 	defer t.cleanup()
 	p, err := t.start(defaultHeartbeat)
+	var s *runtime.Spec
 	if err == nil {
-		var s *runtime.Spec
-		if s, err = p.spec(ctx); err == nil {
-			e.plugin = *s
-		}
+		s, err = p.spec(ctx)
 	}
 	if err != nil {
 		msg := fmt.Sprintf("%s does not work as a plugctl plugin: %v", strings.Join(opts.Command, " "), err)
@@ -130,8 +130,7 @@ func probe(ctx context.Context, opts Options) (*env, error) {
 		}
 		return nil, errors.New(msg)
 	}
-	p.goodbye(ctx, exitBound)
-	e.spec = e.plugin
+	e.spec = *s
 	if opts.Manifest != nil {
 		e.spec = opts.Manifest.RuntimeSpec()
 	}

@@ -50,6 +50,7 @@ func readmeFile(p *project) (File, error) {
 	return render("README.md", "README.md.tmpl", Plugctl, d)
 }
 
+// paramRows makes the README table rows of one scope's parameters.
 func paramRows(ps []*param) []paramRow {
 	var rows []paramRow
 	for _, prm := range ps {

@@ -233,8 +233,8 @@ func encoderTest(g *jen.Group, name, doc, encoder string, typ jen.Code, cases []
 	)
 }
 
+// stringEncoderTest declares the tests of appendJSONString.
 func stringEncoderTest(g *jen.Group) {
-	// Every byte value alone, and all of them in one string.
 	g.Line()
 	comment(g, "TestAppendJSONStringBytes checks appendJSONString on each byte value alone and on all "+
 		"of them in one string, where valid and invalid UTF-8 meet.")
@@ -265,6 +265,7 @@ func stringEncoderTest(g *jen.Group) {
 		"encoding/json escapes in its own ways.", "appendJSONString", jen.String(), cases)
 }
 
+// floatEncoderTest declares the tests of appendJSONFloat.
 func floatEncoderTest(g *jen.Group) {
 	m := func(name string) jen.Code { return jen.Qual("math", name) }
 	cases := []jen.Code{
@@ -289,6 +290,7 @@ func floatEncoderTest(g *jen.Group) {
 	)
 }
 
+// timeEncoderTest declares the test of appendJSONTime.
 func timeEncoderTest(g *jen.Group) {
 	t := func(name string) *jen.Statement { return jen.Qual("time", name) }
 	date := func(y int, ns int, loc jen.Code) jen.Code {

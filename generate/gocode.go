@@ -135,6 +135,8 @@ func stringCode(s string) *jen.Statement {
 	return jen.Lit(s)
 }
 
+// printable reports whether s has no control character or invalid UTF-8,
+// which a raw string would hide from the reader.
 func printable(s string) bool {
 	for _, r := range s {
 		if r < ' ' || r == 0x7f || r == '\uFFFD' {

@@ -239,6 +239,7 @@ func splitList(s string) []string {
 	return items
 }
 
+// ruleName names a rule as plugin.toml does, or "type" for typeWrong.
 func ruleName(t runtime.ValidationType) string {
 	if t == typeWrong {
 		return "type"

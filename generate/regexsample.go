@@ -21,6 +21,7 @@ func sampleMatch(re *regexp.Regexp) (string, bool) {
 	return s, s != "" && re.MatchString(s)
 }
 
+// sample writes a short match of re to b.
 func sample(b *strings.Builder, re *syntax.Regexp) {
 	switch re.Op {
 	case syntax.OpLiteral:

@@ -71,6 +71,7 @@ func exampleValue(f *field) string {
 	return ""
 }
 
+// hasParam reports whether ps has a parameter name of type typ.
 func hasParam(ps []*param, name, typ string) bool {
 	return slices.ContainsFunc(ps, func(p *param) bool { return p.Name == name && p.Type == typ })
 }

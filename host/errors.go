@@ -43,6 +43,7 @@ type RejectError struct {
 	Message string
 }
 
+// Error says why the plugin was refused, with the reason's stable name.
 func (e *RejectError) Error() string {
 	return fmt.Sprintf("rejected (%s): %s", e.Reason, e.Message)
 }
@@ -55,6 +56,7 @@ type RequestError struct {
 	Problems []runtime.Problem // one per invalid parameter, with invalid_config
 }
 
+// Error names the request, the status, and each invalid parameter.
 func (e *RequestError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", e.Op, e.Status)
@@ -80,6 +82,7 @@ type WriteError struct {
 	Attempts int
 }
 
+// Error says whether the sink refused the batch or kept asking to retry.
 func (e *WriteError) Error() string {
 	if e.Status == runtime.WriteRetry {
 		return fmt.Sprintf("write: sink still asked to retry after %d attempts: %s", e.Attempts, e.Message)
@@ -96,6 +99,7 @@ type SessionError struct {
 	Stderr []string         // the last lines of standard error, oldest first
 }
 
+// Error gives the plugin, the cause, the exit and the last stderr lines.
 func (e *SessionError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plugin %s: %v", e.Plugin, e.Err)
@@ -108,6 +112,7 @@ func (e *SessionError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause.
 func (e *SessionError) Unwrap() error { return e.Err }
 
 // exitText names an exit the way the runtime's exit codes mean it.

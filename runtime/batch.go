@@ -156,6 +156,22 @@ func (b *Batch) Add(e Event) error {
 // Append adds an event without metadata, naming its kind by index: the
 // fast path of generated code. unixNano 0 stands for now.
 func (b *Batch) Append(position uint64, unixNano int64, kind Kind, payload []byte) error {
+	if position == 0 {
+		position = b.last + 1
+	}
+	size := EventHeaderSize + len(payload)
+	// The common case, checked inline; add checks it all again and says
+	// what is wrong.
+	if position > b.last && int(kind) < len(b.kinds.names) && b.n < b.limits.count &&
+		len(b.buf)+size <= b.limits.soft && cap(b.buf)-len(b.buf) >= size {
+		if unixNano == 0 {
+			unixNano = nowNano()
+		}
+		b.buf = putEvent(b.buf, position, unixNano, uint16(kind), payload)
+		b.n++
+		b.last = position
+		return nil
+	}
 	return b.add(position, unixNano, kind, payload, nil)
 }
 

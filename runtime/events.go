@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // Event is one record travelling between a plugin and its host.
@@ -24,23 +25,37 @@ const eventHasMetadata = 1
 // AppendEvent appends one encoded event to a batch body. kind is the
 // index of the event's kind in the plugin's kind table.
 func AppendEvent(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte, meta map[string]string) []byte {
-	var flags uint16
 	if len(meta) > 0 {
-		flags = eventHasMetadata
+		return appendEventMeta(dst, position, unixNano, kind, payload, meta)
 	}
+	return putEvent(slices.Grow(dst, EventHeaderSize+len(payload)), position, unixNano, kind, payload)
+}
+
+// putEvent encodes an event without metadata in place: dst must have room
+// for it. It is small enough to be inlined, for the per-event hot paths.
+func putEvent(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte) []byte {
+	n := len(dst)
+	dst = dst[:n+EventHeaderSize+len(payload)]
+	h := dst[n:]
+	binary.LittleEndian.PutUint64(h, position)
+	binary.LittleEndian.PutUint64(h[8:], uint64(unixNano))
+	binary.LittleEndian.PutUint32(h[16:], uint32(kind)) // kind u16, then flags u16 0
+	binary.LittleEndian.PutUint32(h[20:], uint32(len(payload)))
+	copy(h[EventHeaderSize:], payload)
+	return dst
+}
+
+func appendEventMeta(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte, meta map[string]string) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, position)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(unixNano))
 	dst = binary.LittleEndian.AppendUint16(dst, kind)
-	dst = binary.LittleEndian.AppendUint16(dst, flags)
+	dst = binary.LittleEndian.AppendUint16(dst, eventHasMetadata)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	if flags&eventHasMetadata != 0 {
-		at := len(dst)
-		dst = append(dst, 0, 0, 0, 0)
-		e := encoder(dst)
-		e.settings(meta)
-		dst = e
-		binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
-	}
+	at := len(dst)
+	e := encoder(append(dst, 0, 0, 0, 0))
+	e.settings(meta)
+	dst = e
+	binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
 	return append(dst, payload...)
 }
 

@@ -159,7 +159,11 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 		e.mu.Unlock()
 		return fmt.Errorf("event position %d does not follow %d: positions must increase", pos, e.last)
 	}
-	e.cur = AppendEvent(e.cur, pos, unixNano, uint16(kind), payload, meta)
+	if meta == nil && cap(e.cur)-len(e.cur) >= size {
+		e.cur = putEvent(e.cur, pos, unixNano, uint16(kind), payload)
+	} else {
+		e.cur = AppendEvent(e.cur, pos, unixNano, uint16(kind), payload, meta)
+	}
 	e.n++
 	e.last = pos
 	e.wakeFlusher()

@@ -61,6 +61,7 @@ var msgNames = map[MsgType]string{
 	MsgWrite: "WRITE", MsgResult: "RESULT", MsgEnd: "END",
 }
 
+// String returns the message type's name as the protocol documents it.
 func (t MsgType) String() string {
 	if s, ok := msgNames[t]; ok {
 		return s

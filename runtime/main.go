@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 )
@@ -32,9 +31,9 @@ func Main(p Plugin) {
 
 func transport() (io.Reader, io.Writer, error) {
 	if path := os.Getenv(EnvSocket); path != "" {
-		c, err := net.Dial("unix", path)
+		c, err := dialHost(path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot reach the host: %w", err)
+			return nil, nil, fmt.Errorf("cannot reach the host at %s: %w", path, err)
 		}
 		return c, c, nil
 	}

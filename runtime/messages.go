@@ -9,11 +9,13 @@ const Magic = "PLUG"
 // Role says whether a plugin produces events or consumes them.
 type Role uint8
 
+// The roles.
 const (
 	RoleSource Role = 1
 	RoleSink   Role = 2
 )
 
+// String returns "source" or "sink".
 func (r Role) String() string {
 	switch r {
 	case RoleSource:
@@ -117,6 +119,7 @@ func (m *HelloAck) Decode(b []byte) error {
 // RejectReason is a stable code saying why a host refused a plugin.
 type RejectReason uint16
 
+// Reject reasons; their numbers and names are stable.
 const (
 	RejectUnsupportedVersion RejectReason = 1 // no protocol version in common
 	RejectMissingID          RejectReason = 2 // HELLO carried no plugin id
@@ -141,6 +144,7 @@ var rejectNames = map[RejectReason]string{
 	RejectPolicy:             "policy",
 }
 
+// String returns the reason's stable name, such as "not_enrolled".
 func (r RejectReason) String() string {
 	if s, ok := rejectNames[r]; ok {
 		return s
@@ -173,6 +177,7 @@ func (m *Reject) Decode(b []byte) error {
 // GoodbyeReason says why a side is ending the session.
 type GoodbyeReason uint16
 
+// Goodbye reasons.
 const (
 	GoodbyeNormal    GoodbyeReason = 0 // work is done, or the host asked
 	GoodbyeSignal    GoodbyeReason = 1 // the plugin received SIGINT or SIGTERM
@@ -205,6 +210,7 @@ func (m *Goodbye) Decode(b []byte) error {
 // ErrorCode is a stable code for a fatal protocol error.
 type ErrorCode uint16
 
+// Error codes; their numbers and names are stable.
 const (
 	ErrCodeMalformed        ErrorCode = 1 // a frame could not be decoded
 	ErrCodeTooLarge         ErrorCode = 2 // a frame was over the limit
@@ -229,6 +235,7 @@ var errorNames = map[ErrorCode]string{
 	ErrCodeUnknownEventKind: "unknown_event_kind",
 }
 
+// String returns the code's stable name, such as "malformed".
 func (c ErrorCode) String() string {
 	if s, ok := errorNames[c]; ok {
 		return s
@@ -258,6 +265,7 @@ func (m *ErrorMsg) Decode(b []byte) error {
 	return d.end()
 }
 
+// Error makes an ERROR frame usable as a Go error.
 func (m *ErrorMsg) Error() string { return fmt.Sprintf("%s: %s", m.Code, m.Message) }
 
 // Heartbeat proves the sender is alive.
@@ -325,6 +333,7 @@ func (m *Request) Decode(b []byte, t MsgType) error {
 // Status is the outcome of a request.
 type Status uint8
 
+// Request statuses.
 const (
 	StatusOK            Status = 0
 	StatusInvalidConfig Status = 1 // Problems names each bad parameter
@@ -332,6 +341,7 @@ const (
 	StatusUnsupported   Status = 3 // not valid in this state or for this role
 )
 
+// String returns the status's name, such as "invalid_config".
 func (s Status) String() string {
 	switch s {
 	case StatusOK:
@@ -470,12 +480,14 @@ func (m *Progress) Decode(b []byte) error {
 // FLB_OK, FLB_RETRY and FLB_ERROR.
 type WriteStatus uint8
 
+// Write statuses.
 const (
 	WriteOK    WriteStatus = 0 // written; the host may forget the batch
 	WriteRetry WriteStatus = 1 // not written, try the same batch again later
 	WriteError WriteStatus = 2 // not written and never will be: dropped
 )
 
+// String returns "ok", "retry" or "error".
 func (s WriteStatus) String() string {
 	switch s {
 	case WriteOK:

@@ -55,7 +55,12 @@ type Plugin struct {
 
 	// Run runs one instance of a callback-driven source: it emits through
 	// sink, from any number of goroutines, until it returns or the session
-	// shuts down.
+	// shuts down. Returning nil, ErrEndOfStream or ErrShutdown before the
+	// stop ends the stream (END); any other error fails the plugin.
+	//
+	// The OPEN is answered once Run first uses sink or s, or returns, or
+	// after a second: check the configuration before anything else, so a
+	// *ConfigError Run returns still becomes the OPEN's answer.
 	Run func(o Open, sink EventSink, s *Session) error
 
 	// Sink opens one instance of a sink.
@@ -78,15 +83,18 @@ type Open struct {
 // NextBatch adds the events that are ready to b and returns nil, returns
 // ErrTimeout when none is ready yet (wait a little inside, 10 to 100 ms, so
 // the loop does not spin), or ErrEndOfStream once the source is finished.
-// Any other error stops the instance and is reported to the host.
+// Any other error fails the plugin: it shuts down and tells the host why.
 //
 // A Source may also implement Acker, Progresser, Stopper and io.Closer.
+// The runtime calls all of its methods from one goroutine at a time, so a
+// Source needs no locking of its own.
 type Source interface {
 	NextBatch(b *Batch) error
 }
 
 // Acker is implemented by sources that want to know what the host has
-// processed, as Conduit's Ack: every event up to position is safe.
+// processed, as Conduit's Ack: every event up to position is safe. Acks
+// are cumulative, so the runtime may pass only the latest of several.
 type Acker interface {
 	Ack(position uint64) error
 }
@@ -134,6 +142,7 @@ type ConfigError struct {
 	Problems []Problem
 }
 
+// Error lists every problem, parameter by parameter.
 func (e *ConfigError) Error() string {
 	msg := "invalid configuration"
 	for i, p := range e.Problems {

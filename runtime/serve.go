@@ -29,6 +29,7 @@ type ExitError struct {
 	Err  error
 }
 
+// Error returns the underlying error's message.
 func (e *ExitError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -515,7 +516,7 @@ func TestServeStopDrains(t *testing.T) {
 }
 
 func TestServeStopPolled(t *testing.T) {
-	src := &countSource{n: 1 << 40, per: 100}
+	src := &countSource{n: math.MaxInt, per: 100}
 	h := startPlugin(t, Plugin{Spec: testSpec, Source: func(Open) (Source, error) { return src, nil }}, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
@@ -668,8 +669,7 @@ type sinkFunc func(*Events) error
 func (f sinkFunc) Write(b *Events) error { return f(b) }
 
 func TestServeGoodbyeFlushesAndCloses(t *testing.T) {
-	src := &countSource{n: 1 << 40, per: 10}
-	snk := &recordSink{}
+	src := &countSource{n: math.MaxInt, per: 10}
 	h := startPlugin(t, Plugin{Spec: testSpec, Source: func(Open) (Source, error) { return src, nil }}, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
@@ -698,7 +698,6 @@ func TestServeGoodbyeFlushesAndCloses(t *testing.T) {
 	if !src.stopped || !src.closed {
 		t.Fatalf("after GOODBYE: stopped %v closed %v, want both", src.stopped, src.closed)
 	}
-	_ = snk
 }
 
 func TestServeSinkGoodbye(t *testing.T) {
@@ -1016,5 +1015,60 @@ func TestServeProgress(t *testing.T) {
 	var pr Progress
 	if err := pr.Decode(h.expect(MsgProgress).body); err != nil || pr.Percent != 42.5 || pr.Text != "17 of 40 MiB" {
 		t.Fatalf("PROGRESS %+v, %v", pr, err)
+	}
+}
+
+func TestServeOpenWaitsForSetup(t *testing.T) {
+	var configured atomic.Bool
+	release := make(chan struct{})
+	p := Plugin{
+		Spec: testSpec,
+		Setup: func(map[string]string) error {
+			<-release
+			configured.Store(true)
+			return nil
+		},
+		Source: func(Open) (Source, error) {
+			if !configured.Load() {
+				return nil, errors.New("opened before Setup finished")
+			}
+			return &countSource{n: 1}, nil
+		},
+	}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	// Both requests at once, without waiting for the first answer.
+	h.send(MsgSetup, 0, (&Request{ID: 1}).AppendTo(nil, MsgSetup))
+	h.send(MsgOpen, 1, (&Request{ID: 2}).AppendTo(nil, MsgOpen))
+	close(release)
+	for _, id := range []uint32{1, 2} {
+		if r := h.reply(id); r.Status != StatusOK {
+			t.Fatalf("reply to request %d: %+v", id, r)
+		}
+	}
+	if r := h.request(MsgSetup, 0, Request{}); r.Status != StatusUnsupported || !strings.Contains(r.Message, "after OPEN") {
+		t.Fatalf("SETUP after OPEN: %+v", r)
+	}
+}
+
+func TestServeIdleSourceBacksOff(t *testing.T) {
+	var calls atomic.Int64
+	p := Plugin{Spec: testSpec, Source: func(Open) (Source, error) {
+		return sourceFunc(func(*Batch) error {
+			calls.Add(1)
+			return ErrTimeout
+		}), nil
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	time.Sleep(300 * time.Millisecond)
+	// Pauses growing to 50 ms allow about 15 calls in 300 ms; a loop
+	// without them makes hundreds of thousands.
+	if n := calls.Load(); n > 1000 {
+		t.Fatalf("NextBatch called %d times in 300 ms by a source that always times out", n)
+	}
+	if r := h.request(MsgStop, 1, Request{}); r.Status != StatusOK || r.HasPosition {
+		t.Fatalf("STOP reply %+v", r)
 	}
 }

@@ -138,7 +138,7 @@ func (in *instance) poll() {
 	b := &Batch{last: in.o.ResumeFrom, limits: s.limits, kinds: s.kinds}
 	progresser, _ := in.src.(Progresser)
 	var nextProgress time.Time
-	pause := time.Duration(0)
+	var pause time.Duration
 	idle := time.NewTimer(maxIdlePause)
 	idle.Stop()
 	var err error
@@ -147,10 +147,12 @@ loop:
 		if err = in.deliverAck(); err != nil {
 			break
 		}
-		if progresser != nil && !time.Now().Before(nextProgress) {
-			nextProgress = time.Now().Add(progressEvery)
-			if err = in.sendProgress(progresser); err != nil {
-				break
+		if progresser != nil {
+			if now := time.Now(); !now.Before(nextProgress) {
+				nextProgress = now.Add(progressEvery)
+				if err = in.sendProgress(progresser); err != nil {
+					break
+				}
 			}
 		}
 		// Checked alone first: a select with a free buffer ready too

@@ -30,6 +30,7 @@ type Param struct {
 // ValidationType names a rule a parameter's value must satisfy.
 type ValidationType uint8
 
+// Validation rules.
 const (
 	ValidationRequired    ValidationType = 1
 	ValidationGreaterThan ValidationType = 2
@@ -39,6 +40,7 @@ const (
 	ValidationRegex       ValidationType = 6
 )
 
+// String returns the rule's name as the manifest spells it.
 func (t ValidationType) String() string {
 	switch t {
 	case ValidationRequired:

@@ -6,9 +6,9 @@ import "syscall"
 // every Linux architecture; Dup3 does.
 func dupTo(oldfd, newfd int) error { return syscall.Dup3(oldfd, newfd, 0) }
 
-// growPipe raises the capacity of the pipe fd writes to, so that several
-// batches fit in it while the host reads. Best effort: fd may not be a
-// pipe, or the system limit may be lower.
+// growPipe raises the capacity of the pipe behind fd to 1 MiB, so that
+// several batches fit in it while the reader catches up. Best effort: fd
+// may not be a pipe, or the system limit may be lower.
 func growPipe(fd int) {
 	const setPipeSize = 1031 // F_SETPIPE_SZ
 	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), setPipeSize, 1<<20)

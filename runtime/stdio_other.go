@@ -2,7 +2,10 @@
 
 package runtime
 
-import "os"
+import (
+	"net"
+	"os"
+)
 
 var shutdownSignals = []os.Signal{os.Interrupt}
 
@@ -14,3 +17,6 @@ func takeStdio() (*os.File, *os.File, error) {
 	os.Stdout = os.Stderr
 	return os.Stdin, out, nil
 }
+
+// dialHost connects to the host's Unix socket.
+func dialHost(path string) (net.Conn, error) { return net.Dial("unix", path) }

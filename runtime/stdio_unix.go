@@ -33,6 +33,7 @@ func takeStdio() (*os.File, *os.File, error) {
 		return nil, nil, fmt.Errorf("redirect standard output: %w", err)
 	}
 	os.Stdout = os.Stderr
+	growPipe(in)
 	growPipe(out)
 	return os.NewFile(uintptr(in), "plugctl-host-in"), os.NewFile(uintptr(out), "plugctl-host-out"), nil
 }
@@ -48,4 +49,23 @@ func dupCloseOnExec(fd int) (int, error) {
 	}
 	syscall.CloseOnExec(nfd)
 	return nfd, nil
+}
+
+// dialHost connects to the host's Unix socket. It uses syscall rather than
+// package net, which would make every plugin binary link the C library.
+func dialHost(path string) (*os.File, error) {
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/plugctl/plugctl/acceptance"
+	"github.com/plugctl/plugctl/manifest"
+	"github.com/urfave/cli/v2"
+)
+
+// testCommand is `plugctl test`: the acceptance checks, run against the
+// built plugin as a separate process. Its file is not cmd_test.go because
+// that name would make it a test file.
+func testCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "test",
+		Usage: "build a plugin and run the acceptance checks against it over the wire",
+		UsageText: "plugctl test [DIR] [--run REGEX] [--skip REGEX] [--set key=value]... [--json] [--junit FILE]\n" +
+			"plugctl test --exec \"CMD ARGS...\" [--manifest FILE]\n\n" +
+			"plugctl test                          # build the plugin in . and run every check\n" +
+			"plugctl test ./acme -v                # show each check's steps and the plugin's stderr\n" +
+			"plugctl test --run '^source/'         # only the source checks\n" +
+			"plugctl test --set url=https://x.test # configuration for the instances\n" +
+			"plugctl test --json --junit report.xml\n" +
+			"plugctl test --exec \"python3 plugin.py\" --manifest plugin.toml",
+		Description: "test builds the plugin in DIR (default .) with go build, starts it as a\n" +
+			"separate process and runs the acceptance checks over the wire protocol:\n" +
+			"handshake, specification, configuration, source or sink behaviour,\n" +
+			"instances and lifecycle. Expectations come from DIR/plugin.toml. With\n" +
+			"--exec nothing is built: the checks run against any executable that speaks\n" +
+			"the protocol, with expectations from --manifest when given, otherwise from\n" +
+			"the plugin's own specification.\n\n" +
+			"Instances are configured with the parameters' defaults, overridden by\n" +
+			"--config FILE (a TOML file of key = value) and then by --set key=value.\n\n" +
+			"Exit codes: 0 every check passed; 1 a check failed; 2 the checks could not\n" +
+			"run (bad flags, a failed build, not a plugin).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "exec", Usage: "run the checks against `CMD` (split on spaces) instead of building DIR"},
+			&cli.StringFlag{Name: "manifest", Usage: "expectations from this plugin.toml `FILE` (default DIR/plugin.toml; with --exec: the plugin's own spec)"},
+			&cli.StringFlag{Name: "run", Usage: "run only the checks whose names match `REGEX`"},
+			&cli.StringFlag{Name: "skip", Usage: "skip the checks whose names match `REGEX`"},
+			&cli.DurationFlag{Name: "timeout", Value: acceptance.DefaultTimeout, Usage: "bound on each check"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, DisableDefaultText: true, Usage: "show each check's steps and the plugin's stderr"},
+			&cli.BoolFlag{Name: "json", DisableDefaultText: true, Usage: "print one JSON object per check instead of text"},
+			&cli.StringFlag{Name: "junit", Usage: "also write a JUnit XML report to `FILE`"},
+			&cli.StringSliceFlag{Name: "set", Usage: "a configuration value, `key=value` (repeatable)"},
+			&cli.StringFlag{Name: "config", Usage: "configuration values from a TOML `FILE` of key = value"},
+		},
+		OnUsageError:    onUsageError,
+		HideHelpCommand: true,
+		Action:          runTest,
+	}
+}
+
+// cannotRunError means the checks never started: exit code 2.
+type cannotRunError struct{ err error }
+
+func (e *cannotRunError) Error() string { return e.err.Error() }
+func (e *cannotRunError) Unwrap() error { return e.err }
+
+// errChecksFailed is returned when a check failed; the report already
+// says which, so exit prints nothing more.
+var errChecksFailed = errors.New("acceptance checks failed")
+
+func runTest(c *cli.Context) error {
+	if c.NArg() > 1 {
+		return usagef("test", "expected at most one directory, got %d arguments", c.NArg())
+	}
+	dir := c.Args().First()
+	if dir == "" {
+		dir = "."
+	}
+	opts := acceptance.Options{Timeout: c.Duration("timeout"), Verbose: c.Bool("verbose")}
+	var err error
+	if opts.Run, err = compileFlag(c, "run"); err != nil {
+		return err
+	}
+	if opts.Skip, err = compileFlag(c, "skip"); err != nil {
+		return err
+	}
+	if opts.Settings, err = testSettings(c.String("config"), c.StringSlice("set")); err != nil {
+		return err
+	}
+
+	manifestPath := c.String("manifest")
+	exe := c.String("exec")
+	if exe == "" && manifestPath == "" {
+		manifestPath = filepath.Join(dir, manifest.FileName)
+	}
+	if manifestPath != "" {
+		m, err := manifest.Load(manifestPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return usagef("test", "no %s: run plugctl test in a plugin project, or give --exec and --manifest", manifestPath)
+		}
+		if err != nil {
+			return err
+		}
+		opts.Manifest = m
+	}
+
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if exe != "" {
+		opts.Command = strings.Fields(exe)
+	} else {
+		bin, cleanup, err := acceptance.Build(ctx, dir)
+		if err != nil {
+			return &cannotRunError{err}
+		}
+		defer cleanup()
+		opts.Command = []string{bin}
+	}
+
+	results, err := acceptance.Run(ctx, opts)
+	if err != nil {
+		return &cannotRunError{err}
+	}
+	if junit := c.String("junit"); junit != "" {
+		if err := writeJUnit(junit, results); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		if err := acceptance.WriteJSON(c.App.Writer, results); err != nil {
+			return err
+		}
+	} else {
+		acceptance.WriteText(c.App.Writer, results, opts.Verbose)
+	}
+	for _, r := range results {
+		if r.Status == acceptance.Fail {
+			return errChecksFailed
+		}
+	}
+	return nil
+}
+
+func compileFlag(c *cli.Context, name string) (*regexp.Regexp, error) {
+	s := c.String(name)
+	if s == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return nil, usagef("test", "--%s: %v", name, err)
+	}
+	return re, nil
+}
+
+// testSettings merges --config FILE and then --set values, later winning.
+func testSettings(file string, sets []string) (map[string]string, error) {
+	settings := map[string]string{}
+	if file != "" {
+		var raw map[string]any
+		if _, err := toml.DecodeFile(file, &raw); err != nil {
+			return nil, usagef("test", "--config %s: %v", file, err)
+		}
+		for k, v := range raw {
+			switch v := v.(type) {
+			case []any:
+				items := make([]string, len(v))
+				for i, item := range v {
+					items[i] = fmt.Sprint(item)
+				}
+				settings[k] = strings.Join(items, ",")
+			case map[string]any:
+				return nil, usagef("test", "--config %s: %s is a table; write parameters as key = value (quote dotted names: \"auth.token\" = ...)", file, k)
+			default:
+				settings[k] = fmt.Sprint(v)
+			}
+		}
+	}
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, usagef("test", "--set %q: want key=value", s)
+		}
+		settings[k] = v
+	}
+	return settings, nil
+}
+
+func writeJUnit(path string, results []acceptance.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := acceptance.WriteJUnit(f, "plugctl test", results); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

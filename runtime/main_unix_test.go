@@ -1,0 +1,230 @@
+//go:build unix && !solaris
+
+package runtime
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHelperPlugin is the plugin process of the Main tests: the test
+// binary run again with PLUGCTL_TEST_HELPER set.
+func TestHelperPlugin(t *testing.T) {
+	if os.Getenv("PLUGCTL_TEST_HELPER") != "1" {
+		t.Skip("the plugin process of TestMain*; not a test of its own")
+	}
+	Main(Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		fmt.Println("a stray print")
+		child := exec.Command("sh", "-c", "echo a child prints too")
+		child.Stdout = os.Stdout
+		if err := child.Run(); err != nil {
+			return err
+		}
+		// Standard input no longer carries the protocol: reading it
+		// steals nothing.
+		n, _ := os.Stdin.Read(make([]byte, 64))
+		if err := sink.Emit("tick", fmt.Appendf(nil, "stdin gave %d bytes", n)); err != nil {
+			return err
+		}
+		s.Wait()
+		return nil
+	}})
+}
+
+// plugin is a plugin process run by Main, seen from its host.
+type plugin struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	fr     *FrameReader
+	stderr bytes.Buffer
+}
+
+func helperCommand(env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPlugin$")
+	cmd.Env = append(append(os.Environ(), "PLUGCTL_TEST_HELPER=1", EnvPluginID+"=proc-id"), env...)
+	return cmd
+}
+
+func startProcess(t *testing.T) *plugin {
+	t.Helper()
+	p := &plugin{t: t, cmd: helperCommand()}
+	p.cmd.Stderr = &p.stderr
+	var err error
+	if p.in, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.fr = NewFrameReader(out, MaxFrameLimit)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+func (p *plugin) send(t MsgType, instance uint16, body []byte) {
+	p.t.Helper()
+	if _, err := p.in.Write(append(AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// expect returns the body of the next frame other than HEARTBEAT, which
+// must be of type t.
+func (p *plugin) expect(t MsgType) []byte {
+	p.t.Helper()
+	for {
+		h, body, err := p.fr.Next()
+		if err != nil {
+			p.t.Fatalf("reading from the plugin: %v; stderr:\n%s", err, &p.stderr)
+		}
+		if h.Type == MsgHeartbeat {
+			continue
+		}
+		if h.Type != t {
+			p.t.Fatalf("got %s, want %s", h.Type, t)
+		}
+		return bytes.Clone(body)
+	}
+}
+
+// exitCode waits for the process, bounded, and returns its exit code.
+func (p *plugin) exitCode() int {
+	p.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(hangGuard):
+		p.t.Fatalf("the plugin process did not exit; stderr:\n%s", &p.stderr)
+		return -1
+	}
+}
+
+func TestMainStdioAndSignal(t *testing.T) {
+	p := startProcess(t)
+	var hello Hello
+	if err := hello.Decode(p.expect(MsgHello)); err != nil || hello.ID != "proc-id" {
+		t.Fatalf("HELLO %+v, %v", hello, err)
+	}
+	p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
+	p.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
+	var r Reply
+	if err := r.Decode(p.expect(MsgReply)); err != nil || r.Status != StatusOK {
+		t.Fatalf("OPEN reply %+v, %v", r, err)
+	}
+	b, err := ParseEvents(p.expect(MsgEvents), []string{"tick", "tock"}, MsgEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e Event
+	if rd := b.Reader(); !rd.Next(&e) || string(e.Payload) != "stdin gave 0 bytes" {
+		t.Fatalf("event %q, want stdin to give nothing", e.Payload)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var g Goodbye
+	if err := g.Decode(p.expect(MsgGoodbye)); err != nil || g.Reason != GoodbyeSignal {
+		t.Fatalf("GOODBYE %+v, %v", g, err)
+	}
+	if code := p.exitCode(); code != ExitOK {
+		t.Fatalf("exit code %d, want 0; stderr:\n%s", code, &p.stderr)
+	}
+	for _, want := range []string{"a stray print", "a child prints too", "shutting down"} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("stderr does not hold %q:\n%s", want, &p.stderr)
+		}
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	t.Run("rejected", func(t *testing.T) {
+		p := startProcess(t)
+		p.expect(MsgHello)
+		p.send(MsgReject, 0, (&Reject{Reason: RejectRevoked, Message: "revoked on Monday"}).AppendTo(nil))
+		if code := p.exitCode(); code != ExitRejected || !strings.Contains(p.stderr.String(), "plugin rejected by host: revoked: revoked on Monday") {
+			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)
+		}
+	})
+	t.Run("host gone", func(t *testing.T) {
+		p := startProcess(t)
+		p.expect(MsgHello)
+		p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
+		p.in.Close()
+		if code := p.exitCode(); code != ExitConnectionLost || !strings.Contains(p.stderr.String(), "host connection lost") {
+			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)
+		}
+	})
+	t.Run("garbage", func(t *testing.T) {
+		p := startProcess(t)
+		p.expect(MsgHello)
+		p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
+		p.send(MsgEnd, 1, (&End{}).AppendTo(nil))
+		p.expect(MsgError)
+		if code := p.exitCode(); code != ExitProtocolViolation || !strings.Contains(p.stderr.String(), "protocol violation by host: END frame from the host") {
+			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)
+		}
+	})
+}
+
+func TestMainSocket(t *testing.T) {
+	path := t.TempDir() + "/host.sock"
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p := &plugin{t: t, cmd: helperCommand(EnvSocket + "=" + path)}
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.in, p.fr = c, NewFrameReader(c, MaxFrameLimit)
+	var hello Hello
+	if err := hello.Decode(p.expect(MsgHello)); err != nil || hello.Name != "acme" {
+		t.Fatalf("HELLO %+v, %v", hello, err)
+	}
+	p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
+	p.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
+	p.expect(MsgGoodbye)
+	if code := p.exitCode(); code != ExitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, &p.stderr)
+	}
+}
+
+func TestMainSocketUnreachable(t *testing.T) {
+	cmd := helperCommand(EnvSocket + "=" + t.TempDir() + "/nobody.sock")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitConnectionLost || !strings.Contains(string(out), "cannot reach the host at") {
+		t.Fatalf("exit %v, output:\n%s", err, out)
+	}
+}

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,10 +40,11 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":  cmdExits,
-			"append": cmdAppend,
-			"mtimes": cmdMtimes,
-			"sums":   cmdSums,
+			"exits":   cmdExits,
+			"append":  cmdAppend,
+			"mtimes":  cmdMtimes,
+			"sums":    cmdSums,
+			"reports": cmdReports,
 		},
 	}
 	// gotooltest gives scripts a go command with the real GOCACHE, so
@@ -153,4 +158,71 @@ func files(ts *testscript.TestScript, dir string) []string {
 	ts.Check(err)
 	slices.Sort(out)
 	return out
+}
+
+// cmdReports parses the two machine-readable reports of plugctl test, as a
+// CI system would, checks that they agree check by check, and prints the
+// counts for the script to assert:
+//
+//	reports JSONLINES JUNITXML
+func cmdReports(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: reports JSONLINES JUNITXML")
+	}
+	statuses := map[string]string{}
+	var order []string
+	sc := bufio.NewScanner(bytes.NewReader([]byte(ts.ReadFile(args[0]))))
+	for sc.Scan() {
+		var r struct {
+			Name       string  `json:"name"`
+			Status     string  `json:"status"`
+			DurationMS float64 `json:"duration_ms"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			ts.Fatalf("%s: line %q: %v", args[0], sc.Text(), err)
+		}
+		if r.Name == "" || r.Status == "" {
+			ts.Fatalf("%s: line %q lacks name or status", args[0], sc.Text())
+		}
+		statuses[r.Name] = r.Status
+		order = append(order, r.Name)
+	}
+	var suites struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Skipped  int `xml:"skipped,attr"`
+			Cases    []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+				Skipped *struct{} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(ts.ReadFile(args[1])), &suites); err != nil {
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if len(suites.Suites) != 1 {
+		ts.Fatalf("%s: %d test suites, want 1", args[1], len(suites.Suites))
+	}
+	suite := suites.Suites[0]
+	counts := map[string]int{}
+	for _, c := range suite.Cases {
+		status := "pass"
+		switch {
+		case c.Failure != nil:
+			status = "fail"
+		case c.Skipped != nil:
+			status = "skip"
+		}
+		if statuses[c.Name] != status {
+			ts.Fatalf("check %s: JSON says %q, JUnit says %q", c.Name, statuses[c.Name], status)
+		}
+		counts[status]++
+	}
+	if len(suite.Cases) != len(order) || suite.Tests != len(order) || suite.Failures != counts["fail"] || suite.Skipped != counts["skip"] {
+		ts.Fatalf("JUnit suite counts tests=%d failures=%d skipped=%d over %d cases; JSON has %d checks",
+			suite.Tests, suite.Failures, suite.Skipped, len(suite.Cases), len(order))
+	}
+	fmt.Fprintf(ts.Stdout(), "%d checks: %d pass, %d fail, %d skip\n", len(order), counts["pass"], counts["fail"], counts["skip"])
 }

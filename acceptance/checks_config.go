@@ -22,7 +22,7 @@ type badCase struct {
 
 // checkConfigValid: the valid configuration is accepted by the reference
 // host's SETUP and OPEN, and the plugin then ends cleanly on its GOODBYE.
-func checkConfigValid(t *T) error {
+func checkConfigValid(t *checkRun) error {
 	p, _, err := t.hostStart()
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func checkConfigValid(t *T) error {
 }
 
 // scopes pairs each parameter list with whether it is global.
-func (t *T) scopes() []struct {
+func (t *checkRun) scopes() []struct {
 	params []runtime.Param
 	global bool
 } {
@@ -45,7 +45,7 @@ func (t *T) scopes() []struct {
 }
 
 // checkConfigRequired: each required parameter, left out, is named.
-func checkConfigRequired(t *T) error {
+func checkConfigRequired(t *checkRun) error {
 	base, err := t.config()
 	if err != nil {
 		return err
@@ -68,8 +68,8 @@ func checkConfigRequired(t *T) error {
 
 // checkConfigRule returns the check that every parameter with a rule of
 // type v rejects a value breaking it.
-func checkConfigRule(v runtime.ValidationType) func(*T) error {
-	return func(t *T) error {
+func checkConfigRule(v runtime.ValidationType) func(*checkRun) error {
+	return func(t *checkRun) error {
 		base, err := t.config()
 		if err != nil {
 			return err
@@ -104,7 +104,7 @@ func rule(p runtime.Param, t runtime.ValidationType) runtime.Validation {
 
 // checkConfigWrongType: a value that does not parse as the parameter's
 // type is named.
-func checkConfigWrongType(t *T) error {
+func checkConfigWrongType(t *checkRun) error {
 	base, err := t.config()
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func checkConfigWrongType(t *T) error {
 
 // checkConfigUnknown: a parameter the spec does not declare, a typo most
 // often, is named rather than ignored, in SETUP and in OPEN.
-func checkConfigUnknown(t *T) error {
+func checkConfigUnknown(t *checkRun) error {
 	base, err := t.config()
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func requestName(global bool) runtime.MsgType {
 
 // rejectAll runs each case in a fresh plugin and expects it rejected with
 // invalid_config and a problem naming the parameter.
-func (t *T) rejectAll(cases []badCase) error {
+func (t *checkRun) rejectAll(cases []badCase) error {
 	for _, c := range cases {
 		if err := t.reject(c); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (t *T) rejectAll(cases []badCase) error {
 	return nil
 }
 
-func (t *T) reject(c badCase) error {
+func (t *checkRun) reject(c badCase) error {
 	p, _, err := t.launchHost()
 	if err != nil {
 		return err
@@ -191,7 +191,7 @@ var secretForms = []string{"%s", "https://%s.example.com", "http://localhost/%s"
 
 // checkConfigSecret: the value of a secret parameter never appears in a
 // REPLY or on stderr, whether the configuration is accepted or rejected.
-func checkConfigSecret(t *T) error {
+func checkConfigSecret(t *checkRun) error {
 	base, err := t.config()
 	if err != nil {
 		return err
@@ -234,7 +234,7 @@ func checkConfigSecret(t *T) error {
 
 // secretCase configures a fresh plugin with c, ends it, and searches the
 // answers and the whole stderr for secret.
-func (t *T) secretCase(what string, c config, secret string) error {
+func (t *checkRun) secretCase(what string, c config, secret string) error {
 	p, log, err := t.launchHost()
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 
 // checkVersion: HELLO offers protocol version 1 and, once the host picks
 // it, the plugin goes on to answer SPEC_REQUEST.
-func checkVersion(t *T) error {
+func checkVersion(t *checkRun) error {
 	p, _, err := t.launch()
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func checkVersion(t *T) error {
 // checkIdentity: HELLO's name, version and role are the expected ones, and
 // its kind table lists the plugin's SPEC event kinds in order (an event's
 // kind is an index into it).
-func checkIdentity(t *T) error {
+func checkIdentity(t *checkRun) error {
 	p, err := t.start(defaultHeartbeat)
 	if err != nil {
 		return err
@@ -66,7 +66,7 @@ func checkIdentity(t *T) error {
 
 // checkPluginID: the plugin id comes from the environment, so that one
 // binary can be enrolled under several ids.
-func checkPluginID(t *T) error {
+func checkPluginID(t *checkRun) error {
 	p, id, err := t.launch()
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func checkPluginID(t *T) error {
 
 // checkReject: a plugin the host refuses exits at once, non-zero, saying
 // why on stderr (its log), so an operator sees the reason.
-func checkReject(t *T) error {
+func checkReject(t *checkRun) error {
 	p, _, err := t.launch()
 	if err != nil {
 		return err

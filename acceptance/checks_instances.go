@@ -9,7 +9,7 @@ import (
 
 // otherConfig returns c with one instance parameter changed to another
 // valid value, so two instances differ; c itself when none can change.
-func (t *T) otherConfig(c config) config {
+func (t *checkRun) otherConfig(c config) config {
 	d := c.clone()
 	for _, p := range t.env.spec.Params {
 		for _, v := range candidates(p) {
@@ -28,7 +28,7 @@ func (t *T) otherConfig(c config) config {
 // run at once: each one's events or results travel on its own instance,
 // with positions of its own, and stopping one reports its own last
 // position.
-func checkInstances(t *T) error {
+func checkInstances(t *checkRun) error {
 	c, err := t.config()
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func checkInstances(t *T) error {
 
 // sinkInstances writes to both instances in turn, each from position 1,
 // and expects every RESULT on the instance of its WRITE.
-func (t *T) sinkInstances(p *proc) error {
+func (t *checkRun) sinkInstances(p *proc) error {
 	h, err := p.hello(t.ctx)
 	if err != nil {
 		return err

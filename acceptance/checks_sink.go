@@ -28,7 +28,7 @@ type batch struct {
 // sampleEvents returns batchEvents events from position first, cycling
 // through the plugin's event kinds, with payloads that fill every declared
 // field as PROTOCOL.md §4.7 encodes them.
-func (t *T) sampleEvents(h *runtime.Hello, first uint64) ([]runtime.Event, error) {
+func (t *checkRun) sampleEvents(h *runtime.Hello, first uint64) ([]runtime.Event, error) {
 	if len(h.EventKinds) == 0 {
 		return nil, skipf("the plugin declares no event kind, so no event can be written to it")
 	}
@@ -43,7 +43,7 @@ func (t *T) sampleEvents(h *runtime.Hello, first uint64) ([]runtime.Event, error
 
 // makeBatch builds the WRITE for batch id with the sample events from
 // position first.
-func (t *T) makeBatch(h *runtime.Hello, id, first uint64) (batch, error) {
+func (t *checkRun) makeBatch(h *runtime.Hello, id, first uint64) (batch, error) {
 	evs, err := t.sampleEvents(h, first)
 	if err != nil {
 		return batch{}, err
@@ -57,7 +57,7 @@ func (t *T) makeBatch(h *runtime.Hello, id, first uint64) (batch, error) {
 }
 
 // samplePayload is a JSON object with a value for each field of kind.
-func (t *T) samplePayload(kind string, n uint64) []byte {
+func (t *checkRun) samplePayload(kind string, n uint64) []byte {
 	m := map[string]any{}
 	for _, k := range t.env.spec.Events {
 		if k.Name != kind {
@@ -89,7 +89,7 @@ func (t *T) samplePayload(kind string, n uint64) []byte {
 }
 
 // writeOnce sends b and waits for the RESULT with its batch id.
-func (p *proc) writeOnce(t *T, inst uint16, b batch) (*runtime.Result, frame, error) {
+func (p *proc) writeOnce(t *checkRun, inst uint16, b batch) (*runtime.Result, frame, error) {
 	p.mu.Lock()
 	mark := len(p.log)
 	p.mu.Unlock()
@@ -116,7 +116,7 @@ func (p *proc) writeOnce(t *T, inst uint16, b batch) (*runtime.Result, frame, er
 // write sends b until the sink answers other than retry, as a host does,
 // at most retryAttempts times, and expects ok. It reports whether the sink
 // asked for a retry.
-func (p *proc) write(t *T, inst uint16, b batch) (retried bool, err error) {
+func (p *proc) write(t *checkRun, inst uint16, b batch) (retried bool, err error) {
 	for attempt := 1; ; attempt++ {
 		r, _, err := p.writeOnce(t, inst, b)
 		if err != nil {
@@ -132,14 +132,14 @@ func (p *proc) write(t *T, inst uint16, b batch) (retried bool, err error) {
 			return retried, failf(fmt.Sprintf("RESULT ok for WRITE batch %d within %d attempts", b.id, retryAttempts), "still retry after %d attempts: %q", attempt, r.Message)
 		}
 		retried = true
-		if err := sleep(t, retryBackoff<<attempt); err != nil {
+		if err := t.sleep(retryBackoff<<attempt); err != nil {
 			return retried, err
 		}
 	}
 }
 
 // startSink starts a sink with instance 1 open, and its HELLO.
-func (t *T) startSink() (*proc, *runtime.Hello, error) {
+func (t *checkRun) startSink() (*proc, *runtime.Hello, error) {
 	p, err := t.startOpen()
 	if err != nil {
 		return nil, nil, err
@@ -151,7 +151,7 @@ func (t *T) startSink() (*proc, *runtime.Hello, error) {
 // checkSinkWrite: under the reference host, which retries what the sink
 // asks it to, every batch is written (RESULT ok), and STOP then reports
 // the last position.
-func checkSinkWrite(t *T) error {
+func checkSinkWrite(t *checkRun) error {
 	p, in, err := t.hostStart()
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func checkSinkWrite(t *T) error {
 // because a host resends a batch whose RESULT it never saw, a batch sent
 // twice is answered twice. When the sink never asks for a retry, only the
 // second half can be observed.
-func checkSinkRetry(t *T) error {
+func checkSinkRetry(t *checkRun) error {
 	p, h, err := t.startSink()
 	if err != nil {
 		return err
@@ -210,7 +210,7 @@ func checkSinkRetry(t *T) error {
 // checkSinkStopFlush: STOP flushes: sent right behind a run of WRITEs, its
 // REPLY comes after the RESULT of every one (an instance's frames are
 // handled in order) and names the last position of a batch written ok.
-func checkSinkStopFlush(t *T) error {
+func checkSinkStopFlush(t *checkRun) error {
 	p, h, err := t.startSink()
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 const maxDiffs = 5
 
 // pluginSpec starts a plugin and asks for its SPEC.
-func (t *T) pluginSpec() (*runtime.Spec, error) {
+func (t *checkRun) pluginSpec() (*runtime.Spec, error) {
 	p, err := t.start(defaultHeartbeat)
 	if err != nil {
 		return nil, err
@@ -22,7 +22,7 @@ func (t *T) pluginSpec() (*runtime.Spec, error) {
 }
 
 // checkSpecMatches: the SPEC is the manifest's, field for field.
-func checkSpecMatches(t *T) error {
+func checkSpecMatches(t *checkRun) error {
 	if t.env.opts.Manifest == nil {
 		return skipf("no manifest to compare with (pass --manifest)")
 	}
@@ -136,7 +136,7 @@ func describeValidation(v runtime.Validation) string {
 }
 
 // checkSpecMetadata: the fields a host shows about a plugin are filled in.
-func checkSpecMetadata(t *T) error {
+func checkSpecMetadata(t *checkRun) error {
 	s, err := t.pluginSpec()
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
 // checkSpecSemver: the version is semver, so hosts can compare versions.
-func checkSpecSemver(t *T) error {
+func checkSpecSemver(t *checkRun) error {
 	s, err := t.pluginSpec()
 	if err != nil {
 		return err

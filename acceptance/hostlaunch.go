@@ -16,7 +16,7 @@ import (
 //
 // The plugin's stderr lines arrive in the returned log, complete once the
 // plugin has been reaped (Close or Kill).
-func (t *T) launchHost() (*host.Plugin, *stderrBuf, error) {
+func (t *checkRun) launchHost() (*host.Plugin, *stderrBuf, error) {
 	log := newStderrBuf()
 	t.logs = append(t.logs, log)
 	cmd := t.env.opts.Command
@@ -35,7 +35,7 @@ func (t *T) launchHost() (*host.Plugin, *stderrBuf, error) {
 
 // hostStart launches the plugin under the reference host, configures it
 // with the valid configuration and opens one instance.
-func (t *T) hostStart() (*host.Plugin, *hostInstance, error) {
+func (t *checkRun) hostStart() (*host.Plugin, *hostInstance, error) {
 	c, err := t.config()
 	if err != nil {
 		return nil, nil, err
@@ -57,7 +57,7 @@ func (t *T) hostStart() (*host.Plugin, *hostInstance, error) {
 
 // hostOpen opens an instance of either role under the reference host. A
 // source's events are collected and acknowledged as they come.
-func (t *T) hostOpen(p *host.Plugin, settings map[string]string) (*hostInstance, error) {
+func (t *checkRun) hostOpen(p *host.Plugin, settings map[string]string) (*hostInstance, error) {
 	in := &hostInstance{more: make(chan struct{}, 1)}
 	var err error
 	if p.Hello().Role == runtime.RoleSink {
@@ -95,7 +95,7 @@ func (in *hostInstance) collect(b *runtime.Events) error {
 }
 
 // wait waits for n events.
-func (in *hostInstance) wait(t *T, n int) ([]runtime.Event, error) {
+func (in *hostInstance) wait(t *checkRun, n int) ([]runtime.Event, error) {
 	for {
 		in.mu.Lock()
 		evs := slices.Clone(in.events)

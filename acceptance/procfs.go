@@ -79,3 +79,32 @@ func alive(st procStat) bool {
 	now, err := readStat(st.pid)
 	return err == nil && now.start == st.start && now.state != "Z"
 }
+
+// runQueueWaits returns, for each thread of pid, how long it has been
+// runnable but waiting for a CPU: the second field of
+// /proc/<pid>/task/<tid>/schedstat, in nanoseconds.
+func runQueueWaits(pid int) map[int]time.Duration {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	out := map[int]time.Duration{}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		f := strings.Fields(string(b))
+		if err != nil || len(f) < 2 {
+			continue
+		}
+		tid, _ := strconv.Atoi(task.Name())
+		wait, _ := strconv.ParseInt(f[1], 10, 64)
+		out[tid] = time.Duration(wait)
+	}
+	return out
+}
+
+// longestWait is the most time one thread of pid spent waiting for a CPU
+// since before was taken.
+func longestWait(pid int, before map[int]time.Duration) time.Duration {
+	var longest time.Duration
+	for tid, w := range runQueueWaits(pid) {
+		longest = max(longest, w-before[tid])
+	}
+	return longest
+}

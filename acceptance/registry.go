@@ -16,7 +16,7 @@ type check struct {
 	name string
 	role runtime.Role // the role it applies to; 0 for every plugin
 	want string       // the rule, reported as expected when it breaks unexpectedly
-	run  func(t *T) error
+	run  func(t *checkRun) error
 }
 
 // registry lists every check in report order. Each launches its own
@@ -73,9 +73,9 @@ const (
 	exitBound        = 2 * time.Second // how long a plugin may take to exit when it must
 )
 
-// T is what a running check works with: its deadline, the run's shared
+// checkRun is what a running check works with: its deadline, the run's shared
 // expectations, and the processes it launched (killed when it ends).
-type T struct {
+type checkRun struct {
 	ctx    context.Context
 	env    *env
 	steps  []string
@@ -85,12 +85,12 @@ type T struct {
 }
 
 // logf records a step, reported with -v.
-func (t *T) logf(format string, args ...any) {
+func (t *checkRun) logf(format string, args ...any) {
 	t.steps = append(t.steps, fmt.Sprintf(format, args...))
 }
 
 // launch starts a fresh plugin process with a fresh plugin id.
-func (t *T) launch() (*proc, string, error) {
+func (t *checkRun) launch() (*proc, string, error) {
 	id := newUUID()
 	env := append(os.Environ(), t.env.opts.Env...)
 	env = append(env, runtime.EnvPluginID+"="+id)
@@ -105,7 +105,7 @@ func (t *T) launch() (*proc, string, error) {
 }
 
 // start launches a plugin and completes the handshake.
-func (t *T) start(heartbeat time.Duration) (*proc, error) {
+func (t *checkRun) start(heartbeat time.Duration) (*proc, error) {
 	p, _, err := t.launch()
 	if err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func (t *T) start(heartbeat time.Duration) (*proc, error) {
 }
 
 // sleep waits d, or fails when the check's time runs out first.
-func sleep(t *T, d time.Duration) error {
+func (t *checkRun) sleep(d time.Duration) error {
 	select {
 	case <-time.After(d):
 		return nil
@@ -128,7 +128,7 @@ func sleep(t *T, d time.Duration) error {
 }
 
 // config returns the valid configuration, or a skip saying why there is none.
-func (t *T) config() (config, error) {
+func (t *checkRun) config() (config, error) {
 	if t.env.cfgErr != nil {
 		return config{}, skipf("%v", t.env.cfgErr)
 	}
@@ -136,7 +136,7 @@ func (t *T) config() (config, error) {
 }
 
 // setup sends SETUP with c's global settings and expects ok.
-func (t *T) setup(p *proc, c config) error {
+func (t *checkRun) setup(p *proc, c config) error {
 	r, err := p.request(t.ctx, runtime.MsgSetup, 0, runtime.Request{Settings: c.global})
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (t *T) setup(p *proc, c config) error {
 }
 
 // open sends OPEN for inst with c's instance settings and expects ok.
-func (t *T) open(p *proc, inst uint16, c config, resume *uint64) error {
+func (t *checkRun) open(p *proc, inst uint16, c config, resume *uint64) error {
 	req := runtime.Request{Settings: c.instance}
 	if resume != nil {
 		req.HasResume, req.Resume = true, *resume
@@ -166,7 +166,7 @@ func (t *T) open(p *proc, inst uint16, c config, resume *uint64) error {
 }
 
 // startOpen starts a plugin, configures it and opens instance 1.
-func (t *T) startOpen() (*proc, error) {
+func (t *checkRun) startOpen() (*proc, error) {
 	c, err := t.config()
 	if err != nil {
 		return nil, err

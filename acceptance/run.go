@@ -114,7 +114,7 @@ func probe(ctx context.Context, opts Options) (*env, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	e := &env{opts: opts}
-	t := &T{ctx: ctx, env: e}
+	t := &checkRun{ctx: ctx, env: e}
 	defer t.cleanup()
 	p, err := t.start(defaultHeartbeat)
 	var s *runtime.Spec
@@ -151,7 +151,7 @@ func probe(ctx context.Context, opts Options) (*env, error) {
 func (e *env) run(ctx context.Context, c check) (r Result) {
 	ctx, cancel := context.WithTimeoutCause(ctx, e.opts.Timeout, fmt.Errorf("check timed out after %s", e.opts.Timeout))
 	defer cancel()
-	t := &T{ctx: ctx, env: e}
+	t := &checkRun{ctx: ctx, env: e}
 	r.Name = c.name
 	start := time.Now()
 	err := func() (err error) {
@@ -192,7 +192,7 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 }
 
 // cleanup kills every process the check started, and anything they left.
-func (t *T) cleanup() {
+func (t *checkRun) cleanup() {
 	for _, p := range t.procs {
 		p.kill()
 		p.stderr.settle(100 * time.Millisecond)

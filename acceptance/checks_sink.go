@@ -132,7 +132,7 @@ func (p *proc) write(t *checkRun, inst uint16, b batch) (retried bool, err error
 			return retried, failf(fmt.Sprintf("RESULT ok for WRITE batch %d within %d attempts", b.id, retryAttempts), "still retry after %d attempts: %q", attempt, r.Message)
 		}
 		retried = true
-		if err := t.sleep(retryBackoff<<attempt); err != nil {
+		if err := t.sleep(retryBackoff << attempt); err != nil {
 			return retried, err
 		}
 	}

@@ -23,6 +23,7 @@ func (t *checkRun) launchHost() (*host.Plugin, *stderrBuf, error) {
 	p, err := host.Launch(t.ctx, cmd[0], cmd[1:], host.Options{
 		Timeout: t.env.opts.Timeout,
 		Stderr:  log,
+		Dir:     t.env.dir,
 		Env:     append(slices.Clone(t.env.opts.Env), runtime.EnvPluginID+"="+newUUID()),
 	})
 	if err != nil {

@@ -67,7 +67,7 @@ type frame struct {
 
 // startProc starts the plugin with the protocol on pipes and its own
 // process group, so cleanup can also reach children it leaves behind.
-func startProc(command, env []string) (*proc, error) {
+func startProc(command, env []string, dir string) (*proc, error) {
 	var fds [6]*os.File // stdin's ends, stdout's, stderr's: read end first
 	for i := 0; i < len(fds); i += 2 {
 		var err error
@@ -79,6 +79,7 @@ func startProc(command, env []string) (*proc, error) {
 	inR, inW, outR, outW, errR, errW := fds[0], fds[1], fds[2], fds[3], fds[4], fds[5]
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = env
+	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err := cmd.Start()

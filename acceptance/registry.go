@@ -94,7 +94,7 @@ func (t *checkRun) launch() (*proc, string, error) {
 	id := newUUID()
 	env := append(os.Environ(), t.env.opts.Env...)
 	env = append(env, runtime.EnvPluginID+"="+id)
-	p, err := startProc(t.env.opts.Command, env)
+	p, err := startProc(t.env.opts.Command, env, t.env.dir)
 	if err != nil {
 		return nil, "", err
 	}

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -67,6 +69,7 @@ type Result struct {
 // env is what every check of one run shares.
 type env struct {
 	opts   Options
+	dir    string          // the plugins' working directory, so files they write stay out of the user's project
 	spec   runtime.Spec    // expectations: the manifest's, else the plugin's SPEC
 	secret map[string]bool // names of secret parameters
 	cfg    config          // the valid configuration
@@ -84,7 +87,21 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	e, err := probe(ctx, opts)
+	// A relative command would be resolved against the plugins' working
+	// directory, not the caller's.
+	if strings.ContainsRune(opts.Command[0], filepath.Separator) {
+		abs, err := filepath.Abs(opts.Command[0])
+		if err != nil {
+			return nil, err
+		}
+		opts.Command = append([]string{abs}, opts.Command[1:]...)
+	}
+	dir, err := os.MkdirTemp("", "plugctl-test-work-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	e, err := probe(ctx, opts, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +127,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 
 // probe starts the plugin once to learn its specification, which the
 // checks derive configurations and expectations from.
-func probe(ctx context.Context, opts Options) (*env, error) {
+func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	e := &env{opts: opts}
+	e := &env{opts: opts, dir: dir}
 	t := &checkRun{ctx: ctx, env: e}
 	defer t.cleanup()
 	p, err := t.start(defaultHeartbeat)

@@ -40,6 +40,7 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Dir = opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
 	cmd.SysProcAttr = sysProcAttr()
 	err = startProcess(cmd)

@@ -49,6 +49,9 @@ type Options struct {
 	// Env is added to the environment of launched plugins, for example
 	// runtime.EnvPluginID + "=" + id.
 	Env []string
+
+	// Dir is the working directory of launched plugins; empty: the host's.
+	Dir string
 }
 
 // Defaults applied by withDefaults.

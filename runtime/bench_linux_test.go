@@ -8,18 +8,16 @@ import (
 	"testing"
 )
 
-// BenchmarkServePipe measures the whole path: a Run source emitting through
-// Serve into an OS pipe, read by a host that validates every batch, reads
-// every event and acknowledges. One op is one event.
-func BenchmarkServePipe(b *testing.B) {
-	for _, size := range []int{64, 1024} {
-		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
-			benchServe(b, size)
-		})
-	}
+// pipeHost is the host's end of a session served on OS pipes, as between
+// two processes (the pipe the plugin writes is grown as Main grows it).
+type pipeHost struct {
+	b    *testing.B
+	fr   *FrameReader
+	w    *os.File
+	done chan error
 }
 
-func benchServe(b *testing.B, size int) {
+func startPipe(b *testing.B, p Plugin) *pipeHost {
 	toPlugin, hostW, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
@@ -28,78 +26,135 @@ func benchServe(b *testing.B, size int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer hostW.Close()
-	defer hostR.Close()
 	growPipe(int(fromPlugin.Fd()))
-	total := b.N
-	payload := make([]byte, size)
-	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
-		for range total {
-			if err := sink.EmitKind(0, 1, payload); err != nil {
-				return err
-			}
-		}
-		return ErrEndOfStream
-	}}
-	done := make(chan error, 1)
+	h := &pipeHost{b: b, fr: NewFrameReader(hostR, MaxFrameLimit), w: hostW, done: make(chan error, 1)}
 	go func() {
-		done <- Serve(toPlugin, fromPlugin, p, ServeOptions{Stderr: io.Discard})
+		h.done <- Serve(toPlugin, fromPlugin, p, ServeOptions{Stderr: io.Discard})
 		toPlugin.Close()
 		fromPlugin.Close()
 	}()
-	fr := NewFrameReader(hostR, MaxFrameLimit)
-	send := func(t MsgType, instance uint16, body []byte) {
-		if _, err := hostW.Write(append(AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if _, _, err := fr.Next(); err != nil {
+	b.Cleanup(func() {
+		hostW.Close()
+		hostR.Close()
+	})
+	if _, _, err := h.fr.Next(); err != nil {
 		b.Fatal(err)
 	}
-	send(MsgHelloAck, 0, (&HelloAck{Version: 1, MaxFrame: DefaultMaxFrame, HeartbeatMS: 5000, Window: 8}).AppendTo(nil))
-	b.SetBytes(int64(EventHeaderSize + size))
-	b.ReportAllocs()
-	b.ResetTimer()
-	send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
-	var e Event
-	ackBuf := AppendHeader(nil, MsgAck, 1, 8)
-	ackBuf = append(ackBuf, make([]byte, 8)...)
-	received := 0
+	h.send(MsgHelloAck, 0, (&HelloAck{Version: 1, MaxFrame: DefaultMaxFrame, HeartbeatMS: 5000, Window: 8}).AppendTo(nil))
+	return h
+}
+
+func (h *pipeHost) send(t MsgType, instance uint16, body []byte) {
+	if _, err := h.w.Write(append(AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
+		h.b.Fatal(err)
+	}
+}
+
+// finish says goodbye and checks Serve ended cleanly.
+func (h *pipeHost) finish() {
+	h.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
 	for {
-		h, body, err := fr.Next()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if h.Type == MsgEnd {
+		hd, _, err := h.fr.Next()
+		if err != nil || hd.Type == MsgGoodbye {
 			break
 		}
-		if h.Type != MsgEvents {
-			continue
+	}
+	if err := <-h.done; err != nil {
+		h.b.Fatal(err)
+	}
+}
+
+// BenchmarkServePipe measures the whole path: a Run source emitting through
+// Serve into an OS pipe, read by a host that validates every batch, reads
+// every event and acknowledges each batch. One op is one event.
+func BenchmarkServePipe(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			total := b.N
+			payload := make([]byte, size)
+			h := startPipe(b, Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+				for range total {
+					if err := sink.EmitKind(0, 1, payload); err != nil {
+						return err
+					}
+				}
+				return ErrEndOfStream
+			}})
+			b.SetBytes(int64(EventHeaderSize + size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			h.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
+			var e Event
+			ack := append(AppendHeader(nil, MsgAck, 1, 8), make([]byte, 8)...)
+			received := 0
+			for {
+				hd, body, err := h.fr.Next()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if hd.Type == MsgEnd {
+					break
+				}
+				if hd.Type != MsgEvents {
+					continue
+				}
+				batch, err := ParseEvents(body, benchKinds, MsgEvents)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r := batch.Reader(); r.Next(&e); {
+					received++
+				}
+				binary.LittleEndian.PutUint64(ack[HeaderSize:], batch.Last())
+				if _, err := h.w.Write(ack); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if received != total {
+				b.Fatalf("received %d events, want %d", received, total)
+			}
+			h.finish()
+		})
+	}
+}
+
+// BenchmarkServeLatency measures one event alone: from asking a Run source
+// for it to the host having read it. One op is one event.
+func BenchmarkServeLatency(b *testing.B) {
+	emit := make(chan struct{})
+	payload := make([]byte, 64)
+	h := startPipe(b, Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		for {
+			select {
+			case <-emit:
+			case <-s.Done():
+				return nil
+			}
+			if err := sink.EmitKind(0, 0, payload); err != nil {
+				return err
+			}
 		}
-		batch, err := ParseEvents(body, benchKinds, MsgEvents)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for r := batch.Reader(); r.Next(&e); {
-			received++
-		}
-		binary.LittleEndian.PutUint64(ackBuf[HeaderSize:], batch.Last())
-		if _, err := hostW.Write(ackBuf); err != nil {
-			b.Fatal(err)
+	}})
+	h.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
+	ack := append(AppendHeader(nil, MsgAck, 1, 8), make([]byte, 8)...)
+	b.ResetTimer()
+	for range b.N {
+		emit <- struct{}{}
+		for {
+			hd, body, err := h.fr.Next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if hd.Type == MsgEvents {
+				copy(ack[HeaderSize:], body[4:12]) // the one event's position
+				if _, err := h.w.Write(ack); err != nil {
+					b.Fatal(err)
+				}
+				break
+			}
 		}
 	}
 	b.StopTimer()
-	if received != total {
-		b.Fatalf("received %d events, want %d", received, total)
-	}
-	send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
-	for {
-		h, _, err := fr.Next()
-		if err != nil || h.Type == MsgGoodbye {
-			break
-		}
-	}
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
+	h.finish()
 }

@@ -74,7 +74,14 @@ func startPlugin(t *testing.T, p Plugin, opts ServeOptions) *fakeHost {
 	if opts.ID == "" {
 		opts.ID = "test-id"
 	}
-	go func() { h.result <- Serve(toPlugin, fromPlugin, p, opts) }()
+	go func() {
+		err := Serve(toPlugin, fromPlugin, p, opts)
+		// As when a plugin process exits: the host's writes fail, its
+		// reads end.
+		toPlugin.Close()
+		fromPlugin.Close()
+		h.result <- err
+	}()
 	go func() {
 		fr := NewFrameReader(pluginOut, MaxFrameLimit)
 		for {
@@ -107,7 +114,9 @@ func (h *fakeHost) sendRaw(b []byte) error {
 func (h *fakeHost) send(t MsgType, instance uint16, body []byte) {
 	h.t.Helper()
 	f := AppendHeader(nil, t, instance, len(body))
-	if err := h.sendRaw(append(f, body...)); err != nil {
+	// A plugin that has ended reads nothing more: what the test expects
+	// next says whether it should have.
+	if err := h.sendRaw(append(f, body...)); err != nil && err != io.ErrClosedPipe {
 		h.t.Fatalf("host: send %s: %v", t, err)
 	}
 }

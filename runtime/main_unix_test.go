@@ -46,7 +46,7 @@ type plugin struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	fr     *FrameReader
-	stderr bytes.Buffer
+	stderr syncBuffer
 }
 
 func helperCommand(env ...string) *exec.Cmd {

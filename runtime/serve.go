@@ -222,22 +222,19 @@ func (s *server) serve(r io.Reader) error {
 	select {
 	case <-s.welcomed:
 		t.Stop()
+		go s.heartbeat()
+		select {
+		case <-s.ended:
+		case sig := <-s.opts.Signals:
+			s.logf("plugctl runtime: %v received: shutting down", sig)
+			s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeSignal}})
+		}
 	case <-s.ended:
-		return s.result.error()
 	case <-t.C:
 		err := fmt.Errorf("host connection lost: no answer to HELLO within %v", s.opts.HandshakeTimeout)
 		s.fatal(outcome{code: ExitConnectionLost, err: err})
-		return s.result.error()
 	case <-s.opts.Signals:
 		return nil
-	}
-	go s.heartbeat()
-
-	select {
-	case <-s.ended:
-	case sig := <-s.opts.Signals:
-		s.logf("plugctl runtime: %v received: shutting down", sig)
-		s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeSignal}})
 	}
 	o := s.result
 	close(s.quit)

@@ -155,36 +155,11 @@ func rootAction(c *cli.Context) error {
 // suggest returns the name of the command closest to name, if one is close
 // enough to be a typo of it.
 func suggest(name string, cmds []*cli.Command) string {
-	best, bestDist := "", 3 // more than two edits away is not a typo
+	var names []string
 	for _, c := range cmds {
-		for _, n := range c.Names() {
-			if d := editDistance(name, n); d < bestDist {
-				best, bestDist = n, d
-			}
-		}
+		names = append(names, c.Names()...)
 	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return manifest.Suggest(name, names)
 }
 
 // completionFlag is the flag urfave/cli's shell completion appends.

@@ -173,7 +173,7 @@ func (c *checker) unknownKeys(path []string, t map[string]any, valid []string) {
 // oneOf is the hint for a word that is not one of valid: the likeliest
 // intended word, or the whole list when none is close.
 func oneOf(word string, valid []string) string {
-	if s := suggest(word, valid); s != "" {
+	if s := Suggest(word, valid); s != "" {
 		return fmt.Sprintf("did you mean %q?", s)
 	}
 	return "use one of " + strings.Join(valid, ", ")

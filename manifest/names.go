@@ -76,9 +76,9 @@ var typoSynonyms = map[string]string{
 	"[]string": "strings", "timestamp": "time", "datetime": "time", "date": "time", "[]byte": "bytes",
 }
 
-// suggest returns the candidate closest to word, or "" when none is close
-// enough to be what the author meant.
-func suggest(word string, candidates []string) string {
+// Suggest returns the candidate closest to word, or "" when none is close
+// enough to be what the author meant. The CLI uses it for command names too.
+func Suggest(word string, candidates []string) string {
 	lower := strings.ToLower(word)
 	if s, ok := typoSynonyms[lower]; ok {
 		for _, c := range candidates {

@@ -19,23 +19,36 @@ import (
 // SIGINT and SIGTERM shut the plugin down gracefully; a second one exits
 // at once.
 func Main(p Plugin) {
-	r, w, err := transport()
+	r, w, capacity, err := transport()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "plugctl runtime: %v\n", err)
 		os.Exit(ExitConnectionLost)
 	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, shutdownSignals...)
-	os.Exit(ExitCode(Serve(r, w, p, ServeOptions{Signals: signals})))
+	os.Exit(ExitCode(Serve(r, w, p, ServeOptions{Signals: signals, BatchBytes: batchBytes(capacity)})))
 }
 
-func transport() (io.Reader, io.Writer, error) {
+// transport opens the protocol stream and reports the capacity of its
+// output pipe, 0 when unknown.
+func transport() (io.Reader, io.Writer, int, error) {
 	if path := os.Getenv(EnvSocket); path != "" {
 		c, err := dialHost(path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot reach the host at %s: %w", path, err)
+			return nil, nil, 0, fmt.Errorf("cannot reach the host at %s: %w", path, err)
 		}
-		return c, c, nil
+		return c, c, 0, nil
 	}
 	return takeStdio()
+}
+
+// batchBytes sizes batches for a pipe of the given capacity: a quarter of
+// it, so several batches are in the pipe while the host reads. Fewer,
+// larger writes are what moves large events fast; a pipe of unknown or
+// default size keeps DefaultBatchBytes, which fits it.
+func batchBytes(capacity int) int {
+	if b := capacity/4 - HeaderSize; b > DefaultBatchBytes {
+		return b
+	}
+	return 0
 }

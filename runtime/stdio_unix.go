@@ -11,31 +11,32 @@ import (
 var shutdownSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 // takeStdio moves the protocol off descriptors 0 and 1: it returns copies
-// of them, then points 0 at the null device and 1 at standard error.
-func takeStdio() (*os.File, *os.File, error) {
+// of them, then points 0 at the null device and 1 at standard error. It
+// also returns the capacity of the output pipe, 0 when unknown.
+func takeStdio() (*os.File, *os.File, int, error) {
 	in, err := dupCloseOnExec(0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	out, err := dupCloseOnExec(1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	null, err := os.Open(os.DevNull)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	defer null.Close()
 	if err := dupTo(int(null.Fd()), 0); err != nil {
-		return nil, nil, fmt.Errorf("redirect standard input: %w", err)
+		return nil, nil, 0, fmt.Errorf("redirect standard input: %w", err)
 	}
 	if err := dupTo(2, 1); err != nil {
-		return nil, nil, fmt.Errorf("redirect standard output: %w", err)
+		return nil, nil, 0, fmt.Errorf("redirect standard output: %w", err)
 	}
 	os.Stdout = os.Stderr
 	growPipe(in)
-	growPipe(out)
-	return os.NewFile(uintptr(in), "plugctl-host-in"), os.NewFile(uintptr(out), "plugctl-host-out"), nil
+	capacity := growPipe(out)
+	return os.NewFile(uintptr(in), "plugctl-host-in"), os.NewFile(uintptr(out), "plugctl-host-out"), capacity, nil
 }
 
 // dupCloseOnExec copies fd to a new descriptor that child processes do

@@ -128,7 +128,10 @@ func (in *instance) openJob(req Request, setup <-chan struct{}) {
 	case <-s.quit:
 		err = errors.New("the plugin is shutting down")
 	default:
-		err = in.openPlugin()
+		err = s.setupErr
+		if err == nil {
+			err = in.openPlugin()
+		}
 	}
 	if err != nil {
 		s.remove(in)

@@ -122,11 +122,13 @@ type server struct {
 	hostGoodbye atomic.Bool
 
 	// Owned by the read loop.
-	setupGate chan struct{} // closed when the latest SETUP is done
-	anyOpen   bool
+	setupGate  chan struct{} // closed when the latest SETUP is done
+	anyOpen    bool
+	setupAsked bool // the host sent SETUP
 
 	proc      serial // process-wide requests: SPEC_REQUEST, SETUP
 	setupDone bool   // proc only
+	setupErr  error  // proc only, read after setupGate closes: the implicit setup failed
 
 	mu    sync.Mutex
 	insts map[uint16]*instance
@@ -583,6 +585,7 @@ func (s *server) request(h Header, req Request) {
 	case MsgSpecRequest:
 		s.proc.do(func() { s.sendSpec(h.Instance, req.ID) })
 	case MsgSetup:
+		s.setupAsked = true
 		gate := make(chan struct{})
 		s.setupGate = gate
 		late := s.anyOpen
@@ -624,9 +627,29 @@ func (s *server) open(id uint16, req Request) {
 	in := newInstance(s, id, req)
 	s.insts[id] = in
 	s.mu.Unlock()
+	if !s.anyOpen && !s.setupAsked && s.p.Setup != nil {
+		s.implicitSetup()
+	}
 	s.anyOpen = true
 	gate := s.setupGate
 	in.jobs.do(func() { in.openJob(req, gate) })
+}
+
+// implicitSetup runs Setup with no settings before the first OPEN of a host
+// that sent no SETUP, so the process-wide parameters take their defaults
+// rather than zero values; if the defaults are not enough, every OPEN says
+// why.
+func (s *server) implicitSetup() {
+	gate := make(chan struct{})
+	s.setupGate = gate
+	s.proc.do(func() {
+		defer close(gate)
+		if err := s.p.Setup(map[string]string{}); err != nil {
+			s.setupErr = fmt.Errorf("no SETUP was sent and the process-wide configuration needs one: %w", err)
+			return
+		}
+		s.setupDone = true
+	})
 }
 
 func (s *server) sendSpec(instance uint16, id uint32) {
@@ -661,7 +684,7 @@ func replyFor(id uint32, err error) Reply {
 	case err == nil:
 		return Reply{ID: id, Status: StatusOK}
 	case errors.As(err, &ce):
-		return Reply{ID: id, Status: StatusInvalidConfig, Message: clip(ce.Error()), Problems: ce.Problems}
+		return Reply{ID: id, Status: StatusInvalidConfig, Message: clip(err.Error()), Problems: ce.Problems}
 	}
 	return Reply{ID: id, Status: StatusFailed, Message: clip(err.Error())}
 }

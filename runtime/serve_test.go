@@ -1051,6 +1051,39 @@ func TestServeOpenWaitsForSetup(t *testing.T) {
 	}
 }
 
+func TestServeOpenWithoutSetup(t *testing.T) {
+	var setups atomic.Int32
+	p := Plugin{
+		Spec: testSpec,
+		Setup: func(global map[string]string) error {
+			setups.Add(1)
+			if len(global) != 0 {
+				return fmt.Errorf("want no settings, got %v", global)
+			}
+			return nil
+		},
+		Source: func(Open) (Source, error) { return &countSource{n: 1}, nil },
+	}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	h.open(2, nil)
+	if n := setups.Load(); n != 1 {
+		t.Fatalf("Setup ran %d times for a host that sent no SETUP, want 1", n)
+	}
+
+	// When the defaults are not a valid configuration, OPEN says so.
+	p.Setup = func(map[string]string) error {
+		return &ConfigError{Problems: []Problem{{Param: "region", Message: "required"}}}
+	}
+	h = startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	r := h.request(MsgOpen, 1, Request{})
+	if r.Status != StatusInvalidConfig || len(r.Problems) != 1 || r.Problems[0].Param != "region" || !strings.Contains(r.Message, "no SETUP was sent") {
+		t.Fatalf("OPEN with invalid global defaults: %+v", r)
+	}
+}
+
 func TestServeIdleSourceBacksOff(t *testing.T) {
 	var calls atomic.Int64
 	p := Plugin{Spec: testSpec, Source: func(Open) (Source, error) {

@@ -17,7 +17,7 @@ func mainFile(p *project) (File, error) {
 		doc = append(doc, p.m.Summary)
 	}
 	doc = append(doc, "It speaks the plugctl protocol on its standard input and output, so it runs "+
-		"under a host, such as plugctl run, rather than by hand.")
+		"under a host (an application built with plugctl's host library, or plugctl test) rather than by hand.")
 	for _, line := range wrap(strings.Join(doc, "\n\n"), 74) {
 		f.PackageComment(strings.TrimRight("// "+line, " "))
 	}

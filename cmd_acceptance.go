@@ -111,7 +111,12 @@ func runTest(c *cli.Context) error {
 		ctx = context.Background()
 	}
 	if exe != "" {
+		// The command's arguments may be paths relative to where the
+		// user is, such as "python3 plugin.py": run it there.
 		opts.Command = strings.Fields(exe)
+		if opts.Dir, err = os.Getwd(); err != nil {
+			return &cannotRunError{err}
+		}
 	} else {
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {

@@ -45,6 +45,12 @@ func newCommand() *cli.Command {
 		// "help" is plugctl's command; here it would shadow an argument.
 		HideHelpCommand: true,
 		BashComplete: func(c *cli.Context) {
+			// The word being completed is a flag: urfave/cli's completer
+			// lists the flags (it reads os.Args, as the shell calls us).
+			if n := len(os.Args); n > 2 && strings.HasPrefix(os.Args[n-2], "-") {
+				cli.DefaultCompleteWithFlags(c.Command)(c)
+				return
+			}
 			if c.NArg() == 0 {
 				for _, k := range kinds {
 					fmt.Fprintln(c.App.Writer, k)

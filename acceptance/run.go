@@ -32,6 +32,10 @@ type Options struct {
 	Timeout   time.Duration  // per check; 0 means DefaultTimeout
 	Verbose   bool           // keep every check's steps and the plugin's stderr
 	Env       []string       // added to the plugin's environment
+	// Dir is the plugins' working directory. Empty: a fresh scratch
+	// directory, removed afterwards, so that files a plugin writes stay
+	// out of the project.
+	Dir string
 }
 
 // DefaultTimeout bounds one check when Options.Timeout is zero.
@@ -96,11 +100,15 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		}
 		opts.Command = append([]string{abs}, opts.Command[1:]...)
 	}
-	dir, err := os.MkdirTemp("", "plugctl-test-work-")
-	if err != nil {
-		return nil, err
+	dir := opts.Dir
+	if dir == "" {
+		scratch, err := os.MkdirTemp("", "plugctl-test-work-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(scratch)
+		dir = scratch
 	}
-	defer os.RemoveAll(dir)
 	e, err := probe(ctx, opts, dir)
 	if err != nil {
 		return nil, err

@@ -44,9 +44,11 @@ type Plugin struct {
 	// table.
 	Spec Spec
 
-	// Setup receives the process-wide configuration once, before any
-	// instance is opened. Optional. Return a *ConfigError to name the
-	// parameters that are wrong.
+	// Setup receives the process-wide configuration before any instance
+	// is opened: the host's SETUP, or no settings at all (so the defaults
+	// apply) when the host sends none. Optional. Return a *ConfigError to
+	// name the parameters that are wrong; the host may then send a
+	// corrected SETUP, and no instance opens until one succeeds.
 	Setup func(global map[string]string) error
 
 	// Source opens one instance of a polled source (the runtime calls its

@@ -128,7 +128,7 @@ type server struct {
 
 	proc      serial // process-wide requests: SPEC_REQUEST, SETUP
 	setupDone bool   // proc only
-	setupErr  error  // proc only, read after setupGate closes: the implicit setup failed
+	setupErr  error  // proc only, read after setupGate closes: why OPEN must be refused
 
 	mu    sync.Mutex
 	insts map[uint16]*instance
@@ -662,7 +662,9 @@ func (s *server) sendSpec(instance uint16, id uint32) {
 func (s *server) setup(instance uint16, req Request, late bool) {
 	var r Reply
 	switch {
-	case late:
+	case late && s.setupErr == nil:
+		// With a refused configuration no instance opened, so a
+		// corrected SETUP is still in time.
 		r = Reply{ID: req.ID, Status: StatusUnsupported, Message: "SETUP after OPEN: the process-wide configuration comes before any instance"}
 	case s.setupDone:
 		r = Reply{ID: req.ID, Status: StatusUnsupported, Message: "SETUP was already done"}
@@ -672,6 +674,11 @@ func (s *server) setup(instance uint16, req Request, late bool) {
 			err = s.p.Setup(req.Settings)
 		}
 		s.setupDone = err == nil
+		s.setupErr = nil
+		if err != nil {
+			// No instance may run on a configuration that was refused.
+			s.setupErr = fmt.Errorf("the process-wide configuration was refused: %w", err)
+		}
 		r = replyFor(req.ID, err)
 	}
 	s.reply(instance, r)

@@ -1072,6 +1072,26 @@ func TestServeOpenWithoutSetup(t *testing.T) {
 		t.Fatalf("Setup ran %d times for a host that sent no SETUP, want 1", n)
 	}
 
+	// After a refused SETUP no instance opens, until a SETUP succeeds.
+	p.Setup = func(global map[string]string) error {
+		if global["region"] == "" {
+			return &ConfigError{Problems: []Problem{{Param: "region", Message: "required"}}}
+		}
+		return nil
+	}
+	h = startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	if r := h.request(MsgSetup, 0, Request{}); r.Status != StatusInvalidConfig {
+		t.Fatalf("SETUP without region: %+v", r)
+	}
+	if r := h.request(MsgOpen, 1, Request{}); r.Status != StatusInvalidConfig || !strings.Contains(r.Message, "refused") {
+		t.Fatalf("OPEN after a refused SETUP: %+v", r)
+	}
+	if r := h.request(MsgSetup, 0, Request{Settings: map[string]string{"region": "eu"}}); r.Status != StatusOK {
+		t.Fatalf("corrected SETUP: %+v", r)
+	}
+	h.open(2, nil)
+
 	// When the defaults are not a valid configuration, OPEN says so.
 	p.Setup = func(map[string]string) error {
 		return &ConfigError{Problems: []Problem{{Param: "region", Message: "required"}}}

@@ -169,6 +169,22 @@ func (p *Plugin) newInstance() (uint16, error) {
 	return p.lastInst, nil
 }
 
+// open installs inst as instance id and sends OPEN; on failure the id is
+// freed again. The instance is installed before OPEN is sent because the
+// first batch may overtake the reply.
+func (p *Plugin) open(ctx context.Context, id uint16, inst instance, req runtime.Request) error {
+	p.setInstance(id, inst)
+	c := &call{t: runtime.MsgOpen, instance: id, op: fmt.Sprintf("open instance %d", id), req: req}
+	r, err := p.do(ctx, c)
+	if err == nil {
+		err = replyErr(c.op, &r.reply)
+	}
+	if err != nil {
+		p.setInstance(id, nil)
+	}
+	return err
+}
+
 // setInstance installs inst under id, or removes id when inst is nil.
 func (p *Plugin) setInstance(id uint16, inst instance) {
 	p.mu.Lock()

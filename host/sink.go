@@ -48,14 +48,7 @@ func (p *Plugin) OpenSink(ctx context.Context, settings map[string]string) (*Sin
 		return nil, err
 	}
 	s := &Sink{p: p, id: id, slots: make(chan struct{}, p.opts.Window), waiting: make(map[uint64]chan runtime.Result)}
-	p.setInstance(id, s)
-	c := &call{t: runtime.MsgOpen, instance: id, op: fmt.Sprintf("open instance %d", id), req: runtime.Request{Settings: settings}}
-	r, err := p.do(ctx, c)
-	if err == nil {
-		err = replyErr(c.op, &r.reply)
-	}
-	if err != nil {
-		p.setInstance(id, nil)
+	if err := p.open(ctx, id, s, runtime.Request{Settings: settings}); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -66,20 +66,13 @@ func (p *Plugin) OpenSource(ctx context.Context, settings map[string]string, res
 		return nil, err
 	}
 	s := &Source{p: p, id: id, handler: h, ended: make(chan struct{})}
-	c := &call{t: runtime.MsgOpen, instance: id, op: fmt.Sprintf("open instance %d", id), req: runtime.Request{Settings: settings}}
+	req := runtime.Request{Settings: settings}
 	if resume != nil {
-		c.req.HasResume, c.req.Resume = true, *resume
+		req.HasResume, req.Resume = true, *resume
 		s.last, s.have, s.ackSent = *resume, true, *resume
 		s.acked.Store(*resume)
 	}
-	// Installed before OPEN is sent: the first batch may overtake the reply.
-	p.setInstance(id, s)
-	r, err := p.do(ctx, c)
-	if err == nil {
-		err = replyErr(c.op, &r.reply)
-	}
-	if err != nil {
-		p.setInstance(id, nil)
+	if err := p.open(ctx, id, s, req); err != nil {
 		return nil, err
 	}
 	return s, nil

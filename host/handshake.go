@@ -21,11 +21,12 @@ const readBuffer = 256 << 10
 // start runs the handshake on a fresh connection and, when the plugin is
 // accepted, starts the session's goroutines. On failure the connection is
 // closed and a launched plugin is reaped before start returns.
-func start(ctx context.Context, c conn, proc *process, binary, name string, opts Options) (*Plugin, error) {
+func start(ctx context.Context, c conn, proc *process, ring *sharedRing, binary, name string, opts Options) (*Plugin, error) {
 	p := &Plugin{
 		opts:    opts,
 		conn:    c,
 		proc:    proc,
+		ring:    ring,
 		binary:  binary,
 		name:    name,
 		rd:      &waitingReader{r: c},
@@ -57,7 +58,12 @@ func start(ctx context.Context, c conn, proc *process, binary, name string, opts
 
 	p.fr.SetMax(opts.MaxFrame)
 	p.ackEvery = max(1, opts.Window/2)
-	p.rd.onRead = p.flushAcks
+	if p.ack.Transport == runtime.TransportRing {
+		p.useRing()
+	} else {
+		p.releaseRing() // a version 1 plugin: the ring offered goes unused
+		p.rd.onRead = p.flushAcks
+	}
 	p.w = newWriter(c, p.quit, p.writeFailed)
 	go p.w.run()
 	go p.watch()
@@ -146,7 +152,11 @@ func (p *Plugin) decide() error {
 		HeartbeatMS: uint32(max(p.opts.Heartbeat.Milliseconds(), 1)),
 		Window:      uint32(p.opts.Window),
 	}
-	frame := p.ack.AppendTo(runtime.AppendHeader(nil, runtime.MsgHelloAck, 0, 14))
+	if version >= 2 && p.ring != nil {
+		p.ack.Transport = runtime.TransportRing
+	}
+	body := p.ack.AppendTo(nil)
+	frame := append(runtime.AppendHeader(nil, runtime.MsgHelloAck, 0, len(body)), body...)
 	if _, err := p.conn.Write(frame); err != nil {
 		return fmt.Errorf("%w: sending HELLO_ACK: %w", ErrConnectionLost, err)
 	}
@@ -171,6 +181,7 @@ func (p *Plugin) failHandshake(ctx context.Context, cause error) error {
 	}
 	p.cause = cause
 	p.conn.Close()
+	p.releaseRing()
 	if p.proc != nil {
 		if !rejected {
 			p.proc.kill() // a rejected plugin exits by itself, with status 2

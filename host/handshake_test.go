@@ -63,9 +63,9 @@ func expectReject(t *testing.T, f *fake, err error, reason runtime.RejectReason,
 
 func TestRejectUnsupportedVersion(t *testing.T) {
 	h := sourceHello()
-	h.Versions = []uint16{2, 3}
+	h.Versions = []uint16{3, 4}
 	f, _, err := startFake(t, h, testOptions())
-	expectReject(t, f, err, runtime.RejectUnsupportedVersion, "plugin speaks [2 3]")
+	expectReject(t, f, err, runtime.RejectUnsupportedVersion, "plugin speaks [3 4]")
 }
 
 func TestRejectWrongRole(t *testing.T) {

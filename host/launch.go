@@ -43,15 +43,19 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	cmd.Dir = opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
 	cmd.SysProcAttr = sysProcAttr()
+	ring, ringFile := offerRing(opts, &cmd.ExtraFiles, &cmd.Env)
 	err = startProcess(cmd)
-	closeAll([]*os.File{fds[0], fds[3], fds[5]}) // the child has its copies
+	closeAll([]*os.File{fds[0], fds[3], fds[5], ringFile}) // the child has its copies
 	if err != nil {
 		closeAll([]*os.File{stdin, stdout, stderr})
+		if ring != nil {
+			ring.unmap()
+		}
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
 	name := filepath.Base(bin)
 	proc := newProcess(cmd, stderr, newStderrLog(opts.Stderr, name))
-	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, bin, name, opts)
+	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, ring, bin, name, opts)
 }
 
 func closeAll(files []*os.File) {

@@ -57,7 +57,7 @@ func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
 	}
 	c.SetReadBuffer(socketBuffer)
 	c.SetWriteBuffer(socketBuffer)
-	return start(ctx, c, nil, "", "on "+l.ln.Addr().String(), l.opts)
+	return start(ctx, c, nil, nil, "", "on "+l.ln.Addr().String(), l.opts)
 }
 
 // Close stops listening and removes the socket. Plugins already accepted

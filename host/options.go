@@ -2,6 +2,7 @@ package host
 
 import (
 	"io"
+	"math/bits"
 	"os"
 	"time"
 
@@ -52,6 +53,15 @@ type Options struct {
 
 	// Dir is the working directory of launched plugins; empty: the host's.
 	Dir string
+
+	// RingSize is the data size of the shared-memory ring offered to
+	// launched plugins (protocol version 2, on Linux). A plugin that
+	// takes it sends its frames through memory instead of its output
+	// pipe, several times faster. Rounded up to a power of two from
+	// runtime.RingMinSize to runtime.RingMaxSize; default
+	// runtime.DefaultRingSize. Negative offers no ring: every frame stays
+	// on the pipe.
+	RingSize int
 }
 
 // Defaults applied by withDefaults.
@@ -83,6 +93,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Stderr == nil {
 		o.Stderr = os.Stderr
+	}
+	switch {
+	case o.RingSize == 0:
+		o.RingSize = runtime.DefaultRingSize
+	case o.RingSize > 0:
+		o.RingSize = 1 << bits.Len(uint(min(max(o.RingSize, runtime.RingMinSize), runtime.RingMaxSize)-1))
 	}
 	return o
 }

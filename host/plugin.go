@@ -24,7 +24,8 @@ import (
 type Plugin struct {
 	opts   Options
 	conn   conn
-	proc   *process // nil for a plugin accepted on a socket
+	proc   *process    // nil for a plugin accepted on a socket
+	ring   *sharedRing // the ring offered to a launched plugin, if any
 	binary string
 	name   string // from HELLO once known
 	hello  runtime.Hello

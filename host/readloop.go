@@ -133,6 +133,7 @@ func (p *Plugin) finish(readErr error) {
 
 	close(p.quit)
 	p.closeConn()
+	p.releaseRing()
 	if p.proc != nil {
 		p.proc.wait(p.opts.Grace)
 	}

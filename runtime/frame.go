@@ -7,9 +7,10 @@ import (
 	"io"
 )
 
-// ProtocolVersion is the newest wire protocol version this package speaks.
-// docs/PROTOCOL.md in the plugctl repository is its specification.
-const ProtocolVersion = 1
+// ProtocolVersion is the newest wire protocol version this package speaks;
+// it speaks every version from 1 up. docs/PROTOCOL.md in the plugctl
+// repository is their specification. Version 2 adds the ring transport.
+const ProtocolVersion = 2
 
 // Frame size limits, in bytes of body (the 8-byte header is not counted).
 const (

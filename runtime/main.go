@@ -24,9 +24,17 @@ func Main(p Plugin) {
 		fmt.Fprintf(os.Stderr, "plugctl runtime: %v\n", err)
 		os.Exit(ExitConnectionLost)
 	}
+	opts := ServeOptions{BatchBytes: batchBytes(capacity)}
+	opts.Ring, err = offeredRing()
+	if err != nil {
+		// The ring only makes the session faster: go on without it.
+		fmt.Fprintf(os.Stderr, "plugctl runtime: cannot use the shared ring the host offers, so frames stay on the stream: %v\n", err)
+		opts.Versions = []uint16{1}
+	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, shutdownSignals...)
-	os.Exit(ExitCode(Serve(r, w, p, ServeOptions{Signals: signals, BatchBytes: batchBytes(capacity)})))
+	opts.Signals = signals
+	os.Exit(ExitCode(Serve(r, w, p, opts)))
 }
 
 // transport opens the protocol stream and reports the capacity of its

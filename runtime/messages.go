@@ -83,6 +83,7 @@ type HelloAck struct {
 	MaxFrame    uint32 // largest body either side may send
 	HeartbeatMS uint32 // heartbeat interval; a peer silent for 3 is dead
 	Window      uint32 // batches in flight per instance before waiting
+	Transport   uint8  // version 2 on: TransportStream or TransportRing
 }
 
 // AppendTo appends the encoded body to dst.
@@ -92,6 +93,9 @@ func (m *HelloAck) AppendTo(dst []byte) []byte {
 	e.u32(m.MaxFrame)
 	e.u32(m.HeartbeatMS)
 	e.u32(m.Window)
+	if m.Version >= 2 {
+		e.u8(m.Transport)
+	}
 	return e
 }
 
@@ -102,6 +106,10 @@ func (m *HelloAck) Decode(b []byte) error {
 	m.MaxFrame = d.u32("max frame")
 	m.HeartbeatMS = d.u32("heartbeat")
 	m.Window = d.u32("window")
+	m.Transport = TransportStream
+	if m.Version >= 2 {
+		m.Transport = d.u8("transport")
+	}
 	if err := d.end(); err != nil {
 		return err
 	}
@@ -112,6 +120,8 @@ func (m *HelloAck) Decode(b []byte) error {
 		return fmt.Errorf("%w: HELLO_ACK heartbeat interval is 0", ErrMalformed)
 	case m.Window == 0:
 		return fmt.Errorf("%w: HELLO_ACK window is 0", ErrMalformed)
+	case m.Transport != TransportStream && m.Transport != TransportRing:
+		return fmt.Errorf("%w: HELLO_ACK transport %d is neither 0 (stream) nor 1 (ring)", ErrMalformed, m.Transport)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,15 @@ type ServeOptions struct {
 	// BatchBytes is the body budget of an EVENTS frame; the negotiated
 	// maximum frame size caps it. 0: DefaultBatchBytes.
 	BatchBytes int
+
+	// Versions are the protocol versions offered in HELLO; nil: all from
+	// 1 to ProtocolVersion.
+	Versions []uint16
+
+	// Ring is the shared ring the host offered, if any. When the host
+	// chooses the ring transport, every frame after HELLO goes into it
+	// and w carries only doorbell bytes.
+	Ring *Ring
 }
 
 // Serve speaks the protocol on r and w for p until the session ends, and
@@ -180,6 +190,11 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = DefaultBatchBytes
 	}
+	if opts.Versions == nil {
+		for v := uint16(1); v <= ProtocolVersion; v++ {
+			opts.Versions = append(opts.Versions, v)
+		}
+	}
 	s := &server{
 		p:         p,
 		spec:      p.Spec,
@@ -202,7 +217,7 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 func (s *server) serve(r io.Reader) error {
 	defer close(s.finished)
 	hello := Hello{
-		Versions:   []uint16{ProtocolVersion},
+		Versions:   s.opts.Versions,
 		ID:         s.opts.ID,
 		Name:       s.spec.Name,
 		Version:    s.spec.Version,
@@ -452,8 +467,12 @@ func (s *server) handshake() bool {
 			s.violation(err)
 			return false
 		}
-		if ack.Version != ProtocolVersion {
-			s.violation(protoError{ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered only %d", ack.Version, ProtocolVersion)})
+		if !slices.Contains(s.opts.Versions, ack.Version) {
+			s.violation(protoError{ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered %v", ack.Version, s.opts.Versions)})
+			return false
+		}
+		if ack.Transport == TransportRing && s.opts.Ring == nil {
+			s.violation(protoError{ErrCodeUnexpected, errors.New("HELLO_ACK chose the ring transport, but the host offered no ring")})
 			return false
 		}
 		s.ack = ack
@@ -465,6 +484,9 @@ func (s *server) handshake() bool {
 		s.fr.SetMax(ack.MaxFrame)
 		s.c.mu.Lock()
 		s.c.max = int(ack.MaxFrame)
+		if ack.Transport == TransportRing {
+			s.c.w = NewRingWriter(s.opts.Ring, s.c.w, s.abort)
+		}
 		s.c.mu.Unlock()
 		close(s.welcomed)
 		return true

@@ -95,7 +95,7 @@ func checkPositions(t *testing.T, events []Event, first uint64, n int) {
 func TestServeHandshakeAndGoodbye(t *testing.T) {
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{ID: "4f1c"})
 	h.handshake(defaultAck)
-	want := Hello{Versions: []uint16{1}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: RoleSource, EventKinds: []string{"tick", "tock"}}
+	want := Hello{Versions: []uint16{1, 2}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: RoleSource, EventKinds: []string{"tick", "tock"}}
 	if fmt.Sprint(h.hello) != fmt.Sprint(want) {
 		t.Fatalf("HELLO = %+v, want %+v", h.hello, want)
 	}

@@ -1,0 +1,68 @@
+package host
+
+import (
+	"os"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// sharedRing is a ring offered to a launched plugin, with what unmaps it.
+type sharedRing struct {
+	ring  *runtime.Ring
+	unmap func()
+}
+
+// offerRing creates the ring Options.RingSize asks for and adds it to cmd's
+// descriptors and environment. Without a ring (none asked, or none
+// possible here) the plugin keeps every frame on its pipe, which is only
+// slower, so a failure is not an error. The returned file is the host's
+// copy, to close once the plugin has started.
+func offerRing(opts Options, extra *[]*os.File, env *[]string) (*sharedRing, *os.File) {
+	if opts.RingSize <= 0 {
+		return nil, nil
+	}
+	f, r, unmap, err := newRing(opts.RingSize)
+	if err != nil {
+		return nil, nil
+	}
+	*extra = append(*extra, f)
+	*env = append(*env, runtime.EnvRingFD+"="+strconv.Itoa(2+len(*extra)))
+	return &sharedRing{ring: r, unmap: unmap}, f
+}
+
+// ringStream is the read side of a session on the ring transport. Unlike
+// a pipe, the ring goes on yielding what the plugin wrote after the host
+// closed the connection, so it checks closed itself.
+type ringStream struct {
+	rr     *runtime.RingReader
+	closed *atomic.Bool
+}
+
+func (s *ringStream) Read(p []byte) (int, error) {
+	if s.closed.Load() {
+		return 0, os.ErrClosed
+	}
+	return s.rr.Read(p)
+}
+
+// useRing moves the read side of the session to the ring, once HELLO_ACK
+// has chosen it: from then on the pipe only wakes the host. Acks wait
+// until the ring runs dry, as they wait for an empty read buffer on a
+// pipe.
+func (p *Plugin) useRing() {
+	rr := runtime.NewRingReader(p.ring.ring, p.rd.r)
+	rr.OnIdle = p.flushAcks
+	p.rd.r = &ringStream{rr: rr, closed: &p.closed}
+	p.fr = runtime.NewFrameReader(p.rd, p.opts.MaxFrame)
+}
+
+// releaseRing unmaps the ring, if one was offered. The read loop has
+// stopped, or never started, so nothing reads it any more.
+func (p *Plugin) releaseRing() {
+	if p.ring != nil {
+		p.ring.unmap()
+		p.ring = nil
+	}
+}

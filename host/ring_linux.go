@@ -1,0 +1,39 @@
+package host
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// newRing creates the shared memory of a ring of size data bytes, maps it
+// and lays the ring out. The file is what the plugin inherits; the host
+// closes its copy once the plugin has started, and unmaps the memory when
+// the session ends.
+func newRing(size int) (*os.File, *runtime.Ring, func(), error) {
+	fd, err := unix.MemfdCreate("plugctl-ring", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("shared ring: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "plugctl-ring")
+	n := runtime.RingMemSize(size)
+	if err := f.Truncate(int64(n)); err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("shared ring: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("shared ring: map: %w", err)
+	}
+	r, err := runtime.InitRing(mem, size)
+	if err != nil {
+		unix.Munmap(mem)
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return f, r, func() { unix.Munmap(mem) }, nil
+}

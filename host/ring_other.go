@@ -1,0 +1,16 @@
+//go:build !linux
+
+package host
+
+import (
+	"errors"
+	"os"
+
+	"github.com/plugctl/plugctl/runtime"
+)
+
+// newRing fails where shared memory files are not available: launched
+// plugins then keep every frame on their pipes.
+func newRing(size int) (*os.File, *runtime.Ring, func(), error) {
+	return nil, nil, nil, errors.New("shared rings need Linux")
+}

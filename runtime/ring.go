@@ -1,0 +1,274 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// The ring transport of protocol version 2 (docs/PROTOCOL.md, "Ring
+// transport"): a launched plugin's frames travel to the host through
+// memory both processes map, instead of through the output pipe, which
+// then only carries doorbell bytes. A pipe copies every byte twice, through
+// the kernel, with a system call per batch; the ring copies once, in user
+// space.
+//
+// The shared memory is a header page, then the data area:
+//
+//	offset   size  field
+//	0        8     magic "PLUGRING"
+//	8        4     layout version, 1
+//	12       4     zero
+//	16       8     data size: a power of two, RingMinSize to RingMaxSize
+//	64       8     head: bytes ever written, stored by the plugin only
+//	128      8     tail: bytes ever read, stored by the host only
+//	192      4     waiting: 1 while the host sleeps on the doorbell
+//	4096     size  data: byte i of the stream is at data[i mod size]
+//
+// The fields sit on separate cache lines so that the two sides, each
+// storing its own, do not slow each other down.
+const (
+	ringMagic         = "PLUGRING"
+	ringLayout        = 1
+	ringHeaderSize    = 4096
+	ringSizeOffset    = 16
+	ringHeadOffset    = 64
+	ringTailOffset    = 128
+	ringWaitingOffset = 192
+
+	// RingMinSize and RingMaxSize bound a ring's data area.
+	RingMinSize = 64 << 10
+	RingMaxSize = 1 << 30
+
+	// DefaultRingSize is the data area a host offers unless configured
+	// otherwise: room for the whole default window of batches, small
+	// enough to stay in a processor's last-level cache.
+	DefaultRingSize = 4 << 20
+)
+
+// EnvRingFD names the environment variable through which a host offers a
+// ring to a launched plugin: the number of the inherited descriptor of the
+// shared memory.
+const EnvRingFD = "PLUGCTL_RING_FD"
+
+// Transports a HELLO_ACK of version 2 may choose.
+const (
+	TransportStream uint8 = 0 // every frame on the byte stream, as in version 1
+	TransportRing   uint8 = 1 // plugin frames through the ring; the stream carries doorbells
+)
+
+// ErrRingCorrupt is wrapped when a ring's header holds values the other
+// side could not have stored honestly.
+var ErrRingCorrupt = fmt.Errorf("%w: shared ring corrupt", ErrMalformed)
+
+// Ring is a single-producer, single-consumer byte ring in memory shared by
+// a plugin (the producer) and its host (the consumer).
+type Ring struct {
+	mem     []byte
+	data    []byte
+	mask    uint64
+	head    *atomic.Uint64
+	tail    *atomic.Uint64
+	waiting *atomic.Uint32
+}
+
+// RingMemSize is the size of the shared memory holding a ring of size
+// bytes of data.
+func RingMemSize(size int) int { return ringHeaderSize + size }
+
+// InitRing lays out a new, empty ring in mem, which must be zeroed and
+// RingMemSize(size) bytes long, and page-aligned as mapped memory is. The
+// host calls it before offering the ring.
+func InitRing(mem []byte, size int) (*Ring, error) {
+	if size < RingMinSize || size > RingMaxSize || size&(size-1) != 0 {
+		return nil, fmt.Errorf("ring size %d: want a power of two from %d to %d", size, RingMinSize, RingMaxSize)
+	}
+	if len(mem) != RingMemSize(size) {
+		return nil, fmt.Errorf("ring memory is %d bytes, want %d", len(mem), RingMemSize(size))
+	}
+	copy(mem, ringMagic)
+	binary.LittleEndian.PutUint32(mem[8:], ringLayout)
+	binary.LittleEndian.PutUint64(mem[ringSizeOffset:], uint64(size))
+	return OpenRing(mem)
+}
+
+// OpenRing checks the header of a ring laid out by InitRing, as a plugin
+// does with the memory its host offers.
+func OpenRing(mem []byte) (*Ring, error) {
+	if len(mem) < ringHeaderSize {
+		return nil, fmt.Errorf("ring memory is %d bytes, less than its %d-byte header", len(mem), ringHeaderSize)
+	}
+	if string(mem[:8]) != ringMagic {
+		return nil, fmt.Errorf("ring memory does not start with %q", ringMagic)
+	}
+	if v := binary.LittleEndian.Uint32(mem[8:]); v != ringLayout {
+		return nil, fmt.Errorf("ring layout version %d, want %d", v, ringLayout)
+	}
+	size := binary.LittleEndian.Uint64(mem[ringSizeOffset:])
+	if size < RingMinSize || size > RingMaxSize || size&(size-1) != 0 || uint64(len(mem)) != ringHeaderSize+size {
+		return nil, fmt.Errorf("ring data size %d does not fit %d bytes of memory", size, len(mem))
+	}
+	if uintptr(unsafe.Pointer(&mem[0]))%8 != 0 {
+		return nil, errors.New("ring memory is not 8-byte aligned")
+	}
+	return &Ring{
+		mem:     mem,
+		data:    mem[ringHeaderSize:],
+		mask:    size - 1,
+		head:    (*atomic.Uint64)(unsafe.Pointer(&mem[ringHeadOffset])),
+		tail:    (*atomic.Uint64)(unsafe.Pointer(&mem[ringTailOffset])),
+		waiting: (*atomic.Uint32)(unsafe.Pointer(&mem[ringWaitingOffset])),
+	}, nil
+}
+
+// Size is the ring's data size in bytes.
+func (r *Ring) Size() int { return len(r.data) }
+
+// Bounds of the producer's sleep while the ring is full. The window of
+// batches in flight keeps a ring of the default size from ever filling, so
+// this polling is the rare path, and it spares the host a second doorbell.
+const (
+	minRingPause = 20 * time.Microsecond
+	maxRingPause = time.Millisecond
+)
+
+// RingWriter is the plugin's end of a ring: an io.Writer that copies into
+// the ring and rings the doorbell when the host sleeps. One goroutine at a
+// time may call Write.
+type RingWriter struct {
+	r     *Ring
+	bell  io.Writer
+	abort <-chan struct{}
+	head  uint64 // the producer's own copy of r.head
+	ding  [1]byte
+}
+
+// NewRingWriter returns the producer end of r. bell is the doorbell stream;
+// a wait for room ends with an error once abort is closed.
+func NewRingWriter(r *Ring, bell io.Writer, abort <-chan struct{}) *RingWriter {
+	return &RingWriter{r: r, bell: bell, abort: abort, head: r.head.Load()}
+}
+
+// errRingAborted ends a wait for room in a ring of a session that is over.
+var errRingAborted = errors.New("session over while waiting for room in the shared ring")
+
+// Write copies p into the ring, waiting for room as the host reads. The
+// bytes of one Write become visible to the host together when p fits.
+func (w *RingWriter) Write(p []byte) (int, error) {
+	size := uint64(len(w.r.data))
+	done := 0
+	var pause time.Duration
+	for done < len(p) {
+		used := w.head - w.r.tail.Load()
+		if used > size {
+			return done, fmt.Errorf("%w: the host's read position is %d bytes past the write position", ErrRingCorrupt, -int64(used))
+		}
+		if used == size {
+			pause = min(max(2*pause, minRingPause), maxRingPause)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-w.abort:
+				t.Stop()
+				return done, errRingAborted
+			}
+			continue
+		}
+		pause = 0
+		n := min(uint64(len(p)-done), size-used)
+		at := w.head & w.r.mask
+		c := copy(w.r.data[at:], p[done:done+int(n)])
+		copy(w.r.data, p[done+c:done+int(n)])
+		done += int(n)
+		w.head += n
+		w.r.head.Store(w.head)
+		// The store above and the load below are sequentially consistent,
+		// as are the host's store of waiting and its load of head, so at
+		// least one side sees the other's: no wake-up is lost.
+		if w.r.waiting.Load() != 0 && w.r.waiting.CompareAndSwap(1, 0) {
+			if _, err := w.bell.Write(w.ding[:]); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, nil
+}
+
+// RingReader is the host's end of a ring: an io.Reader that copies out of
+// the ring and sleeps on the doorbell when it is empty. The bytes it
+// returns are the host's own: the plugin cannot change them afterwards.
+// One goroutine at a time may call Read.
+type RingReader struct {
+	// OnIdle, if set, is called each time the ring is found empty, before
+	// the reader sleeps on the doorbell.
+	OnIdle func()
+
+	r     *Ring
+	bell  io.Reader
+	tail  uint64 // the consumer's own copy of r.tail
+	bells [64]byte
+	ended error // the doorbell stream's end, once seen
+}
+
+// NewRingReader returns the consumer end of r. bell is the doorbell
+// stream: its end means the plugin is gone, and the ring then ends too,
+// once drained.
+func NewRingReader(r *Ring, bell io.Reader) *RingReader {
+	return &RingReader{r: r, bell: bell, tail: r.tail.Load()}
+}
+
+// Read copies what the ring holds, up to len(p) bytes, waiting for the
+// plugin when the ring is empty. After the doorbell stream ends it returns
+// what is left, then the doorbell's error (io.EOF when the plugin closed
+// its output).
+func (rr *RingReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		avail, err := rr.available()
+		if err != nil {
+			return 0, err
+		}
+		if avail > 0 {
+			n := min(avail, uint64(len(p)))
+			at := rr.tail & rr.r.mask
+			c := copy(p[:n], rr.r.data[at:])
+			copy(p[c:n], rr.r.data)
+			rr.tail += n
+			rr.r.tail.Store(rr.tail)
+			return int(n), nil
+		}
+		if rr.ended != nil {
+			return 0, rr.ended
+		}
+		if rr.OnIdle != nil {
+			rr.OnIdle()
+		}
+		rr.r.waiting.Store(1)
+		if avail, err = rr.available(); err != nil || avail > 0 {
+			rr.r.waiting.Store(0)
+			continue
+		}
+		if _, err := rr.bell.Read(rr.bells[:]); err != nil {
+			// Whatever the plugin wrote before its output closed is in
+			// the ring: drain it before reporting the end.
+			rr.ended = err
+			rr.r.waiting.Store(0)
+		}
+	}
+}
+
+// available is how many bytes the plugin has written that the host has
+// not read.
+func (rr *RingReader) available() (uint64, error) {
+	avail := rr.r.head.Load() - rr.tail
+	if avail > uint64(len(rr.r.data)) {
+		return 0, fmt.Errorf("%w: the plugin's write position is %d bytes from the read position, the ring holds %d", ErrRingCorrupt, int64(avail), len(rr.r.data))
+	}
+	return avail, nil
+}

@@ -1,0 +1,44 @@
+//go:build unix
+
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// offeredRing maps the ring a host offers through EnvRingFD, if it offers
+// one: nil, nil when it does not. The descriptor is closed and the
+// variable unset once mapped, so the plugin's own child processes inherit
+// neither.
+func offeredRing() (*Ring, error) {
+	v, ok := os.LookupEnv(EnvRingFD)
+	if !ok {
+		return nil, nil
+	}
+	os.Unsetenv(EnvRingFD)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number", EnvRingFD, v)
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("ring descriptor %d: %w", fd, err)
+	}
+	if st.Size < ringHeaderSize || st.Size > ringHeaderSize+RingMaxSize {
+		return nil, fmt.Errorf("ring descriptor %d: %d bytes is no ring", fd, st.Size)
+	}
+	mem, err := syscall.Mmap(fd, 0, int(st.Size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("ring descriptor %d: map: %w", fd, err)
+	}
+	r, err := OpenRing(mem)
+	if err != nil {
+		syscall.Munmap(mem)
+		return nil, err
+	}
+	return r, nil
+}

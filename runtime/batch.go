@@ -21,7 +21,7 @@ const (
 	// MaxBatchEvents bounds the events of one batch, so that a batch of
 	// tiny events still acknowledges, and on failure redelivers, a
 	// bounded amount of work.
-	MaxBatchEvents = 4096
+	MaxBatchEvents = 8192
 )
 
 // batchPrefix is where events start in a batch buffer: the frame header,
@@ -134,6 +134,7 @@ type Batch struct {
 	buf    []byte
 	n      int
 	last   uint64 // the instance's last position, across batches
+	room   int    // len(buf) may grow to this: the soft limit, within cap(buf)
 	limits batchLimits
 	kinds  *kindTable
 }
@@ -141,6 +142,7 @@ type Batch struct {
 func (b *Batch) reset(buf []byte) {
 	b.buf = buf[:batchPrefix]
 	b.n = 0
+	b.room = min(b.limits.soft, cap(buf))
 }
 
 // Add adds e. e.Kind must name a kind of Spec.Events; e.Time 0 stands for
@@ -159,15 +161,16 @@ func (b *Batch) Append(position uint64, unixNano int64, kind Kind, payload []byt
 	if position == 0 {
 		position = b.last + 1
 	}
-	size := EventHeaderSize + len(payload)
 	// The common case, checked inline; add checks it all again and says
 	// what is wrong.
-	if position > b.last && int(kind) < len(b.kinds.names) && b.n < b.limits.count &&
-		len(b.buf)+size <= b.limits.soft && cap(b.buf)-len(b.buf) >= size {
+	at := len(b.buf)
+	end := at + EventHeaderSize + len(payload)
+	if position > b.last && int(kind) < len(b.kinds.names) && b.n < b.limits.count && end <= b.room {
 		if unixNano == 0 {
 			unixNano = nowNano()
 		}
-		b.buf = putEvent(b.buf, position, unixNano, uint16(kind), payload)
+		encodeEvent(b.buf[at:end], position, unixNano, uint16(kind), payload)
+		b.buf = b.buf[:end]
 		b.n++
 		b.last = position
 		return nil

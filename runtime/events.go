@@ -36,13 +36,18 @@ func AppendEvent(dst []byte, position uint64, unixNano int64, kind uint16, paylo
 func putEvent(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte) []byte {
 	n := len(dst)
 	dst = dst[:n+EventHeaderSize+len(payload)]
-	h := dst[n:]
+	encodeEvent(dst[n:], position, unixNano, kind, payload)
+	return dst
+}
+
+// encodeEvent writes an event without metadata into h, which is exactly
+// its size.
+func encodeEvent(h []byte, position uint64, unixNano int64, kind uint16, payload []byte) {
 	binary.LittleEndian.PutUint64(h, position)
 	binary.LittleEndian.PutUint64(h[8:], uint64(unixNano))
 	binary.LittleEndian.PutUint32(h[16:], uint32(kind)) // kind u16, then flags u16 0
 	binary.LittleEndian.PutUint32(h[20:], uint32(len(payload)))
 	copy(h[EventHeaderSize:], payload)
-	return dst
 }
 
 func appendEventMeta(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte, meta map[string]string) []byte {
@@ -166,21 +171,28 @@ func (r *EventReader) Next(e *Event) bool {
 		return false
 	}
 	r.left--
-	h := r.b[r.off : r.off+EventHeaderSize]
+	h := r.b[r.off:]
+	h = h[:EventHeaderSize:len(h)]
 	e.Position = binary.LittleEndian.Uint64(h)
 	e.Time = int64(binary.LittleEndian.Uint64(h[8:]))
 	e.Kind = r.kinds[binary.LittleEndian.Uint16(h[16:])]
-	flags := binary.LittleEndian.Uint16(h[18:])
 	size := int(binary.LittleEndian.Uint32(h[20:]))
 	r.off += EventHeaderSize
-	e.Metadata = nil
-	if flags&eventHasMetadata != 0 {
-		n := int(binary.LittleEndian.Uint32(r.b[r.off:]))
-		d := decoder{b: r.b[r.off+4 : r.off+4+n]}
-		e.Metadata = d.settings("metadata")
-		r.off += 4 + n
+	if binary.LittleEndian.Uint16(h[18:])&eventHasMetadata != 0 {
+		r.metadata(e)
+	} else {
+		e.Metadata = nil
 	}
 	e.Payload = r.b[r.off : r.off+size : r.off+size]
 	r.off += size
 	return true
+}
+
+// metadata decodes the metadata block that follows an event's header:
+// the rare case, kept out of Next.
+func (r *EventReader) metadata(e *Event) {
+	n := int(binary.LittleEndian.Uint32(r.b[r.off:]))
+	d := decoder{b: r.b[r.off+4 : r.off+4+n]}
+	e.Metadata = d.settings("metadata")
+	r.off += 4 + n
 }

@@ -476,8 +476,12 @@ func (s *server) handshake() bool {
 			return false
 		}
 		s.ack = ack
+		batch := s.opts.BatchBytes
+		if ack.Transport == TransportRing {
+			batch = max(batch, s.opts.Ring.batchBytes())
+		}
 		s.limits = batchLimits{
-			soft:  HeaderSize + min(s.opts.BatchBytes, int(ack.MaxFrame)),
+			soft:  HeaderSize + min(batch, int(ack.MaxFrame)),
 			hard:  HeaderSize + int(ack.MaxFrame),
 			count: MaxBatchEvents,
 		}

@@ -92,6 +92,7 @@ var brokenFixtures = []struct {
 	{"handshake/identity", "raw-source", "hello-name", false},
 	{"handshake/plugin-id", "raw-source", "fixed-id", false},
 	{"handshake/reject", "raw-source", "reject-exit0", false},
+	{"handshake/ring", "raw-source", "ring-ignored", false},
 	{"spec/matches-manifest", "raw-source", "spec-description", false},
 	{"spec/metadata", "raw-source", "no-summary", true},
 	{"spec/semver", "raw-source", "version-v", true},

@@ -7,8 +7,8 @@ import (
 	"github.com/plugctl/plugctl/runtime"
 )
 
-// checkVersion: HELLO offers protocol version 1 and, once the host picks
-// it, the plugin goes on to answer SPEC_REQUEST.
+// checkVersion: HELLO offers protocol version 1, which every host speaks,
+// and once the host picks it the plugin goes on to answer SPEC_REQUEST.
 func checkVersion(t *checkRun) error {
 	p, _, err := t.launch()
 	if err != nil {
@@ -19,7 +19,7 @@ func checkVersion(t *checkRun) error {
 		return err
 	}
 	t.logf("HELLO offers protocol versions %v", h.Versions)
-	if !slices.Contains(h.Versions, runtime.ProtocolVersion) {
+	if !slices.Contains(h.Versions, 1) {
 		return failf("HELLO offering protocol version 1", "versions %v", h.Versions)
 	}
 	if _, err := p.handshake(t.ctx, defaultHeartbeat); err != nil {
@@ -28,6 +28,45 @@ func checkVersion(t *checkRun) error {
 	if _, err := p.spec(t.ctx); err != nil {
 		return failf("SPEC after HELLO_ACK chose version 1", "%v", err)
 	}
+	return nil
+}
+
+// checkRing: a plugin that offers version 2 must take the ring a launching
+// host offers with it: every frame after HELLO then travels through shared
+// memory, so SPEC, SETUP and OPEN are answered there, and a source's first
+// events arrive there too.
+func checkRing(t *checkRun) error {
+	p, _, err := t.launchHost()
+	if err != nil {
+		return err
+	}
+	h := p.Hello()
+	if !slices.Contains(h.Versions, 2) {
+		return skipf("the plugin offers protocol versions %v, not 2", h.Versions)
+	}
+	if ack := p.HelloAck(); ack.Transport != runtime.TransportRing {
+		return skipf("this system offers no shared ring (HELLO_ACK version %d, transport %d)", ack.Version, ack.Transport)
+	}
+	c, err := t.config()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Spec(t.ctx); err != nil {
+		return failf("SPEC answered through the ring", "%v", err)
+	}
+	if err := p.Setup(t.ctx, c.global); err != nil {
+		return failf("SETUP answered through the ring", "%v", err)
+	}
+	in, err := t.hostOpen(p, c.instance)
+	if err != nil {
+		return failf("OPEN answered through the ring", "%v", err)
+	}
+	if in.source != nil {
+		if _, err := in.wait(t, 1); err != nil {
+			return err
+		}
+	}
+	t.logf("the session runs on the ring: SPEC, SETUP and OPEN answered")
 	return nil
 }
 

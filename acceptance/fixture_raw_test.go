@@ -27,7 +27,8 @@ type rawPlugin struct {
 	kinds []string
 	ack   runtime.HelloAck
 
-	wmu  sync.Mutex // one frame at a time on stdout
+	wmu  sync.Mutex // one frame at a time on out
+	out  io.Writer  // stdout, or the ring once the host chose it
 	done bool       // GOODBYE sent: nothing may follow
 
 	mu        sync.Mutex
@@ -41,7 +42,7 @@ type rawPlugin struct {
 const tornAt = 500
 
 func runRaw(m *manifest.Manifest, knob string) int {
-	p := &rawPlugin{knob: knob, spec: m.RuntimeSpec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
+	p := &rawPlugin{knob: knob, out: os.Stdout, spec: m.RuntimeSpec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
 	switch knob {
 	case "spec-description":
 		i := slices.IndexFunc(p.spec.Params, func(p runtime.Param) bool { return p.Name == "url" })
@@ -67,7 +68,7 @@ func (p *rawPlugin) send(t runtime.MsgType, inst uint16, body []byte) {
 		return
 	}
 	p.done = t == runtime.MsgGoodbye || t == runtime.MsgError
-	os.Stdout.Write(append(runtime.AppendHeader(nil, t, inst, len(body)), body...))
+	p.out.Write(append(runtime.AppendHeader(nil, t, inst, len(body)), body...))
 }
 
 // sendTorn writes an EVENTS frame with a HEARTBEAT inside it, as two
@@ -75,10 +76,10 @@ func (p *rawPlugin) send(t runtime.MsgType, inst uint16, body []byte) {
 func (p *rawPlugin) sendTorn(inst uint16, body []byte) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	os.Stdout.Write(runtime.AppendHeader(nil, runtime.MsgEvents, inst, len(body)))
+	p.out.Write(runtime.AppendHeader(nil, runtime.MsgEvents, inst, len(body)))
 	hb := (&runtime.Heartbeat{UnixNano: 1}).AppendTo(nil)
-	os.Stdout.Write(append(runtime.AppendHeader(nil, runtime.MsgHeartbeat, 0, len(hb)), hb...))
-	os.Stdout.Write(body)
+	p.out.Write(append(runtime.AppendHeader(nil, runtime.MsgHeartbeat, 0, len(hb)), hb...))
+	p.out.Write(body)
 }
 
 func (p *rawPlugin) reply(inst uint16, r runtime.Reply) {
@@ -97,8 +98,15 @@ func (p *rawPlugin) fatal(code runtime.ErrorCode, err error) int {
 
 func (p *rawPlugin) run() int {
 	hello := runtime.Hello{
-		Versions: []uint16{runtime.ProtocolVersion}, ID: os.Getenv(runtime.EnvPluginID),
+		Versions: []uint16{1}, ID: os.Getenv(runtime.EnvPluginID),
 		Name: p.spec.Name, Version: p.spec.Version, Role: p.spec.Role, EventKinds: p.kinds,
+	}
+	ring, err := runtime.OfferedRing()
+	if err != nil {
+		logf("cannot use the ring offered: %v", err)
+	}
+	if ring != nil {
+		hello.Versions = []uint16{1, 2}
 	}
 	switch p.knob {
 	case "versions":
@@ -129,6 +137,11 @@ func (p *rawPlugin) run() int {
 	case runtime.MsgHelloAck:
 		if err := p.ack.Decode(body); err != nil {
 			return p.fatal(runtime.ErrCodeMalformed, err)
+		}
+		// The "ring-ignored" knob claims version 2, then keeps writing
+		// frames on stdout when the host chooses the ring.
+		if p.ack.Transport == runtime.TransportRing && p.knob != "ring-ignored" {
+			p.out = runtime.NewRingWriter(ring, os.Stdout, nil)
 		}
 	default:
 		return p.fatal(runtime.ErrCodeUnexpected, fmt.Errorf("%s before HELLO_ACK", h.Type))

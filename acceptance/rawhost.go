@@ -318,16 +318,22 @@ func (p *proc) hello(ctx context.Context) (*runtime.Hello, error) {
 	return p.log[0].msg.(*runtime.Hello), nil
 }
 
-// handshake reads HELLO and accepts it with protocol version 1 and the
-// given heartbeat interval, then heartbeats to the plugin at that interval
+// handshake reads HELLO and accepts it with the newest protocol version
+// both sides speak and the given heartbeat interval, then heartbeats to the plugin at that interval
 // so it never declares the host dead.
 func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*runtime.Hello, error) {
 	h, err := p.hello(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var version uint16 = 1
+	for _, v := range h.Versions {
+		if v <= runtime.ProtocolVersion {
+			version = max(version, v)
+		}
+	}
 	ack := runtime.HelloAck{
-		Version:     runtime.ProtocolVersion,
+		Version:     version, // the raw host offers no ring: the transport stays the stream
 		MaxFrame:    checkMaxFrame,
 		HeartbeatMS: uint32(heartbeat / time.Millisecond),
 		Window:      checkWindow,

@@ -72,6 +72,10 @@ type instance interface {
 // Hello returns the plugin's HELLO: its id, name, version, role and kinds.
 func (p *Plugin) Hello() runtime.Hello { return p.hello }
 
+// HelloAck returns the host's answer to HELLO: the protocol version,
+// limits and transport of the session.
+func (p *Plugin) HelloAck() runtime.HelloAck { return p.ack }
+
 // Pid returns the plugin's process id, or 0 for a plugin accepted on a
 // socket.
 func (p *Plugin) Pid() int {

@@ -25,7 +25,7 @@ func Main(p Plugin) {
 		os.Exit(ExitConnectionLost)
 	}
 	opts := ServeOptions{BatchBytes: batchBytes(capacity)}
-	opts.Ring, err = offeredRing()
+	opts.Ring, err = OfferedRing()
 	if err != nil {
 		// The ring only makes the session faster: go on without it.
 		fmt.Fprintf(os.Stderr, "plugctl runtime: cannot use the shared ring the host offers, so frames stay on the stream: %v\n", err)

@@ -9,9 +9,9 @@ import (
 
 var errRingUnsupported = errors.New("shared rings are not supported on this system")
 
-// offeredRing reports that no ring can be mapped here: the plugin offers
+// OfferedRing reports that no ring can be mapped here: the plugin offers
 // only protocol version 1, so the host keeps every frame on the stream.
-func offeredRing() (*Ring, error) {
+func OfferedRing() (*Ring, error) {
 	if _, ok := os.LookupEnv(EnvRingFD); ok {
 		return nil, errRingUnsupported
 	}

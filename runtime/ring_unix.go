@@ -9,11 +9,12 @@ import (
 	"syscall"
 )
 
-// offeredRing maps the ring a host offers through EnvRingFD, if it offers
-// one: nil, nil when it does not. The descriptor is closed and the
+// OfferedRing maps the ring a host offers through EnvRingFD, if it offers
+// one: nil, nil when it does not. Main calls it; a plugin calling Serve
+// itself passes the ring in ServeOptions.Ring. The descriptor is closed and the
 // variable unset once mapped, so the plugin's own child processes inherit
 // neither.
-func offeredRing() (*Ring, error) {
+func OfferedRing() (*Ring, error) {
 	v, ok := os.LookupEnv(EnvRingFD)
 	if !ok {
 		return nil, nil

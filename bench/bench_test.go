@@ -29,7 +29,8 @@ var transports = []struct {
 	name    string
 	receive receiver
 }{
-	{"plugctl", receivePlugctlPipe},
+	{"plugctl", receivePlugctlRing},
+	{"plugctl-pipe", receivePlugctlPipe},
 	{"plugctl-unix", receivePlugctlUnix},
 	{"jsonframe", receiveJSONFrame},
 	{"grpc", receiveGRPC},
@@ -40,6 +41,7 @@ var ceilings = []struct {
 	name    string
 	receive receiver
 }{
+	{"ring", receiveRawRing},
 	{"pipe", receiveRawPipe},
 	{"unix", receiveRawUnix},
 }
@@ -68,10 +70,11 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkCeiling measures what a pipe or a Unix socket itself allows
-// with plugctl's framing: the rawframe plugin writes one pre-encoded
-// EVENTS frame, as large as the runtime's batches, over and over and the
-// host reads each frame and only counts its events. One op is one event.
+// BenchmarkCeiling measures what a shared ring, a pipe or a Unix socket
+// itself allows with plugctl's framing: the rawframe plugin writes one
+// pre-encoded EVENTS frame, as large as the runtime's batches, over and
+// over and the host reads each frame and only counts its events. One op is
+// one event.
 func BenchmarkCeiling(b *testing.B) {
 	for _, c := range ceilings {
 		b.Run(c.name, func(b *testing.B) {

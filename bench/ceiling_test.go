@@ -48,13 +48,26 @@ func receiveRawUnix(tb testing.TB, size, n int, m meter) {
 	receiveRaw(tb, c, cmd.Process.Pid, size, n, m)
 }
 
-// startRaw starts the rawframe plugin with payloads of size bytes, its
-// standard output on stdout, and kills it when tb ends: it would write
-// forever.
+// startRaw starts the rawframe plugin with payloads of size bytes and its
+// standard output on stdout.
 func startRaw(tb testing.TB, size int, stdout *os.File, args ...string) *exec.Cmd {
-	cmd := exec.Command(pluginPath(tb, "rawframe"), append([]string{"-size", strconv.Itoa(size)}, args...)...)
+	cmd := rawCommand(tb, size, args...)
 	cmd.Stdout = stdout
+	startCommand(tb, cmd)
+	return cmd
+}
+
+// rawCommand is the command of the rawframe plugin with payloads of size
+// bytes.
+func rawCommand(tb testing.TB, size int, args ...string) *exec.Cmd {
+	cmd := exec.Command(pluginPath(tb, "rawframe"), append([]string{"-size", strconv.Itoa(size)}, args...)...)
 	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// startCommand starts cmd and kills it when tb ends: a rawframe plugin
+// would write forever.
+func startCommand(tb testing.TB, cmd *exec.Cmd) {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -62,7 +75,6 @@ func startRaw(tb testing.TB, size int, stdout *os.File, args ...string) *exec.Cm
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	return cmd
 }
 
 // receiveRaw reads frames from r and counts their events. The first frame

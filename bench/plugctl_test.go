@@ -21,10 +21,23 @@ var hostOptions = host.Options{Role: runtime.RoleSource}
 // process id.
 type connector func(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int)
 
-// launch starts the plugin with host.Launch: the protocol runs on its
-// standard input and output, pipes the host raises to 1 MiB.
+// launch starts the plugin with host.Launch as it is by default: the
+// protocol runs on its standard input and output, and its frames come
+// through the shared ring the host offers.
 func launch(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int) {
-	p, err := host.Launch(ctx, pluginPath(tb, "plugctl"), args, hostOptions)
+	return launchWith(ctx, tb, args, hostOptions)
+}
+
+// launchPipe starts the plugin with host.Launch offering no ring: every
+// frame on the pipes, which the host raises to 1 MiB.
+func launchPipe(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int) {
+	o := hostOptions
+	o.RingSize = -1
+	return launchWith(ctx, tb, args, o)
+}
+
+func launchWith(ctx context.Context, tb testing.TB, args []string, o host.Options) (*host.Plugin, int) {
+	p, err := host.Launch(ctx, pluginPath(tb, "plugctl"), args, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -59,9 +72,14 @@ func listen(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, in
 	return p, cmd.Process.Pid
 }
 
-// receivePlugctlPipe runs plugctl over the launched plugin's pipes.
-func receivePlugctlPipe(tb testing.TB, size, n int, m meter) {
+// receivePlugctlRing runs plugctl over the launched plugin's shared ring.
+func receivePlugctlRing(tb testing.TB, size, n int, m meter) {
 	receivePlugctl(tb, launch, size, n, m)
+}
+
+// receivePlugctlPipe runs plugctl over the launched plugin's pipes alone.
+func receivePlugctlPipe(tb testing.TB, size, n int, m meter) {
+	receivePlugctl(tb, launchPipe, size, n, m)
 }
 
 // receivePlugctlUnix runs plugctl over a Unix socket.

@@ -5,6 +5,7 @@ package bench
 import (
 	"errors"
 	"os"
+	"testing"
 	"time"
 )
 
@@ -14,4 +15,9 @@ func growPipe(*os.File) {}
 // processCPU is not implemented outside Linux: no CPU metrics there.
 func processCPU(int) (time.Duration, error) {
 	return 0, errors.New("process CPU time is read from /proc on Linux only")
+}
+
+// receiveRawRing skips: shared rings need Linux.
+func receiveRawRing(tb testing.TB, size, n int, m meter) {
+	tb.Skip("shared rings need Linux")
 }

@@ -6,6 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/plugctl/plugctl/runtime"
 )
 
 // Launch starts the plugin executable at path with args and runs the
@@ -39,7 +43,11 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	growPipe(stdout)
 
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), opts.Env...)
+	// A ring variable inherited from the host's own environment would name
+	// a descriptor the plugin does not have: only offerRing sets it.
+	cmd.Env = slices.DeleteFunc(append(os.Environ(), opts.Env...), func(kv string) bool {
+		return strings.HasPrefix(kv, runtime.EnvRingFD+"=")
+	})
 	cmd.Dir = opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
 	cmd.SysProcAttr = sysProcAttr()

@@ -47,6 +47,9 @@ func TestGolden(t *testing.T) {
 		{"HELLO_ACK", frame(MsgHelloAck, 0, (&HelloAck{Version: 1, MaxFrame: 1 << 20, HeartbeatMS: 5000, Window: 8}).AppendTo(nil)), `
 			0e000000 02 00 0000
 			0100 00001000 88130000 08000000`},
+		{"HELLO_ACK version 2, ring", frame(MsgHelloAck, 0, (&HelloAck{Version: 2, MaxFrame: 1 << 20, HeartbeatMS: 5000, Window: 8, Transport: TransportRing}).AppendTo(nil)), `
+			0f000000 02 00 0000
+			0200 00001000 88130000 08000000 01`},
 		{"REJECT", frame(MsgReject, 0, (&Reject{Reason: RejectRevoked, Message: "no"}).AppendTo(nil)), `
 			08000000 03 00 0000
 			0400 02000000 6e6f`},

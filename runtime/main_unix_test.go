@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,9 +57,9 @@ func helperCommand(env ...string) *exec.Cmd {
 	return cmd
 }
 
-func startProcess(t *testing.T) *plugin {
+func startProcess(t *testing.T, env ...string) *plugin {
 	t.Helper()
-	p := &plugin{t: t, cmd: helperCommand()}
+	p := &plugin{t: t, cmd: helperCommand(env...)}
 	p.cmd.Stderr = &p.stderr
 	var err error
 	if p.in, err = p.cmd.StdinPipe(); err != nil {
@@ -156,6 +158,35 @@ func TestMainStdioAndSignal(t *testing.T) {
 		if !strings.Contains(p.stderr.String(), want) {
 			t.Errorf("stderr does not hold %q:\n%s", want, &p.stderr)
 		}
+	}
+}
+
+// TestMainStrayRingVariable: a ring variable naming a descriptor that is
+// not a ring (the protocol's own, the Go runtime's, none) leaves it open:
+// the plugin offers only version 1 and works on the stream.
+func TestMainStrayRingVariable(t *testing.T) {
+	for fd := 3; fd <= 10; fd++ {
+		t.Run(strconv.Itoa(fd), func(t *testing.T) {
+			p := startProcess(t, EnvRingFD+"="+strconv.Itoa(fd))
+			var hello Hello
+			if err := hello.Decode(p.expect(MsgHello)); err != nil || !slices.Equal(hello.Versions, []uint16{1}) {
+				t.Fatalf("HELLO %+v, %v; want versions [1]", hello, err)
+			}
+			ack := defaultAck
+			ack.Version = 1
+			p.send(MsgHelloAck, 0, ack.AppendTo(nil))
+			p.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
+			var r Reply
+			if err := r.Decode(p.expect(MsgReply)); err != nil || r.Status != StatusOK {
+				t.Fatalf("OPEN reply %+v, %v", r, err)
+			}
+			if _, err := ParseEvents(p.expect(MsgEvents), []string{"tick", "tock"}, MsgEvents); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(p.stderr.String(), "cannot use the shared ring") {
+				t.Errorf("stderr does not say the ring was refused:\n%s", &p.stderr)
+			}
+		})
 	}
 }
 

@@ -153,10 +153,11 @@ type RingWriter struct {
 	ding  [1]byte
 }
 
-// NewRingWriter returns the producer end of r. bell is the doorbell stream;
-// a wait for room ends with an error once abort is closed.
+// NewRingWriter returns the producer end of a new ring r: it writes from
+// byte 0. bell is the doorbell stream; a wait for room ends with an error
+// once abort is closed.
 func NewRingWriter(r *Ring, bell io.Writer, abort <-chan struct{}) *RingWriter {
-	return &RingWriter{r: r, bell: bell, abort: abort, head: r.head.Load()}
+	return &RingWriter{r: r, bell: bell, abort: abort}
 }
 
 // errRingAborted ends a wait for room in a ring of a session that is over.
@@ -171,7 +172,7 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 	for done < len(p) {
 		used := w.head - w.r.tail.Load()
 		if used > size {
-			return done, fmt.Errorf("%w: the host's read position is %d bytes past the write position", ErrRingCorrupt, -int64(used))
+			return done, fmt.Errorf("%w: the host's read position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
 		}
 		if used == size {
 			pause = min(max(2*pause, minRingPause), maxRingPause)
@@ -220,11 +221,12 @@ type RingReader struct {
 	ended error // the doorbell stream's end, once seen
 }
 
-// NewRingReader returns the consumer end of r. bell is the doorbell
+// NewRingReader returns the consumer end of a new ring r: it reads from
+// byte 0, whatever the shared tail says. bell is the doorbell
 // stream: its end means the plugin is gone, and the ring then ends too,
 // once drained.
 func NewRingReader(r *Ring, bell io.Reader) *RingReader {
-	return &RingReader{r: r, bell: bell, tail: r.tail.Load()}
+	return &RingReader{r: r, bell: bell}
 }
 
 // Read copies what the ring holds, up to len(p) bytes, waiting for the

@@ -11,9 +11,9 @@ import (
 
 // OfferedRing maps the ring a host offers through EnvRingFD, if it offers
 // one: nil, nil when it does not. Main calls it; a plugin calling Serve
-// itself passes the ring in ServeOptions.Ring. The descriptor is closed and the
-// variable unset once mapped, so the plugin's own child processes inherit
-// neither.
+// itself passes the ring in ServeOptions.Ring. The variable is unset and,
+// once mapped, the descriptor closed, so the plugin's own child processes
+// inherit neither.
 func OfferedRing() (*Ring, error) {
 	v, ok := os.LookupEnv(EnvRingFD)
 	if !ok {
@@ -24,13 +24,14 @@ func OfferedRing() (*Ring, error) {
 	if err != nil || fd < 3 {
 		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number", EnvRingFD, v)
 	}
-	defer syscall.Close(fd)
+	// A descriptor that turns out not to be a ring is left open: the
+	// variable may be stale, and the number now someone else's.
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("ring descriptor %d: %w", fd, err)
 	}
-	if st.Size < ringHeaderSize || st.Size > ringHeaderSize+RingMaxSize {
-		return nil, fmt.Errorf("ring descriptor %d: %d bytes is no ring", fd, st.Size)
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size < ringHeaderSize || st.Size > ringHeaderSize+RingMaxSize {
+		return nil, fmt.Errorf("ring descriptor %d is not a ring's shared memory", fd)
 	}
 	mem, err := syscall.Mmap(fd, 0, int(st.Size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
@@ -39,7 +40,8 @@ func OfferedRing() (*Ring, error) {
 	r, err := OpenRing(mem)
 	if err != nil {
 		syscall.Munmap(mem)
-		return nil, err
+		return nil, fmt.Errorf("ring descriptor %d: %w", fd, err)
 	}
+	syscall.Close(fd) // the mapping outlives it; child processes must not inherit it
 	return r, nil
 }

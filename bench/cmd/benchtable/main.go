@@ -161,10 +161,12 @@ type row struct {
 // rows are the table's rows for each payload size, in order. Rows without
 // results in the input are left out.
 var rows = []row{
-	{"plugctl, pipe", "BenchmarkThroughput/plugctl", "BenchmarkCeiling/pipe"},
+	{"plugctl, launched: shared ring", "BenchmarkThroughput/plugctl", "BenchmarkCeiling/ring"},
+	{"plugctl, launched, no ring: pipe", "BenchmarkThroughput/plugctl-pipe", "BenchmarkCeiling/pipe"},
 	{"plugctl, unix socket", "BenchmarkThroughput/plugctl-unix", "BenchmarkCeiling/unix"},
 	{"JSON per frame, pipe", "BenchmarkThroughput/jsonframe", ""},
 	{"go-plugin gRPC, 128 per message", "BenchmarkThroughput/grpc", ""},
+	{"ceiling: raw frames, shared ring", "BenchmarkCeiling/ring", ""},
 	{"ceiling: raw frames, pipe", "BenchmarkCeiling/pipe", ""},
 	{"ceiling: raw frames, unix socket", "BenchmarkCeiling/unix", ""},
 }
@@ -212,7 +214,7 @@ func write(w io.Writer, r *results, cmd string) error {
 		if p99.median >= latencyTarget {
 			met = "MISSED"
 		}
-		fmt.Fprintf(b, "\nSingle-event latency, plugctl over a pipe, emit → host handler, one event about every ms: median %s µs, p99 %s µs (median (min–max) of %d runs); target p99 < 1 ms: %s.\n",
+		fmt.Fprintf(b, "\nSingle-event latency, plugctl launched (shared ring), emit → host handler, one event about every ms: median %s µs, p99 %s µs (median (min–max) of %d runs); target p99 < 1 ms: %s.\n",
 			us(p50), us(p99), p99.n, met)
 	}
 	if cmd != "" {

@@ -16,8 +16,8 @@ BenchmarkThroughput/grpc/64B-2        	 1000000	       100.0 ns/op	  640.00 MB/s
 BenchmarkThroughput/jsonframe/64B-2   	  100000	      1000 ns/op	   64.00 MB/s	   1000000 events/s
 BenchmarkThroughput/plugctl/1KiB-2    	 1000000	       500 ns/op	 2048.00 MB/s	   2000000 events/s
 BenchmarkThroughput/grpc/1KiB-2       	 1000000	       500 ns/op	 2048.00 MB/s	   2000000 events/s
-BenchmarkCeiling/pipe/64B-2           	 1000000	        20.0 ns/op	 3200.00 MB/s	  50000000 events/s
-BenchmarkCeiling/pipe/1KiB-2          	 1000000	       333 ns/op	 3072.00 MB/s	   3000000 events/s
+BenchmarkCeiling/ring/64B-2           	 1000000	        20.0 ns/op	 3200.00 MB/s	  50000000 events/s
+BenchmarkCeiling/ring/1KiB-2          	 1000000	       333 ns/op	 3072.00 MB/s	   3000000 events/s
 BenchmarkLatency/plugctl-2            	     900	   1100000 ns/op	        80.00 p50-us	       400.0 p99-us
 BenchmarkLatency/plugctl-2            	     900	   1100000 ns/op	        90.00 p50-us	      1200 p99-us
 PASS
@@ -36,11 +36,11 @@ func TestTable(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"median (min–max) of 3 runs, CPU as medians; cpu: AMD EPYC.",
-		"| 64 B | plugctl, pipe | 30.0M (25.0M–40.0M) | 30 | 31 | 3.0× | 30.0× | 60% | met (≥30.0M/s, ≥2× grpc) |",
+		"| 64 B | plugctl, launched: shared ring | 30.0M (25.0M–40.0M) | 30 | 31 | 3.0× | 30.0× | 60% | met (≥30.0M/s, ≥2× grpc) |",
 		"| 64 B | JSON per frame, pipe | 1.0M (1.0M–1.0M) | — | — |  |  |  |  |",
 		"| 64 B | go-plugin gRPC, 128 per message | 10.0M (10.0M–10.0M) | 300 | 100 |  |  |  |  |",
-		"| 64 B | ceiling: raw frames, pipe | 50.0M (50.0M–50.0M) |",
-		"| 1 KiB | plugctl, pipe | 2.0M (2.0M–2.0M) | — | — | 1.0× | — | 67% | MISSED ≥4.0M/s (above the ceiling), ≥2× grpc |",
+		"| 64 B | ceiling: raw frames, shared ring | 50.0M (50.0M–50.0M) |",
+		"| 1 KiB | plugctl, launched: shared ring | 2.0M (2.0M–2.0M) | — | — | 1.0× | — | 67% | MISSED ≥4.0M/s (above the ceiling), ≥2× grpc |",
 		"median 85 (80–90) µs, p99 800 (400–1200) µs (median (min–max) of 2 runs); target p99 < 1 ms: met.",
 		"Produced by: `go test -bench .`",
 	} {
@@ -48,7 +48,7 @@ func TestTable(t *testing.T) {
 			t.Errorf("table lacks %q; got:\n%s", want, out)
 		}
 	}
-	for _, absent := range []string{"256 B", "unix socket"} {
+	for _, absent := range []string{"256 B", "unix socket", "no ring: pipe", "raw frames, pipe"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("table has a row for %q, which the input has no results for:\n%s", absent, out)
 		}

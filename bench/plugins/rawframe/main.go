@@ -1,14 +1,16 @@
 // Command rawframe measures the ceiling under plugctl's transport: it
-// encodes one EVENTS frame in plugctl's wire format once, as large as the
-// runtime's batches (runtime.DefaultBatchBytes), then writes it
-// over and over until a write fails: to standard output, or to the Unix
-// socket named by -socket. No handshake, per-event encoding, acks or flow
-// control: only the cost of the pipe or socket itself. It exits quietly
-// once the reader has gone.
+// encodes one EVENTS frame in plugctl's wire format once, with a body of
+// -batch bytes (default runtime.DefaultBatchBytes), then writes it over
+// and over until a write fails: to standard output, to the Unix socket
+// named by -socket, or with -ring to the shared ring the host offers
+// (runtime.EnvRingFD), ringing standard output as its doorbell. No
+// handshake, per-event encoding, acks or flow control: only the cost of
+// the pipe, socket or ring itself. It exits quietly once the reader has
+// gone.
 //
 // Usage:
 //
-//	rawframe [-size bytes] [-socket path]
+//	rawframe [-size bytes] [-batch bytes] [-socket path | -ring]
 package main
 
 import (
@@ -27,26 +29,40 @@ import (
 
 func main() {
 	size := flag.Int("size", 64, "payload `bytes` per event")
+	batch := flag.Int("batch", runtime.DefaultBatchBytes, "frame body `bytes`")
 	socket := flag.String("socket", "", "Unix socket `path` to connect to instead of writing to standard output")
+	ring := flag.Bool("ring", false, "write to the shared ring the host offers")
 	flag.Parse()
-	err := write(*socket, encode(*size))
+	w, err := output(*socket, *ring)
+	if err == nil {
+		err = write(w, encode(*size, *batch))
+	}
 	if err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
 		fmt.Fprintln(os.Stderr, "rawframe:", err)
 		os.Exit(1)
 	}
 }
 
-// write writes frame to standard output or to socket until a write fails.
-func write(socket string, frame []byte) error {
-	var w io.Writer = os.Stdout
-	if socket != "" {
-		c, err := net.Dial("unix", socket)
-		if err != nil {
-			return err
+// output opens what the frames are written to.
+func output(socket string, ring bool) (io.Writer, error) {
+	switch {
+	case socket != "":
+		return net.Dial("unix", socket)
+	case ring:
+		r, err := runtime.OfferedRing()
+		if err == nil && r == nil {
+			err = errors.New("-ring: the host offered no ring")
 		}
-		defer c.Close()
-		w = c
+		if err != nil {
+			return nil, err
+		}
+		return runtime.NewRingWriter(r, os.Stdout, nil), nil
 	}
+	return os.Stdout, nil
+}
+
+// write writes frame to w until a write fails.
+func write(w io.Writer, frame []byte) error {
 	for {
 		if _, err := w.Write(frame); err != nil {
 			return err
@@ -55,10 +71,10 @@ func write(socket string, frame []byte) error {
 }
 
 // encode returns one complete EVENTS frame holding as many events of size
-// payload bytes as fit in a body of runtime.DefaultBatchBytes.
-func encode(size int) []byte {
-	limit := runtime.DefaultBatchBytes
-	n := max((limit-4)/(runtime.EventHeaderSize+size), 1)
+// payload bytes as fit in a body of limit bytes, and no more than a
+// runtime batch holds.
+func encode(size, limit int) []byte {
+	n := min(max((limit-4)/(runtime.EventHeaderSize+size), 1), runtime.MaxBatchEvents)
 	payload := workload.Payload(size)
 	frame := make([]byte, runtime.HeaderSize+4, runtime.HeaderSize+limit)
 	binary.LittleEndian.PutUint32(frame[runtime.HeaderSize:], uint32(n))

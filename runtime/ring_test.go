@@ -107,11 +107,11 @@ func TestInitRingLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewRingWriter(r2, io.Discard, nil).Write([]byte("hello")); err != nil {
+	if _, err := resumeWriter(r2, io.Discard, nil).Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 16)
-	n, err := NewRingReader(r, eofBell).Read(buf)
+	n, err := resumeReader(r, eofBell).Read(buf)
 	if err != nil || string(buf[:n]) != "hello" {
 		t.Fatalf("Read through the other view = %q, %v; want \"hello\"", buf[:n], err)
 	}
@@ -206,8 +206,8 @@ func TestRingRoundTrip(t *testing.T) {
 	defer pr.Close()
 	defer pw.Close() // unblocks a stuck reader if the test fails
 	bell := &countingWriter{w: pw}
-	w := NewRingWriter(r, bell, nil)
-	rr := NewRingReader(r, pr)
+	w := resumeWriter(r, bell, nil)
+	rr := resumeReader(r, pr)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	size := r.Size()
@@ -300,7 +300,7 @@ func TestRingWrapsAtDataEnd(t *testing.T) {
 		r, mem := newTestRing(t)
 		setHead(mem, start)
 		setTail(mem, start)
-		w := NewRingWriter(r, io.Discard, nil)
+		w := resumeWriter(r, io.Discard, nil)
 		p := randomBytes(rand.New(rand.NewPCG(start, 9)), 100)
 		if n, err := w.Write(p); n != len(p) || err != nil {
 			t.Fatalf("start %d: Write = %d, %v", start, n, err)
@@ -314,7 +314,7 @@ func TestRingWrapsAtDataEnd(t *testing.T) {
 				t.Fatalf("start %d: byte %d of the write is not at data[%d]", start, i, at)
 			}
 		}
-		rr := NewRingReader(r, eofBell)
+		rr := resumeReader(r, eofBell)
 		buf := make([]byte, 1000)
 		n, err := rr.Read(buf)
 		if err != nil || !bytes.Equal(buf[:n], p) {
@@ -333,7 +333,7 @@ func TestRingWrapsAtDataEnd(t *testing.T) {
 // ring, not corruption, for both ends.
 func TestRingFullIsLegal(t *testing.T) {
 	r, mem := newTestRing(t)
-	w := NewRingWriter(r, io.Discard, nil)
+	w := resumeWriter(r, io.Discard, nil)
 	full := randomBytes(rand.New(rand.NewPCG(5, 6)), r.Size())
 	if n, err := w.Write(full); n != len(full) || err != nil {
 		t.Fatalf("filling the ring: %d, %v", n, err)
@@ -341,7 +341,7 @@ func TestRingFullIsLegal(t *testing.T) {
 	if h := getHead(mem); h != uint64(r.Size()) {
 		t.Fatalf("head %d, want %d", h, r.Size())
 	}
-	got, err := io.ReadAll(NewRingReader(r, eofBell))
+	got, err := io.ReadAll(resumeReader(r, eofBell))
 	if err != nil || !bytes.Equal(got, full) {
 		t.Fatalf("reading the full ring: %d bytes, %v", len(got), err)
 	}
@@ -356,11 +356,11 @@ func TestRingDrainsBeforeEnd(t *testing.T) {
 		}
 		defer pr.Close()
 		want := randomBytes(rand.New(rand.NewPCG(7, 8)), 3000)
-		if _, err := NewRingWriter(r, pw, nil).Write(want); err != nil {
+		if _, err := resumeWriter(r, pw, nil).Write(want); err != nil {
 			t.Fatal(err)
 		}
 		pw.Close()
-		rr := NewRingReader(r, pr)
+		rr := resumeReader(r, pr)
 		var got []byte
 		buf := make([]byte, 1000)
 		for {
@@ -385,10 +385,10 @@ func TestRingDrainsBeforeEnd(t *testing.T) {
 		t.Run("end while sleeping: "+end.Error(), func(t *testing.T) {
 			r, _ := newTestRing(t)
 			bell := &countingWriter{}
-			w := NewRingWriter(r, bell, nil)
+			w := resumeWriter(r, bell, nil)
 			last := []byte("GOODBYE, last frame")
 			calls := 0
-			rr := NewRingReader(r, readerFunc(func([]byte) (int, error) {
+			rr := resumeReader(r, readerFunc(func([]byte) (int, error) {
 				calls++
 				if calls == 1 {
 					if r.waiting.Load() != 1 {
@@ -432,7 +432,7 @@ func TestRingDrainsBeforeEnd(t *testing.T) {
 func TestRingDoorbellOnlyWhenWaiting(t *testing.T) {
 	r, mem := newTestRing(t)
 	bell := &countingWriter{}
-	w := NewRingWriter(r, bell, nil)
+	w := resumeWriter(r, bell, nil)
 	w.Write([]byte("a"))
 	if n := bell.bells.Load(); n != 0 {
 		t.Fatalf("%d doorbells while the reader is awake, want 0", n)
@@ -458,7 +458,7 @@ func TestRingDoorbellOnlyWhenWaiting(t *testing.T) {
 	}
 	pr.Close()
 	pw.Close()
-	if _, err := NewRingWriter(r, pw, nil).Write([]byte("d")); err == nil {
+	if _, err := resumeWriter(r, pw, nil).Write([]byte("d")); err == nil {
 		t.Error("Write rang a closed doorbell without an error")
 	}
 }
@@ -476,7 +476,7 @@ func TestRingCorruptHead(t *testing.T) {
 	} {
 		r, mem := newTestRing(t)
 		setTail(mem, tail)
-		rr := NewRingReader(r, eofBell)
+		rr := resumeReader(r, eofBell)
 		setHead(mem, tc.head)
 		n, err := rr.Read(make([]byte, 100))
 		if n != 0 || !errors.Is(err, ErrRingCorrupt) || !errors.Is(err, ErrMalformed) {
@@ -498,7 +498,7 @@ func TestRingCorruptHeadWhileSleeping(t *testing.T) {
 	}
 	defer pr.Close()
 	defer pw.Close()
-	rr := NewRingReader(r, pr)
+	rr := resumeReader(r, pr)
 	done := make(chan struct{})
 	var n int
 	go func() {
@@ -526,7 +526,7 @@ func TestRingCorruptTail(t *testing.T) {
 	} {
 		r, mem := newTestRing(t)
 		setHead(mem, head)
-		w := NewRingWriter(r, io.Discard, nil)
+		w := resumeWriter(r, io.Discard, nil)
 		setTail(mem, tc.tail)
 		n, err := w.Write([]byte("frame"))
 		if n != 0 || !errors.Is(err, ErrRingCorrupt) || !errors.Is(err, ErrMalformed) {
@@ -543,7 +543,7 @@ func TestRingCorruptTail(t *testing.T) {
 func TestRingWriterAbort(t *testing.T) {
 	r, mem := newTestRing(t)
 	abort := make(chan struct{})
-	w := NewRingWriter(r, io.Discard, abort)
+	w := resumeWriter(r, io.Discard, abort)
 	var n int
 	var err error
 	done := make(chan struct{})
@@ -567,16 +567,16 @@ func TestRingWriterAbort(t *testing.T) {
 	}
 	// A closed abort does not refuse a write that has room.
 	r2, _ := newTestRing(t)
-	if n, err := NewRingWriter(r2, io.Discard, abort).Write([]byte("room")); n != 4 || err != nil {
+	if n, err := resumeWriter(r2, io.Discard, abort).Write([]byte("room")); n != 4 || err != nil {
 		t.Errorf("Write with room after the abort = %d, %v; want 4, nil", n, err)
 	}
 }
 
 func TestRingOnIdle(t *testing.T) {
 	r, _ := newTestRing(t)
-	w := NewRingWriter(r, io.Discard, nil)
+	w := resumeWriter(r, io.Discard, nil)
 	idle := 0
-	rr := NewRingReader(r, eofBell)
+	rr := resumeReader(r, eofBell)
 	rr.OnIdle = func() {
 		idle++
 		if idle == 1 {
@@ -666,7 +666,7 @@ func FuzzRingReader(f *testing.F) {
 		copy(mem[ringHeaderSize:], data)
 		setTail(mem, tail)
 		setHead(mem, head)
-		rr := NewRingReader(r, eofBell)
+		rr := resumeReader(r, eofBell)
 		buf := make([]byte, 1+int(bufSize)%(2*RingMinSize))
 
 		used := head - tail
@@ -707,4 +707,38 @@ func FuzzRingReader(f *testing.F) {
 			t.Fatalf("tail %d after draining, want head %d", getTail(mem), head)
 		}
 	})
+}
+
+// resumeReader is NewRingReader for a reader that has already read up to
+// the tail in the shared header, so that tests can start a ring at any
+// position (and at positions only a corrupt ring has).
+func resumeReader(r *Ring, bell io.Reader) *RingReader {
+	rr := NewRingReader(r, bell)
+	rr.tail = r.tail.Load()
+	return rr
+}
+
+// resumeWriter is NewRingWriter for a writer that has already written up
+// to the head in the shared header.
+func resumeWriter(r *Ring, bell io.Writer, abort <-chan struct{}) *RingWriter {
+	w := NewRingWriter(r, bell, abort)
+	w.head = r.head.Load()
+	return w
+}
+
+// TestRingReaderStartsAtZero: the host's reader keeps its own tail from 0
+// and never takes the shared one, which the plugin can write.
+func TestRingReaderStartsAtZero(t *testing.T) {
+	r, err := InitRing(make([]byte, RingMemSize(RingMinSize)), RingMinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tail.Store(100) // forged before the reader starts
+	rr := NewRingReader(r, eofBell)
+	copy(r.data, "hello")
+	r.head.Store(5)
+	buf := make([]byte, 16)
+	if n, err := rr.Read(buf); n != 5 || err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("Read = %d %q, %v; want 5 \"hello\"", n, buf[:n], err)
+	}
 }

@@ -91,7 +91,8 @@ func receiveRaw(tb testing.TB, r io.Reader, pid, size, n int, m meter) {
 	}
 	c := newChecker(size)
 	var e runtime.Event
-	for rd := first.Reader(); rd.Next(&e); {
+	rd := first.Reader()
+	for rd.Next(&e) {
 		if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
 			tb.Fatal(err)
 		}

@@ -95,7 +95,8 @@ func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
 	c := newChecker(size)
 	runPlugctl(tb, connect, nil, size, m, func(b *runtime.Events) (bool, error) {
 		var e runtime.Event // on the stack: filling it needs no write barriers
-		for r := b.Reader(); r.Next(&e); {
+		r := b.Reader()     // not in the for statement, which would copy it every iteration
+		for r.Next(&e) {
 			if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
 				return false, err
 			}
@@ -115,7 +116,8 @@ func BenchmarkLatency(b *testing.B) {
 		runPlugctl(b, launch, []string{"-mode", "latency"}, 64, &benchMeter{b: b}, func(batch *runtime.Events) (bool, error) {
 			now := time.Now().UnixNano()
 			var e runtime.Event
-			for r := batch.Reader(); r.Next(&e) && len(lat) < b.N; {
+			r := batch.Reader()
+			for r.Next(&e) && len(lat) < b.N {
 				lat = append(lat, now-e.Time)
 			}
 			return len(lat) == b.N, nil

@@ -102,7 +102,8 @@ func BenchmarkServePipe(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for r := batch.Reader(); r.Next(&e); {
+				r := batch.Reader()
+				for r.Next(&e) {
 					received++
 				}
 				binary.LittleEndian.PutUint64(ack[HeaderSize:], batch.Last())

@@ -150,7 +150,15 @@ func (b *Events) First() uint64 { return b.first }
 // Last is the position of the batch's last event.
 func (b *Events) Last() uint64 { return b.last }
 
-// Reader returns a cursor over the batch's events.
+// Reader returns a cursor over the batch's events:
+//
+//	r := b.Reader()
+//	for r.Next(&e) {
+//		...
+//	}
+//
+// Declared in the for statement instead (for r := b.Reader(); r.Next(&e);),
+// the cursor is a per-iteration loop variable, copied on every event.
 func (b *Events) Reader() EventReader {
 	return EventReader{b: b.body, off: 4, left: b.count, kinds: b.kinds}
 }

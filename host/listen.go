@@ -35,8 +35,9 @@ func Listen(socketPath string, opts Options) (*Listener, error) {
 }
 
 // Accept waits, until ctx ends, for a plugin to connect, then runs the
-// handshake (bounded by ctx and Options.Timeout). The Enrollment sees an
-// empty binary path: the host cannot know which executable connected.
+// handshake (bounded by ctx and Options.Timeout). On Linux the Enrollment
+// sees the executable of the process that connected, from the socket's
+// peer credentials; elsewhere, or when it cannot be read, an empty path.
 // Call Accept from one goroutine at a time.
 func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
 	fired := make(chan struct{})
@@ -57,7 +58,7 @@ func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
 	}
 	c.SetReadBuffer(socketBuffer)
 	c.SetWriteBuffer(socketBuffer)
-	return start(ctx, c, nil, nil, "", "on "+l.ln.Addr().String(), l.opts)
+	return start(ctx, c, nil, nil, peerBinary(c), "on "+l.ln.Addr().String(), l.opts)
 }
 
 // Close stops listening and removes the socket. Plugins already accepted

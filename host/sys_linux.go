@@ -1,11 +1,15 @@
 package host
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // pipeSize is what launched plugins' pipes are raised to: with the default
@@ -60,4 +64,28 @@ func killPlugin(p *os.Process) error {
 		return p.Kill()
 	}
 	return nil
+}
+
+// peerBinary is the executable of the process at the other end of an
+// accepted socket, from its credentials (SO_PEERCRED: the process that
+// connected) and /proc; "" when either cannot be read. The process may
+// have replaced its program since it connected, but then the program that
+// speaks to the host is the one named here.
+func peerBinary(c *net.UnixConn) string {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	var cred *unix.Ucred
+	rc.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if err != nil || cred.Pid <= 0 {
+		return ""
+	}
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(int(cred.Pid)) + "/exe")
+	if err != nil {
+		return ""
+	}
+	return exe
 }

@@ -38,6 +38,9 @@ func Listen(socketPath string, opts Options) (*Listener, error) {
 // handshake (bounded by ctx and Options.Timeout). On Linux the Enrollment
 // sees the executable of the process that connected, from the socket's
 // peer credentials; elsewhere, or when it cannot be read, an empty path.
+// Unlike a launched plugin's, that path is advice, not proof: the process
+// that connected may have passed the socket to another and run some other
+// program since, so a host that must know what it runs launches it.
 // Call Accept from one goroutine at a time.
 func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
 	fired := make(chan struct{})

@@ -106,9 +106,10 @@ func (o Options) withDefaults() Options {
 // Enrollment decides which plugins a host accepts.
 //
 // Check is called once per handshake with the plugin's HELLO and the
-// absolute path of its executable: the one launched, or for a plugin
-// accepted on a socket the one that connected, read from the socket's peer
-// credentials on Linux ("" where that cannot be known). Return nil to accept, a *RejectError to reject
+// absolute path of its executable: the one launched or, for a plugin
+// accepted on a socket, the one that connected, as far as the socket's
+// peer credentials tell on Linux ("" where they cannot; see
+// Listener.Accept for why that path is only advice). Return nil to accept, a *RejectError to reject
 // with its reason, or any other error to reject with runtime.RejectPolicy.
 // Check runs during the handshake, so it should be quick.
 type Enrollment interface {

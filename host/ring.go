@@ -35,26 +35,39 @@ func offerRing(opts Options, extra *[]*os.File, env *[]string) (*sharedRing, *os
 // ringStream is the read side of a session on the ring transport. Unlike
 // a pipe, the ring goes on yielding what the plugin wrote after the host
 // closed the connection, so it checks closed itself.
+//
+// It also calls flush after every readBuffer bytes: on a pipe, deferred
+// ACKs go out each time the read buffer runs dry, and a ring that never
+// runs dry (a busy instance) must not hold back the ACKs of a quiet one
+// until the next heartbeat.
 type ringStream struct {
-	rr     *runtime.RingReader
-	closed *atomic.Bool
+	rr      *runtime.RingReader
+	closed  *atomic.Bool
+	flush   func()
+	unacked int // bytes read since flush
 }
 
 func (s *ringStream) Read(p []byte) (int, error) {
 	if s.closed.Load() {
 		return 0, os.ErrClosed
 	}
-	return s.rr.Read(p)
+	if s.unacked >= readBuffer {
+		s.unacked = 0
+		s.flush()
+	}
+	n, err := s.rr.Read(p)
+	s.unacked += n
+	return n, err
 }
 
 // useRing moves the read side of the session to the ring, once HELLO_ACK
-// has chosen it: from then on the pipe only wakes the host. Acks wait
-// until the ring runs dry, as they wait for an empty read buffer on a
-// pipe.
+// has chosen it: from then on the pipe only wakes the host. Deferred acks
+// go out when the ring runs dry and after every read buffer's worth of
+// bytes, as on a pipe.
 func (p *Plugin) useRing() {
 	rr := runtime.NewRingReader(p.ring.ring, p.rd.r)
 	rr.OnIdle = p.flushAcks
-	p.rd.r = &ringStream{rr: rr, closed: &p.closed}
+	p.rd.r = &ringStream{rr: rr, closed: &p.closed, flush: p.flushAcks}
 	p.fr = runtime.NewFrameReader(p.rd, p.opts.MaxFrame)
 }
 

@@ -11,9 +11,9 @@ import (
 
 // newRing creates the shared memory of a ring of size data bytes, maps it
 // and lays the ring out. Its size is sealed: a plugin that could shrink
-// the file would make the host's next read of the ring fault (SIGBUS). The file is what the plugin inherits; the host
-// closes its copy once the plugin has started, and unmaps the memory when
-// the session ends.
+// the file would make the host's next read of the ring fault (SIGBUS).
+// The file is what the plugin inherits; the host closes its copy once the
+// plugin has started, and unmaps the memory when the session ends.
 func newRing(size int) (*os.File, *runtime.Ring, func(), error) {
 	fd, err := unix.MemfdCreate("plugctl-ring", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {

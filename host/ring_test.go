@@ -462,3 +462,37 @@ func TestRingVariableInOptionsEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestRingStreamFlushesAcks: reading from a ring that never runs dry
+// still sends the deferred ACKs once per read buffer's worth of bytes, as
+// a pipe does, so a quiet instance is not kept waiting by a busy one.
+func TestRingStreamFlushesAcks(t *testing.T) {
+	size := runtime.RingMinSize
+	ring, err := runtime.InitRing(make([]byte, runtime.RingMemSize(size)), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe() // the doorbell
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	const total = 3*readBuffer + 1000
+	go func() {
+		defer pw.Close()
+		runtime.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
+	}()
+	flushes := 0
+	s := &ringStream{rr: runtime.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
+	buf := make([]byte, 4096)
+	for got := 0; got < total; {
+		n, err := s.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
+	if flushes != 3 {
+		t.Errorf("%d flushes over %d bytes, want 3 (one per %d)", flushes, total, readBuffer)
+	}
+}

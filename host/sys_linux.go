@@ -66,11 +66,10 @@ func killPlugin(p *os.Process) error {
 	return nil
 }
 
-// peerBinary is the executable of the process at the other end of an
-// accepted socket, from its credentials (SO_PEERCRED: the process that
-// connected) and /proc; "" when either cannot be read. The process may
-// have replaced its program since it connected, but then the program that
-// speaks to the host is the one named here.
+// peerBinary is the executable of the process that connected to an
+// accepted socket, from the socket's credentials (SO_PEERCRED) and /proc;
+// "" when either cannot be read. It is advice, not proof: that process may
+// have handed the socket to another and run some other program since.
 func peerBinary(c *net.UnixConn) string {
 	rc, err := c.SyscallConn()
 	if err != nil {

@@ -165,6 +165,9 @@ func (fr *FrameReader) Next() (Header, []byte, error) {
 	}
 	body := fr.buf[:h.Size]
 	if _, err := io.ReadFull(fr.r, body); err != nil {
+		if errors.Is(err, ErrMalformed) {
+			return h, nil, fmt.Errorf("reading a %d-byte %s body: %w", h.Size, h.Type, err)
+		}
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}

@@ -68,7 +68,6 @@ var ErrRingCorrupt = fmt.Errorf("%w: shared ring corrupt", ErrMalformed)
 // Ring is a single-producer, single-consumer byte ring in memory shared by
 // a plugin (the producer) and its host (the consumer).
 type Ring struct {
-	mem     []byte
 	data    []byte
 	mask    uint64
 	head    *atomic.Uint64
@@ -116,7 +115,6 @@ func OpenRing(mem []byte) (*Ring, error) {
 		return nil, errors.New("ring memory is not 8-byte aligned")
 	}
 	return &Ring{
-		mem:     mem,
 		data:    mem[ringHeaderSize:],
 		mask:    size - 1,
 		head:    (*atomic.Uint64)(unsafe.Pointer(&mem[ringHeadOffset])),
@@ -134,9 +132,11 @@ func (r *Ring) Size() int { return len(r.data) }
 // ACK, and a ring takes a large batch as cheaply as a small one.
 func (r *Ring) batchBytes() int { return r.Size()/16 - HeaderSize }
 
-// Bounds of the producer's sleep while the ring is full. The window of
-// batches in flight keeps a ring of the default size from ever filling, so
-// this polling is the rare path, and it spares the host a second doorbell.
+// Bounds of the producer's sleep while the ring is full. With one busy
+// instance the window of batches in flight fills at most half of a ring at
+// the defaults; several busy instances, a larger window or a small ring can
+// fill it, and then the host reads at memory speed, so polling is cheap
+// and spares the host a second doorbell.
 const (
 	minRingPause = 20 * time.Microsecond
 	maxRingPause = time.Millisecond
@@ -283,10 +283,9 @@ const spinFor = 20 * time.Microsecond
 
 // spin polls the ring for up to spinFor and reports whether bytes came.
 func (rr *RingReader) spin() bool {
-	head := rr.r.head.Load()
 	start := time.Now()
 	for i := 1; ; i++ {
-		if rr.r.head.Load() != head {
+		if rr.r.head.Load() != rr.tail {
 			return true
 		}
 		if i%64 == 0 {

@@ -13,6 +13,7 @@ var errRingUnsupported = errors.New("shared rings are not supported on this syst
 // only protocol version 1, so the host keeps every frame on the stream.
 func OfferedRing() (*Ring, error) {
 	if _, ok := os.LookupEnv(EnvRingFD); ok {
+		os.Unsetenv(EnvRingFD)
 		return nil, errRingUnsupported
 	}
 	return nil, nil

@@ -49,8 +49,8 @@ func ExitCode(err error) int {
 	return ExitPluginError
 }
 
-// ServeOptions adjusts Serve. The zero value is what Main uses, less the
-// signals.
+// ServeOptions adjusts Serve. Main sets Signals, BatchBytes and, when the
+// host offers one, Ring; the zero value suits any other stream.
 type ServeOptions struct {
 	// ID is the plugin id sent in HELLO; empty: the EnvPluginID variable.
 	ID string
@@ -71,11 +71,14 @@ type ServeOptions struct {
 	HandshakeTimeout time.Duration
 
 	// BatchBytes is the body budget of an EVENTS frame; the negotiated
-	// maximum frame size caps it. 0: DefaultBatchBytes.
+	// maximum frame size caps it, and on the ring transport it is raised
+	// to a sixteenth of the ring. 0: DefaultBatchBytes.
 	BatchBytes int
 
 	// Versions are the protocol versions offered in HELLO; nil: all from
-	// 1 to ProtocolVersion.
+	// 1 to ProtocolVersion, or only 1 when the host offered a ring
+	// (EnvRingFD is set) and Ring is nil, since a plugin that lists
+	// version 2 must take the ring it was offered.
 	Versions []uint16
 
 	// Ring is the shared ring the host offered, if any. When the host
@@ -191,8 +194,11 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 		opts.BatchBytes = DefaultBatchBytes
 	}
 	if opts.Versions == nil {
-		for v := uint16(1); v <= ProtocolVersion; v++ {
-			opts.Versions = append(opts.Versions, v)
+		opts.Versions = []uint16{1}
+		if _, offered := os.LookupEnv(EnvRingFD); !offered || opts.Ring != nil {
+			for v := uint16(2); v <= ProtocolVersion; v++ {
+				opts.Versions = append(opts.Versions, v)
+			}
 		}
 	}
 	s := &server{
@@ -489,7 +495,9 @@ func (s *server) handshake() bool {
 		s.c.mu.Lock()
 		s.c.max = int(ack.MaxFrame)
 		if ack.Transport == TransportRing {
-			s.c.w = NewRingWriter(s.opts.Ring, s.c.w, s.abort)
+			// Not s.abort: the last frames (GOODBYE, ERROR) are written
+			// after it closes, each bounded by its own timer.
+			s.c.w = NewRingWriter(s.opts.Ring, s.c.w, s.finished)
 		}
 		s.c.mu.Unlock()
 		close(s.welcomed)

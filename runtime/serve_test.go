@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1123,5 +1124,19 @@ func TestServeIdleSourceBacksOff(t *testing.T) {
 	}
 	if r := h.request(MsgStop, 1, Request{}); r.Status != StatusOK || r.HasPosition {
 		t.Fatalf("STOP reply %+v", r)
+	}
+}
+
+// TestServeRingOfferedButNotGiven: a plugin that calls Serve itself on a
+// host's stdio, with the host's ring variable set but no Ring, offers only
+// version 1: it could not take the ring a version 2 host would choose.
+func TestServeRingOfferedButNotGiven(t *testing.T) {
+	t.Setenv(EnvRingFD, "3")
+	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
+	ack := defaultAck
+	ack.Version = 1
+	h.handshake(ack)
+	if !slices.Equal(h.hello.Versions, []uint16{1}) {
+		t.Fatalf("HELLO offers versions %v, want [1]", h.hello.Versions)
 	}
 }

@@ -464,8 +464,8 @@ func TestRingVariableInOptionsEnv(t *testing.T) {
 }
 
 // TestRingStreamFlushesAcks: reading from a ring that never runs dry
-// still sends the deferred ACKs once per read buffer's worth of bytes, as
-// a pipe does, so a quiet instance is not kept waiting by a busy one.
+// still sends the deferred ACKs once per ringFlushBytes, so a quiet
+// instance is not kept waiting by a busy one.
 func TestRingStreamFlushesAcks(t *testing.T) {
 	size := runtime.RingMinSize
 	ring, err := runtime.InitRing(make([]byte, runtime.RingMemSize(size)), size)
@@ -477,7 +477,7 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pr.Close()
-	const total = 3*readBuffer + 1000
+	const total = 3*ringFlushBytes + 1000
 	go func() {
 		defer pw.Close()
 		runtime.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
@@ -493,6 +493,6 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 		got += n
 	}
 	if flushes != 3 {
-		t.Errorf("%d flushes over %d bytes, want 3 (one per %d)", flushes, total, readBuffer)
+		t.Errorf("%d flushes over %d bytes, want 3 (one per %d)", flushes, total, ringFlushBytes)
 	}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // receiveRawPipe reads the rawframe plugin's standard output, a pipe
-// raised to 1 MiB as the host library raises a launched plugin's.
+// raised to 1 MiB as the host library raises a launched plugin's, in
+// frames of the runtime's batches on such a pipe: a quarter of it.
 func receiveRawPipe(tb testing.TB, size, n int, m meter) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -23,7 +24,7 @@ func receiveRawPipe(tb testing.TB, size, n int, m meter) {
 	}
 	defer r.Close()
 	growPipe(r)
-	cmd := startRaw(tb, size, w)
+	cmd := startRaw(tb, size, w, "-batch", strconv.Itoa(1<<20/4-runtime.HeaderSize))
 	w.Close()
 	receiveRaw(tb, r, cmd.Process.Pid, size, n, m)
 }

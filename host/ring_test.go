@@ -92,6 +92,13 @@ func init() {
 		ringSend(w, runtime.MsgGoodbye, 0, (&runtime.Goodbye{Reason: runtime.GoodbyeNormal}).AppendTo(nil))
 		os.Exit(0)
 	}
+	// Takes the ring, then writes its frames to stdout as on a pipe.
+	fixtures["ring-frames-on-stdout"] = func() {
+		rawRingHandshake()
+		hb := (&runtime.Heartbeat{UnixNano: 1}).AppendTo(nil)
+		os.Stdout.Write(append(runtime.AppendHeader(nil, runtime.MsgHeartbeat, 0, len(hb)), hb...))
+		time.Sleep(time.Minute)
+	}
 	fixtures["ring-corrupt"] = func() {
 		fr, _, mem, w := rawRingHandshake()
 		ringSend(w, runtime.MsgHeartbeat, 0, (&runtime.Heartbeat{UnixNano: 1}).AppendTo(nil))
@@ -362,6 +369,19 @@ func TestRingCorruptHead(t *testing.T) {
 	}
 	if se.Exit == nil || se.Exit.Success() {
 		t.Errorf("exit %v, want the plugin killed", se.Exit)
+	}
+}
+
+// TestRingFramesOnStdout: a plugin that took the ring but writes a frame
+// to its output, as on a pipe, is a protocol violation at once, not a
+// plugin that seems silent until the heartbeat watch ends it.
+func TestRingFramesOnStdout(t *testing.T) {
+	p := launchRing(t, "ring-frames-on-stdout", Options{Heartbeat: time.Minute})
+	wait(t, p.Done(), "the session to end")
+	err := p.Err()
+	sessionErr(t, err, ErrProtocol, -1, "")
+	if !errors.Is(err, runtime.ErrMalformed) || !strings.Contains(err.Error(), "only 0x00 doorbells may follow") {
+		t.Errorf("err = %v, want a malformed violation naming the byte on the output", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -265,7 +266,11 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 			rr.r.waiting.Store(0)
 			continue
 		}
-		if _, err := rr.bell.Read(rr.bells[:]); err != nil {
+		n, err := rr.bell.Read(rr.bells[:])
+		if i := slices.IndexFunc(rr.bells[:n], func(b byte) bool { return b != 0 }); i >= 0 {
+			return 0, fmt.Errorf("%w: byte 0x%02x on the plugin's output after it moved to the shared ring, where only 0x00 doorbells may follow (frames written there instead of into the ring?)", ErrMalformed, rr.bells[i])
+		}
+		if err != nil {
 			// Whatever the plugin wrote before its output closed is in
 			// the ring: drain it before reporting the end.
 			rr.ended = err

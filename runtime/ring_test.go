@@ -816,3 +816,23 @@ func TestRingGoodbyeAfterFullRing(t *testing.T) {
 		t.Fatalf("Serve: %v, want a clean end", err)
 	}
 }
+
+// TestRingNonZeroDoorbell: only 0x00 doorbells may follow the move to the
+// ring; any other byte on the plugin's output is a malformed stream.
+func TestRingNonZeroDoorbell(t *testing.T) {
+	r, err := InitRing(make([]byte, RingMemSize(RingMinSize)), RingMinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bells := range []string{"\x00\x00\x00", "\x00\x00\x20"} {
+		rr := NewRingReader(r, strings.NewReader(bells))
+		_, err := rr.Read(make([]byte, 8))
+		if bells[len(bells)-1] == 0 {
+			if err != io.EOF {
+				t.Errorf("doorbells %q: Read error %v, want io.EOF", bells, err)
+			}
+		} else if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "0x20") {
+			t.Errorf("doorbells %q: Read error %v, want ErrMalformed naming byte 0x20", bells, err)
+		}
+	}
+}

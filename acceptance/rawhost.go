@@ -326,12 +326,9 @@ func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*runtime
 	if err != nil {
 		return nil, err
 	}
-	var version uint16 = 1
-	for _, v := range h.Versions {
-		if v <= runtime.ProtocolVersion {
-			version = max(version, v)
-		}
-	}
+	// With no version in common, version 1 still lets the checks see how
+	// the plugin takes a choice it did not offer.
+	version := max(runtime.NewestVersion(h.Versions), 1)
 	ack := runtime.HelloAck{
 		Version:     version, // the raw host offers no ring: the transport stays the stream
 		MaxFrame:    checkMaxFrame,

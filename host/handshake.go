@@ -117,12 +117,7 @@ func (p *Plugin) notHello(cause error) error {
 
 // decide negotiates the version and runs the host's checks.
 func (p *Plugin) decide() error {
-	var version uint16
-	for _, v := range p.hello.Versions {
-		if v >= 1 && v <= runtime.ProtocolVersion {
-			version = max(version, v)
-		}
-	}
+	version := runtime.NewestVersion(p.hello.Versions)
 	h := &p.hello
 	switch {
 	case version == 0:

@@ -51,7 +51,7 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	cmd.Dir = opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
 	cmd.SysProcAttr = sysProcAttr()
-	ring, ringFile := offerRing(opts, &cmd.ExtraFiles, &cmd.Env)
+	ring, ringFile := offerRing(cmd, opts.RingSize)
 	err = startProcess(cmd)
 	closeAll([]*os.File{fds[0], fds[3], fds[5], ringFile}) // the child has its copies
 	if err != nil {

@@ -511,32 +511,41 @@ func TestProcessSink(t *testing.T) {
 	}
 }
 
-func TestProcessSocket(t *testing.T) {
-	ctx := closeCtx(t)
+// acceptFixture starts the test binary as the named fixture plugin with
+// plugin id "sock", connecting to a Listener made with opts, and accepts
+// it. The channel gets the plugin's exit; the plugin is killed and the
+// Listener closed when t ends.
+func acceptFixture(t *testing.T, fixture string, opts Options) (*Plugin, *Listener, <-chan error) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "plugctl") // short: socket paths are limited to ~100 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	path := filepath.Join(dir, "host.sock")
-	ln, err := Listen(path, Options{})
+	ln, err := Listen(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	cmd := exec.Command(testBinary(t))
-	cmd.Env = append(os.Environ(), envFixture+"=count", runtime.EnvSocket+"="+path, runtime.EnvPluginID+"=sock")
+	cmd.Env = append(os.Environ(), envFixture+"="+fixture, runtime.EnvSocket+"="+path, runtime.EnvPluginID+"=sock")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-
-	p, err := ln.Accept(ctx)
+	t.Cleanup(func() { cmd.Process.Kill() })
+	p, err := ln.Accept(closeCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, ln, exited
+}
+
+func TestProcessSocket(t *testing.T) {
+	ctx := closeCtx(t)
+	p, ln, exited := acceptFixture(t, "count", Options{})
 	if p.Pid() != 0 || p.Hello().ID != "sock" {
 		t.Errorf("Pid() = %d, Hello() = %+v", p.Pid(), p.Hello())
 	}

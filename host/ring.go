@@ -2,6 +2,7 @@ package host
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
 	"sync/atomic"
 
@@ -14,21 +15,21 @@ type sharedRing struct {
 	unmap func()
 }
 
-// offerRing creates the ring Options.RingSize asks for and adds it to cmd's
-// descriptors and environment. Without a ring (none asked, or none
+// offerRing creates a ring of size data bytes (none when size is not
+// positive) and adds it to cmd's descriptors and environment. Without a ring (none asked, or none
 // possible here) the plugin keeps every frame on its pipe, which is only
 // slower, so a failure is not an error. The returned file is the host's
 // copy, to close once the plugin has started.
-func offerRing(opts Options, extra *[]*os.File, env *[]string) (*sharedRing, *os.File) {
-	if opts.RingSize <= 0 {
+func offerRing(cmd *exec.Cmd, size int) (*sharedRing, *os.File) {
+	if size <= 0 {
 		return nil, nil
 	}
-	f, r, unmap, err := newRing(opts.RingSize)
+	f, r, unmap, err := newRing(size)
 	if err != nil {
 		return nil, nil
 	}
-	*extra = append(*extra, f)
-	*env = append(*env, runtime.EnvRingFD+"="+strconv.Itoa(2+len(*extra)))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	cmd.Env = append(cmd.Env, runtime.EnvRingFD+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	return &sharedRing{ring: r, unmap: unmap}, f
 }
 

@@ -77,6 +77,19 @@ func (m *Hello) Decode(b []byte) error {
 	return nil
 }
 
+// NewestVersion is the newest protocol version that both this package and
+// a plugin offering versions speak, or 0 when they have none in common: the
+// version a host chooses.
+func NewestVersion(versions []uint16) uint16 {
+	var newest uint16
+	for _, v := range versions {
+		if v >= 1 && v <= ProtocolVersion {
+			newest = max(newest, v)
+		}
+	}
+	return newest
+}
+
 // HelloAck accepts a plugin and sets the session's limits.
 type HelloAck struct {
 	Version     uint16 // chosen protocol version

@@ -190,13 +190,20 @@ func (in *instance) openPlugin() error {
 	return nil
 }
 
-func (in *instance) stopJob(req Request) {
+// drainFor begins the stop that req (STOP or CLOSE) implies and waits for
+// the drain. It reports false when there is nothing more to do: the
+// instance never opened (req is answered so) or the session is aborting.
+func (in *instance) drainFor(req Request) bool {
 	if !in.opened {
 		in.s.reply(in.id, notOpen(req.ID, in.id))
-		return
+		return false
 	}
 	in.beginStop()
-	if !in.waitDrained() {
+	return in.waitDrained()
+}
+
+func (in *instance) stopJob(req Request) {
+	if !in.drainFor(req) {
 		return
 	}
 	r := replyFor(req.ID, in.stopHook())
@@ -205,12 +212,7 @@ func (in *instance) stopJob(req Request) {
 }
 
 func (in *instance) closeJob(req Request) {
-	if !in.opened {
-		in.s.reply(in.id, notOpen(req.ID, in.id))
-		return
-	}
-	in.beginStop()
-	if !in.waitDrained() {
+	if !in.drainFor(req) {
 		return
 	}
 	err := errors.Join(in.stopHook(), in.closeHook())

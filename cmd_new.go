@@ -100,7 +100,7 @@ func runNew(c *cli.Context) error {
 	if err != nil {
 		return starterError(err, mod)
 	}
-	files, err := generate.Plan(m, runtimeSources())
+	files, err := generate.Plan(m, sdkSources())
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func report(rs map[string]Result) string {
 }
 
 // TestGoodFixturesPass: plugins that follow the protocol, one built with
-// the runtime and one written against the codec, pass every check; the
+// the SDK and one written against the codec, pass every check; the
 // only skips are the other role's checks.
 func TestGoodFixturesPass(t *testing.T) {
 	for _, f := range []string{"good-source", "good-sink", "raw-source", "raw-sink"} {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // unknownParam is a parameter name no plugin declares.
@@ -35,11 +35,11 @@ func checkConfigValid(t *checkRun) error {
 
 // scopes pairs each parameter list with whether it is global.
 func (t *checkRun) scopes() []struct {
-	params []runtime.Param
+	params []sdk.Param
 	global bool
 } {
 	return []struct {
-		params []runtime.Param
+		params []sdk.Param
 		global bool
 	}{{t.env.spec.Global, true}, {t.env.spec.Params, false}}
 }
@@ -68,7 +68,7 @@ func checkConfigRequired(t *checkRun) error {
 
 // checkConfigRule returns the check that every parameter with a rule of
 // type v rejects a value breaking it.
-func checkConfigRule(v runtime.ValidationType) func(*checkRun) error {
+func checkConfigRule(v sdk.ValidationType) func(*checkRun) error {
 	return func(t *checkRun) error {
 		base, err := t.config()
 		if err != nil {
@@ -93,13 +93,13 @@ func checkConfigRule(v runtime.ValidationType) func(*checkRun) error {
 	}
 }
 
-func rule(p runtime.Param, t runtime.ValidationType) runtime.Validation {
+func rule(p sdk.Param, t sdk.ValidationType) sdk.Validation {
 	for _, v := range p.Validations {
 		if v.Type == t {
 			return v
 		}
 	}
-	return runtime.Validation{}
+	return sdk.Validation{}
 }
 
 // checkConfigWrongType: a value that does not parse as the parameter's
@@ -141,11 +141,11 @@ func checkConfigUnknown(t *checkRun) error {
 	return t.rejectAll(cases)
 }
 
-func requestName(global bool) runtime.MsgType {
+func requestName(global bool) sdk.MsgType {
 	if global {
-		return runtime.MsgSetup
+		return sdk.MsgSetup
 	}
-	return runtime.MsgOpen
+	return sdk.MsgOpen
 }
 
 // rejectAll runs each case in a fresh plugin and expects it rejected with
@@ -175,7 +175,7 @@ func (t *checkRun) reject(c badCase) error {
 	typ := requestName(c.global)
 	t.logf("%s with %s: %v", typ, c.what, err)
 	re := requestError(err)
-	if re == nil || re.Status != runtime.StatusInvalidConfig || !slices.ContainsFunc(re.Problems, func(p runtime.Problem) bool { return p.Param == c.param }) {
+	if re == nil || re.Status != sdk.StatusInvalidConfig || !slices.ContainsFunc(re.Problems, func(p sdk.Problem) bool { return p.Param == c.param }) {
 		got := "accepted"
 		if err != nil {
 			got = err.Error()

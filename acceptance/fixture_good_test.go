@@ -6,42 +6,42 @@ import (
 	"sync"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // goodEmitters is how many goroutines emit a good source's burst at once.
 const goodEmitters = 50
 
-// runGood serves a plugin built with the runtime, as a plugin author
+// runGood serves a plugin built with the SDK, as a plugin author
 // would write it: the baseline every check must pass. It never returns.
 func runGood(m *manifest.Manifest) {
-	spec := m.RuntimeSpec()
-	p := runtime.Plugin{
+	spec := m.Spec()
+	p := sdk.Plugin{
 		Spec:  spec,
 		Setup: func(global map[string]string) error { return validateFixture(spec.Global, global, "") },
 	}
-	if spec.Role == runtime.RoleSource {
-		p.Run = func(o runtime.Open, sink runtime.EventSink, s *runtime.Session) error {
+	if spec.Role == sdk.RoleSource {
+		p.Run = func(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 			if err := validateFixture(spec.Params, o.Settings, ""); err != nil {
 				return err
 			}
 			return goodSource(o, sink, s)
 		}
 	} else {
-		p.Sink = func(o runtime.Open) (runtime.Sink, error) {
+		p.Sink = func(o sdk.Open) (sdk.Sink, error) {
 			if err := validateFixture(spec.Params, o.Settings, ""); err != nil {
 				return nil, err
 			}
 			return &goodSink{retried: map[uint64]bool{}}, nil
 		}
 	}
-	runtime.Main(p)
+	sdk.Main(p)
 }
 
 // goodSource emits the burst from many goroutines at once, then ticks,
-// then ends. Positions are the runtime's: after ResumeFrom, one by one, so
+// then ends. Positions are the SDK's: after ResumeFrom, one by one, so
 // a resumed stream re-delivers the same positions.
-func goodSource(o runtime.Open, sink runtime.EventSink, s *runtime.Session) error {
+func goodSource(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 	set := parseFixtureSettings(o.Settings)
 	limit, pos := set.burst+set.ticks, uint64(0)
 	if o.Resuming {
@@ -74,7 +74,7 @@ func goodSource(o runtime.Open, sink runtime.EventSink, s *runtime.Session) erro
 		}
 		sink.Progress(float64(pos+1)/float64(limit)*100, "")
 	}
-	return runtime.ErrEndOfStream
+	return sdk.ErrEndOfStream
 }
 
 // goodSink answers the first attempt of every batch starting at a position
@@ -84,12 +84,12 @@ type goodSink struct {
 	retried map[uint64]bool
 }
 
-func (k *goodSink) Write(b *runtime.Events) error {
+func (k *goodSink) Write(b *sdk.Events) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if first := b.First(); first%3 == 1 && !k.retried[first] {
 		k.retried[first] = true
-		return runtime.Retry(errors.New("busy, try again"))
+		return sdk.Retry(errors.New("busy, try again"))
 	}
 	return nil
 }

@@ -14,18 +14,18 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // rawPlugin is a plugin written directly against the wire codec, without
-// the runtime, so that it can break the rules the runtime enforces. With
+// the SDK, so that it can break the rules the SDK enforces. With
 // no knob it follows PROTOCOL.md and passes every check; each knob breaks
 // exactly one rule (the table in acceptance_test.go says which).
 type rawPlugin struct {
 	knob  string
-	spec  runtime.Spec
+	spec  sdk.Spec
 	kinds []string
-	ack   runtime.HelloAck
+	ack   sdk.HelloAck
 
 	wmu  sync.Mutex // one frame at a time on out
 	out  io.Writer  // stdout, or the ring once the host chose it
@@ -42,10 +42,10 @@ type rawPlugin struct {
 const tornAt = 500
 
 func runRaw(m *manifest.Manifest, knob string) int {
-	p := &rawPlugin{knob: knob, out: os.Stdout, spec: m.RuntimeSpec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
+	p := &rawPlugin{knob: knob, out: os.Stdout, spec: m.Spec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
 	switch knob {
 	case "spec-description":
-		i := slices.IndexFunc(p.spec.Params, func(p runtime.Param) bool { return p.Name == "url" })
+		i := slices.IndexFunc(p.spec.Params, func(p sdk.Param) bool { return p.Name == "url" })
 		p.spec.Params[i].Description = "Not what the manifest says."
 	case "no-summary":
 		p.spec.Summary = ""
@@ -61,14 +61,14 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	return p.run()
 }
 
-func (p *rawPlugin) send(t runtime.MsgType, inst uint16, body []byte) {
+func (p *rawPlugin) send(t sdk.MsgType, inst uint16, body []byte) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	if p.done {
 		return
 	}
-	p.done = t == runtime.MsgGoodbye || t == runtime.MsgError
-	p.out.Write(append(runtime.AppendHeader(nil, t, inst, len(body)), body...))
+	p.done = t == sdk.MsgGoodbye || t == sdk.MsgError
+	p.out.Write(append(sdk.AppendHeader(nil, t, inst, len(body)), body...))
 }
 
 // sendTorn writes an EVENTS frame with a HEARTBEAT inside it, as two
@@ -76,32 +76,32 @@ func (p *rawPlugin) send(t runtime.MsgType, inst uint16, body []byte) {
 func (p *rawPlugin) sendTorn(inst uint16, body []byte) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	p.out.Write(runtime.AppendHeader(nil, runtime.MsgEvents, inst, len(body)))
-	hb := (&runtime.Heartbeat{UnixNano: 1}).AppendTo(nil)
-	p.out.Write(append(runtime.AppendHeader(nil, runtime.MsgHeartbeat, 0, len(hb)), hb...))
+	p.out.Write(sdk.AppendHeader(nil, sdk.MsgEvents, inst, len(body)))
+	hb := (&sdk.Heartbeat{UnixNano: 1}).AppendTo(nil)
+	p.out.Write(append(sdk.AppendHeader(nil, sdk.MsgHeartbeat, 0, len(hb)), hb...))
 	p.out.Write(body)
 }
 
-func (p *rawPlugin) reply(inst uint16, r runtime.Reply) {
-	p.send(runtime.MsgReply, inst, r.AppendTo(nil))
+func (p *rawPlugin) reply(inst uint16, r sdk.Reply) {
+	p.send(sdk.MsgReply, inst, r.AppendTo(nil))
 }
 
 // fatal reports a violation by the host: ERROR, stderr, exit 1.
-func (p *rawPlugin) fatal(code runtime.ErrorCode, err error) int {
+func (p *rawPlugin) fatal(code sdk.ErrorCode, err error) int {
 	logf("protocol error: %v", err)
 	if p.knob == "ignore-malformed" {
 		select {} // the broken behaviour: neither exit nor answer
 	}
-	p.send(runtime.MsgError, 0, (&runtime.ErrorMsg{Code: code, Message: err.Error()}).AppendTo(nil))
+	p.send(sdk.MsgError, 0, (&sdk.ErrorMsg{Code: code, Message: err.Error()}).AppendTo(nil))
 	return 1
 }
 
 func (p *rawPlugin) run() int {
-	hello := runtime.Hello{
-		Versions: []uint16{1}, ID: os.Getenv(runtime.EnvPluginID),
+	hello := sdk.Hello{
+		Versions: []uint16{1}, ID: os.Getenv(sdk.EnvPluginID),
 		Name: p.spec.Name, Version: p.spec.Version, Role: p.spec.Role, EventKinds: p.kinds,
 	}
-	ring, err := runtime.OfferedRing()
+	ring, err := sdk.OfferedRing()
 	if err != nil {
 		logf("cannot use the ring offered: %v", err)
 	}
@@ -116,35 +116,35 @@ func (p *rawPlugin) run() int {
 	case "fixed-id":
 		hello.ID = "00000000-0000-4000-8000-000000000000"
 	}
-	p.send(runtime.MsgHello, 0, hello.AppendTo(nil))
+	p.send(sdk.MsgHello, 0, hello.AppendTo(nil))
 	go p.signals()
 
-	fr := runtime.NewFrameReader(os.Stdin, runtime.HelloMaxFrame)
+	fr := sdk.NewFrameReader(os.Stdin, sdk.HelloMaxFrame)
 	h, body, err := fr.Next()
 	if err != nil {
 		logf("no answer to HELLO: %v", err)
 		return 1
 	}
 	switch h.Type {
-	case runtime.MsgReject:
-		var r runtime.Reject
+	case sdk.MsgReject:
+		var r sdk.Reject
 		r.Decode(body)
 		logf("rejected: %s: %s", r.Reason, r.Message)
 		if p.knob == "reject-exit0" {
 			return 0
 		}
 		return 3
-	case runtime.MsgHelloAck:
+	case sdk.MsgHelloAck:
 		if err := p.ack.Decode(body); err != nil {
-			return p.fatal(runtime.ErrCodeMalformed, err)
+			return p.fatal(sdk.ErrCodeMalformed, err)
 		}
 		// The "ring-ignored" knob claims version 2, then keeps writing
 		// frames on stdout when the host chooses the ring.
-		if p.ack.Transport == runtime.TransportRing && p.knob != "ring-ignored" {
-			p.out = runtime.NewRingWriter(ring, os.Stdout, nil)
+		if p.ack.Transport == sdk.TransportRing && p.knob != "ring-ignored" {
+			p.out = sdk.NewRingWriter(ring, os.Stdout, nil)
 		}
 	default:
-		return p.fatal(runtime.ErrCodeUnexpected, fmt.Errorf("%s before HELLO_ACK", h.Type))
+		return p.fatal(sdk.ErrCodeUnexpected, fmt.Errorf("%s before HELLO_ACK", h.Type))
 	}
 	fr.SetMax(p.ack.MaxFrame)
 	if p.knob != "no-heartbeat" {
@@ -159,10 +159,10 @@ func (p *rawPlugin) run() int {
 			}
 			logf("the host closed the connection")
 			return 1
-		case errors.Is(err, runtime.ErrFrameTooLarge):
-			return p.fatal(runtime.ErrCodeTooLarge, err)
+		case errors.Is(err, sdk.ErrFrameTooLarge):
+			return p.fatal(sdk.ErrCodeTooLarge, err)
 		case err != nil:
-			return p.fatal(runtime.ErrCodeMalformed, err)
+			return p.fatal(sdk.ErrCodeMalformed, err)
 		}
 		if code := p.handle(h, body); code >= 0 {
 			return code
@@ -175,81 +175,81 @@ func (p *rawPlugin) signals() {
 	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
 	<-ch
 	if p.knob != "sigterm-no-goodbye" {
-		p.send(runtime.MsgGoodbye, 0, (&runtime.Goodbye{Reason: runtime.GoodbyeSignal}).AppendTo(nil))
+		p.send(sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeSignal}).AppendTo(nil))
 	}
 	os.Exit(0)
 }
 
 func (p *rawPlugin) heartbeat() {
 	for now := range time.Tick(time.Duration(p.ack.HeartbeatMS) * time.Millisecond) {
-		p.send(runtime.MsgHeartbeat, 0, (&runtime.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil))
+		p.send(sdk.MsgHeartbeat, 0, (&sdk.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil))
 	}
 }
 
 // handle acts on one frame; it returns an exit code to end, or -1.
-func (p *rawPlugin) handle(h runtime.Header, body []byte) int {
-	var req runtime.Request
+func (p *rawPlugin) handle(h sdk.Header, body []byte) int {
+	var req sdk.Request
 	switch h.Type {
-	case runtime.MsgSpecRequest, runtime.MsgSetup, runtime.MsgOpen, runtime.MsgStop, runtime.MsgClose:
+	case sdk.MsgSpecRequest, sdk.MsgSetup, sdk.MsgOpen, sdk.MsgStop, sdk.MsgClose:
 		if err := req.Decode(body, h.Type); err != nil {
-			return p.fatal(runtime.ErrCodeMalformed, err)
+			return p.fatal(sdk.ErrCodeMalformed, err)
 		}
 	}
 	p.mu.Lock()
 	src, sink := p.sources[h.Instance], p.sinks[h.Instance]
 	p.mu.Unlock()
 	switch h.Type {
-	case runtime.MsgHeartbeat:
-	case runtime.MsgSpecRequest:
-		p.send(runtime.MsgSpec, 0, (&runtime.SpecReply{ID: req.ID, Spec: p.spec}).AppendTo(nil))
-	case runtime.MsgSetup:
+	case sdk.MsgHeartbeat:
+	case sdk.MsgSpecRequest:
+		p.send(sdk.MsgSpec, 0, (&sdk.SpecReply{ID: req.ID, Spec: p.spec}).AppendTo(nil))
+	case sdk.MsgSetup:
 		p.configure(0, req, p.spec.Global)
-	case runtime.MsgOpen:
+	case sdk.MsgOpen:
 		p.open(h.Instance, req)
-	case runtime.MsgStop, runtime.MsgClose:
+	case sdk.MsgStop, sdk.MsgClose:
 		switch {
 		case src != nil:
 			src.request(h.Type, req.ID)
 		case sink != nil:
 			sink.request(h.Type, req.ID)
 		default:
-			return p.fatal(runtime.ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d", h.Type, h.Instance))
+			return p.fatal(sdk.ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d", h.Type, h.Instance))
 		}
-	case runtime.MsgAck:
-		var a runtime.Ack
+	case sdk.MsgAck:
+		var a sdk.Ack
 		if err := a.Decode(body); err != nil {
-			return p.fatal(runtime.ErrCodeMalformed, err)
+			return p.fatal(sdk.ErrCodeMalformed, err)
 		}
 		if src != nil {
 			src.acked(a.Position)
 		}
-	case runtime.MsgWrite:
+	case sdk.MsgWrite:
 		if sink == nil {
-			return p.fatal(runtime.ErrCodeUnknownInstance, fmt.Errorf("WRITE for instance %d", h.Instance))
+			return p.fatal(sdk.ErrCodeUnknownInstance, fmt.Errorf("WRITE for instance %d", h.Instance))
 		}
 		if err := sink.write(body); err != nil {
-			return p.fatal(runtime.ErrCodeMalformed, err)
+			return p.fatal(sdk.ErrCodeMalformed, err)
 		}
-	case runtime.MsgGoodbye:
-		p.send(runtime.MsgGoodbye, 0, (&runtime.Goodbye{Reason: runtime.GoodbyeRequested}).AppendTo(nil))
+	case sdk.MsgGoodbye:
+		p.send(sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeRequested}).AppendTo(nil))
 		if p.knob == "stray-after-goodbye" {
 			os.Stdout.WriteString("bye\n")
 		}
 		return 0
-	case runtime.MsgError:
+	case sdk.MsgError:
 		logf("host sent ERROR")
 		return 1
 	default:
-		return p.fatal(runtime.ErrCodeUnexpected, fmt.Errorf("%s from the host", h.Type))
+		return p.fatal(sdk.ErrCodeUnexpected, fmt.Errorf("%s from the host", h.Type))
 	}
 	return -1
 }
 
 // configure answers SETUP (inst 0) or validates OPEN's settings; it
 // reports whether they were accepted.
-func (p *rawPlugin) configure(inst uint16, req runtime.Request, params []runtime.Param) bool {
+func (p *rawPlugin) configure(inst uint16, req sdk.Request, params []sdk.Param) bool {
 	if inst == 0 && p.setup || inst != 0 && !p.setup {
-		p.reply(inst, runtime.Reply{ID: req.ID, Status: runtime.StatusUnsupported, Message: "out of order"})
+		p.reply(inst, sdk.Reply{ID: req.ID, Status: sdk.StatusUnsupported, Message: "out of order"})
 		return false
 	}
 	if p.knob == "log-settings" {
@@ -257,20 +257,20 @@ func (p *rawPlugin) configure(inst uint16, req runtime.Request, params []runtime
 	}
 	err := validateFixture(params, req.Settings, p.knob)
 	if inst != 0 && p.knob == "reject-valid" {
-		err = &runtime.ConfigError{Problems: []runtime.Problem{{Param: "level", Message: "rejected whatever it is"}}}
+		err = &sdk.ConfigError{Problems: []sdk.Problem{{Param: "level", Message: "rejected whatever it is"}}}
 	}
-	if ce := (*runtime.ConfigError)(nil); errors.As(err, &ce) {
-		p.reply(inst, runtime.Reply{ID: req.ID, Status: runtime.StatusInvalidConfig, Message: "invalid configuration", Problems: ce.Problems})
+	if ce := (*sdk.ConfigError)(nil); errors.As(err, &ce) {
+		p.reply(inst, sdk.Reply{ID: req.ID, Status: sdk.StatusInvalidConfig, Message: "invalid configuration", Problems: ce.Problems})
 		return false
 	}
 	if inst == 0 {
 		p.setup = true
-		p.reply(0, runtime.Reply{ID: req.ID})
+		p.reply(0, sdk.Reply{ID: req.ID})
 	}
 	return true
 }
 
-func (p *rawPlugin) open(inst uint16, req runtime.Request) {
+func (p *rawPlugin) open(inst uint16, req sdk.Request) {
 	if !p.configure(inst, req, p.spec.Params) {
 		return
 	}
@@ -286,8 +286,8 @@ func (p *rawPlugin) open(inst uint16, req runtime.Request) {
 	if p.knob == "leak-child" {
 		exec.Command("sleep", "30").Start()
 	}
-	p.reply(inst, runtime.Reply{ID: req.ID})
-	if p.spec.Role == runtime.RoleSink {
+	p.reply(inst, sdk.Reply{ID: req.ID})
+	if p.spec.Role == sdk.RoleSink {
 		p.sinks[inst] = &rawSink{p: p, inst: inst, out: out, written: map[uint64]bool{}, retried: map[uint64]bool{}}
 		return
 	}
@@ -340,7 +340,7 @@ func (s *rawSource) run() {
 		}
 		if s.next > s.limit() {
 			s.ended = true
-			s.p.send(runtime.MsgEnd, s.out, (&runtime.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil))
+			s.p.send(sdk.MsgEnd, s.out, (&sdk.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil))
 			s.mu.Unlock()
 			return
 		}
@@ -380,7 +380,7 @@ func (s *rawSource) emit(n uint64) {
 			at = 0
 		}
 		pos := s.next + i
-		body = runtime.AppendEvent(body, pos, at, kind, fmt.Appendf(nil, `{"seq":%d}`, pos), nil)
+		body = sdk.AppendEvent(body, pos, at, kind, fmt.Appendf(nil, `{"seq":%d}`, pos), nil)
 	}
 	s.last, s.sent = s.next+n-1, true
 	s.next = s.last + 1
@@ -388,7 +388,7 @@ func (s *rawSource) emit(n uint64) {
 		s.torn = true
 		s.p.sendTorn(s.out, body)
 	} else {
-		s.p.send(runtime.MsgEvents, s.out, body)
+		s.p.send(sdk.MsgEvents, s.out, body)
 	}
 	s.inflight = append(s.inflight, s.last)
 	if s.p.knob == "positions-repeat" && !s.repeated {
@@ -408,7 +408,7 @@ func (s *rawSource) progress() {
 		if s.p.knob == "progress-150" {
 			pct = 150
 		}
-		s.p.send(runtime.MsgProgress, s.out, (&runtime.Progress{Percent: pct}).AppendTo(nil))
+		s.p.send(sdk.MsgProgress, s.out, (&sdk.Progress{Percent: pct}).AppendTo(nil))
 		s.mu.Unlock()
 	}
 }
@@ -422,31 +422,31 @@ func (s *rawSource) acked(pos uint64) {
 
 // request answers STOP and CLOSE. Frames are sent under s.mu, so the REPLY
 // to STOP follows every EVENTS of the instance.
-func (s *rawSource) request(t runtime.MsgType, id uint32) {
+func (s *rawSource) request(t sdk.MsgType, id uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended && s.p.knob == "end-ignore-stop" {
 		return
 	}
-	if t == runtime.MsgClose {
+	if t == sdk.MsgClose {
 		if !s.stopped && !s.ended {
-			s.p.reply(s.inst, runtime.Reply{ID: id, Status: runtime.StatusUnsupported, Message: "not stopped"})
+			s.p.reply(s.inst, sdk.Reply{ID: id, Status: sdk.StatusUnsupported, Message: "not stopped"})
 			return
 		}
 		s.p.mu.Lock()
 		delete(s.p.sources, s.inst)
 		s.p.mu.Unlock()
-		s.p.reply(s.inst, runtime.Reply{ID: id})
+		s.p.reply(s.inst, sdk.Reply{ID: id})
 		return
 	}
 	s.stopped = true
 	s.cond.Broadcast()
 	if s.p.knob == "stop-early" && !s.ended {
-		s.p.reply(s.inst, runtime.Reply{ID: id, HasPosition: true, Position: s.last + 3})
+		s.p.reply(s.inst, sdk.Reply{ID: id, HasPosition: true, Position: s.last + 3})
 		s.emit(3)
 		return
 	}
-	s.p.reply(s.inst, runtime.Reply{ID: id, HasPosition: s.sent, Position: s.last})
+	s.p.reply(s.inst, sdk.Reply{ID: id, HasPosition: s.sent, Position: s.last})
 }
 
 // rawSink answers the first attempt of every batch starting at a position
@@ -466,7 +466,7 @@ func (k *rawSink) write(body []byte) error {
 		return fmt.Errorf("WRITE body of %d bytes", len(body))
 	}
 	id := binary.LittleEndian.Uint64(body)
-	evs, err := runtime.ParseEvents(body[8:], k.p.kinds, runtime.MsgWrite)
+	evs, err := sdk.ParseEvents(body[8:], k.p.kinds, sdk.MsgWrite)
 	if err != nil {
 		return err
 	}
@@ -483,31 +483,31 @@ func (k *rawSink) write(body []byte) error {
 func (k *rawSink) result(id, first, last uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r := runtime.Result{Batch: id}
+	r := sdk.Result{Batch: id}
 	switch {
 	case k.p.knob == "sink-error":
-		r.Status, r.Message = runtime.WriteError, "cannot write"
+		r.Status, r.Message = sdk.WriteError, "cannot write"
 	case k.p.knob == "drop-repeat" && k.written[id]:
 		return
 	case k.p.knob == "retry-forever" || !k.retried[first] && first%3 == 1:
 		k.retried[first] = true
-		r.Status, r.Message = runtime.WriteRetry, "busy, try again"
+		r.Status, r.Message = sdk.WriteRetry, "busy, try again"
 	default:
 		k.written[id] = true
 		k.last = max(k.last, last)
 	}
-	k.p.send(runtime.MsgResult, k.out, r.AppendTo(nil))
+	k.p.send(sdk.MsgResult, k.out, r.AppendTo(nil))
 }
 
-func (k *rawSink) request(t runtime.MsgType, id uint32) {
-	if t == runtime.MsgClose {
+func (k *rawSink) request(t sdk.MsgType, id uint32) {
+	if t == sdk.MsgClose {
 		k.p.mu.Lock()
 		delete(k.p.sinks, k.inst)
 		k.p.mu.Unlock()
-		k.p.reply(k.inst, runtime.Reply{ID: id})
+		k.p.reply(k.inst, sdk.Reply{ID: id})
 		return
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.p.reply(k.inst, runtime.Reply{ID: id, HasPosition: k.last > 0, Position: k.last})
+	k.p.reply(k.inst, sdk.Reply{ID: id, HasPosition: k.last > 0, Position: k.last})
 }

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // fixtureManifest describes the fixtures: a parameter for each kind of
 // validation, a global parameter, a secret, and one event kind. A source
-// emits `burst` events at once (from many goroutines in the runtime
+// emits `burst` events at once (from many goroutines in the SDK
 // fixture), then one per `interval` for `ticks` more, then ends.
 func fixtureManifest(kind string) *manifest.Manifest {
 	return &manifest.Manifest{
@@ -65,22 +65,22 @@ func parseFixtureSettings(s map[string]string) fixtureSettings {
 // validateFixture checks settings against params as PROTOCOL.md §4.7
 // says, written apart from the package's own rules so that the checks are
 // not tested against themselves. knob turns one rule off.
-func validateFixture(params []runtime.Param, settings map[string]string, knob string) error {
-	var ce runtime.ConfigError
+func validateFixture(params []sdk.Param, settings map[string]string, knob string) error {
+	var ce sdk.ConfigError
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !slices.ContainsFunc(params, func(p runtime.Param) bool { return p.Name == k }) && knob != "allow-unknown" {
+		if !slices.ContainsFunc(params, func(p sdk.Param) bool { return p.Name == k }) && knob != "allow-unknown" {
 			ce.Add(k, "unknown parameter")
 		}
 	}
 	for _, p := range params {
 		v := settings[p.Name]
 		if v == "" {
-			if slices.ContainsFunc(p.Validations, func(v runtime.Validation) bool { return v.Type == runtime.ValidationRequired }) && knob != "no-required" {
+			if slices.ContainsFunc(p.Validations, func(v sdk.Validation) bool { return v.Type == sdk.ValidationRequired }) && knob != "no-required" {
 				ce.Add(p.Name, "required")
 			}
 			continue
@@ -93,17 +93,17 @@ func validateFixture(params []runtime.Param, settings map[string]string, knob st
 		for _, val := range p.Validations {
 			var broken bool
 			switch val.Type {
-			case runtime.ValidationGreaterThan:
+			case sdk.ValidationGreaterThan:
 				b, _ := fixtureNumber(p.Type, val.Value)
 				broken = knob != "no-gt" && n <= b
-			case runtime.ValidationLessThan:
+			case sdk.ValidationLessThan:
 				b, _ := fixtureNumber(p.Type, val.Value)
 				broken = knob != "no-lt" && n >= b
-			case runtime.ValidationInclusion:
+			case sdk.ValidationInclusion:
 				broken = knob != "no-inclusion" && !slices.Contains(val.Values, v)
-			case runtime.ValidationExclusion:
+			case sdk.ValidationExclusion:
 				broken = knob != "no-exclusion" && slices.Contains(val.Values, v)
-			case runtime.ValidationRegex:
+			case sdk.ValidationRegex:
 				broken = knob != "no-regex" && !regexp.MustCompile(val.Value).MatchString(v)
 			}
 			if broken {

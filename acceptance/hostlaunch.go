@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // launchHost starts the plugin under the reference host library, for the
@@ -24,7 +24,7 @@ func (t *checkRun) launchHost() (*host.Plugin, *stderrBuf, error) {
 		Timeout: t.env.opts.Timeout,
 		Stderr:  log,
 		Dir:     t.env.dir,
-		Env:     append(slices.Clone(t.env.opts.Env), runtime.EnvPluginID+"="+newUUID()),
+		Env:     append(slices.Clone(t.env.opts.Env), sdk.EnvPluginID+"="+newUUID()),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +61,7 @@ func (t *checkRun) hostStart() (*host.Plugin, *hostInstance, error) {
 func (t *checkRun) hostOpen(p *host.Plugin, settings map[string]string) (*hostInstance, error) {
 	in := &hostInstance{more: make(chan struct{}, 1)}
 	var err error
-	if p.Hello().Role == runtime.RoleSink {
+	if p.Hello().Role == sdk.RoleSink {
 		in.sink, err = p.OpenSink(t.ctx, settings)
 	} else {
 		in.source, err = p.OpenSource(t.ctx, settings, nil, in.collect)
@@ -75,14 +75,14 @@ type hostInstance struct {
 	sink   *host.Sink
 
 	mu     sync.Mutex
-	events []runtime.Event
+	events []sdk.Event
 	more   chan struct{} // signalled when events arrive
 }
 
-func (in *hostInstance) collect(b *runtime.Events) error {
+func (in *hostInstance) collect(b *sdk.Events) error {
 	in.mu.Lock()
 	r := b.Reader()
-	var e runtime.Event
+	var e sdk.Event
 	for r.Next(&e) {
 		e.Payload = slices.Clone(e.Payload)
 		in.events = append(in.events, e)
@@ -96,7 +96,7 @@ func (in *hostInstance) collect(b *runtime.Events) error {
 }
 
 // wait waits for n events.
-func (in *hostInstance) wait(t *checkRun, n int) ([]runtime.Event, error) {
+func (in *hostInstance) wait(t *checkRun, n int) ([]sdk.Event, error) {
 	for {
 		in.mu.Lock()
 		evs := slices.Clone(in.events)

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
-func TestRuntimeSpec(t *testing.T) {
+func TestSpec(t *testing.T) {
 	m := fixtureManifest("sink")
-	m.Config[0], m.Config[1] = m.Config[1], m.Config[0] // RuntimeSpec sorts
-	s := m.RuntimeSpec()
-	if s.Role != runtime.RoleSink || s.Name != "fixture" || s.Version != "1.2.3" {
+	m.Config[0], m.Config[1] = m.Config[1], m.Config[0] // Spec sorts
+	s := m.Spec()
+	if s.Role != sdk.RoleSink || s.Name != "fixture" || s.Version != "1.2.3" {
 		t.Errorf("identity %+v", s)
 	}
 	var names []string
@@ -23,29 +23,29 @@ func TestRuntimeSpec(t *testing.T) {
 		t.Errorf("params in order %v", names)
 	}
 	url := s.Params[6]
-	want := []runtime.Validation{{Type: runtime.ValidationRequired}, {Type: runtime.ValidationRegex, Value: "^https?://"}}
+	want := []sdk.Validation{{Type: sdk.ValidationRequired}, {Type: sdk.ValidationRegex, Value: "^https?://"}}
 	if !reflect.DeepEqual(url.Validations, want) || url.Default != "" {
 		t.Errorf("url %+v", url)
 	}
 	burst := s.Params[0]
-	want = []runtime.Validation{{Type: runtime.ValidationGreaterThan, Value: "-1"}, {Type: runtime.ValidationLessThan, Value: "100001"}}
+	want = []sdk.Validation{{Type: sdk.ValidationGreaterThan, Value: "-1"}, {Type: sdk.ValidationLessThan, Value: "100001"}}
 	if !reflect.DeepEqual(burst.Validations, want) || burst.Default != "1000" {
 		t.Errorf("burst %+v", burst)
 	}
-	if !s.Params[5].Secret || s.Params[2].Validations[0].Type != runtime.ValidationInclusion {
+	if !s.Params[5].Secret || s.Params[2].Validations[0].Type != sdk.ValidationInclusion {
 		t.Errorf("token or level %+v %+v", s.Params[5], s.Params[2])
 	}
 }
 
 func TestDiffSpec(t *testing.T) {
-	want := fixtureManifest("source").RuntimeSpec()
+	want := fixtureManifest("source").Spec()
 	if d := diffSpec(&want, &want); len(d) > 0 {
 		t.Fatalf("a spec differs from itself: %v", d)
 	}
-	got := fixtureManifest("source").RuntimeSpec()
+	got := fixtureManifest("source").Spec()
 	got.Params[6].Validations[1].Value = "^https://"
 	got.Params = got.Params[1:] // burst missing
-	got.Events[0].Fields = append(got.Events[0].Fields, runtime.Field{Name: "extra", Type: "int"})
+	got.Events[0].Fields = append(got.Events[0].Fields, sdk.Field{Name: "extra", Type: "int"})
 	d := diffSpec(&want, &got)
 	wantDiffs := []string{
 		`config["burst"]: missing`,

@@ -72,7 +72,7 @@ func BenchmarkThroughput(b *testing.B) {
 
 // BenchmarkCeiling measures what a shared ring, a pipe or a Unix socket
 // itself allows with plugctl's framing: the rawframe plugin writes one
-// pre-encoded EVENTS frame, as large as the runtime's batches, over and
+// pre-encoded EVENTS frame, as large as the SDK's batches, over and
 // over and the host reads each frame and only counts its events. One op is
 // one event.
 func BenchmarkCeiling(b *testing.B) {

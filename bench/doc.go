@@ -1,5 +1,5 @@
 // Package bench measures how fast events move from a plugin process to its
-// host: plugctl's runtime and host library against two baselines run in
+// host: plugctl's SDK and host library against two baselines run in
 // the same go test invocation, one JSON object per length-prefixed frame
 // and hashicorp/go-plugin gRPC streaming in batches. It also measures how
 // soon a single event reaches the host.

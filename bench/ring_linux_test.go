@@ -7,47 +7,47 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // receiveRawRing offers the rawframe plugin a shared ring of the host
 // library's default size, as host.Launch does, and reads its frames
-// through it: frames of the size the runtime's batches take on a ring.
+// through it: frames of the size the SDK's batches take on a ring.
 func receiveRawRing(tb testing.TB, size, n int, m meter) {
-	f, ring := benchRing(tb, runtime.DefaultRingSize)
+	f, ring := benchRing(tb, sdk.DefaultRingSize)
 	r, w, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer r.Close()
-	batch := runtime.DefaultRingSize/16 - runtime.HeaderSize
+	batch := sdk.DefaultRingSize/16 - sdk.HeaderSize
 	cmd := rawCommand(tb, size, "-batch", strconv.Itoa(batch), "-ring")
 	cmd.Stdout = w
 	cmd.ExtraFiles = []*os.File{f}
-	cmd.Env = append(os.Environ(), runtime.EnvRingFD+"=3")
+	cmd.Env = append(os.Environ(), sdk.EnvRingFD+"=3")
 	startCommand(tb, cmd)
 	w.Close()
 	f.Close()
-	receiveRaw(tb, runtime.NewRingReader(ring, r), cmd.Process.Pid, size, n, m)
+	receiveRaw(tb, sdk.NewRingReader(ring, r), cmd.Process.Pid, size, n, m)
 }
 
 // benchRing creates, maps and lays out a ring of size data bytes, unmapped
 // when tb ends.
-func benchRing(tb testing.TB, size int) (*os.File, *runtime.Ring) {
+func benchRing(tb testing.TB, size int) (*os.File, *sdk.Ring) {
 	fd, err := unix.MemfdCreate("bench-ring", unix.MFD_CLOEXEC)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f := os.NewFile(uintptr(fd), "bench-ring")
-	if err := f.Truncate(int64(runtime.RingMemSize(size))); err != nil {
+	if err := f.Truncate(int64(sdk.RingMemSize(size))); err != nil {
 		tb.Fatal(err)
 	}
-	mem, err := unix.Mmap(fd, 0, runtime.RingMemSize(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := unix.Mmap(fd, 0, sdk.RingMemSize(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { unix.Munmap(mem) })
-	ring, err := runtime.InitRing(mem, size)
+	ring, err := sdk.InitRing(mem, size)
 	if err != nil {
 		tb.Fatal(err)
 	}

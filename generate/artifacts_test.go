@@ -85,13 +85,13 @@ func TestConfigFile(t *testing.T) {
 func TestSpecFile(t *testing.T) {
 	got := generated(t, specFile, tiny("sink"))
 	expect(t, "spec_gen.go", got, []string{
-		"func Spec() runtime.Spec {",
+		"func Spec() sdk.Spec {",
 		`Name:    "tiny",`,
 		"Version: version,",
-		"Role:    runtime.RoleSink,",
-		"{Type: runtime.ValidationRequired},",
-		`{Type: runtime.ValidationRegex, Value: "^[a-z]+$"},`,
-		"Secret: true,\n\t\t\t\tValidations: []runtime.Validation{\n\t\t\t\t\t{Type: runtime.ValidationRequired},",
+		"Role:    sdk.RoleSink,",
+		"{Type: sdk.ValidationRequired},",
+		`{Type: sdk.ValidationRegex, Value: "^[a-z]+$"},`,
+		"Secret: true,\n\t\t\t\tValidations: []sdk.Validation{\n\t\t\t\t\t{Type: sdk.ValidationRequired},",
 		`{Name: "seq", Type: "int"},`,
 	}, []string{`"0.2.0"`})
 }
@@ -99,12 +99,12 @@ func TestSpecFile(t *testing.T) {
 func TestEventsFile(t *testing.T) {
 	source := generated(t, eventsFile, tiny("source"))
 	expect(t, "events_gen.go (source)", source, []string{
-		"const KindTick runtime.Kind = 0",
+		"const KindTick sdk.Kind = 0",
 		"type TickEvent struct {\n\tSeq int64 `json:\"seq\"`\n}",
 		"func (e *TickEvent) AppendJSON(dst []byte) []byte {",
 		"dst = append(dst, `{\"seq\":`...)",
-		"func AddTick(b *runtime.Batch, position uint64, unixNano int64, e *TickEvent) error {",
-		"func EmitTick(s runtime.EventSink, e *TickEvent) error {",
+		"func AddTick(b *sdk.Batch, position uint64, unixNano int64, e *TickEvent) error {",
+		"func EmitTick(s sdk.EventSink, e *TickEvent) error {",
 		"var buf [payloadBuffer]byte",
 	}, []string{"DecodeTick"})
 
@@ -133,12 +133,12 @@ func TestMainFile(t *testing.T) {
 		"// Command tiny is a plugctl source plugin.",
 		`var version = "0.2.0"`,
 		`go build -ldflags "-X main.version=1.2.3"`,
-		"Source: func(o runtime.Open) (runtime.Source, error) {",
+		"Source: func(o sdk.Open) (sdk.Source, error) {",
 		"return newSource(cfg, o)",
 		"return setup(g)",
 	}, []string{"Sink:"})
 	expect(t, "main.go (sink)", generated(t, mainFile, tiny("sink")), []string{
-		"Sink: func(o runtime.Open) (runtime.Sink, error) {",
+		"Sink: func(o sdk.Open) (sdk.Sink, error) {",
 		"return newSink(cfg, o)",
 	}, []string{"Source:"})
 }
@@ -146,18 +146,18 @@ func TestMainFile(t *testing.T) {
 func TestSkeletonFile(t *testing.T) {
 	m := tiny("source")
 	expect(t, "source.go", generated(t, skeletonFile, m), []string{
-		"func newSource(cfg Config, o runtime.Open) (runtime.Source, error) {",
+		"func newSource(cfg Config, o sdk.Open) (sdk.Source, error) {",
 		"s.interval = cfg.Interval",
 		"s.position = o.ResumeFrom",
 		"Seq: int64(s.position + 1),",
 		"AddTick(b, s.position+1, now.UnixNano(), &e)",
-		"return runtime.ErrTimeout",
+		"return sdk.ErrTimeout",
 	}, []string{"Code generated"})
 
 	m.Config = nil
 	m.Events = nil
 	expect(t, "source.go without interval or events", generated(t, skeletonFile, m),
-		[]string{"declares no event kind", "return runtime.ErrTimeout"},
+		[]string{"declares no event kind", "return sdk.ErrTimeout"},
 		[]string{"cfg.Interval", "AddTick"})
 
 	sink := tiny("sink")
@@ -231,14 +231,14 @@ func TestPlanRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := tiny("source")
 			c.change(m)
-			_, err := Plan(m, runtimeFS)
+			_, err := Plan(m, sdkFS)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Plan: %v, want an error with %q", err, c.want)
 			}
 		})
 	}
 	if _, err := Plan(tiny("source"), fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "no .go file") {
-		t.Errorf("Plan without runtime sources: %v", err)
+		t.Errorf("Plan without SDK sources: %v", err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // configUses records which optional helpers the parsing code calls, so
@@ -49,7 +49,7 @@ func configFile(p *project) (File, error) {
 	parseFunc(f.Group, "ParseConfig", "Config", "configParams", "one instance", p.config, u)
 	parseFunc(f.Group, "ParseGlobalConfig", "GlobalConfig", "globalParams", "the process", p.global, u)
 
-	parserHelpers(f.Group, p.runtime, u)
+	parserHelpers(f.Group, p.sdk, u)
 	return renderGo("config_gen.go", f)
 }
 
@@ -140,7 +140,7 @@ func parseFunc(g *jen.Group, name, typ, names, what string, params []*param, u *
 	comment(g, fmt.Sprintf("%s parses the settings of %s into a %s: it applies defaults, "+
 		"converts each value to its parameter's type and checks every rule. A missing or "+
 		"empty setting takes the parameter's default. All the problems found are "+
-		"returned together, each naming its parameter, in one *runtime.ConfigError; "+
+		"returned together, each naming its parameter, in one *sdk.ConfigError; "+
 		"the value of a secret parameter is never part of it.", name, what, typ))
 	g.Func().Id(name).Params(jen.Id("settings").Map(jen.String()).String()).Params(jen.Id(typ), jen.Error()).BlockFunc(func(g *jen.Group) {
 		g.Id("p").Op(":=").Id("settingsParser").Values(jen.Dict{jen.Id("settings"): jen.Id("settings")})
@@ -213,20 +213,20 @@ func ruleChecks(prm *param, v, text jen.Code, prefix string, report func(jen.Cod
 		var cond jen.Code
 		msg := prefix + "must be " + r.describe(prm, backquote)
 		switch r.typ {
-		case runtime.ValidationGreaterThan:
+		case sdk.ValidationGreaterThan:
 			cond = jen.Add(v).Op("<=").Add(valueCode(prm, r.bound))
-		case runtime.ValidationLessThan:
+		case sdk.ValidationLessThan:
 			cond = jen.Add(v).Op(">=").Add(valueCode(prm, r.bound))
-		case runtime.ValidationInclusion:
+		case sdk.ValidationInclusion:
 			cond = jen.Op("!").Qual("slices", "Contains").Call(valuesCode(prm, r.values), v)
-		case runtime.ValidationExclusion:
+		case sdk.ValidationExclusion:
 			cond = jen.Qual("slices", "Contains").Call(valuesCode(prm, r.values), v)
 			msg = prefix + "must not be one of " + strings.Join(r.texts, ", ")
 			if prm.Secret {
 				// Naming the excluded values would tell which one the secret is.
 				msg = prefix + "must not be one of the excluded values"
 			}
-		case runtime.ValidationRegex:
+		case sdk.ValidationRegex:
 			cond = jen.Op("!").Id(patternVar(prm)).Dot("MatchString").Call(text)
 			msg = prefix + "must match " + backquote(prm.Regex)
 		}

@@ -33,7 +33,7 @@ func eventsFile(p *project) (File, error) {
 
 // eventKind declares everything generated for one event kind.
 func eventKind(g *jen.Group, p *project, index int, e *event) {
-	rt := func(name string) *jen.Statement { return jen.Qual(p.runtime, name) }
+	rt := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
 
 	g.Line()
 	comment(g, fmt.Sprintf("%s is the kind of %s events: their index in the kind table.", e.kind, e.Name))
@@ -75,7 +75,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 	if p.m.Kind == "source" {
 		g.Line()
 		comment(g, fmt.Sprintf("Add%s adds e to b as %s %s event at position, stamped with unixNano. "+
-			"It returns runtime.ErrBatchFull when b has no room left.", e.goName, article(e.Name), e.Name))
+			"It returns sdk.ErrBatchFull when b has no room left.", e.goName, article(e.Name), e.Name))
 		g.Func().Id("Add"+e.goName).Params(
 			jen.Id("b").Op("*").Add(rt("Batch")), jen.Id("position").Uint64(), jen.Id("unixNano").Int64(), jen.Id("e").Op("*").Id(e.typ),
 		).Error().Block(

@@ -320,7 +320,7 @@ func kindsTest(g *jen.Group, p *project) {
 	g.Func().Id("TestKinds").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.Id("events").Op(":=").Id("Spec").Call().Dot("Events"),
 		jen.For(jen.List(jen.Id("_"), jen.Id("k")).Op(":=").Range().Index().Struct(
-			jen.Id("kind").Qual(p.runtime, "Kind"),
+			jen.Id("kind").Qual(p.sdk, "Kind"),
 			jen.Id("name").String(),
 		).Add(lines(kinds))).Block(
 			jen.If(jen.Int().Call(jen.Id("k").Dot("kind")).Op(">=").Len(jen.Id("events")).Op("||").

@@ -23,7 +23,7 @@ func render(path, tmpl string, owner Owner, data any) (File, error) {
 	return File{Path: path, Data: b, Owner: owner}, nil
 }
 
-// goModFile generates go.mod. It has no require: the runtime is copied
+// goModFile generates go.mod. It has no require: the SDK is copied
 // into the project, which builds with the standard library alone.
 func goModFile(p *project) (File, error) {
 	return render("go.mod", "go.mod.tmpl", User, p.data())

@@ -26,7 +26,7 @@ func newGoFile(p *project, fileDoc string) *jen.File {
 	}
 	// A comment starting with "//" is written as it is, blank line included.
 	f.HeaderComment(header)
-	f.ImportName(p.runtime, "runtime")
+	f.ImportName(p.sdk, "sdk")
 	// Formatting happens in renderGo, where a failure can name the file.
 	f.NoFormat = true
 	return f
@@ -147,7 +147,7 @@ func printable(s string) bool {
 }
 
 // groupImports puts the standard library's imports first and the others
-// (the project's runtime) in a group of their own, as goimports does;
+// (the project's SDK) in a group of their own, as goimports does;
 // jennifer writes them all in one sorted block.
 func groupImports(src []byte) []byte {
 	start := bytes.Index(src, []byte("\nimport (\n"))

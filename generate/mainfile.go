@@ -7,7 +7,7 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// mainFile generates main.go, which hands the plugin to runtime.Main:
+// mainFile generates main.go, which hands the plugin to sdk.Main:
 // the settings the host sends are parsed into the typed configuration
 // before the user's setup and constructor see them.
 func mainFile(p *project) (File, error) {
@@ -28,8 +28,8 @@ func mainFile(p *project) (File, error) {
 	f.Comment("//\tgo build -ldflags \"-X main.version=1.2.3\"")
 	f.Var().Id("version").Op("=").Lit(p.m.Version)
 
-	rt := func(name string) *jen.Statement { return jen.Qual(p.runtime, name) }
-	// The runtime's hook and the skeleton's constructor for the kind.
+	rt := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
+	// The SDK's hook and the skeleton's constructor for the kind.
 	hook, iface, ctor := "Source", "Source", "newSource"
 	if p.m.Kind == "sink" {
 		hook, iface, ctor = "Sink", "Sink", "newSink"
@@ -46,7 +46,7 @@ func mainFile(p *project) (File, error) {
 	)
 
 	f.Line()
-	comment(f.Group, "main hands the plugin to the runtime, which serves the host until it says goodbye. "+
+	comment(f.Group, "main hands the plugin to the SDK, which serves the host until it says goodbye. "+
 		"The settings the host sends are parsed and checked here, so that setup and "+
 		ctor+" get typed configurations.")
 	f.Func().Id("main").Params().Block(

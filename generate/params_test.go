@@ -10,7 +10,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 func newParam(t *testing.T, mp manifest.Param) *param {
@@ -25,11 +25,11 @@ func newParam(t *testing.T, mp manifest.Param) *param {
 func TestParamCheck(t *testing.T) {
 	p := newParam(t, manifest.Param{Name: "n", Type: manifest.TypeInt,
 		HasGreaterThan: true, GreaterThan: "0", HasLessThan: true, LessThan: "10", Exclusion: []string{"7"}})
-	for text, want := range map[string][]runtime.ValidationType{
+	for text, want := range map[string][]sdk.ValidationType{
 		"5":   nil,
-		"0":   {runtime.ValidationGreaterThan},
-		"10":  {runtime.ValidationLessThan},
-		"7":   {runtime.ValidationExclusion},
+		"0":   {sdk.ValidationGreaterThan},
+		"10":  {sdk.ValidationLessThan},
+		"7":   {sdk.ValidationExclusion},
 		"1.5": {typeWrong},
 	} {
 		if got := p.check(text); !slices.Equal(got, want) {
@@ -41,7 +41,7 @@ func TestParamCheck(t *testing.T) {
 	if got := list.check(" a , b ,, "); len(got) != 0 {
 		t.Errorf("check of a valid list = %v", got)
 	}
-	if got := list.check("a,zz"); !slices.Equal(got, []runtime.ValidationType{runtime.ValidationInclusion, runtime.ValidationRegex}) {
+	if got := list.check("a,zz"); !slices.Equal(got, []sdk.ValidationType{sdk.ValidationInclusion, sdk.ValidationRegex}) {
 		t.Errorf("check(a,zz) = %v", got)
 	}
 
@@ -50,7 +50,7 @@ func TestParamCheck(t *testing.T) {
 		t.Errorf("90s is not 1m30s: %v", got)
 	}
 	f := newParam(t, manifest.Param{Name: "f", Type: manifest.TypeFloat})
-	if got := f.check("NaN"); !slices.Equal(got, []runtime.ValidationType{typeWrong}) {
+	if got := f.check("NaN"); !slices.Equal(got, []sdk.ValidationType{typeWrong}) {
 		t.Errorf("NaN is accepted as a float: %v", got)
 	}
 }
@@ -79,7 +79,7 @@ func TestTestValues(t *testing.T) {
 		}
 		for _, b := range bad[1:] {
 			broken := p.check(b.text)
-			if len(broken) == 0 || ruleName(broken[0]) != b.rule && !slices.ContainsFunc(broken, func(v runtime.ValidationType) bool { return v.String() == b.rule }) {
+			if len(broken) == 0 || ruleName(broken[0]) != b.rule && !slices.ContainsFunc(broken, func(v sdk.ValidationType) bool { return v.String() == b.rule }) {
 				t.Errorf("%s: bad value %q for %s breaks %v", p.Name, b.text, b.rule, broken)
 			}
 		}
@@ -146,8 +146,8 @@ func TestWrap(t *testing.T) {
 }
 
 func TestGroupImports(t *testing.T) {
-	src := "package main\n\nimport (\n\t\"example.com/x/internal/runtime\"\n\t\"strconv\"\n\t\"time\"\n)\n\nfunc f() {}\n"
-	want := "package main\n\nimport (\n\t\"strconv\"\n\t\"time\"\n\n\t\"example.com/x/internal/runtime\"\n)\n\nfunc f() {}\n"
+	src := "package main\n\nimport (\n\t\"example.com/x/internal/sdk\"\n\t\"strconv\"\n\t\"time\"\n)\n\nfunc f() {}\n"
+	want := "package main\n\nimport (\n\t\"strconv\"\n\t\"time\"\n\n\t\"example.com/x/internal/sdk\"\n)\n\nfunc f() {}\n"
 	if got := string(groupImports([]byte(src))); got != want {
 		t.Errorf("groupImports =\n%s\nwant\n%s", got, want)
 	}

@@ -42,15 +42,15 @@ type File struct {
 }
 
 // Plan returns every file of the project that m describes, sorted by path.
-// runtimeFS holds the runtime package's sources at its top level; they are
-// copied into the project. Plan is pure: the same manifest and runtime give
-// the same files, byte for byte, and nothing is read or written elsewhere.
-func Plan(m *manifest.Manifest, runtimeFS fs.FS) ([]File, error) {
+// sdkFS holds the sdk package's sources at its top level; they are copied
+// into the project. Plan is pure: the same manifest and SDK give the same
+// files, byte for byte, and nothing is read or written elsewhere.
+func Plan(m *manifest.Manifest, sdkFS fs.FS) ([]File, error) {
 	p, err := newProject(m)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
-	files, err := runtimeFiles(runtimeFS)
+	files, err := sdkFiles(sdkFS)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}

@@ -19,8 +19,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// runtimeFS is the runtime package's sources, as the CLI embeds them.
-var runtimeFS = os.DirFS("../runtime")
+// sdkFS is the SDK package's sources, as the CLI embeds them.
+var sdkFS = os.DirFS("../sdk")
 
 // cases are the manifests whose projects are compared with golden files
 // and built.
@@ -62,17 +62,17 @@ func load(t testing.TB, path string) *manifest.Manifest {
 
 func plan(t testing.TB, m *manifest.Manifest) []File {
 	t.Helper()
-	files, err := Plan(m, runtimeFS)
+	files, err := Plan(m, sdkFS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return files
 }
 
-// isRuntime reports whether a planned file is a copy of the runtime, which
-// changes with the runtime and is checked against it instead of a golden
+// isSDK reports whether a planned file is a copy of the SDK, which
+// changes with the SDK and is checked against it instead of a golden
 // file.
-func isRuntime(f File) bool { return strings.HasPrefix(f.Path, "internal/runtime/") }
+func isSDK(f File) bool { return strings.HasPrefix(f.Path, "internal/sdk/") }
 
 // TestGolden compares each generated file with its golden file, byte for
 // byte; go test ./generate -update rewrites them. FILES.golden lists the
@@ -90,7 +90,7 @@ func TestGolden(t *testing.T) {
 			}
 			for _, f := range files {
 				fmt.Fprintf(&list, "%-8s %s\n", f.Owner, f.Path)
-				if !isRuntime(f) {
+				if !isSDK(f) {
 					golden(t, filepath.Join(dir, filepath.FromSlash(f.Path)+".golden"), f.Data)
 				}
 			}
@@ -197,20 +197,20 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
-// TestRuntimeCopy checks that every runtime source, and nothing else, is
-// copied into internal/runtime unchanged but for the header and a blank line.
-func TestRuntimeCopy(t *testing.T) {
+// TestSDKCopy checks that every SDK source, and nothing else, is
+// copied into internal/sdk unchanged but for the header and a blank line.
+func TestSDKCopy(t *testing.T) {
 	files := plan(t, starter(t, "source"))
 	copies := map[string][]byte{}
 	for _, f := range files {
-		if isRuntime(f) {
+		if isSDK(f) {
 			if f.Owner != Plugctl {
 				t.Errorf("%s is owned by %s, want plugctl", f.Path, f.Owner)
 			}
-			copies[strings.TrimPrefix(f.Path, "internal/runtime/")] = f.Data
+			copies[strings.TrimPrefix(f.Path, "internal/sdk/")] = f.Data
 		}
 	}
-	names, err := fs.Glob(runtimeFS, "*.go")
+	names, err := fs.Glob(sdkFS, "*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,16 +223,16 @@ func TestRuntimeCopy(t *testing.T) {
 			continue
 		}
 		n++
-		orig, err := fs.ReadFile(runtimeFS, name)
+		orig, err := fs.ReadFile(sdkFS, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := copies[name], Header+"\n\n"+string(orig); string(got) != want {
-			t.Errorf("internal/runtime/%s is not runtime/%s with the header in front", name, name)
+			t.Errorf("internal/sdk/%s is not sdk/%s with the header in front", name, name)
 		}
 	}
 	if n == 0 || len(copies) != n {
-		t.Errorf("copied %d files, want the %d runtime sources", len(copies), n)
+		t.Errorf("copied %d files, want the %d SDK sources", len(copies), n)
 	}
 }
 
@@ -274,7 +274,7 @@ func TestGeneratedTestsFail(t *testing.T) {
 		{"a default changed", "config_gen.go", `p.value("workers", "4", false)`, `p.value("workers", "5", false)`, "TestParseGlobalConfigDefaults"},
 		{"a secret shown", "config_gen.go", `p.invalidSecret("auth.token", `, `p.invalid("auth.token", s, `, "TestParseConfigSecrets"},
 		{"an unknown setting accepted", "config_gen.go", "p.unknown(configParams)", "", "TestParseConfigUnknown"},
-		{"a kind off by one", "events_gen.go", "const KindUserLogin runtime.Kind = 2", "const KindUserLogin runtime.Kind = 1", "TestKinds"},
+		{"a kind off by one", "events_gen.go", "const KindUserLogin sdk.Kind = 2", "const KindUserLogin sdk.Kind = 1", "TestKinds"},
 		{"< not escaped", "jsonenc_gen.go", "c != '<' && ", "", "TestUserLoginEventAppendJSON"},
 		{"a float written as Go writes it", "jsonenc_gen.go", "format := byte('f')", "format := byte('g')", "TestAppendJSONFloat"},
 	} {
@@ -331,7 +331,7 @@ func BenchmarkPlan(b *testing.B) {
 	m := largeManifest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Plan(m, runtimeFS); err != nil {
+		if _, err := Plan(m, sdkFS); err != nil {
 			b.Fatal(err)
 		}
 	}

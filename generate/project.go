@@ -12,12 +12,12 @@ import (
 // project is a manifest with everything generation derives from it once:
 // Go names, sorted lists, parsed bounds. Every artifact is built from it.
 type project struct {
-	m       *manifest.Manifest
-	module  string // the generated project's module path
-	runtime string // import path of its copy of the runtime
-	config  []*param
-	global  []*param
-	events  []*event // in kind-table order: index i is runtime.Kind(i)
+	m      *manifest.Manifest
+	module string // the generated project's module path
+	sdk    string // import path of its copy of the SDK
+	config []*param
+	global []*param
+	events []*event // in kind-table order: index i is sdk.Kind(i)
 }
 
 // event is one event kind with the names of its generated identifiers.
@@ -44,7 +44,7 @@ func newProject(m *manifest.Manifest) (*project, error) {
 	if p.module == "" {
 		p.module = "example.com/" + m.Name
 	}
-	p.runtime = p.module + "/internal/runtime"
+	p.sdk = p.module + "/internal/sdk"
 	if m.Kind != "source" && m.Kind != "sink" {
 		return nil, fmt.Errorf("kind %q: want source or sink", m.Kind)
 	}
@@ -62,7 +62,7 @@ func newProject(m *manifest.Manifest) (*project, error) {
 }
 
 // newEvents sorts the kinds by name, the order of the kind table that
-// manifest.RuntimeSpec reports, and names their Go identifiers.
+// manifest.Spec reports, and names their Go identifiers.
 func newEvents(kinds []manifest.EventKind) ([]*event, error) {
 	var events []*event
 	types := map[string]string{}
@@ -100,7 +100,7 @@ var fieldTypes = []string{
 	manifest.FieldTime, manifest.FieldDuration, manifest.FieldBytes, manifest.FieldStrings,
 }
 
-// role is the manifest kind as the runtime's Role constant.
+// role is the manifest kind as the SDK's Role constant.
 func (p *project) role() string {
 	if p.m.Kind == "sink" {
 		return "RoleSink"

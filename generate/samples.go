@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // The generated tests need values that a parameter accepts and values that
@@ -51,7 +51,7 @@ func (p *param) badValues() []badValue {
 }
 
 // breaking returns a value that breaks rule t.
-func (p *param) breaking(t runtime.ValidationType) (string, bool) {
+func (p *param) breaking(t sdk.ValidationType) (string, bool) {
 	fallback := ""
 	for _, c := range p.candidates() {
 		if c == "" {
@@ -113,9 +113,9 @@ func (p *param) candidates() []string {
 	for i := range p.rules {
 		r := &p.rules[i]
 		switch r.typ {
-		case runtime.ValidationGreaterThan:
+		case sdk.ValidationGreaterThan:
 			lo = &r.bound
-		case runtime.ValidationLessThan:
+		case sdk.ValidationLessThan:
 			hi = &r.bound
 		}
 	}
@@ -125,18 +125,18 @@ func (p *param) candidates() []string {
 	for i := range p.rules {
 		r := &p.rules[i]
 		switch r.typ {
-		case runtime.ValidationGreaterThan:
+		case sdk.ValidationGreaterThan:
 			cs = append(cs, p.GreaterThan)
 			cs = append(cs, p.format(p.step(r.bound, 1)), p.format(p.step(r.bound, -1)))
-		case runtime.ValidationLessThan:
+		case sdk.ValidationLessThan:
 			cs = append(cs, p.LessThan)
 			cs = append(cs, p.format(p.step(r.bound, 1)), p.format(p.step(r.bound, -1)))
-		case runtime.ValidationInclusion, runtime.ValidationExclusion:
+		case sdk.ValidationInclusion, sdk.ValidationExclusion:
 			cs = append(cs, r.texts...)
 			for _, v := range r.values {
 				cs = append(cs, p.format(p.step(v, 1)), p.format(p.step(v, -1)))
 			}
-		case runtime.ValidationRegex:
+		case sdk.ValidationRegex:
 			if s, ok := sampleMatch(r.re); ok {
 				cs = append(cs, s)
 			}

@@ -9,7 +9,7 @@ import (
 
 // skeletonData is what source.go.tmpl and sink.go.tmpl use.
 type skeletonData struct {
-	Runtime  string
+	SDK      string
 	Interval bool           // the manifest has a duration parameter "interval"
 	Path     bool           // the manifest has a string parameter "path"
 	Event    *skeletonEvent // the first event kind; nil when there is none
@@ -30,7 +30,7 @@ type fieldValue struct{ Name, Value string }
 // manifest of that moment, and then belongs to the user.
 func skeletonFile(p *project) (File, error) {
 	d := skeletonData{
-		Runtime:  p.runtime,
+		SDK:      p.sdk,
 		Interval: hasParam(p.config, "interval", manifest.TypeDuration),
 		Path:     hasParam(p.config, "path", manifest.TypeString),
 	}

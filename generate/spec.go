@@ -3,16 +3,16 @@ package generate
 import (
 	"github.com/dave/jennifer/jen"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // specFile generates spec_gen.go: Spec, the plugin's specification as a Go
-// value. It is built from manifest.RuntimeSpec, the value the acceptance
+// value. It is built from manifest.Spec, the value the acceptance
 // checks compare a running plugin against, so the two cannot disagree.
 func specFile(p *project) (File, error) {
 	f := newGoFile(p, "")
-	s := p.m.RuntimeSpec()
-	rt := func(name string) *jen.Statement { return jen.Qual(p.runtime, name) }
+	s := p.m.Spec()
+	rt := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
 
 	var spec fields
 	spec.add("Name", jen.Lit(s.Name))
@@ -59,8 +59,8 @@ func specFile(p *project) (File, error) {
 	return renderGo("spec_gen.go", f)
 }
 
-// specParams writes a []runtime.Param literal.
-func specParams(rt func(string) *jen.Statement, ps []runtime.Param) jen.Code {
+// specParams writes a []sdk.Param literal.
+func specParams(rt func(string) *jen.Statement, ps []sdk.Param) jen.Code {
 	items := make([]jen.Code, len(ps))
 	for i, prm := range ps {
 		var d fields
@@ -93,14 +93,14 @@ func specParams(rt func(string) *jen.Statement, ps []runtime.Param) jen.Code {
 	return jen.Index().Add(rt("Param")).Add(lines(items))
 }
 
-// validationConst names the runtime constant of each validation type.
-var validationConst = map[runtime.ValidationType]string{
-	runtime.ValidationRequired:    "ValidationRequired",
-	runtime.ValidationGreaterThan: "ValidationGreaterThan",
-	runtime.ValidationLessThan:    "ValidationLessThan",
-	runtime.ValidationInclusion:   "ValidationInclusion",
-	runtime.ValidationExclusion:   "ValidationExclusion",
-	runtime.ValidationRegex:       "ValidationRegex",
+// validationConst names the SDK constant of each validation type.
+var validationConst = map[sdk.ValidationType]string{
+	sdk.ValidationRequired:    "ValidationRequired",
+	sdk.ValidationGreaterThan: "ValidationGreaterThan",
+	sdk.ValidationLessThan:    "ValidationLessThan",
+	sdk.ValidationInclusion:   "ValidationInclusion",
+	sdk.ValidationExclusion:   "ValidationExclusion",
+	sdk.ValidationRegex:       "ValidationRegex",
 }
 
 // fields are the keyed elements of a composite literal, kept in the order

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // BenchmarkEndToEnd moves events from a plugin process (a polled source
@@ -23,7 +23,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 
 // BenchmarkRawFrames is the ceiling BenchmarkEndToEnd is measured against:
 // a plugin writing ready-made frames flat out, with no window, read by the
-// same host path. Frames of 60 KiB are what the runtime sends by default.
+// same host path. Frames of 60 KiB are what the SDK sends by default.
 func BenchmarkRawFrames(b *testing.B) {
 	for _, frame := range []int{60 << 10, 1 << 20} {
 		for _, size := range []int{64, 256, 1024} {
@@ -42,9 +42,9 @@ func benchStream(b *testing.B, fixture string, settings map[string]string, size 
 	var n, bytes int
 	reached := make(chan struct{})
 	done := reached
-	handler := func(batch *runtime.Events) error {
+	handler := func(batch *sdk.Events) error {
 		r := batch.Reader()
-		var e runtime.Event
+		var e sdk.Event
 		for r.Next(&e) {
 			bytes += len(e.Payload)
 		}
@@ -74,10 +74,10 @@ func BenchmarkLatency(b *testing.B) {
 	ctx := context.Background()
 	p := mustLaunch(b, "emitter", Options{})
 	samples := make(chan time.Duration, 1024)
-	handler := func(batch *runtime.Events) error {
+	handler := func(batch *sdk.Events) error {
 		now := time.Now().UnixNano()
 		r := batch.Reader()
-		var e runtime.Event
+		var e sdk.Event
 		for r.Next(&e) {
 			select {
 			case samples <- time.Duration(now - e.Time):

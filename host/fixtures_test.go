@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // envFixture names the fixture plugin a re-executed test binary runs.
@@ -34,9 +34,9 @@ func TestMain(m *testing.M) {
 }
 
 var fixtures = map[string]func(){
-	"count":   func() { runtime.Main(countPlugin()) },
-	"emitter": func() { runtime.Main(emitterPlugin()) },
-	"sink":    func() { runtime.Main(sinkPlugin()) },
+	"count":   func() { sdk.Main(countPlugin()) },
+	"emitter": func() { sdk.Main(emitterPlugin()) },
+	"sink":    func() { sdk.Main(sinkPlugin()) },
 	// Misbehaving plugins speak the codec by hand.
 	"not-a-plugin": func() {
 		fmt.Println("Listening on port 8080")
@@ -48,7 +48,7 @@ var fixtures = map[string]func(){
 	},
 	"oversized": func() {
 		rawHandshake()
-		os.Stdout.Write(runtime.AppendHeader(nil, runtime.MsgEvents, 1, 2<<30))
+		os.Stdout.Write(sdk.AppendHeader(nil, sdk.MsgEvents, 1, 2<<30))
 		time.Sleep(time.Minute)
 	},
 	"garbage": func() {
@@ -72,27 +72,27 @@ var fixtures = map[string]func(){
 	"half-frame": func() {
 		fr := rawHandshake()
 		h, body := nextFrame(fr)
-		var req runtime.Request
+		var req sdk.Request
 		req.Decode(body, h.Type)
-		reply := runtime.Reply{ID: req.ID}
-		rawSend(runtime.MsgReply, 0, reply.AppendTo(nil))
+		reply := sdk.Reply{ID: req.ID}
+		rawSend(sdk.MsgReply, 0, reply.AppendTo(nil))
 		batch := binary.LittleEndian.AppendUint32(nil, 2)
-		batch = runtime.AppendEvent(batch, 1, 1, 0, []byte("one"), nil)
-		batch = runtime.AppendEvent(batch, 2, 2, 0, []byte("two"), nil)
-		rawSend(runtime.MsgEvents, h.Instance, batch)
-		frame := append(runtime.AppendHeader(nil, runtime.MsgEvents, h.Instance, 4096), make([]byte, 1000)...)
+		batch = sdk.AppendEvent(batch, 1, 1, 0, []byte("one"), nil)
+		batch = sdk.AppendEvent(batch, 2, 2, 0, []byte("two"), nil)
+		rawSend(sdk.MsgEvents, h.Instance, batch)
+		frame := append(sdk.AppendHeader(nil, sdk.MsgEvents, h.Instance, 4096), make([]byte, 1000)...)
 		os.Stdout.Write(frame)
 		fmt.Fprintln(os.Stderr, "fixture: dying in the middle of a frame")
 		os.Exit(1)
 	},
 }
 
-func fixtureSpec(name string, role runtime.Role) runtime.Spec {
-	return runtime.Spec{Name: name, Version: "1.2.3", Role: role,
-		Events: []runtime.EventKind{{Name: "tick"}, {Name: "tock"}}}
+func fixtureSpec(name string, role sdk.Role) sdk.Spec {
+	return sdk.Spec{Name: name, Version: "1.2.3", Role: role,
+		Events: []sdk.EventKind{{Name: "tick"}, {Name: "tock"}}}
 }
 
-func setting(o runtime.Open, key string) int {
+func setting(o sdk.Open, key string) int {
 	n, _ := strconv.Atoi(o.Settings[key])
 	return n
 }
@@ -101,10 +101,10 @@ func setting(o runtime.Open, key string) int {
 // without end). Each payload starts with its position. Settings: n, size
 // (payload bytes, at least 8), crash_at (exit with status 1 on reaching
 // that position).
-func countPlugin() runtime.Plugin {
-	return runtime.Plugin{
-		Spec: fixtureSpec("count", runtime.RoleSource),
-		Source: func(o runtime.Open) (runtime.Source, error) {
+func countPlugin() sdk.Plugin {
+	return sdk.Plugin{
+		Spec: fixtureSpec("count", sdk.RoleSource),
+		Source: func(o sdk.Open) (sdk.Source, error) {
 			return &counter{
 				next:    o.ResumeFrom + 1,
 				n:       uint64(setting(o, "n")),
@@ -122,13 +122,13 @@ type counter struct {
 	stamp            int64
 }
 
-func (c *counter) NextBatch(b *runtime.Batch) error {
+func (c *counter) NextBatch(b *sdk.Batch) error {
 	for !b.Full() {
 		if c.n != 0 && c.next > c.n {
 			if b.Len() > 0 {
 				return nil
 			}
-			return runtime.ErrEndOfStream
+			return sdk.ErrEndOfStream
 		}
 		if c.next == c.crashAt {
 			fmt.Fprintf(os.Stderr, "fixture: crashing at position %d\n", c.next)
@@ -137,7 +137,7 @@ func (c *counter) NextBatch(b *runtime.Batch) error {
 		binary.LittleEndian.PutUint64(c.payload, c.next)
 		// A fixed time keeps the clock out of the measurement.
 		if err := b.Append(c.next, c.stamp, 0, c.payload); err != nil {
-			if errors.Is(err, runtime.ErrBatchFull) {
+			if errors.Is(err, sdk.ErrBatchFull) {
 				return nil
 			}
 			return err
@@ -152,10 +152,10 @@ func (c *counter) NextBatch(b *runtime.Batch) error {
 // sequence number, then the source ends); size (payload bytes); every
 // (milliseconds between events: single events for latency; 0: flat out);
 // forever (never end).
-func emitterPlugin() runtime.Plugin {
-	return runtime.Plugin{
-		Spec: fixtureSpec("emitter", runtime.RoleSource),
-		Run: func(o runtime.Open, sink runtime.EventSink, s *runtime.Session) error {
+func emitterPlugin() sdk.Plugin {
+	return sdk.Plugin{
+		Spec: fixtureSpec("emitter", sdk.RoleSource),
+		Run: func(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 			goroutines, per := max(1, setting(o, "goroutines")), setting(o, "per")
 			every := time.Duration(setting(o, "every")) * time.Millisecond
 			forever := o.Settings["forever"] != ""
@@ -171,7 +171,7 @@ func emitterPlugin() runtime.Plugin {
 							return
 						}
 						if err := sink.EmitAt("tock", time.Now().UnixNano(), payload); err != nil {
-							if !errors.Is(err, runtime.ErrShutdown) {
+							if !errors.Is(err, sdk.ErrShutdown) {
 								errs <- err
 							}
 							return
@@ -187,7 +187,7 @@ func emitterPlugin() runtime.Plugin {
 			if s.ShuttingDown() {
 				return nil
 			}
-			return runtime.ErrEndOfStream
+			return sdk.ErrEndOfStream
 		},
 	}
 }
@@ -195,10 +195,10 @@ func emitterPlugin() runtime.Plugin {
 // sinkPlugin buffers what it is given and writes the positions, one per
 // line, to the file named by the setting out when stopped. Setting mode:
 // "retry" asks for every batch to be sent twice, "error" refuses them.
-func sinkPlugin() runtime.Plugin {
-	return runtime.Plugin{
-		Spec: fixtureSpec("sink", runtime.RoleSink),
-		Sink: func(o runtime.Open) (runtime.Sink, error) {
+func sinkPlugin() sdk.Plugin {
+	return sdk.Plugin{
+		Spec: fixtureSpec("sink", sdk.RoleSink),
+		Sink: func(o sdk.Open) (sdk.Sink, error) {
 			return &fileSink{mode: o.Settings["mode"], out: o.Settings["out"]}, nil
 		},
 	}
@@ -210,16 +210,16 @@ type fileSink struct {
 	buf       []string
 }
 
-func (s *fileSink) Write(b *runtime.Events) error {
+func (s *fileSink) Write(b *sdk.Events) error {
 	s.tries++
 	switch {
 	case s.mode == "error":
 		return errors.New("schema mismatch")
 	case s.mode == "retry" && s.tries%2 == 1:
-		return runtime.Retry(errors.New("busy"))
+		return sdk.Retry(errors.New("busy"))
 	}
 	r := b.Reader()
-	var e runtime.Event
+	var e sdk.Event
 	for r.Next(&e) {
 		s.buf = append(s.buf, strconv.FormatUint(e.Position, 10))
 	}
@@ -233,31 +233,31 @@ func (s *fileSink) Stop() error {
 
 // rawHandshake sends a HELLO by hand and reads the HELLO_ACK, returning
 // the reader of the host's frames.
-func rawHandshake() *runtime.FrameReader {
-	h := runtime.Hello{Versions: []uint16{1}, ID: "raw", Name: "raw", Version: "0.0.1",
-		Role: runtime.RoleSource, EventKinds: []string{"tick"}}
-	rawSend(runtime.MsgHello, 0, h.AppendTo(nil))
-	fr := runtime.NewFrameReader(os.Stdin, runtime.MaxFrameLimit)
-	if h, _, err := fr.Next(); err != nil || h.Type != runtime.MsgHelloAck {
+func rawHandshake() *sdk.FrameReader {
+	h := sdk.Hello{Versions: []uint16{1}, ID: "raw", Name: "raw", Version: "0.0.1",
+		Role: sdk.RoleSource, EventKinds: []string{"tick"}}
+	rawSend(sdk.MsgHello, 0, h.AppendTo(nil))
+	fr := sdk.NewFrameReader(os.Stdin, sdk.MaxFrameLimit)
+	if h, _, err := fr.Next(); err != nil || h.Type != sdk.MsgHelloAck {
 		fmt.Fprintf(os.Stderr, "fixture: no HELLO_ACK: %v %v\n", h.Type, err)
 		os.Exit(2)
 	}
 	return fr
 }
 
-func rawSend(t runtime.MsgType, instance uint16, body []byte) {
-	os.Stdout.Write(append(runtime.AppendHeader(nil, t, instance, len(body)), body...))
+func rawSend(t sdk.MsgType, instance uint16, body []byte) {
+	os.Stdout.Write(append(sdk.AppendHeader(nil, t, instance, len(body)), body...))
 }
 
 // nextFrame reads the host's next frame other than a heartbeat.
-func nextFrame(fr *runtime.FrameReader) (runtime.Header, []byte) {
+func nextFrame(fr *sdk.FrameReader) (sdk.Header, []byte) {
 	for {
 		h, body, err := fr.Next()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "fixture: %v\n", err)
 			os.Exit(3)
 		}
-		if h.Type != runtime.MsgHeartbeat {
+		if h.Type != sdk.MsgHeartbeat {
 			return h, body
 		}
 	}
@@ -269,32 +269,32 @@ func nextFrame(fr *runtime.FrameReader) (runtime.Header, []byte) {
 func flood() {
 	fr := rawHandshake()
 	h, body := nextFrame(fr)
-	var open runtime.Request
+	var open sdk.Request
 	open.Decode(body, h.Type)
-	reply := runtime.Reply{ID: open.ID}
-	rawSend(runtime.MsgReply, 0, reply.AppendTo(nil))
+	reply := sdk.Reply{ID: open.ID}
+	rawSend(sdk.MsgReply, 0, reply.AppendTo(nil))
 	go func() { // drain the host's ACKs and heartbeats; leave on GOODBYE
 		for {
-			if h, _ := nextFrame(fr); h.Type == runtime.MsgGoodbye {
+			if h, _ := nextFrame(fr); h.Type == sdk.MsgGoodbye {
 				os.Exit(0)
 			}
 		}
 	}()
 	size, _ := strconv.Atoi(open.Settings["size"])
 	frameBytes, _ := strconv.Atoi(open.Settings["frame"])
-	n := frameBytes / (runtime.EventHeaderSize + size)
-	frame := binary.LittleEndian.AppendUint32(runtime.AppendHeader(nil, runtime.MsgEvents, h.Instance, 0), uint32(n))
+	n := frameBytes / (sdk.EventHeaderSize + size)
+	frame := binary.LittleEndian.AppendUint32(sdk.AppendHeader(nil, sdk.MsgEvents, h.Instance, 0), uint32(n))
 	for i := range n {
-		frame = runtime.AppendEvent(frame, uint64(i+1), 1, 0, make([]byte, size), nil)
+		frame = sdk.AppendEvent(frame, uint64(i+1), 1, 0, make([]byte, size), nil)
 	}
-	runtime.PutHeader(frame, runtime.MsgEvents, h.Instance, len(frame)-runtime.HeaderSize)
+	sdk.PutHeader(frame, sdk.MsgEvents, h.Instance, len(frame)-sdk.HeaderSize)
 	for pos := uint64(1); ; {
-		for off := runtime.HeaderSize + 4; off < len(frame); off += runtime.EventHeaderSize + size {
+		for off := sdk.HeaderSize + 4; off < len(frame); off += sdk.EventHeaderSize + size {
 			binary.LittleEndian.PutUint64(frame[off:], pos)
 			pos++
 		}
 		if _, err := os.Stdout.Write(frame); err != nil {
-			os.Exit(runtime.ExitConnectionLost)
+			os.Exit(sdk.ExitConnectionLost)
 		}
 	}
 }

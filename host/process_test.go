@@ -9,14 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // syncBuffer collects a plugin's forwarded stderr.
@@ -49,7 +49,7 @@ func testBinary(t testing.TB) string {
 // plugin is killed and checked gone when the test ends.
 func launchFixture(t testing.TB, fixture string, opts Options) (*Plugin, error) {
 	t.Helper()
-	opts.Env = append(opts.Env, envFixture+"="+fixture, runtime.EnvPluginID+"=test-"+fixture)
+	opts.Env = append(opts.Env, envFixture+"="+fixture, sdk.EnvPluginID+"=test-"+fixture)
 	if opts.Stderr == nil {
 		opts.Stderr = &syncBuffer{}
 	}
@@ -78,7 +78,7 @@ func mustLaunch(t testing.TB, fixture string, opts Options) *Plugin {
 // process behind in its group.
 func assertGone(t testing.TB, pid int) {
 	t.Helper()
-	if goruntime.GOOS != "linux" || pid == 0 {
+	if runtime.GOOS != "linux" || pid == 0 {
 		return
 	}
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
@@ -112,14 +112,14 @@ type stream struct {
 
 func newStream(target int) *stream { return &stream{reached: make(chan struct{}), target: target} }
 
-func (s *stream) handle(b *runtime.Events) error {
+func (s *stream) handle(b *sdk.Events) error {
 	if s.slow > 0 {
 		time.Sleep(s.slow)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := b.Reader()
-	var e runtime.Event
+	var e sdk.Event
 	for r.Next(&e) {
 		s.positions = append(s.positions, e.Position)
 		if s.keep {
@@ -170,7 +170,7 @@ func closeCtx(t testing.TB) context.Context {
 }
 
 func TestProcessNormalStream(t *testing.T) {
-	p := mustLaunch(t, "count", Options{Role: runtime.RoleSource})
+	p := mustLaunch(t, "count", Options{Role: sdk.RoleSource})
 	if h := p.Hello(); h.Name != "count" || h.ID != "test-count" || h.Version != "1.2.3" || p.Pid() == 0 {
 		t.Fatalf("Hello() = %+v, pid %d", h, p.Pid())
 	}
@@ -334,14 +334,14 @@ func TestProcessHostClosesPipe(t *testing.T) {
 	p := mustLaunch(t, "count", Options{Heartbeat: 5 * time.Second})
 	p.conn.(*pipeConn).w.Close() // as if the host died: the plugin's input ends
 	wait(t, p.Done(), "the plugin to exit")
-	sessionErr(t, p.Err(), ErrConnectionLost, runtime.ExitConnectionLost, "")
+	sessionErr(t, p.Err(), ErrConnectionLost, sdk.ExitConnectionLost, "")
 }
 
 func TestProcessOversizedFrame(t *testing.T) {
 	p := mustLaunch(t, "oversized", Options{})
 	wait(t, p.Done(), "the session to end")
 	sessionErr(t, p.Err(), ErrProtocol, -1, "")
-	if !errors.Is(p.Err(), runtime.ErrFrameTooLarge) || !strings.Contains(p.Err().Error(), "EVENTS frame announces 2147483648 bytes, limit is 1048576") {
+	if !errors.Is(p.Err(), sdk.ErrFrameTooLarge) || !strings.Contains(p.Err().Error(), "EVENTS frame announces 2147483648 bytes, limit is 1048576") {
 		t.Errorf("err = %v, want the size and the limit", p.Err())
 	}
 }
@@ -357,25 +357,25 @@ func TestProcessGarbageOnStream(t *testing.T) {
 
 func TestProcessNotAPlugin(t *testing.T) {
 	_, err := launchFixture(t, "not-a-plugin", Options{Timeout: 2 * time.Second})
-	sessionErr(t, err, runtime.ErrFrameTooLarge, -1, "")
+	sessionErr(t, err, sdk.ErrFrameTooLarge, -1, "")
 	if !strings.Contains(err.Error(), `not a plugctl plugin: first bytes "Listening on port 8080\n" are not a HELLO frame`) {
 		t.Errorf("err = %v, want the first bytes shown", err)
 	}
 }
 
 func TestProcessRejected(t *testing.T) {
-	check := EnrollmentFunc(func(h runtime.Hello, binary string) error {
+	check := EnrollmentFunc(func(h sdk.Hello, binary string) error {
 		if binary != testBinary(t) {
 			t.Errorf("Check got binary %q, want %q", binary, testBinary(t))
 		}
-		return &RejectError{Reason: runtime.RejectHashMismatch, Message: "binary changed since enrollment"}
+		return &RejectError{Reason: sdk.RejectHashMismatch, Message: "binary changed since enrollment"}
 	})
 	_, err := launchFixture(t, "count", Options{Check: check})
 	var re *RejectError
-	if !errors.As(err, &re) || re.Reason != runtime.RejectHashMismatch {
+	if !errors.As(err, &re) || re.Reason != sdk.RejectHashMismatch {
 		t.Fatalf("err = %v, want a hash_mismatch rejection", err)
 	}
-	sessionErr(t, err, re, runtime.ExitRejected, "")
+	sessionErr(t, err, re, sdk.ExitRejected, "")
 }
 
 func TestProcessSIGTERM(t *testing.T) {
@@ -424,7 +424,7 @@ func TestProcessManyGoroutines(t *testing.T) {
 }
 
 func TestProcessSlowHostBoundsPluginMemory(t *testing.T) {
-	if goruntime.GOOS != "linux" {
+	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
 	ctx := closeCtx(t)
@@ -463,7 +463,7 @@ func TestProcessSink(t *testing.T) {
 	for _, mode := range []string{"ok", "retry", "error"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := closeCtx(t)
-			p := mustLaunch(t, "sink", Options{Role: runtime.RoleSink})
+			p := mustLaunch(t, "sink", Options{Role: sdk.RoleSink})
 			out := filepath.Join(t.TempDir(), "written")
 			sink, err := p.OpenSink(ctx, map[string]string{"mode": mode, "out": out})
 			if err != nil {
@@ -475,7 +475,7 @@ func TestProcessSink(t *testing.T) {
 			}
 			if mode == "error" {
 				var we *WriteError
-				if !errors.As(errs[0], &we) || we.Status != runtime.WriteError || !strings.Contains(we.Message, "schema mismatch") {
+				if !errors.As(errs[0], &we) || we.Status != sdk.WriteError || !strings.Contains(we.Message, "schema mismatch") {
 					t.Fatalf("Write = %v, want a *WriteError", errs[0])
 				}
 				return
@@ -529,7 +529,7 @@ func acceptFixture(t *testing.T, fixture string, opts Options) (*Plugin, *Listen
 	}
 	t.Cleanup(func() { ln.Close() })
 	cmd := exec.Command(testBinary(t))
-	cmd.Env = append(os.Environ(), envFixture+"="+fixture, runtime.EnvSocket+"="+path, runtime.EnvPluginID+"=sock")
+	cmd.Env = append(os.Environ(), envFixture+"="+fixture, sdk.EnvSocket+"="+path, sdk.EnvPluginID+"=sock")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -582,7 +582,7 @@ func TestProcessNoLeaks(t *testing.T) {
 		if i == 1 {
 			// The first launch started what lives for good (on Linux, the
 			// launcher thread's goroutine): count from here.
-			before = goruntime.NumGoroutine()
+			before = runtime.NumGoroutine()
 		}
 		p := mustLaunch(t, "count", Options{})
 		st := newStream(0)
@@ -598,17 +598,17 @@ func TestProcessNoLeaks(t *testing.T) {
 		assertGone(t, pid)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for goruntime.NumGoroutine() > before && time.Now().Before(deadline) {
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := goruntime.NumGoroutine(); n > before {
+	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:goruntime.Stack(buf, true)])
+		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
 
 func TestProcessPluginDiesWithHost(t *testing.T) {
-	if goruntime.GOOS != "linux" {
+	if runtime.GOOS != "linux" {
 		t.Skip("the parent-death signal is Linux only")
 	}
 	host := exec.Command(testBinary(t))

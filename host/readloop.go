@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // readLoop is the session's only reader: it hands frames to their
@@ -14,7 +14,7 @@ import (
 func (p *Plugin) readLoop() {
 	var err error
 	for {
-		var h runtime.Header
+		var h sdk.Header
 		var body []byte
 		if h, body, err = p.fr.Next(); err != nil {
 			err = readErr(err)
@@ -28,7 +28,7 @@ func (p *Plugin) readLoop() {
 	switch {
 	case errors.As(err, &v):
 		p.abort(err, v.code)
-	case errors.As(err, new(*runtime.ErrorMsg)):
+	case errors.As(err, new(*sdk.ErrorMsg)):
 		p.abort(err, 0) // the plugin gave up: kill it rather than wait
 	}
 	p.finish(err)
@@ -40,45 +40,45 @@ func readErr(err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
-	case errors.Is(err, runtime.ErrFrameTooLarge):
-		return &violation{runtime.ErrCodeTooLarge, err}
-	case errors.Is(err, runtime.ErrMalformed):
-		return &violation{runtime.ErrCodeMalformed, err}
+	case errors.Is(err, sdk.ErrFrameTooLarge):
+		return &violation{sdk.ErrCodeTooLarge, err}
+	case errors.Is(err, sdk.ErrMalformed):
+		return &violation{sdk.ErrCodeMalformed, err}
 	case err == io.EOF:
 		return fmt.Errorf("%w: the plugin closed its stream without GOODBYE", ErrConnectionLost)
 	}
 	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }
 
-func (p *Plugin) dispatch(h runtime.Header, body []byte) error {
-	if h.Type != runtime.MsgEvents {
+func (p *Plugin) dispatch(h sdk.Header, body []byte) error {
+	if h.Type != sdk.MsgEvents {
 		// A reply may end a drain: its events must be acknowledged first.
 		p.flushAcks()
 	}
 	switch h.Type {
-	case runtime.MsgEvents, runtime.MsgProgress, runtime.MsgEnd, runtime.MsgResult:
+	case sdk.MsgEvents, sdk.MsgProgress, sdk.MsgEnd, sdk.MsgResult:
 		inst, err := p.instance(h)
 		if inst == nil {
 			return err
 		}
 		return inst.handle(h, body)
-	case runtime.MsgHeartbeat:
-		var m runtime.Heartbeat
+	case sdk.MsgHeartbeat:
+		var m sdk.Heartbeat
 		return malformed(m.Decode(body))
-	case runtime.MsgReply:
-		var m runtime.Reply
+	case sdk.MsgReply:
+		var m sdk.Reply
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
 		return p.respond(m.ID, response{reply: m})
-	case runtime.MsgSpec:
-		var m runtime.SpecReply
+	case sdk.MsgSpec:
+		var m sdk.SpecReply
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
-		return p.respond(m.ID, response{reply: runtime.Reply{ID: m.ID}, spec: &m.Spec})
-	case runtime.MsgGoodbye:
-		var m runtime.Goodbye
+		return p.respond(m.ID, response{reply: sdk.Reply{ID: m.ID}, spec: &m.Spec})
+	case sdk.MsgGoodbye:
+		var m sdk.Goodbye
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
@@ -86,26 +86,26 @@ func (p *Plugin) dispatch(h runtime.Header, body []byte) error {
 		p.goodbye = &m
 		p.mu.Unlock()
 		return nil // the stream ends next
-	case runtime.MsgError:
-		var m runtime.ErrorMsg
+	case sdk.MsgError:
+		var m sdk.ErrorMsg
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
 		return fmt.Errorf("plugin sent ERROR: %w", &m)
 	}
-	return violationf(runtime.ErrCodeUnexpected, "%s frame sent by a plugin", h.Type)
+	return violationf(sdk.ErrCodeUnexpected, "%s frame sent by a plugin", h.Type)
 }
 
 func malformed(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &violation{runtime.ErrCodeMalformed, err}
+	return &violation{sdk.ErrCodeMalformed, err}
 }
 
 // instance finds the instance a frame is for. Frames of an instance the
 // host closed or gave up opening are dropped.
-func (p *Plugin) instance(h runtime.Header) (instance, error) {
+func (p *Plugin) instance(h sdk.Header) (instance, error) {
 	if inst := (*p.instances.Load())[h.Instance]; inst != nil {
 		return inst, nil
 	}
@@ -115,7 +115,7 @@ func (p *Plugin) instance(h runtime.Header) (instance, error) {
 	if issued {
 		return nil, nil
 	}
-	return nil, violationf(runtime.ErrCodeUnknownInstance, "%s frame for instance %d, which the host never opened", h.Type, h.Instance)
+	return nil, violationf(sdk.ErrCodeUnknownInstance, "%s frame for instance %d, which the host never opened", h.Type, h.Instance)
 }
 
 // finish tears the session down once the read loop has stopped: it stops
@@ -137,7 +137,7 @@ func (p *Plugin) finish(readErr error) {
 	if p.proc != nil {
 		p.proc.wait(p.opts.Grace)
 	}
-	if clean && bye != nil && bye.Reason == runtime.GoodbyeError {
+	if clean && bye != nil && bye.Reason == sdk.GoodbyeError {
 		clean, cause = false, fmt.Errorf("plugin failed: %s", bye.Message)
 	}
 	if clean && p.proc != nil && (p.proc.state == nil || !p.proc.state.Success()) {

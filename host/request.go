@@ -5,26 +5,26 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // response is the answer to a request: a REPLY, or a SPEC.
 type response struct {
-	reply runtime.Reply
-	spec  *runtime.Spec // set for SPEC
+	reply sdk.Reply
+	spec  *sdk.Spec // set for SPEC
 }
 
 // waiter is a request waiting for its answer.
 type waiter struct {
 	ch    chan response
-	check func(*runtime.Reply) error
+	check func(*sdk.Reply) error
 }
 
 // call is one request and how to wait for its answer.
 type call struct {
-	t        runtime.MsgType
+	t        sdk.MsgType
 	instance uint16
-	req      runtime.Request
+	req      sdk.Request
 	op       string // for errors: "open instance 3"
 	// progress, when set, returns a count that moves while the plugin
 	// works on the request (batches received while a source drains), so
@@ -32,7 +32,7 @@ type call struct {
 	progress func() uint64
 	// check runs on the read loop with the reply; an error is a protocol
 	// violation.
-	check func(*runtime.Reply) error
+	check func(*sdk.Reply) error
 }
 
 // do sends a request and waits for its answer.
@@ -49,8 +49,8 @@ func (p *Plugin) do(ctx context.Context, c *call) (response, error) {
 	p.pending[id] = waiter{ch, c.check}
 	p.mu.Unlock()
 	c.req.ID = id
-	frame := c.req.AppendTo(make([]byte, runtime.HeaderSize, 64), c.t)
-	runtime.PutHeader(frame, c.t, c.instance, len(frame)-runtime.HeaderSize)
+	frame := c.req.AppendTo(make([]byte, sdk.HeaderSize, 64), c.t)
+	sdk.PutHeader(frame, c.t, c.instance, len(frame)-sdk.HeaderSize)
 	p.w.send(frame)
 	return await(ctx, p, ch, c.op, c.progress, func() {
 		p.mu.Lock()
@@ -106,7 +106,7 @@ func (p *Plugin) respond(id uint32, r response) error {
 		if issued {
 			return nil // answered already, or abandoned by its caller
 		}
-		return violationf(runtime.ErrCodeUnexpected, "answer to request %d, which the host never sent", id)
+		return violationf(sdk.ErrCodeUnexpected, "answer to request %d, which the host never sent", id)
 	}
 	if w.check != nil {
 		if err := w.check(&r.reply); err != nil {
@@ -126,8 +126,8 @@ func (p *Plugin) endErr(op string) error {
 	return fmt.Errorf("%s: %w", op, ErrClosed)
 }
 
-func replyErr(op string, r *runtime.Reply) error {
-	if r.Status == runtime.StatusOK {
+func replyErr(op string, r *sdk.Reply) error {
+	if r.Status == sdk.StatusOK {
 		return nil
 	}
 	return &RequestError{Op: op, Status: r.Status, Message: r.Message, Problems: r.Problems}

@@ -16,28 +16,28 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // Fixtures of the ring transport, added to the table of fixtures_test.go.
 func init() {
-	// A plugin built on runtime.Serve that offers only protocol version 1,
+	// A plugin built on sdk.Serve that offers only protocol version 1,
 	// though a ring is offered to it.
 	fixtures["count-v1"] = func() {
-		err := runtime.Serve(os.Stdin, os.Stdout, countPlugin(), runtime.ServeOptions{Versions: []uint16{1}})
-		os.Exit(runtime.ExitCode(err))
+		err := sdk.Serve(os.Stdin, os.Stdout, countPlugin(), sdk.ServeOptions{Versions: []uint16{1}})
+		os.Exit(sdk.ExitCode(err))
 	}
-	// runtime.Main handed a ring it cannot use: it must say so and offer
+	// sdk.Main handed a ring it cannot use: it must say so and offer
 	// only version 1.
 	fixtures["count-badring"] = func() {
-		os.Setenv(runtime.EnvRingFD, "2") // not an inherited descriptor
-		runtime.Main(countPlugin())
+		os.Setenv(sdk.EnvRingFD, "2") // not an inherited descriptor
+		sdk.Main(countPlugin())
 	}
 	// A source whose OPEN fails with a report of what the plugin process
-	// holds of the ring once runtime.Main has taken it.
+	// holds of the ring once sdk.Main has taken it.
 	fixtures["ring-env"] = func() {
 		p := countPlugin()
-		p.Source = func(runtime.Open) (runtime.Source, error) {
+		p.Source = func(sdk.Open) (sdk.Source, error) {
 			var fds []string
 			entries, _ := os.ReadDir("/proc/self/fd")
 			for _, e := range entries {
@@ -46,16 +46,16 @@ func init() {
 				}
 			}
 			maps, _ := os.ReadFile("/proc/self/maps")
-			v, set := os.LookupEnv(runtime.EnvRingFD)
+			v, set := os.LookupEnv(sdk.EnvRingFD)
 			return nil, fmt.Errorf("env set %v %q; ring descriptors %v; mapped %v", set, v, fds, strings.Contains(string(maps), "plugctl-ring"))
 		}
-		runtime.Main(p)
+		sdk.Main(p)
 	}
 	// Plugins written by hand from docs/PROTOCOL.md §10, on the ring.
 	fixtures["ring-half-frame"] = func() {
 		fr, _, _, w := rawRingHandshake()
 		instance := openThenEvents(fr, w, 1, 2)
-		w.Write(append(runtime.AppendHeader(nil, runtime.MsgEvents, instance, 4096), make([]byte, 1000)...))
+		w.Write(append(sdk.AppendHeader(nil, sdk.MsgEvents, instance, 4096), make([]byte, 1000)...))
 		fmt.Fprintln(os.Stderr, "fixture: dying in the middle of a frame in the ring")
 		os.Exit(1)
 	}
@@ -65,12 +65,12 @@ func init() {
 		instance := openThenEvents(fr, w, 1)
 		for {
 			h, body := nextFrame(fr)
-			var ack runtime.Ack
-			if h.Type == runtime.MsgAck && ack.Decode(body) == nil && ack.Position == 1 {
+			var ack sdk.Ack
+			if h.Type == sdk.MsgAck && ack.Decode(body) == nil && ack.Position == 1 {
 				break
 			}
 		}
-		ringSend(w, runtime.MsgEnd, instance, (&runtime.End{HasPosition: true, Position: 1}).AppendTo(nil))
+		ringSend(w, sdk.MsgEnd, instance, (&sdk.End{HasPosition: true, Position: 1}).AppendTo(nil))
 		time.Sleep(time.Minute)
 	}
 	// Once the host sleeps on the doorbell, a whole session's last frames
@@ -86,22 +86,22 @@ func init() {
 			time.Sleep(time.Millisecond)
 		}
 		time.Sleep(20 * time.Millisecond) // let the host block on its read
-		w := runtime.NewRingWriter(ring, io.Discard, nil)
+		w := sdk.NewRingWriter(ring, io.Discard, nil)
 		instance := openThenEvents(fr, w, 1, 2)
-		ringSend(w, runtime.MsgEnd, instance, (&runtime.End{HasPosition: true, Position: 2}).AppendTo(nil))
-		ringSend(w, runtime.MsgGoodbye, 0, (&runtime.Goodbye{Reason: runtime.GoodbyeNormal}).AppendTo(nil))
+		ringSend(w, sdk.MsgEnd, instance, (&sdk.End{HasPosition: true, Position: 2}).AppendTo(nil))
+		ringSend(w, sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeNormal}).AppendTo(nil))
 		os.Exit(0)
 	}
 	// Takes the ring, then writes its frames to stdout as on a pipe.
 	fixtures["ring-frames-on-stdout"] = func() {
 		rawRingHandshake()
-		hb := (&runtime.Heartbeat{UnixNano: 1}).AppendTo(nil)
-		os.Stdout.Write(append(runtime.AppendHeader(nil, runtime.MsgHeartbeat, 0, len(hb)), hb...))
+		hb := (&sdk.Heartbeat{UnixNano: 1}).AppendTo(nil)
+		os.Stdout.Write(append(sdk.AppendHeader(nil, sdk.MsgHeartbeat, 0, len(hb)), hb...))
 		time.Sleep(time.Minute)
 	}
 	fixtures["ring-corrupt"] = func() {
 		fr, _, mem, w := rawRingHandshake()
-		ringSend(w, runtime.MsgHeartbeat, 0, (&runtime.Heartbeat{UnixNano: 1}).AppendTo(nil))
+		ringSend(w, sdk.MsgHeartbeat, 0, (&sdk.Heartbeat{UnixNano: 1}).AppendTo(nil))
 		// A head more than the ring's size ahead of anything the host read.
 		head := binary.NativeEndian.Uint64(mem[64:])
 		binary.NativeEndian.PutUint64(mem[64:], head+2*binary.LittleEndian.Uint64(mem[16:]))
@@ -114,17 +114,17 @@ func init() {
 
 // openThenEvents reads the host's OPEN and answers it, then sends a
 // batch of the given positions, all through w.
-func openThenEvents(fr *runtime.FrameReader, w *runtime.RingWriter, positions ...uint64) uint16 {
+func openThenEvents(fr *sdk.FrameReader, w *sdk.RingWriter, positions ...uint64) uint16 {
 	h, body := nextFrame(fr)
-	var req runtime.Request
+	var req sdk.Request
 	req.Decode(body, h.Type)
-	reply := runtime.Reply{ID: req.ID}
-	ringSend(w, runtime.MsgReply, 0, reply.AppendTo(nil))
+	reply := sdk.Reply{ID: req.ID}
+	ringSend(w, sdk.MsgReply, 0, reply.AppendTo(nil))
 	batch := binary.LittleEndian.AppendUint32(nil, uint32(len(positions)))
 	for _, pos := range positions {
-		batch = runtime.AppendEvent(batch, pos, int64(pos), 0, []byte("event"), nil)
+		batch = sdk.AppendEvent(batch, pos, int64(pos), 0, []byte("event"), nil)
 	}
-	ringSend(w, runtime.MsgEvents, h.Instance, batch)
+	ringSend(w, sdk.MsgEvents, h.Instance, batch)
 	return h.Instance
 }
 
@@ -132,12 +132,12 @@ func openThenEvents(fr *runtime.FrameReader, w *runtime.RingWriter, positions ..
 // only version 2 and checks the HELLO_ACK chose the ring. It returns the
 // reader of the host's frames, the shared memory and a writer into the
 // ring.
-func rawRingHandshake() (*runtime.FrameReader, *runtime.Ring, []byte, *runtime.RingWriter) {
+func rawRingHandshake() (*sdk.FrameReader, *sdk.Ring, []byte, *sdk.RingWriter) {
 	die := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "fixture: "+format+"\n", args...)
 		os.Exit(2)
 	}
-	fd, err := strconv.Atoi(os.Getenv(runtime.EnvRingFD))
+	fd, err := strconv.Atoi(os.Getenv(sdk.EnvRingFD))
 	if err != nil {
 		die("no ring offered: %v", err)
 	}
@@ -150,28 +150,28 @@ func rawRingHandshake() (*runtime.FrameReader, *runtime.Ring, []byte, *runtime.R
 	if err != nil {
 		die("map: %v", err)
 	}
-	ring, err := runtime.OpenRing(mem)
+	ring, err := sdk.OpenRing(mem)
 	if err != nil {
 		die("%v", err)
 	}
-	hello := runtime.Hello{Versions: []uint16{2}, ID: "raw", Name: "raw", Version: "0.0.1",
-		Role: runtime.RoleSource, EventKinds: []string{"tick"}}
-	rawSend(runtime.MsgHello, 0, hello.AppendTo(nil))
-	fr := runtime.NewFrameReader(os.Stdin, runtime.MaxFrameLimit)
+	hello := sdk.Hello{Versions: []uint16{2}, ID: "raw", Name: "raw", Version: "0.0.1",
+		Role: sdk.RoleSource, EventKinds: []string{"tick"}}
+	rawSend(sdk.MsgHello, 0, hello.AppendTo(nil))
+	fr := sdk.NewFrameReader(os.Stdin, sdk.MaxFrameLimit)
 	h, body, err := fr.Next()
-	var ack runtime.HelloAck
-	if err == nil && h.Type == runtime.MsgHelloAck {
+	var ack sdk.HelloAck
+	if err == nil && h.Type == sdk.MsgHelloAck {
 		err = ack.Decode(body)
 	}
-	if err != nil || h.Type != runtime.MsgHelloAck || ack.Transport != runtime.TransportRing {
+	if err != nil || h.Type != sdk.MsgHelloAck || ack.Transport != sdk.TransportRing {
 		die("no HELLO_ACK choosing the ring: %v %+v %v", h.Type, ack, err)
 	}
-	return fr, ring, mem, runtime.NewRingWriter(ring, os.Stdout, nil)
+	return fr, ring, mem, sdk.NewRingWriter(ring, os.Stdout, nil)
 }
 
 // ringSend writes one frame into the ring.
-func ringSend(w *runtime.RingWriter, t runtime.MsgType, instance uint16, body []byte) {
-	if _, err := w.Write(append(runtime.AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
+func ringSend(w *sdk.RingWriter, t sdk.MsgType, instance uint16, body []byte) {
+	if _, err := w.Write(append(sdk.AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
 		fmt.Fprintf(os.Stderr, "fixture: ring write: %v\n", err)
 		os.Exit(3)
 	}
@@ -200,7 +200,7 @@ func checkAck(t *testing.T, p *Plugin, version uint16, transport uint8) {
 func checkTransport(t *testing.T, p *Plugin, version uint16, transport uint8) {
 	t.Helper()
 	checkAck(t, p, version, transport)
-	if (p.ring != nil) != (transport == runtime.TransportRing) {
+	if (p.ring != nil) != (transport == sdk.TransportRing) {
 		t.Errorf("host holds ring %v with transport %d: an unused ring must be unmapped at once", p.ring, transport)
 	}
 }
@@ -228,7 +228,7 @@ func streamAll(t *testing.T, p *Plugin, n, size int) {
 	}
 }
 
-// TestRingLaunchTakesRing: a plugin on runtime.Main takes the ring a
+// TestRingLaunchTakesRing: a plugin on sdk.Main takes the ring a
 // launched plugin is offered, and a stream arrives complete and in order.
 func TestRingLaunchTakesRing(t *testing.T) {
 	for _, tc := range []struct {
@@ -239,15 +239,15 @@ func TestRingLaunchTakesRing(t *testing.T) {
 		{"default ring", Options{}, 100000, 64},
 		// Frames of up to 60 KiB with a window of 8 fill a 64 KiB ring:
 		// the plugin waits for room and the ring wraps constantly.
-		{"smallest ring", Options{RingSize: runtime.RingMinSize}, 20000, 1000},
+		{"smallest ring", Options{RingSize: sdk.RingMinSize}, 20000, 1000},
 		// Each event travels alone in a frame larger than the whole ring.
 		{"events larger than the ring", Options{RingSize: 1, MaxFrame: 1 << 20}, 40, 200000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := launchRing(t, "count", tc.opts)
-			checkTransport(t, p, 2, runtime.TransportRing)
-			if tc.opts.RingSize != 0 && p.ring.ring.Size() != runtime.RingMinSize {
-				t.Errorf("ring of %d bytes, want %d", p.ring.ring.Size(), runtime.RingMinSize)
+			checkTransport(t, p, 2, sdk.TransportRing)
+			if tc.opts.RingSize != 0 && p.ring.ring.Size() != sdk.RingMinSize {
+				t.Errorf("ring of %d bytes, want %d", p.ring.ring.Size(), sdk.RingMinSize)
 			}
 			streamAll(t, p, tc.n, tc.size)
 		})
@@ -258,8 +258,8 @@ func TestRingLaunchTakesRing(t *testing.T) {
 // concurrently, through the smallest ring.
 func TestRingManyGoroutines(t *testing.T) {
 	ctx := closeCtx(t)
-	p := launchRing(t, "emitter", Options{RingSize: runtime.RingMinSize})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	p := launchRing(t, "emitter", Options{RingSize: sdk.RingMinSize})
+	checkTransport(t, p, 2, sdk.TransportRing)
 	const goroutines, per = 8, 2500
 	st := newStream(0)
 	st.opaque = true
@@ -278,7 +278,7 @@ func TestRingManyGoroutines(t *testing.T) {
 // session keeps every frame on the stream.
 func TestRingNegativeSizeKeepsStream(t *testing.T) {
 	p := launchRing(t, "count", Options{RingSize: -1})
-	checkTransport(t, p, 2, runtime.TransportStream)
+	checkTransport(t, p, 2, sdk.TransportStream)
 	streamAll(t, p, 20000, 64)
 }
 
@@ -287,13 +287,13 @@ func TestRingNegativeSizeKeepsStream(t *testing.T) {
 func TestRingVersion1Plugin(t *testing.T) {
 	t.Run("Serve with Versions [1]", func(t *testing.T) {
 		p := launchRing(t, "count-v1", Options{})
-		checkTransport(t, p, 1, runtime.TransportStream)
+		checkTransport(t, p, 1, sdk.TransportStream)
 		streamAll(t, p, 20000, 64)
 	})
 	t.Run("Main with an unusable ring", func(t *testing.T) {
 		stderr := &syncBuffer{}
 		p := launchRing(t, "count-badring", Options{Stderr: stderr})
-		checkTransport(t, p, 1, runtime.TransportStream)
+		checkTransport(t, p, 1, sdk.TransportStream)
 		streamAll(t, p, 20000, 64)
 		if !strings.Contains(stderr.String(), "cannot use the shared ring") {
 			t.Errorf("the plugin did not say why it declined the ring; stderr: %q", stderr.String())
@@ -301,12 +301,12 @@ func TestRingVersion1Plugin(t *testing.T) {
 	})
 }
 
-// TestRingTakenCleanly: once runtime.Main has mapped the ring, the plugin
+// TestRingTakenCleanly: once sdk.Main has mapped the ring, the plugin
 // process keeps neither the descriptor nor the variable for its own child
 // processes to inherit (docs/PROTOCOL.md §10.1).
 func TestRingTakenCleanly(t *testing.T) {
 	p := launchRing(t, "ring-env", Options{})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	checkTransport(t, p, 2, sdk.TransportRing)
 	_, err := p.OpenSource(closeCtx(t), nil, nil, newStream(0).handle)
 	const want = `env set false ""; ring descriptors []; mapped true`
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -320,7 +320,7 @@ func TestRingTakenCleanly(t *testing.T) {
 func TestRingIdleSessionStaysAlive(t *testing.T) {
 	ctx := closeCtx(t)
 	p := launchRing(t, "count", Options{Heartbeat: 100 * time.Millisecond})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	checkTransport(t, p, 2, sdk.TransportRing)
 	select {
 	case <-p.Done():
 		t.Fatalf("an idle plugin's session ended: %v", p.Err())
@@ -340,7 +340,7 @@ func TestRingIdleSessionStaysAlive(t *testing.T) {
 func TestRingCrashInsideFrame(t *testing.T) {
 	ctx := closeCtx(t)
 	p := launchRing(t, "ring-half-frame", Options{})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	checkTransport(t, p, 2, sdk.TransportRing)
 	st := newStream(0)
 	if _, err := p.OpenSource(ctx, nil, nil, st.handle); err != nil {
 		t.Fatal(err)
@@ -360,12 +360,12 @@ func TestRingCrashInsideFrame(t *testing.T) {
 // protocol: the host reports the corrupt ring and kills the plugin.
 func TestRingCorruptHead(t *testing.T) {
 	p := launchRing(t, "ring-corrupt", Options{})
-	checkAck(t, p, 2, runtime.TransportRing) // the session may already be over
+	checkAck(t, p, 2, sdk.TransportRing) // the session may already be over
 	wait(t, p.Done(), "the session to end")
 	err := p.Err()
 	se := sessionErr(t, err, ErrProtocol, -1, "")
-	if !errors.Is(err, runtime.ErrRingCorrupt) || !errors.Is(err, runtime.ErrMalformed) || !strings.Contains(err.Error(), "(malformed)") {
-		t.Errorf("err = %v, want a malformed violation wrapping runtime.ErrRingCorrupt", err)
+	if !errors.Is(err, sdk.ErrRingCorrupt) || !errors.Is(err, sdk.ErrMalformed) || !strings.Contains(err.Error(), "(malformed)") {
+		t.Errorf("err = %v, want a malformed violation wrapping sdk.ErrRingCorrupt", err)
 	}
 	if se.Exit == nil || se.Exit.Success() {
 		t.Errorf("exit %v, want the plugin killed", se.Exit)
@@ -380,7 +380,7 @@ func TestRingFramesOnStdout(t *testing.T) {
 	wait(t, p.Done(), "the session to end")
 	err := p.Err()
 	sessionErr(t, err, ErrProtocol, -1, "")
-	if !errors.Is(err, runtime.ErrMalformed) || !strings.Contains(err.Error(), "only 0x00 doorbells may follow") {
+	if !errors.Is(err, sdk.ErrMalformed) || !strings.Contains(err.Error(), "only 0x00 doorbells may follow") {
 		t.Errorf("err = %v, want a malformed violation naming the byte on the output", err)
 	}
 }
@@ -390,7 +390,7 @@ func TestRingFramesOnStdout(t *testing.T) {
 // plugin may wait for that ACK before it sends anything more.
 func TestRingLoneBatchAcked(t *testing.T) {
 	p := launchRing(t, "ring-ack", Options{})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	checkTransport(t, p, 2, sdk.TransportRing)
 	st := newStream(0)
 	st.opaque = true
 	src, err := p.OpenSource(closeCtx(t), nil, nil, st.handle)
@@ -412,7 +412,7 @@ func TestRingLoneBatchAcked(t *testing.T) {
 // drains the ring before it takes the end of the stream.
 func TestRingExitWithoutDoorbell(t *testing.T) {
 	p := launchRing(t, "ring-exit-without-doorbell", Options{})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	checkTransport(t, p, 2, sdk.TransportRing)
 	st := newStream(0)
 	st.opaque = true
 	src, err := p.OpenSource(closeCtx(t), nil, nil, st.handle)
@@ -427,16 +427,16 @@ func TestRingExitWithoutDoorbell(t *testing.T) {
 	checkSeq(t, st.got(), 1, 2)
 }
 
-// TestRingBatchBudget: on a ring, the runtime cuts EVENTS batches at a
+// TestRingBatchBudget: on a ring, the SDK cuts EVENTS batches at a
 // sixteenth of the ring, at most max_frame (docs/PROTOCOL.md §10.6): more
 // than any pipe budget (a quarter of a pipe of at most 1 MiB).
 func TestRingBatchBudget(t *testing.T) {
 	const ringSize, maxFrame = 32 << 20, 4 << 20
 	p := launchRing(t, "count", Options{RingSize: ringSize, MaxFrame: maxFrame})
-	checkTransport(t, p, 2, runtime.TransportRing)
+	checkTransport(t, p, 2, sdk.TransportRing)
 	var largest int
 	st := newStream(0)
-	handler := func(b *runtime.Events) error {
+	handler := func(b *sdk.Events) error {
 		largest = max(largest, b.Len())
 		return st.handle(b)
 	}
@@ -447,8 +447,8 @@ func TestRingBatchBudget(t *testing.T) {
 	}
 	wait(t, src.Ended(), "END")
 	checkSeq(t, st.got(), 1, n)
-	event := runtime.EventHeaderSize + size
-	budget := ringSize/16 - runtime.HeaderSize
+	event := sdk.EventHeaderSize + size
+	budget := ringSize/16 - sdk.HeaderSize
 	if most := budget / event; largest > most || largest < (1<<20)/4/event {
 		t.Errorf("largest batch holds %d events of %d bytes; the ring budget of %d bytes holds at most %d, a pipe's at most %d",
 			largest, event, budget, most, (1<<20)/4/event)
@@ -459,22 +459,22 @@ func TestRingBatchBudget(t *testing.T) {
 // environment does not reach a plugin offered no ring, which would take
 // it for an offer it cannot use and fall back to version 1.
 func TestRingNoOfferNoVariable(t *testing.T) {
-	t.Setenv(runtime.EnvRingFD, "99")
+	t.Setenv(sdk.EnvRingFD, "99")
 	p := launchRing(t, "count", Options{RingSize: -1})
-	if ack := p.HelloAck(); ack.Version != 2 || ack.Transport != runtime.TransportStream {
+	if ack := p.HelloAck(); ack.Version != 2 || ack.Transport != sdk.TransportStream {
 		t.Errorf("HELLO_ACK %+v, want version 2 on the stream", ack)
 	}
 }
 
 // TestRingVariableInOptionsEnv: a ring variable in Options.Env, naming
 // some descriptor of the plugin's (the protocol's, the Go runtime's), is
-// dropped too, and the plugin works on the stream. (The runtime's own
+// dropped too, and the plugin works on the stream. (The SDK's own
 // guard, for a variable that gets through anyway, is tested by
 // TestMainStrayRingVariable.)
 func TestRingVariableInOptionsEnv(t *testing.T) {
 	for fd := 3; fd <= 10; fd++ {
 		t.Run(strconv.Itoa(fd), func(t *testing.T) {
-			p, err := launchFixture(t, "count", Options{RingSize: -1, Env: []string{runtime.EnvRingFD + "=" + strconv.Itoa(fd)}})
+			p, err := launchFixture(t, "count", Options{RingSize: -1, Env: []string{sdk.EnvRingFD + "=" + strconv.Itoa(fd)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -487,8 +487,8 @@ func TestRingVariableInOptionsEnv(t *testing.T) {
 // still sends the deferred ACKs once per ringFlushBytes, so a quiet
 // instance is not kept waiting by a busy one.
 func TestRingStreamFlushesAcks(t *testing.T) {
-	size := runtime.RingMinSize
-	ring, err := runtime.InitRing(make([]byte, runtime.RingMemSize(size)), size)
+	size := sdk.RingMinSize
+	ring, err := sdk.InitRing(make([]byte, sdk.RingMemSize(size)), size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,10 +500,10 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 	const total = 3*ringFlushBytes + 1000
 	go func() {
 		defer pw.Close()
-		runtime.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
+		sdk.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
 	}()
 	flushes := 0
-	s := &ringStream{rr: runtime.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
+	s := &ringStream{rr: sdk.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
 	buf := make([]byte, 4096)
 	for got := 0; got < total; {
 		n, err := s.Read(buf)

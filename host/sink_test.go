@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
-func sinkHello() runtime.Hello {
+func sinkHello() sdk.Hello {
 	h := sourceHello()
-	h.Role = runtime.RoleSink
+	h.Role = sdk.RoleSink
 	return h
 }
 
 func openSink(t *testing.T, f *fake, p *Plugin) *Sink {
 	t.Helper()
 	go func() {
-		req := f.request(f.expect(runtime.MsgOpen))
-		f.reply(runtime.Reply{ID: req.ID})
+		req := f.request(f.expect(sdk.MsgOpen))
+		f.reply(sdk.Reply{ID: req.ID})
 	}()
 	s, err := p.OpenSink(context.Background(), nil)
 	if err != nil {
@@ -35,29 +35,29 @@ func openSink(t *testing.T, f *fake, p *Plugin) *Sink {
 // write is a WRITE frame as the plugin sees it.
 type write struct {
 	batch  uint64
-	events runtime.Events
+	events sdk.Events
 	body   []byte
 }
 
 func (f *fake) write() write {
 	f.t.Helper()
-	fr := f.expect(runtime.MsgWrite)
-	ev, err := runtime.ParseEvents(fr.body[8:], sinkHello().EventKinds, runtime.MsgWrite)
+	fr := f.expect(sdk.MsgWrite)
+	ev, err := sdk.ParseEvents(fr.body[8:], sinkHello().EventKinds, sdk.MsgWrite)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return write{binary.LittleEndian.Uint64(fr.body), ev, fr.body}
 }
 
-func (f *fake) result(instance uint16, batch uint64, status runtime.WriteStatus, msg string) {
-	m := runtime.Result{Batch: batch, Status: status, Message: msg}
-	f.send(runtime.MsgResult, instance, m.AppendTo(nil))
+func (f *fake) result(instance uint16, batch uint64, status sdk.WriteStatus, msg string) {
+	m := sdk.Result{Batch: batch, Status: status, Message: msg}
+	f.send(sdk.MsgResult, instance, m.AppendTo(nil))
 }
 
-func events(from, to uint64, size int) []runtime.Event {
-	var es []runtime.Event
+func events(from, to uint64, size int) []sdk.Event {
+	var es []sdk.Event
 	for p := from; p <= to; p++ {
-		es = append(es, runtime.Event{Position: p, Time: int64(p), Kind: "tock", Payload: bytes.Repeat([]byte{byte(p)}, size)})
+		es = append(es, sdk.Event{Position: p, Time: int64(p), Kind: "tock", Payload: bytes.Repeat([]byte{byte(p)}, size)})
 	}
 	return es
 }
@@ -67,23 +67,23 @@ func TestSinkWriteOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
 		w := f.write()
 		r := w.events.Reader()
-		var e runtime.Event
+		var e sdk.Event
 		for r.Next(&e) {
 			if e.Kind != "tock" || len(e.Payload) != 10 || e.Payload[0] != byte(e.Position) {
 				t.Errorf("event %+v arrived changed", e)
 			}
 		}
-		f.result(1, w.batch, runtime.WriteOK, "")
+		f.result(1, w.batch, sdk.WriteOK, "")
 	}()
 	if err := s.Write(context.Background(), events(1, 5, 10)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(context.Background(), []runtime.Event{{Position: 6, Kind: "nope"}}); err == nil {
+	if err := s.Write(context.Background(), []sdk.Event{{Position: 6, Kind: "nope"}}); err == nil {
 		t.Error("Write accepted a kind the plugin does not declare")
 	}
 }
@@ -93,17 +93,17 @@ func TestSinkRetryThenOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
 		first := f.write()
-		f.result(1, first.batch, runtime.WriteRetry, "busy")
+		f.result(1, first.batch, sdk.WriteRetry, "busy")
 		again := f.write()
 		if again.batch != first.batch || !bytes.Equal(again.body, first.body) {
 			t.Errorf("retry sent batch %d (%d bytes), want the same batch %d (%d bytes)",
 				again.batch, len(again.body), first.batch, len(first.body))
 		}
-		f.result(1, again.batch, runtime.WriteOK, "")
+		f.result(1, again.batch, sdk.WriteOK, "")
 	}()
 	if err := s.Write(context.Background(), events(1, 3, 100)); err != nil {
 		t.Fatal(err)
@@ -115,15 +115,15 @@ func TestSinkError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
 		w := f.write()
-		f.result(1, w.batch, runtime.WriteError, "schema mismatch")
+		f.result(1, w.batch, sdk.WriteError, "schema mismatch")
 	}()
 	err = s.Write(context.Background(), events(1, 3, 100))
 	var we *WriteError
-	if !errors.As(err, &we) || we.Status != runtime.WriteError || we.Message != "schema mismatch" {
+	if !errors.As(err, &we) || we.Status != sdk.WriteError || we.Message != "schema mismatch" {
 		t.Fatalf("Write: %v, want a *WriteError", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestSinkSplitsLargeWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	var got []uint64
 	go func() {
@@ -145,11 +145,11 @@ func TestSinkSplitsLargeWrites(t *testing.T) {
 				t.Errorf("WRITE of %d bytes over the 64 KiB limit", len(w.body))
 			}
 			r := w.events.Reader()
-			var e runtime.Event
+			var e sdk.Event
 			for r.Next(&e) {
 				got = append(got, e.Position)
 			}
-			f.result(1, w.batch, runtime.WriteOK, "")
+			f.result(1, w.batch, sdk.WriteOK, "")
 		}
 	}()
 	if err := s.Write(context.Background(), events(1, 10, 20<<10)); err != nil {
@@ -170,7 +170,7 @@ func TestSinkWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	const writers = 20
 	var wg sync.WaitGroup
@@ -193,7 +193,7 @@ func TestSinkWindow(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	for arrived := 4; len(held) > 0; {
-		f.result(1, held[0].batch, runtime.WriteOK, "")
+		f.result(1, held[0].batch, sdk.WriteOK, "")
 		held = held[1:]
 		if arrived < writers {
 			held = append(held, f.write())
@@ -211,13 +211,13 @@ func TestSinkStopAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
-		req := f.request(f.expect(runtime.MsgStop))
-		f.reply(runtime.Reply{ID: req.ID, HasPosition: true, Position: 77})
-		req = f.request(f.expect(runtime.MsgClose))
-		f.reply(runtime.Reply{ID: req.ID})
+		req := f.request(f.expect(sdk.MsgStop))
+		f.reply(sdk.Reply{ID: req.ID, HasPosition: true, Position: 77})
+		req = f.request(f.expect(sdk.MsgClose))
+		f.reply(sdk.Reply{ID: req.ID})
 	}()
 	last, ok, err := s.Stop(context.Background())
 	if err != nil || !ok || last != 77 {
@@ -226,7 +226,7 @@ func TestSinkStopAndClose(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.OpenSource(context.Background(), nil, nil, func(*runtime.Events) error { return nil }); err == nil {
+	if _, err := p.OpenSource(context.Background(), nil, nil, func(*sdk.Events) error { return nil }); err == nil {
 		t.Error("OpenSource on a sink plugin succeeded")
 	}
 }
@@ -238,7 +238,7 @@ func TestSinkAbandonedWriteKeepsItsSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(runtime.MsgHelloAck)
+	f.expect(sdk.MsgHelloAck)
 	s := openSink(t, f, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -253,9 +253,9 @@ func TestSinkAbandonedWriteKeepsItsSlot(t *testing.T) {
 		t.Fatalf("got %s while the abandoned WRITE is unanswered and the window is 1", fr.h.Type)
 	case <-time.After(200 * time.Millisecond):
 	}
-	f.result(1, first.batch, runtime.WriteOK, "")
+	f.result(1, first.batch, sdk.WriteOK, "")
 	second := f.write()
-	f.result(1, second.batch, runtime.WriteOK, "")
+	f.result(1, second.batch, sdk.WriteOK, "")
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}

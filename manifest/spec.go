@@ -3,50 +3,50 @@ package manifest
 import (
 	"sort"
 
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
-// RuntimeSpec returns the specification a plugin built from m must report
+// Spec returns the specification a plugin built from m must report
 // in answer to SPEC_REQUEST: the same identity, parameters and event kinds,
-// with validations in the runtime's Conduit-style form. Parameters and
+// with validations in the SDK's Conduit-style form. Parameters and
 // event kinds are in name order, so two specs compare field by field.
-func (m *Manifest) RuntimeSpec() runtime.Spec {
-	s := runtime.Spec{
+func (m *Manifest) Spec() sdk.Spec {
+	s := sdk.Spec{
 		Name:        m.Name,
 		Summary:     m.Summary,
 		Description: m.Description,
 		Version:     m.Version,
 		Author:      m.Author,
-		Global:      runtimeParams(m.Global),
-		Params:      runtimeParams(m.Config),
+		Global:      specParams(m.Global),
+		Params:      specParams(m.Config),
 	}
 	switch m.Kind {
 	case "source":
-		s.Role = runtime.RoleSource
+		s.Role = sdk.RoleSource
 	case "sink":
-		s.Role = runtime.RoleSink
+		s.Role = sdk.RoleSink
 	}
 	events := make([]EventKind, len(m.Events))
 	copy(events, m.Events)
 	sort.Slice(events, func(i, j int) bool { return events[i].Name < events[j].Name })
 	for _, k := range events {
-		ek := runtime.EventKind{Name: k.Name, Description: k.Description}
+		ek := sdk.EventKind{Name: k.Name, Description: k.Description}
 		for _, f := range k.Fields {
-			ek.Fields = append(ek.Fields, runtime.Field{Name: f.Name, Type: f.Type})
+			ek.Fields = append(ek.Fields, sdk.Field{Name: f.Name, Type: f.Type})
 		}
 		s.Events = append(s.Events, ek)
 	}
 	return s
 }
 
-// runtimeParams converts parameters, sorted by name.
-func runtimeParams(ps []Param) []runtime.Param {
+// specParams converts parameters, sorted by name.
+func specParams(ps []Param) []sdk.Param {
 	if len(ps) == 0 {
 		return nil
 	}
-	out := make([]runtime.Param, 0, len(ps))
+	out := make([]sdk.Param, 0, len(ps))
 	for _, p := range ps {
-		rp := runtime.Param{
+		rp := sdk.Param{
 			Name:        p.Name,
 			Type:        p.Type,
 			Description: p.Description,
@@ -63,25 +63,25 @@ func runtimeParams(ps []Param) []runtime.Param {
 }
 
 // validations lists p's rules in ValidationType order, one per rule set.
-func (p *Param) validations() []runtime.Validation {
-	var vs []runtime.Validation
+func (p *Param) validations() []sdk.Validation {
+	var vs []sdk.Validation
 	if p.Required {
-		vs = append(vs, runtime.Validation{Type: runtime.ValidationRequired})
+		vs = append(vs, sdk.Validation{Type: sdk.ValidationRequired})
 	}
 	if p.HasGreaterThan {
-		vs = append(vs, runtime.Validation{Type: runtime.ValidationGreaterThan, Value: p.GreaterThan})
+		vs = append(vs, sdk.Validation{Type: sdk.ValidationGreaterThan, Value: p.GreaterThan})
 	}
 	if p.HasLessThan {
-		vs = append(vs, runtime.Validation{Type: runtime.ValidationLessThan, Value: p.LessThan})
+		vs = append(vs, sdk.Validation{Type: sdk.ValidationLessThan, Value: p.LessThan})
 	}
 	if len(p.Inclusion) > 0 {
-		vs = append(vs, runtime.Validation{Type: runtime.ValidationInclusion, Values: append([]string(nil), p.Inclusion...)})
+		vs = append(vs, sdk.Validation{Type: sdk.ValidationInclusion, Values: append([]string(nil), p.Inclusion...)})
 	}
 	if len(p.Exclusion) > 0 {
-		vs = append(vs, runtime.Validation{Type: runtime.ValidationExclusion, Values: append([]string(nil), p.Exclusion...)})
+		vs = append(vs, sdk.Validation{Type: sdk.ValidationExclusion, Values: append([]string(nil), p.Exclusion...)})
 	}
 	if p.Regex != "" {
-		vs = append(vs, runtime.Validation{Type: runtime.ValidationRegex, Value: p.Regex})
+		vs = append(vs, sdk.Validation{Type: sdk.ValidationRegex, Value: p.Regex})
 	}
 	return vs
 }

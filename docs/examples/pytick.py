@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A plugctl source plugin written from docs/PROTOCOL.md alone, to show the
-protocol can be spoken without the Go runtime. acceptance/python_test.go runs
+protocol can be spoken without the Go SDK. acceptance/python_test.go runs
 the acceptance checks against it: python3 pytick.py speaks the protocol on
 stdin and stdout, or on the Unix socket named by PLUGCTL_SOCKET."""
 import os, sys, socket, struct, threading, time, signal, json, re

@@ -1,10 +1,10 @@
 // Command plugctl is the plugctl source plugin of the benchmarks, built on
-// the plugctl runtime. It has two modes, chosen by flag because each is a
-// different shape of runtime.Plugin:
+// the plugctl SDK. It has two modes, chosen by flag because each is a
+// different shape of sdk.Plugin:
 //
 //   - throughput (default): a polled Source whose NextBatch fills the whole
 //     batch with Batch.Append, one preallocated payload, positions 1, 2, …
-//     and one clock reading per batch: as fast as the runtime allows.
+//     and one clock reading per batch: as fast as the SDK allows.
 //   - latency: a Run source that emits one event, stamped with its emit
 //     time, then sleeps about a millisecond, until the instance stops.
 //
@@ -28,33 +28,33 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/bench/internal/workload"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 // envProfile names the CPU profile prefix variable.
 const envProfile = "PLUGCTL_BENCH_CPUPROFILE"
 
 // kind is workload.Kind's index in spec.Events.
-const kind runtime.Kind = 0
+const kind sdk.Kind = 0
 
-var spec = runtime.Spec{
+var spec = sdk.Spec{
 	Name:    "plugctl-bench",
 	Summary: "Emits benchmark events as fast as the host takes them, or one at a time.",
 	Version: "1.0.0",
-	Role:    runtime.RoleSource,
-	Params: []runtime.Param{{
+	Role:    sdk.RoleSource,
+	Params: []sdk.Param{{
 		Name:        "size",
 		Type:        "int",
 		Default:     "64",
 		Description: "payload size of every event, in bytes",
 	}},
-	Events: []runtime.EventKind{{Name: workload.Kind, Description: "a benchmark event with filler payload"}},
+	Events: []sdk.EventKind{{Name: workload.Kind, Description: "a benchmark event with filler payload"}},
 }
 
 func main() {
 	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source) or latency (Run)")
 	flag.Parse()
-	p := runtime.Plugin{Spec: spec}
+	p := sdk.Plugin{Spec: spec}
 	switch *mode {
 	case "throughput":
 		p.Source = open
@@ -74,7 +74,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	runtime.Main(p)
+	sdk.Main(p)
 }
 
 // payloadSize reads the "size" setting.
@@ -85,7 +85,7 @@ func payloadSize(settings map[string]string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		ce := &runtime.ConfigError{}
+		ce := &sdk.ConfigError{}
 		ce.Add("size", fmt.Sprintf("%q is not a number of bytes (want an integer ≥ 0)", v))
 		return 0, ce
 	}
@@ -98,7 +98,7 @@ type source struct {
 	next    uint64 // position of the next event
 }
 
-func open(o runtime.Open) (runtime.Source, error) {
+func open(o sdk.Open) (sdk.Source, error) {
 	size, err := payloadSize(o.Settings)
 	if err != nil {
 		return nil, err
@@ -107,11 +107,11 @@ func open(o runtime.Open) (runtime.Source, error) {
 }
 
 // NextBatch fills b.
-func (s *source) NextBatch(b *runtime.Batch) error {
+func (s *source) NextBatch(b *sdk.Batch) error {
 	now := time.Now().UnixNano()
 	for {
 		if err := b.Append(s.next, now, kind, s.payload); err != nil {
-			if errors.Is(err, runtime.ErrBatchFull) {
+			if errors.Is(err, sdk.ErrBatchFull) {
 				return nil
 			}
 			return err
@@ -120,7 +120,7 @@ func (s *source) NextBatch(b *runtime.Batch) error {
 	}
 }
 
-// Close ends the CPU profile, if one is being written: the runtime exits
+// Close ends the CPU profile, if one is being written: the SDK exits
 // the process without returning from Main.
 func (s *source) Close() error {
 	pprof.StopCPUProfile()
@@ -128,7 +128,7 @@ func (s *source) Close() error {
 }
 
 // run is the latency mode: one event at a time, stamped when emitted.
-func run(o runtime.Open, sink runtime.EventSink, s *runtime.Session) error {
+func run(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 	size, err := payloadSize(o.Settings)
 	if err != nil {
 		return err

@@ -1,9 +1,9 @@
 // Command rawframe measures the ceiling under plugctl's transport: it
 // encodes one EVENTS frame in plugctl's wire format once, with a body of
-// -batch bytes (default runtime.DefaultBatchBytes), then writes it over
+// -batch bytes (default sdk.DefaultBatchBytes), then writes it over
 // and over until a write fails: to standard output, to the Unix socket
 // named by -socket, or with -ring to the shared ring the host offers
-// (runtime.EnvRingFD), ringing standard output as its doorbell. No
+// (sdk.EnvRingFD), ringing standard output as its doorbell. No
 // handshake, per-event encoding, acks or flow control: only the cost of
 // the pipe, socket or ring itself. It exits quietly once the reader has
 // gone.
@@ -24,12 +24,12 @@ import (
 	"syscall"
 
 	"github.com/plugctl/plugctl/bench/internal/workload"
-	"github.com/plugctl/plugctl/runtime"
+	"github.com/plugctl/plugctl/sdk"
 )
 
 func main() {
 	size := flag.Int("size", 64, "payload `bytes` per event")
-	batch := flag.Int("batch", runtime.DefaultBatchBytes, "frame body `bytes`")
+	batch := flag.Int("batch", sdk.DefaultBatchBytes, "frame body `bytes`")
 	socket := flag.String("socket", "", "Unix socket `path` to connect to instead of writing to standard output")
 	ring := flag.Bool("ring", false, "write to the shared ring the host offers")
 	flag.Parse()
@@ -49,14 +49,14 @@ func output(socket string, ring bool) (io.Writer, error) {
 	case socket != "":
 		return net.Dial("unix", socket)
 	case ring:
-		r, err := runtime.OfferedRing()
+		r, err := sdk.OfferedRing()
 		if err == nil && r == nil {
 			err = errors.New("-ring: the host offered no ring")
 		}
 		if err != nil {
 			return nil, err
 		}
-		return runtime.NewRingWriter(r, os.Stdout, nil), nil
+		return sdk.NewRingWriter(r, os.Stdout, nil), nil
 	}
 	return os.Stdout, nil
 }
@@ -72,15 +72,15 @@ func write(w io.Writer, frame []byte) error {
 
 // encode returns one complete EVENTS frame holding as many events of size
 // payload bytes as fit in a body of limit bytes, and no more than a
-// runtime batch holds.
+// SDK batch holds.
 func encode(size, limit int) []byte {
-	n := min(max((limit-4)/(runtime.EventHeaderSize+size), 1), runtime.MaxBatchEvents)
+	n := min(max((limit-4)/(sdk.EventHeaderSize+size), 1), sdk.MaxBatchEvents)
 	payload := workload.Payload(size)
-	frame := make([]byte, runtime.HeaderSize+4, runtime.HeaderSize+limit)
-	binary.LittleEndian.PutUint32(frame[runtime.HeaderSize:], uint32(n))
+	frame := make([]byte, sdk.HeaderSize+4, sdk.HeaderSize+limit)
+	binary.LittleEndian.PutUint32(frame[sdk.HeaderSize:], uint32(n))
 	for i := range n {
-		frame = runtime.AppendEvent(frame, uint64(i+1), 0, 0, payload, nil)
+		frame = sdk.AppendEvent(frame, uint64(i+1), 0, 0, payload, nil)
 	}
-	runtime.PutHeader(frame, runtime.MsgEvents, 1, len(frame)-runtime.HeaderSize)
+	sdk.PutHeader(frame, sdk.MsgEvents, 1, len(frame)-sdk.HeaderSize)
 	return frame
 }

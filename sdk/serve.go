@@ -1,4 +1,4 @@
-package runtime
+package sdk
 
 import (
 	"bufio"
@@ -55,7 +55,7 @@ type ServeOptions struct {
 	// ID is the plugin id sent in HELLO; empty: the EnvPluginID variable.
 	ID string
 
-	// Stderr receives the runtime's diagnostics; nil: os.Stderr.
+	// Stderr receives the SDK's diagnostics; nil: os.Stderr.
 	Stderr io.Writer
 
 	// Signals, when set, asks for a graceful shutdown on its first value

@@ -1,4 +1,4 @@
-package runtime
+package sdk
 
 import (
 	"encoding/binary"

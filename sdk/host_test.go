@@ -1,4 +1,4 @@
-package runtime
+package sdk
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // into a failure.
 const hangGuard = 20 * time.Second
 
-// syncBuffer is a bytes.Buffer safe for the runtime's goroutines.
+// syncBuffer is a bytes.Buffer safe for the SDK's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

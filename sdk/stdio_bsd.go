@@ -1,6 +1,6 @@
 //go:build unix && !linux && !solaris
 
-package runtime
+package sdk
 
 import "syscall"
 

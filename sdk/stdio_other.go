@@ -1,6 +1,6 @@
 //go:build !unix || solaris
 
-package runtime
+package sdk
 
 import (
 	"net"

@@ -1,4 +1,4 @@
-package runtime
+package sdk
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Environment variables the runtime reads.
+// Environment variables the SDK reads.
 const (
 	// EnvPluginID holds the plugin id (a UUID) the host enrolled this
 	// binary under. It comes from the environment, not the binary, so one
@@ -21,7 +21,7 @@ const (
 // Sentinel errors of the source API.
 var (
 	// ErrTimeout is returned by Source.NextBatch when no event is ready now
-	// but more may come: the runtime calls again after a short pause.
+	// but more may come: the SDK calls again after a short pause.
 	ErrTimeout = errors.New("no events right now")
 
 	// ErrEndOfStream is returned by Source.NextBatch, or by a RunFunc, when
@@ -36,7 +36,7 @@ var (
 	ErrBatchFull = errors.New("batch is full")
 )
 
-// Plugin is everything the runtime needs to serve a plugin. Set Spec, and
+// Plugin is everything the SDK needs to serve a plugin. Set Spec, and
 // exactly one of Source, Run and Sink.
 type Plugin struct {
 	// Spec names the plugin and describes its parameters and event kinds.
@@ -51,7 +51,7 @@ type Plugin struct {
 	// corrected SETUP, and no instance opens until one succeeds.
 	Setup func(global map[string]string) error
 
-	// Source opens one instance of a polled source (the runtime calls its
+	// Source opens one instance of a polled source (the SDK calls its
 	// NextBatch in a loop).
 	Source func(o Open) (Source, error)
 
@@ -88,7 +88,7 @@ type Open struct {
 // Any other error fails the plugin: it shuts down and tells the host why.
 //
 // A Source may also implement Acker, Progresser, Stopper and io.Closer.
-// The runtime calls all of its methods from one goroutine at a time, so a
+// The SDK calls all of its methods from one goroutine at a time, so a
 // Source needs no locking of its own.
 type Source interface {
 	NextBatch(b *Batch) error
@@ -96,13 +96,13 @@ type Source interface {
 
 // Acker is implemented by sources that want to know what the host has
 // processed, as Conduit's Ack: every event up to position is safe. Acks
-// are cumulative, so the runtime may pass only the latest of several.
+// are cumulative, so the SDK may pass only the latest of several.
 type Acker interface {
 	Ack(position uint64) error
 }
 
 // Progresser is implemented by sources with a known end, as Falco's
-// get_progress. The runtime polls it about once a second.
+// get_progress. The SDK polls it about once a second.
 type Progresser interface {
 	Progress() (percent float64, text string)
 }

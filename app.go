@@ -39,8 +39,8 @@ func exit(stderr io.Writer, err error) int {
 	)
 	var cannotRun *cannotRunError
 	switch {
-	case errors.Is(err, errChecksFailed):
-		return exitFailure // the report already names each failed check
+	case errors.Is(err, errChecksFailed), errors.Is(err, errDrift):
+		return exitFailure // the report already names each failed check or entry
 	case errors.As(err, &cannotRun):
 		fmt.Fprintf(stderr, "plugctl: %v\n", err)
 		return exitUsage
@@ -113,6 +113,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			newCommand(),
 			generateCommand(),
 			testCommand(),
+			manifestCommand(),
 			versionCommand(),
 			completionCommand(),
 		},

@@ -4,26 +4,24 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/plugctl/plugctl/host"
 	"github.com/plugctl/plugctl/sdk"
 )
 
-// Launch a source plugin, stream its events until it ends, and shut it
-// down. The last acknowledged position is what a later run resumes from.
+// Launch a source plugin enrolled with plugctl manifest enroll, stream its
+// events until it ends, and shut it down. The last acknowledged position is
+// what a later run resumes from.
 func Example() {
 	ctx := context.Background()
-	p, err := host.Launch(ctx, "./acme", nil, host.Options{
-		Role: sdk.RoleSource,
-		Env:  []string{sdk.EnvPluginID + "=0b7e6f5c-4a7e-4c1e-9a51-2f0e3c9d8b11"},
-		Check: host.EnrollmentFunc(func(h sdk.Hello, binary string) error {
-			if h.ID == "" {
-				return &host.RejectError{Reason: sdk.RejectMissingID, Message: "set " + sdk.EnvPluginID}
-			}
-			return nil
-		}),
-	})
+	reg, err := host.OpenRegistry(os.ExpandEnv("$HOME/.config/plugctl/registry"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+	p, err := reg.Launch(ctx, "acme", host.Options{Role: sdk.RoleSource})
 	if err != nil {
 		log.Fatal(err) // a *host.SessionError: why, exit status, last stderr lines
 	}

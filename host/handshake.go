@@ -21,13 +21,13 @@ const readBuffer = 256 << 10
 // start runs the handshake on a fresh connection and, when the plugin is
 // accepted, starts the session's goroutines. On failure the connection is
 // closed and a launched plugin is reaped before start returns.
-func start(ctx context.Context, c conn, proc *process, ring *sharedRing, binary, name string, opts Options) (*Plugin, error) {
+func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id identity, name string, opts Options) (*Plugin, error) {
 	p := &Plugin{
 		opts:    opts,
 		conn:    c,
 		proc:    proc,
 		ring:    ring,
-		binary:  binary,
+		id:      id,
 		name:    name,
 		rd:      &waitingReader{r: c},
 		quit:    make(chan struct{}),
@@ -68,6 +68,13 @@ func start(ctx context.Context, c conn, proc *process, ring *sharedRing, binary,
 	go p.w.run()
 	go p.watch()
 	go p.readLoop()
+	p.mu.Lock()
+	p.started = true
+	pending := p.ended
+	p.mu.Unlock()
+	if pending != nil {
+		p.sendEnd(pending)
+	}
 	return p, nil
 }
 
@@ -129,13 +136,15 @@ func (p *Plugin) decide() error {
 		return p.reject(sdk.RejectWrongRole, fmt.Sprintf("host wants a %s, plugin is a %s", p.opts.Role, h.Role))
 	}
 	if p.opts.Check != nil {
-		if err := p.opts.Check.Check(p.hello, p.binary); err != nil {
+		release, err := p.opts.Check.Admit(p.id.candidate(p))
+		if err != nil {
 			var re *RejectError
-			if errors.As(err, &re) {
+			if errors.As(refusal(err), &re) {
 				return p.reject(re.Reason, re.Message)
 			}
 			return p.reject(sdk.RejectPolicy, err.Error())
 		}
+		p.release = release
 	}
 	p.kinds = make(map[string]uint16, len(h.EventKinds))
 	for i, k := range slices.Backward(h.EventKinds) {
@@ -185,6 +194,7 @@ func (p *Plugin) failHandshake(ctx context.Context, cause error) error {
 	}
 	close(p.quit)
 	p.err = p.sessionError()
+	p.released()
 	close(p.done)
 	return p.err
 }

@@ -78,10 +78,10 @@ func TestRejectWrongRole(t *testing.T) {
 func TestRejectByEnrollment(t *testing.T) {
 	opts := testOptions()
 	var got sdk.Hello
-	opts.Check = EnrollmentFunc(func(h sdk.Hello, binary string) error {
-		got = h
-		if binary != "" {
-			t.Errorf("binary = %q for a plugin not launched", binary)
+	opts.Check = EnrollmentFunc(func(c *Candidate) error {
+		got = c.Hello
+		if c.Binary != "" || c.Launched {
+			t.Errorf("binary = %q, launched %v for a plugin not launched", c.Binary, c.Launched)
 		}
 		return &RejectError{Reason: sdk.RejectNotEnrolled, Message: "id-1 is not enrolled"}
 	})
@@ -91,7 +91,7 @@ func TestRejectByEnrollment(t *testing.T) {
 		t.Errorf("Check saw HELLO %+v", got)
 	}
 
-	opts.Check = EnrollmentFunc(func(sdk.Hello, string) error { return errors.New("closed for maintenance") })
+	opts.Check = EnrollmentFunc(func(*Candidate) error { return errors.New("closed for maintenance") })
 	f, _, err = startFake(t, sourceHello(), opts)
 	expectReject(t, f, err, sdk.RejectPolicy, "closed for maintenance")
 }

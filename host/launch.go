@@ -28,6 +28,9 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	if err == nil {
 		bin, err = filepath.Abs(bin)
 	}
+	if err == nil {
+		bin, err = filepath.EvalSymlinks(bin) // enrollments name the file itself
+	}
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
@@ -42,7 +45,15 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	growPipe(stdin)
 	growPipe(stdout)
 
+	id := identity{binary: bin, launched: true}
+	var exe *os.File // the open binary the kernel is to run, when it can be run through its descriptor
+	if opts.Check != nil {
+		exe, id.digest, id.digestErr = openExecutable(bin)
+	}
 	cmd := exec.Command(bin, args...)
+	if exe != nil {
+		cmd.Path = fdPath(exe) // what was digested is what runs, whatever happens to bin meanwhile
+	}
 	// A ring variable inherited from the host's own environment would name
 	// a descriptor the plugin does not have: only offerRing sets it.
 	cmd.Env = slices.DeleteFunc(append(os.Environ(), opts.Env...), func(kv string) bool {
@@ -53,7 +64,7 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	cmd.SysProcAttr = sysProcAttr()
 	ring, ringFile := offerRing(cmd, opts.RingSize)
 	err = startProcess(cmd)
-	closeAll([]*os.File{fds[0], fds[3], fds[5], ringFile}) // the child has its copies
+	closeAll([]*os.File{fds[0], fds[3], fds[5], ringFile, exe}) // the child has its copies
 	if err != nil {
 		closeAll([]*os.File{stdin, stdout, stderr})
 		if ring != nil {
@@ -62,8 +73,9 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
 	name := filepath.Base(bin)
+	id.pid = cmd.Process.Pid
 	proc := newProcess(cmd, stderr, newStderrLog(opts.Stderr, name))
-	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, ring, bin, name, opts)
+	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, ring, id, name, opts)
 }
 
 func closeAll(files []*os.File) {

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/enroll"
 )
 
 // TestAcceptNamesPeerBinary: a plugin that connects to the socket is
@@ -12,8 +12,12 @@ import (
 // launched plugin is against the one the host started.
 func TestAcceptNamesPeerBinary(t *testing.T) {
 	var checked string
-	p, _, _ := acceptFixture(t, "count", Options{Check: EnrollmentFunc(func(_ sdk.Hello, binary string) error {
-		checked = binary
+	var digest enroll.Digest
+	p, _, _ := acceptFixture(t, "count", Options{Check: EnrollmentFunc(func(c *Candidate) error {
+		checked, digest = c.Binary, c.Digest
+		if c.Launched || c.Pid <= 0 || c.DigestErr != nil {
+			t.Errorf("candidate on a socket: launched %v, pid %d, digest error %v", c.Launched, c.Pid, c.DigestErr)
+		}
 		return nil
 	})})
 	defer p.Close(closeCtx(t))
@@ -23,5 +27,8 @@ func TestAcceptNamesPeerBinary(t *testing.T) {
 	}
 	if checked != want {
 		t.Errorf("Enrollment saw binary %q, want %q", checked, want)
+	}
+	if d, err := enroll.HashFile(want); err != nil || d != digest {
+		t.Errorf("Enrollment saw digest %s, the binary's is %s (%v)", digest.Hex(), d.Hex(), err)
 	}
 }

@@ -12,8 +12,9 @@ import (
 // Options configures how a host launches or accepts plugins. The zero
 // value is usable: every field has a default.
 type Options struct {
-	// Check decides whether a plugin may run, from its HELLO and the path
-	// of its executable. Nil accepts any plugin: use it only in development.
+	// Check decides whether a plugin may run, from its HELLO, its
+	// executable and that executable's digest (see Candidate). Nil accepts
+	// any plugin: use it only in development.
 	Check Enrollment
 
 	// Role is the role the host expects; a plugin of the other role is
@@ -103,21 +104,22 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Enrollment decides which plugins a host accepts.
+// Enrollment decides which plugins a host accepts, and may follow and end
+// the sessions it accepted. Registry is the one backed by a registry
+// directory; EnrollmentFunc adapts a plain check.
 //
-// Check is called once per handshake with the plugin's HELLO and the
-// absolute path of its executable: the one launched or, for a plugin
-// accepted on a socket, the one that connected, as far as the socket's
-// peer credentials tell on Linux ("" where they cannot; see
-// Listener.Accept for why that path is only advice). Return nil to accept, a *RejectError to reject
-// with its reason, or any other error to reject with sdk.RejectPolicy.
-// Check runs during the handshake, so it should be quick.
+// Admit is called once per handshake, once the protocol version and role
+// are agreed. Return a *RejectError to reject with its reason, any other
+// error to reject with sdk.RejectPolicy, or nil to accept, with a release
+// function (or nil) that the host calls once when the session has ended,
+// also when it fails before Launch or Accept returns. Admit runs during the
+// handshake, so it should be quick.
 type Enrollment interface {
-	Check(h sdk.Hello, binary string) error
+	Admit(c *Candidate) (release func(), err error)
 }
 
 // EnrollmentFunc adapts a function to the Enrollment interface.
-type EnrollmentFunc func(h sdk.Hello, binary string) error
+type EnrollmentFunc func(c *Candidate) error
 
-// Check calls f.
-func (f EnrollmentFunc) Check(h sdk.Hello, binary string) error { return f(h, binary) }
+// Admit calls f.
+func (f EnrollmentFunc) Admit(c *Candidate) (func(), error) { return nil, f(c) }

@@ -22,15 +22,15 @@ import (
 // pending and later call fails with an error wrapping the *SessionError
 // that Err returns; Done is closed.
 type Plugin struct {
-	opts   Options
-	conn   conn
-	proc   *process    // nil for a plugin accepted on a socket
-	ring   *sharedRing // the ring offered to a launched plugin, if any
-	binary string
-	name   string // from HELLO once known
-	hello  sdk.Hello
-	ack    sdk.HelloAck
-	kinds  map[string]uint16 // event kind name → index in the HELLO table
+	opts  Options
+	conn  conn
+	proc  *process    // nil for a plugin accepted on a socket
+	ring  *sharedRing // the ring offered to a launched plugin, if any
+	id    identity
+	name  string // from HELLO once known
+	hello sdk.Hello
+	ack   sdk.HelloAck
+	kinds map[string]uint16 // event kind name → index in the HELLO table
 
 	rd *waitingReader
 	br *bufio.Reader
@@ -55,7 +55,11 @@ type Plugin struct {
 	cause    error // the first reason the session is ending
 	ending   bool  // the read loop has begun tearing down
 	goodbye  *sdk.Goodbye
-	closing  bool // the host sent GOODBYE
+	closing  bool  // the host sent GOODBYE
+	started  bool  // start has run the session's goroutines
+	ended    error // why the Enrollment ended the session, if it did
+
+	release func() // the Enrollment's, called once the session has ended
 
 	closeOnce sync.Once
 	closed    atomic.Bool   // the host closed the connection
@@ -136,9 +140,21 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.closing = true
 	p.mu.Unlock()
 	if first {
-		m := sdk.Goodbye{Reason: sdk.GoodbyeNormal, Message: "host closing"}
-		p.w.send(m.AppendTo(sdk.AppendHeader(nil, sdk.MsgGoodbye, 0, 6+len(m.Message))))
+		p.sendGoodbye(sdk.GoodbyeNormal, "host closing")
 	}
+	p.awaitEnd(ctx)
+	return p.err
+}
+
+// sendGoodbye asks the plugin to end the session.
+func (p *Plugin) sendGoodbye(reason sdk.GoodbyeReason, msg string) {
+	m := sdk.Goodbye{Reason: reason, Message: msg}
+	p.w.send(m.AppendTo(sdk.AppendHeader(nil, sdk.MsgGoodbye, 0, 6+len(m.Message))))
+}
+
+// awaitEnd waits for the session to end after GOODBYE, killing a plugin
+// that takes longer than Options.Grace or than ctx allows.
+func (p *Plugin) awaitEnd(ctx context.Context) {
 	t := time.NewTimer(p.opts.Grace)
 	defer t.Stop()
 	select {
@@ -149,7 +165,41 @@ func (p *Plugin) Close(ctx context.Context) error {
 		p.abort(fmt.Errorf("%w: close: %w", ErrKilled, ctx.Err()), 0)
 	}
 	<-p.done
-	return p.err
+}
+
+// endFor ends the session for the Enrollment (Candidate.End). Before start
+// has run the writer, the cause waits for it.
+func (p *Plugin) endFor(cause error) {
+	p.mu.Lock()
+	if p.ended != nil || p.cause != nil || p.ending {
+		p.mu.Unlock()
+		return
+	}
+	p.ended = cause
+	started := p.started
+	p.mu.Unlock()
+	if started {
+		p.sendEnd(cause)
+	}
+}
+
+// sendEnd sends the Enrollment's GOODBYE and bounds the plugin's exit.
+func (p *Plugin) sendEnd(cause error) {
+	p.mu.Lock()
+	first := !p.closing
+	p.closing = true
+	p.mu.Unlock()
+	if first {
+		p.sendGoodbye(sdk.GoodbyeRevoked, cause.Error())
+	}
+	go p.awaitEnd(context.Background())
+}
+
+// released calls the Enrollment's release, once, as the session ends.
+func (p *Plugin) released() {
+	if p.release != nil {
+		p.release()
+	}
 }
 
 // Kill ends the session at once: the plugin (and its process group) is

@@ -364,13 +364,17 @@ func TestProcessNotAPlugin(t *testing.T) {
 }
 
 func TestProcessRejected(t *testing.T) {
-	check := EnrollmentFunc(func(h sdk.Hello, binary string) error {
-		if binary != testBinary(t) {
-			t.Errorf("Check got binary %q, want %q", binary, testBinary(t))
+	want, err := filepath.EvalSymlinks(testBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := EnrollmentFunc(func(c *Candidate) error {
+		if c.Binary != want || !c.Launched || c.Pid <= 0 {
+			t.Errorf("Check got binary %q (launched %v, pid %d), want %q launched", c.Binary, c.Launched, c.Pid, want)
 		}
 		return &RejectError{Reason: sdk.RejectHashMismatch, Message: "binary changed since enrollment"}
 	})
-	_, err := launchFixture(t, "count", Options{Check: check})
+	_, err = launchFixture(t, "count", Options{Check: check})
 	var re *RejectError
 	if !errors.As(err, &re) || re.Reason != sdk.RejectHashMismatch {
 		t.Fatalf("err = %v, want a hash_mismatch rejection", err)

@@ -126,6 +126,9 @@ func (p *Plugin) finish(readErr error) {
 	p.ending = true
 	cause, bye := p.cause, p.goodbye
 	clean := cause == nil && (bye != nil || p.closing)
+	if clean && p.ended != nil {
+		clean, cause = false, p.ended // the Enrollment ended it: not a clean end for the caller
+	}
 	if cause == nil && !clean {
 		cause = readErr
 	}
@@ -149,5 +152,6 @@ func (p *Plugin) finish(readErr error) {
 		p.mu.Unlock()
 		p.err = p.sessionError()
 	}
+	p.released()
 	close(p.done)
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/plugctl/plugctl/enroll"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,25 +68,67 @@ func killPlugin(p *os.Process) error {
 	return nil
 }
 
-// peerBinary is the executable of the process that connected to an
-// accepted socket, from the socket's credentials (SO_PEERCRED) and /proc;
-// "" when either cannot be read. It is advice, not proof: that process may
-// have handed the socket to another and run some other program since.
-func peerBinary(c *net.UnixConn) string {
+// peerIdentity is the executable of the process that connected to an
+// accepted socket, from the socket's credentials (SO_PEERCRED) and /proc,
+// digested (when digest is set) through /proc/PID/exe, which is the file
+// the process runs even if its path was replaced since. It is advice, not
+// proof: that process may have handed the socket to another and run some
+// other program since.
+func peerIdentity(c *net.UnixConn, digest bool) identity {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return ""
+		return identity{digestErr: err}
 	}
 	var cred *unix.Ucred
 	rc.Control(func(fd uintptr) {
 		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	})
 	if err != nil || cred.Pid <= 0 {
-		return ""
+		return identity{digestErr: fmt.Errorf("no peer credentials: %v", err)}
 	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(int(cred.Pid)) + "/exe")
-	if err != nil {
-		return ""
+	id := identity{pid: int(cred.Pid)}
+	exe := "/proc/" + strconv.Itoa(id.pid) + "/exe"
+	if id.binary, err = os.Readlink(exe); err != nil {
+		id.digestErr = err
+		return id
 	}
-	return exe
+	if digest {
+		id.digest, id.digestErr = enroll.HashFile(exe)
+	}
+	return id
 }
+
+// openExecutable opens and digests the binary at path, and returns the
+// open file for the kernel to execute through /proc/self/fd, so that the
+// bytes digested are the bytes that run. The descriptor is moved above
+// those the child's standard streams and extra files are placed at, which
+// the fork would otherwise overwrite. A script (#!) cannot run that way,
+// since its interpreter opens it by path after the descriptor has closed:
+// it is digested and then run by path.
+func openExecutable(path string) (*os.File, enroll.Digest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, enroll.Digest{}, err
+	}
+	defer f.Close()
+	d, err := enroll.Hash(f)
+	if err != nil {
+		return nil, d, err
+	}
+	magic := make([]byte, 2)
+	if n, _ := f.ReadAt(magic, 0); n == 2 && string(magic) == "#!" {
+		return nil, d, nil
+	}
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, highFD)
+	if err != nil {
+		return nil, d, err
+	}
+	return os.NewFile(uintptr(fd), path), d, nil
+}
+
+// highFD is the lowest descriptor openExecutable uses: far above the four
+// a launched plugin is given, and the few the fork moves out of their way.
+const highFD = 64
+
+// fdPath names the open file f for execve.
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }

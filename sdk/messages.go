@@ -144,15 +144,18 @@ type RejectReason uint16
 
 // Reject reasons; their numbers and names are stable.
 const (
-	RejectUnsupportedVersion RejectReason = 1 // no protocol version in common
-	RejectMissingID          RejectReason = 2 // HELLO carried no plugin id
-	RejectNotEnrolled        RejectReason = 3 // the id is not in the host's allow-list
-	RejectRevoked            RejectReason = 4 // the enrollment was revoked
-	RejectHashMismatch       RejectReason = 5 // the binary changed since enrollment
-	RejectIdentityMismatch   RejectReason = 6 // name or version differ from the enrollment
-	RejectWrongRole          RejectReason = 7 // the host wanted a source and got a sink, or the reverse
-	RejectBadHello           RejectReason = 8 // HELLO was malformed
-	RejectPolicy             RejectReason = 9 // any other refusal by the host's policy
+	RejectUnsupportedVersion RejectReason = 1  // no protocol version in common
+	RejectMissingID          RejectReason = 2  // HELLO carried no plugin id
+	RejectNotEnrolled        RejectReason = 3  // the id is not in the host's allow-list
+	RejectRevoked            RejectReason = 4  // the enrollment was revoked
+	RejectHashMismatch       RejectReason = 5  // the binary changed since enrollment
+	RejectIdentityMismatch   RejectReason = 6  // name or version differ from the enrollment
+	RejectWrongRole          RejectReason = 7  // the host wanted a source and got a sink, or the reverse
+	RejectBadHello           RejectReason = 8  // HELLO was malformed
+	RejectPolicy             RejectReason = 9  // any other refusal by the host's policy
+	RejectPathMismatch       RejectReason = 10 // the executable is not the one enrolled under the id
+	RejectBadSignature       RejectReason = 11 // the binary changed and its signature does not verify
+	RejectTooManySessions    RejectReason = 12 // the enrollment's limit on concurrent sessions is reached
 )
 
 var rejectNames = map[RejectReason]string{
@@ -165,6 +168,9 @@ var rejectNames = map[RejectReason]string{
 	RejectWrongRole:          "wrong_role",
 	RejectBadHello:           "bad_hello",
 	RejectPolicy:             "policy",
+	RejectPathMismatch:       "path_mismatch",
+	RejectBadSignature:       "bad_signature",
+	RejectTooManySessions:    "too_many_sessions",
 }
 
 // String returns the reason's stable name, such as "not_enrolled".
@@ -206,6 +212,7 @@ const (
 	GoodbyeSignal    GoodbyeReason = 1 // the plugin received SIGINT or SIGTERM
 	GoodbyeRequested GoodbyeReason = 2 // the plugin answers the host's GOODBYE
 	GoodbyeError     GoodbyeReason = 3 // the plugin failed; Message says how
+	GoodbyeRevoked   GoodbyeReason = 4 // the host no longer accepts the plugin: its enrollment was revoked, removed or changed
 )
 
 // Goodbye ends a session cleanly.

@@ -1,0 +1,63 @@
+//go:build unix
+
+package enroll
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// checkDir refuses a registry directory that anyone but its owner (the
+// user running plugctl, or root) can write: they could enroll any binary.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("registry %s is not a directory", dir)
+	}
+	return checkOwner("registry "+dir, dir, fi)
+}
+
+// checkFile refuses an entry that is not a plain file or that others can
+// write.
+func checkFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file (%s); an entry may not be a link to a file elsewhere", path, fi.Mode().Type())
+	}
+	return checkOwner(path, path, fi)
+}
+
+func checkOwner(what, path string, fi fs.FileInfo) error {
+	if m := fi.Mode().Perm(); m&0o022 != 0 {
+		return &PermissionError{What: what, Path: path, Mode: fi.Mode(),
+			Fix: "chmod go-w " + path}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if uid := uint32(os.Geteuid()); st.Uid != uid && st.Uid != 0 {
+			return &PermissionError{What: what, Path: path, Mode: fi.Mode(), Owner: int(st.Uid),
+				Fix: fmt.Sprintf("chown %d %s", uid, path)}
+		}
+	}
+	return nil
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -87,15 +87,18 @@ func (r *Registry) Close() error {
 	return nil
 }
 
-// Snapshot returns the entries as last loaded.
+// Snapshot returns the entries as last loaded: at the last change, within
+// RegistryPoll, or at the last Admit or Launch.
 func (r *Registry) Snapshot() *enroll.Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.snap
 }
 
-// Admit implements Enrollment.
+// Admit implements Enrollment. It reads the registry again first, so a
+// plugin enrolled or revoked a moment ago is seen as it is now.
 func (r *Registry) Admit(c *Candidate) (func(), error) {
+	r.reload()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.loadErr != nil {
@@ -175,6 +178,7 @@ func orUnknown(path string) string {
 // name) with its args and environment and its id in PLUGCTL_PLUGIN_ID, and
 // checks it against this registry.
 func (r *Registry) Launch(ctx context.Context, ref string, opts Options) (*Plugin, error) {
+	r.reload()
 	e, err := r.Snapshot().Find(ref)
 	if err != nil {
 		return nil, err

@@ -99,7 +99,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			"plugctl new source acme         # a complete plugin project in ./acme\n" +
 			"cd acme && $EDITOR plugin.toml  # add parameters and event kinds\n" +
 			"plugctl generate                # refresh generated code; your code is untouched\n" +
-			"plugctl generate --check        # CI: exit 1, with a diff, when generated code is stale",
+			"plugctl generate --check        # CI: exit 1, with a diff, when generated code is stale\n" +
+			"plugctl manifest enroll ./acme  # let hosts run it: its path and hash in their allow-list",
 		Description: "plugctl reads a plugin manifest, plugin.toml, and generates a Go plugin\n" +
 			"project from it: typed configuration with validation, typed event kinds,\n" +
 			"the wire protocol runtime, a README, a Makefile and a CI workflow.\n" +

@@ -45,10 +45,10 @@ func manifestCommand() *cli.Command {
 			updateCommand(),
 			doctorCommand(),
 			revokeCommand(),
-			entryCommand("unrevoke", "accept a revoked plugin again", func(r *enroll.Registry, ref string) (*enroll.Entry, error) {
+			entryCommand("unrevoke", "unrevoked", "accept a revoked plugin again", func(r *enroll.Registry, ref string) (*enroll.Entry, error) {
 				return registrar.Unrevoke(r, ref)
 			}),
-			entryCommand("remove", "delete an entry (and the binary enroll built for it)", func(r *enroll.Registry, ref string) (*enroll.Entry, error) {
+			entryCommand("remove", "removed", "delete an entry (and the binary enroll built for it)", func(r *enroll.Registry, ref string) (*enroll.Entry, error) {
 				return registrar.Remove(r, ref)
 			}),
 			keygenCommand(),
@@ -210,7 +210,9 @@ func loadRegistry(c *cli.Context) (*enroll.Registry, *enroll.Snapshot, error) {
 		return nil, nil, err
 	}
 	for _, p := range s.Problems {
-		fmt.Fprintf(c.App.ErrWriter, "plugctl: skipped: %v\n", p)
+		for _, line := range strings.Split(p.Error(), "\n") { // a file's problems are joined by lines
+			fmt.Fprintf(c.App.ErrWriter, "plugctl: skipped: %s\n", line)
+		}
 	}
 	return r, s, nil
 }
@@ -370,7 +372,9 @@ func writeFindings(w io.Writer, findings []registrar.Finding) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, f := range findings {
 		if f.ID == "" {
-			fmt.Fprintf(tw, "%s\t%s\n", f.Status, strings.Join(f.Problems, "; "))
+			for _, p := range f.Problems {
+				fmt.Fprintf(tw, "%s\t%s\n", f.Status, p)
+			}
 			continue
 		}
 		detail := "pinned by " + f.Pinning
@@ -416,8 +420,9 @@ func revokeCommand() *cli.Command {
 	}
 }
 
-// entryCommand is a command that takes one entry and changes it with do.
-func entryCommand(name, usage string, do func(*enroll.Registry, string) (*enroll.Entry, error)) *cli.Command {
+// entryCommand is a command that takes one entry and changes it with do;
+// done is what it says it did.
+func entryCommand(name, done, usage string, do func(*enroll.Registry, string) (*enroll.Entry, error)) *cli.Command {
 	return &cli.Command{
 		Name:            name,
 		Usage:           usage,
@@ -440,7 +445,7 @@ func entryCommand(name, usage string, do func(*enroll.Registry, string) (*enroll
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "%sd %s\n", strings.TrimSuffix(name, "e"), e.Ref())
+			fmt.Fprintf(c.App.Writer, "%s %s\n", done, e.Ref())
 			return nil
 		},
 	}

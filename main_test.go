@@ -28,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 // TestMain lets the test binary act as plugctl, so scripts run the code
 // under test as a separate process: "exec plugctl ...".
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"plugctl": main})
+	testscript.Main(m, map[string]func(){"plugctl": main, "testhost": func() { os.Exit(testHost()) }})
 }
 
 // TestScript runs the end-to-end scenarios in testdata/script. Scripts that
@@ -40,11 +40,13 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":   cmdExits,
-			"append":  cmdAppend,
-			"mtimes":  cmdMtimes,
-			"sums":    cmdSums,
-			"reports": cmdReports,
+			"exits":    cmdExits,
+			"append":   cmdAppend,
+			"mtimes":   cmdMtimes,
+			"sums":     cmdSums,
+			"reports":  cmdReports,
+			"waitfile": cmdWaitFile,
+			"entry":    cmdEntry,
 		},
 	}
 	// gotooltest gives scripts a go command with the real GOCACHE, so

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/plugctl/plugctl/enroll"
 )
@@ -43,7 +44,8 @@ func Doctor(ctx context.Context, r *enroll.Registry) ([]Finding, error) {
 		out = append(out, examine(ctx, e))
 	}
 	for _, p := range s.Problems {
-		out = append(out, Finding{Status: StatusInvalid, Problems: []string{p.Error()}})
+		// A file's problems are joined by lines: one each.
+		out = append(out, Finding{Status: StatusInvalid, Problems: strings.Split(p.Error(), "\n")})
 	}
 	return out, nil
 }

@@ -153,8 +153,11 @@ func TestRegistryAcceptsThenRevokeEndsSession(t *testing.T) {
 		t.Fatalf("Err = %v, want ErrRevoked with the reason", err)
 	}
 	var se *SessionError
-	if errors.As(err, &se) && (se.Exit == nil || !se.Exit.Success()) {
-		t.Errorf("the plugin exited %v after the host's GOODBYE, want 0", se.Exit)
+	if !errors.As(err, &se) || se.Exit == nil || !se.Exit.Success() {
+		t.Fatalf("the plugin exited %v after the host's GOODBYE, want 0", se.Exit)
+	}
+	if told := strings.Join(se.Stderr, "\n"); !strings.Contains(told, "the host is ending the session: revoked: ") || !strings.Contains(told, "compromised build") {
+		t.Errorf("the plugin did not log why the host ended its session: %q", told)
 	}
 	_, err = f.launch(t, e.ID)
 	wantReject(t, err, sdk.RejectRevoked, "compromised build")

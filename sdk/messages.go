@@ -215,6 +215,22 @@ const (
 	GoodbyeRevoked   GoodbyeReason = 4 // the host no longer accepts the plugin: its enrollment was revoked, removed or changed
 )
 
+var goodbyeNames = map[GoodbyeReason]string{
+	GoodbyeNormal:    "normal",
+	GoodbyeSignal:    "signal",
+	GoodbyeRequested: "requested",
+	GoodbyeError:     "error",
+	GoodbyeRevoked:   "revoked",
+}
+
+// String returns the reason's name, or its number when it is unknown.
+func (r GoodbyeReason) String() string {
+	if s, ok := goodbyeNames[r]; ok {
+		return s
+	}
+	return fmt.Sprintf("goodbye_%d", uint16(r))
+}
+
 // Goodbye ends a session cleanly.
 type Goodbye struct {
 	Reason  GoodbyeReason

@@ -571,6 +571,9 @@ func (s *server) dispatch(h Header, body []byte) error {
 		if err := m.Decode(body); err != nil {
 			return err
 		}
+		if m.Reason != GoodbyeNormal {
+			s.logf("plugctl runtime: the host is ending the session: %s: %s", m.Reason, m.Message)
+		}
 		s.hostGoodbye.Store(true)
 		s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeRequested}})
 		return nil

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Launch a source plugin, stream its events until it ends, and shut it
@@ -15,11 +15,11 @@ import (
 func Example() {
 	ctx := context.Background()
 	p, err := host.Launch(ctx, "./acme", nil, host.Options{
-		Role: sdk.RoleSource,
-		Env:  []string{sdk.EnvPluginID + "=0b7e6f5c-4a7e-4c1e-9a51-2f0e3c9d8b11"},
-		Check: host.EnrollmentFunc(func(h sdk.Hello, binary string) error {
+		Role: wire.RoleSource,
+		Env:  []string{wire.EnvPluginID + "=0b7e6f5c-4a7e-4c1e-9a51-2f0e3c9d8b11"},
+		Check: host.EnrollmentFunc(func(h wire.Hello, binary string) error {
 			if h.ID == "" {
-				return &host.RejectError{Reason: sdk.RejectMissingID, Message: "set " + sdk.EnvPluginID}
+				return &host.RejectError{Reason: wire.RejectMissingID, Message: "set " + wire.EnvPluginID}
 			}
 			return nil
 		}),
@@ -30,9 +30,9 @@ func Example() {
 	defer p.Close(ctx)
 
 	var resume *uint64 // the position acknowledged by an earlier run, if any
-	src, err := p.OpenSource(ctx, map[string]string{"dir": "/var/log/acme"}, resume, func(b *sdk.Events) error {
+	src, err := p.OpenSource(ctx, map[string]string{"dir": "/var/log/acme"}, resume, func(b *wire.Events) error {
 		r := b.Reader()
-		var e sdk.Event
+		var e wire.Event
 		for r.Next(&e) {
 			fmt.Printf("%d %s %s\n", e.Position, e.Kind, e.Payload)
 		}

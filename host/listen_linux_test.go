@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // TestAcceptNamesPeerBinary: a plugin that connects to the socket is
@@ -12,7 +12,7 @@ import (
 // launched plugin is against the one the host started.
 func TestAcceptNamesPeerBinary(t *testing.T) {
 	var checked string
-	p, _, _ := acceptFixture(t, "count", Options{Check: EnrollmentFunc(func(_ sdk.Hello, binary string) error {
+	p, _, _ := acceptFixture(t, "count", Options{Check: EnrollmentFunc(func(_ wire.Hello, binary string) error {
 		checked = binary
 		return nil
 	})})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -78,7 +78,7 @@ func testHost() int {
 	}
 	got := 0
 	enough := make(chan struct{})
-	_, err = p.OpenSource(ctx, map[string]string{"interval": "20ms"}, nil, func(b *sdk.Events) error {
+	_, err = p.OpenSource(ctx, map[string]string{"interval": "20ms"}, nil, func(b *wire.Events) error {
 		got += b.Len()
 		if want >= 0 && got >= want {
 			select {

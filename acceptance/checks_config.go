@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // unknownParam is a parameter name no plugin declares.
@@ -35,11 +35,11 @@ func checkConfigValid(t *checkRun) error {
 
 // scopes pairs each parameter list with whether it is global.
 func (t *checkRun) scopes() []struct {
-	params []sdk.Param
+	params []wire.Param
 	global bool
 } {
 	return []struct {
-		params []sdk.Param
+		params []wire.Param
 		global bool
 	}{{t.env.spec.Global, true}, {t.env.spec.Params, false}}
 }
@@ -68,7 +68,7 @@ func checkConfigRequired(t *checkRun) error {
 
 // checkConfigRule returns the check that every parameter with a rule of
 // type v rejects a value breaking it.
-func checkConfigRule(v sdk.ValidationType) func(*checkRun) error {
+func checkConfigRule(v wire.ValidationType) func(*checkRun) error {
 	return func(t *checkRun) error {
 		base, err := t.config()
 		if err != nil {
@@ -93,13 +93,13 @@ func checkConfigRule(v sdk.ValidationType) func(*checkRun) error {
 	}
 }
 
-func rule(p sdk.Param, t sdk.ValidationType) sdk.Validation {
+func rule(p wire.Param, t wire.ValidationType) wire.Validation {
 	for _, v := range p.Validations {
 		if v.Type == t {
 			return v
 		}
 	}
-	return sdk.Validation{}
+	return wire.Validation{}
 }
 
 // checkConfigWrongType: a value that does not parse as the parameter's
@@ -141,11 +141,11 @@ func checkConfigUnknown(t *checkRun) error {
 	return t.rejectAll(cases)
 }
 
-func requestName(global bool) sdk.MsgType {
+func requestName(global bool) wire.MsgType {
 	if global {
-		return sdk.MsgSetup
+		return wire.MsgSetup
 	}
-	return sdk.MsgOpen
+	return wire.MsgOpen
 }
 
 // rejectAll runs each case in a fresh plugin and expects it rejected with
@@ -175,7 +175,7 @@ func (t *checkRun) reject(c badCase) error {
 	typ := requestName(c.global)
 	t.logf("%s with %s: %v", typ, c.what, err)
 	re := requestError(err)
-	if re == nil || re.Status != sdk.StatusInvalidConfig || !slices.ContainsFunc(re.Problems, func(p sdk.Problem) bool { return p.Param == c.param }) {
+	if re == nil || re.Status != wire.StatusInvalidConfig || !slices.ContainsFunc(re.Problems, func(p wire.Problem) bool { return p.Param == c.param }) {
 		got := "accepted"
 		if err != nil {
 			got = err.Error()

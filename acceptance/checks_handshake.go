@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // checkVersion: HELLO offers protocol version 1, which every host speaks,
@@ -44,7 +44,7 @@ func checkRing(t *checkRun) error {
 	if !slices.Contains(h.Versions, 2) {
 		return skipf("the plugin offers protocol versions %v, not 2", h.Versions)
 	}
-	if ack := p.HelloAck(); ack.Transport != sdk.TransportRing {
+	if ack := p.HelloAck(); ack.Transport != wire.TransportRing {
 		return skipf("this system offers no shared ring (HELLO_ACK version %d, transport %d)", ack.Version, ack.Transport)
 	}
 	c, err := t.config()
@@ -115,7 +115,7 @@ func checkPluginID(t *checkRun) error {
 		return err
 	}
 	if h.ID != id {
-		return failf("HELLO id "+quote(id)+" (from "+sdk.EnvPluginID+")", "%q", h.ID)
+		return failf("HELLO id "+quote(id)+" (from "+wire.EnvPluginID+")", "%q", h.ID)
 	}
 	return nil
 }
@@ -131,8 +131,8 @@ func checkReject(t *checkRun) error {
 		return err
 	}
 	reason := "plugctl acceptance rejects this plugin on purpose " + newUUID()[:8]
-	rej := sdk.Reject{Reason: sdk.RejectNotEnrolled, Message: reason}
-	if err := p.send(sdk.MsgReject, 0, rej.AppendTo(nil)); err != nil {
+	rej := wire.Reject{Reason: wire.RejectNotEnrolled, Message: reason}
+	if err := p.send(wire.MsgReject, 0, rej.AppendTo(nil)); err != nil {
 		return err
 	}
 	t.logf("sent REJECT %s %q", rej.Reason, reason)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // otherConfig returns c with one instance parameter changed to another
@@ -46,7 +46,7 @@ func checkInstances(t *checkRun) error {
 	if err := t.open(p, 2, t.otherConfig(c), nil); err != nil {
 		return err
 	}
-	if t.env.spec.Role == sdk.RoleSink {
+	if t.env.spec.Role == wire.RoleSink {
 		return t.sinkInstances(p)
 	}
 	p.setAutoAck(1, true)
@@ -57,7 +57,7 @@ func checkInstances(t *checkRun) error {
 		}
 	}
 	for _, f := range p.frames() {
-		if f.typ == sdk.MsgEvents && f.inst != 1 && f.inst != 2 {
+		if f.typ == wire.MsgEvents && f.inst != 1 && f.inst != 2 {
 			return failf("EVENTS only on the open instances 1 and 2", "EVENTS on instance %d", f.inst)
 		}
 	}
@@ -65,7 +65,7 @@ func checkInstances(t *checkRun) error {
 		if err := increasing(p.eventsOn(inst)); err != nil {
 			return fmt.Errorf("instance %d: %w", inst, err)
 		}
-		r, err := p.request(t.ctx, sdk.MsgStop, inst, sdk.Request{})
+		r, err := p.request(t.ctx, wire.MsgStop, inst, wire.Request{})
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (t *checkRun) sinkInstances(p *proc) error {
 			if f.inst != inst {
 				return failf(fmt.Sprintf("the RESULT of batch %d on instance %d", b.id, inst), "on instance %d", f.inst)
 			}
-			if !slices.Contains([]sdk.WriteStatus{sdk.WriteOK, sdk.WriteRetry}, r.Status) {
+			if !slices.Contains([]wire.WriteStatus{wire.WriteOK, wire.WriteRetry}, r.Status) {
 				return failf(fmt.Sprintf("RESULT ok for batch %d on instance %d", b.id, inst), "RESULT %s %q", r.Status, r.Message)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Bounds of the lifecycle checks.
@@ -85,7 +85,7 @@ func (t *checkRun) startBusy() (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.env.spec.Role == sdk.RoleSource {
+	if t.env.spec.Role == wire.RoleSource {
 		p.setAutoAck(1, true)
 		if _, err := p.waitEvents(t.ctx, 1, 1); err != nil {
 			return nil, err
@@ -109,7 +109,7 @@ func checkSigterm(t *checkRun) error {
 		return failf("exit within 2s of SIGTERM", "%v", err)
 	}
 	gotBye := p.wait(t.ctx, drainStdout, "waiting for GOODBYE", func() bool {
-		return p.find(0, func(f frame) bool { return f.typ == sdk.MsgGoodbye }) >= 0
+		return p.find(0, func(f frame) bool { return f.typ == wire.MsgGoodbye }) >= 0
 	})
 	if gotBye != nil {
 		return failf("GOODBYE after SIGTERM", "%v", gotBye)
@@ -148,12 +148,12 @@ func checkStdinClose(t *checkRun) error {
 var malformedFrames = []struct {
 	what  string
 	frame []byte
-	code  sdk.ErrorCode // the ERROR the plugin must send
+	code  wire.ErrorCode // the ERROR the plugin must send
 }{
-	{"a frame of unknown type 0x7f", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, sdk.ErrCodeMalformed},
-	{"a HEARTBEAT with flags set", append([]byte{8, 0, 0, 0, byte(sdk.MsgHeartbeat), 1, 0, 0}, make([]byte, 8)...), sdk.ErrCodeMalformed},
-	{"a SETUP body cut short", []byte{9, 0, 0, 0, byte(sdk.MsgSetup), 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'k'}, sdk.ErrCodeMalformed},
-	{"a frame over the limit", sdk.AppendHeader(nil, sdk.MsgWrite, 1, checkMaxFrame+1), sdk.ErrCodeTooLarge},
+	{"a frame of unknown type 0x7f", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, wire.ErrCodeMalformed},
+	{"a HEARTBEAT with flags set", append([]byte{8, 0, 0, 0, byte(wire.MsgHeartbeat), 1, 0, 0}, make([]byte, 8)...), wire.ErrCodeMalformed},
+	{"a SETUP body cut short", []byte{9, 0, 0, 0, byte(wire.MsgSetup), 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'k'}, wire.ErrCodeMalformed},
+	{"a frame over the limit", wire.AppendHeader(nil, wire.MsgWrite, 1, checkMaxFrame+1), wire.ErrCodeTooLarge},
 }
 
 // checkMalformed: a plugin given bytes that break the protocol says so,
@@ -169,7 +169,7 @@ func checkMalformed(t *checkRun) error {
 			return err
 		}
 		if err := p.wait(t.ctx, exitBound, "waiting for HEARTBEAT", func() bool {
-			return p.find(0, func(f frame) bool { return f.typ == sdk.MsgHeartbeat }) >= 0
+			return p.find(0, func(f frame) bool { return f.typ == wire.MsgHeartbeat }) >= 0
 		}); err != nil {
 			return err
 		}
@@ -182,9 +182,9 @@ func checkMalformed(t *checkRun) error {
 		}
 		p.stderr.settle(exitBound)
 		p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
-		var got *sdk.ErrorMsg
+		var got *wire.ErrorMsg
 		for _, f := range p.frames() {
-			if e, ok := f.msg.(*sdk.ErrorMsg); ok {
+			if e, ok := f.msg.(*wire.ErrorMsg); ok {
 				got = e
 			}
 		}
@@ -204,7 +204,7 @@ func checkMalformed(t *checkRun) error {
 	return nil
 }
 
-func describeError(e *sdk.ErrorMsg) string {
+func describeError(e *wire.ErrorMsg) string {
 	if e == nil {
 		return "no ERROR frame"
 	}
@@ -219,7 +219,7 @@ func checkStdoutClean(t *checkRun) error {
 	if err != nil {
 		return err
 	}
-	if t.env.spec.Role == sdk.RoleSink {
+	if t.env.spec.Role == wire.RoleSink {
 		h, _ := p.hello(t.ctx)
 		b, err := t.makeBatch(h, 1, 1)
 		if err != nil {
@@ -229,8 +229,8 @@ func checkStdoutClean(t *checkRun) error {
 			return err
 		}
 	}
-	for _, req := range []sdk.MsgType{sdk.MsgStop, sdk.MsgClose} {
-		if _, err := p.request(t.ctx, req, 1, sdk.Request{}); err != nil {
+	for _, req := range []wire.MsgType{wire.MsgStop, wire.MsgClose} {
+		if _, err := p.request(t.ctx, req, 1, wire.Request{}); err != nil {
 			return err
 		}
 	}
@@ -243,7 +243,7 @@ func checkStdoutClean(t *checkRun) error {
 	if !errors.Is(p.readErr, io.EOF) {
 		return failf("nothing but frames on standard output", "%v", p.streamError())
 	}
-	if last := p.log[len(p.log)-1]; last.typ != sdk.MsgGoodbye {
+	if last := p.log[len(p.log)-1]; last.typ != wire.MsgGoodbye {
 		return failf("nothing after GOODBYE on standard output", "%s after GOODBYE", last.typ)
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Sizes and bounds of the sink checks.
@@ -28,22 +28,22 @@ type batch struct {
 // sampleEvents returns batchEvents events from position first, cycling
 // through the plugin's event kinds, with payloads that fill every declared
 // field as PROTOCOL.md §4.7 encodes them.
-func (t *checkRun) sampleEvents(h *sdk.Hello, first uint64) ([]sdk.Event, error) {
+func (t *checkRun) sampleEvents(h *wire.Hello, first uint64) ([]wire.Event, error) {
 	if len(h.EventKinds) == 0 {
 		return nil, skipf("the plugin declares no event kind, so no event can be written to it")
 	}
-	evs := make([]sdk.Event, batchEvents)
+	evs := make([]wire.Event, batchEvents)
 	for i := range evs {
 		pos := first + uint64(i)
 		kind := h.EventKinds[int(pos)%len(h.EventKinds)]
-		evs[i] = sdk.Event{Position: pos, Time: time.Now().UnixNano(), Kind: kind, Payload: t.samplePayload(kind, pos)}
+		evs[i] = wire.Event{Position: pos, Time: time.Now().UnixNano(), Kind: kind, Payload: t.samplePayload(kind, pos)}
 	}
 	return evs, nil
 }
 
 // makeBatch builds the WRITE for batch id with the sample events from
 // position first.
-func (t *checkRun) makeBatch(h *sdk.Hello, id, first uint64) (batch, error) {
+func (t *checkRun) makeBatch(h *wire.Hello, id, first uint64) (batch, error) {
 	evs, err := t.sampleEvents(h, first)
 	if err != nil {
 		return batch{}, err
@@ -51,7 +51,7 @@ func (t *checkRun) makeBatch(h *sdk.Hello, id, first uint64) (batch, error) {
 	body := binary.LittleEndian.AppendUint64(nil, id)
 	body = binary.LittleEndian.AppendUint32(body, uint32(len(evs)))
 	for _, e := range evs {
-		body = sdk.AppendEvent(body, e.Position, e.Time, uint16(slices.Index(h.EventKinds, e.Kind)), e.Payload, nil)
+		body = wire.AppendEvent(body, e.Position, e.Time, uint16(slices.Index(h.EventKinds, e.Kind)), e.Payload, nil)
 	}
 	return batch{id: id, first: first, body: body}, nil
 }
@@ -89,17 +89,17 @@ func (t *checkRun) samplePayload(kind string, n uint64) []byte {
 }
 
 // writeOnce sends b and waits for the RESULT with its batch id.
-func (p *proc) writeOnce(t *checkRun, inst uint16, b batch) (*sdk.Result, frame, error) {
+func (p *proc) writeOnce(t *checkRun, inst uint16, b batch) (*wire.Result, frame, error) {
 	p.mu.Lock()
 	mark := len(p.log)
 	p.mu.Unlock()
-	if err := p.send(sdk.MsgWrite, inst, b.body); err != nil {
+	if err := p.send(wire.MsgWrite, inst, b.body); err != nil {
 		return nil, frame{}, err
 	}
 	var f frame
 	err := p.waitFor(t.ctx, fmt.Sprintf("waiting for the RESULT of WRITE batch %d", b.id), func() bool {
 		i := p.find(mark, func(f frame) bool {
-			r, ok := f.msg.(*sdk.Result)
+			r, ok := f.msg.(*wire.Result)
 			return ok && r.Batch == b.id
 		})
 		if i >= 0 {
@@ -110,7 +110,7 @@ func (p *proc) writeOnce(t *checkRun, inst uint16, b batch) (*sdk.Result, frame,
 	if err != nil {
 		return nil, f, err
 	}
-	return f.msg.(*sdk.Result), f, nil
+	return f.msg.(*wire.Result), f, nil
 }
 
 // write sends b until the sink answers other than retry, as a host does,
@@ -124,9 +124,9 @@ func (p *proc) write(t *checkRun, inst uint16, b batch) (retried bool, err error
 		}
 		t.logf("WRITE batch %d attempt %d: RESULT %s %s", b.id, attempt, r.Status, r.Message)
 		switch {
-		case r.Status == sdk.WriteOK:
+		case r.Status == wire.WriteOK:
 			return retried, nil
-		case r.Status != sdk.WriteRetry:
+		case r.Status != wire.WriteRetry:
 			return retried, failf(fmt.Sprintf("RESULT ok for WRITE batch %d", b.id), "RESULT %s %q", r.Status, r.Message)
 		case attempt == retryAttempts:
 			return retried, failf(fmt.Sprintf("RESULT ok for WRITE batch %d within %d attempts", b.id, retryAttempts), "still retry after %d attempts: %q", attempt, r.Message)
@@ -139,7 +139,7 @@ func (p *proc) write(t *checkRun, inst uint16, b batch) (retried bool, err error
 }
 
 // startSink starts a sink with instance 1 open, and its HELLO.
-func (t *checkRun) startSink() (*proc, *sdk.Hello, error) {
+func (t *checkRun) startSink() (*proc, *wire.Hello, error) {
 	p, err := t.startOpen()
 	if err != nil {
 		return nil, nil, err
@@ -198,7 +198,7 @@ func checkSinkRetry(t *checkRun) error {
 		return failf("a RESULT for a WRITE batch sent again", "%v", err)
 	}
 	t.logf("WRITE batch %d again: RESULT %s", b.id, r.Status)
-	if r.Status == sdk.WriteError {
+	if r.Status == wire.WriteError {
 		return failf("RESULT ok or retry for a WRITE batch sent again", "RESULT %s %q", r.Status, r.Message)
 	}
 	if !retried {
@@ -221,12 +221,12 @@ func checkSinkStopFlush(t *checkRun) error {
 		if err != nil {
 			return err
 		}
-		if err := p.send(sdk.MsgWrite, 1, b.body); err != nil {
+		if err := p.send(wire.MsgWrite, 1, b.body); err != nil {
 			return err
 		}
 		batches = append(batches, b)
 	}
-	r, err := p.request(t.ctx, sdk.MsgStop, 1, sdk.Request{})
+	r, err := p.request(t.ctx, wire.MsgStop, 1, wire.Request{})
 	if err != nil {
 		return err
 	}
@@ -240,20 +240,20 @@ func checkSinkStopFlush(t *checkRun) error {
 		if res == nil {
 			return failf("the RESULT of every WRITE before STOP's REPLY", "no RESULT for batch %d before the REPLY", b.id)
 		}
-		if res.Status == sdk.WriteOK {
+		if res.Status == wire.WriteOK {
 			written = max(written, b.first+batchEvents-1)
 		}
 	}
-	if r.Status != sdk.StatusOK || r.HasPosition != (written > 0) || r.Position != written {
+	if r.Status != wire.StatusOK || r.HasPosition != (written > 0) || r.Position != written {
 		return failf(fmt.Sprintf("STOP answered ok with the last written position %d", written), "REPLY %s", describeReply(r))
 	}
 	return nil
 }
 
 // result finds the RESULT of batch id in log.
-func result(log []frame, id uint64) *sdk.Result {
+func result(log []frame, id uint64) *wire.Result {
 	for _, f := range log {
-		if m, ok := f.msg.(*sdk.Result); ok && m.Batch == id {
+		if m, ok := f.msg.(*wire.Result); ok && m.Batch == id {
 			return m
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Sizes and bounds of the source checks.
@@ -30,7 +30,7 @@ const (
 
 // readSource opens a source, acknowledging every batch, and waits for n
 // events on instance 1.
-func (t *checkRun) readSource(n int) (*proc, []sdk.Event, error) {
+func (t *checkRun) readSource(n int) (*proc, []wire.Event, error) {
 	p, err := t.startOpen()
 	if err != nil {
 		return nil, nil, err
@@ -72,7 +72,7 @@ func checkSourcePositions(t *checkRun) error {
 	return increasing(evs)
 }
 
-func increasing(evs []sdk.Event) error {
+func increasing(evs []wire.Event) error {
 	for i := 1; i < len(evs); i++ {
 		if evs[i].Position <= evs[i-1].Position {
 			return failf("positions unique and increasing", "position %d after %d (event %d)", evs[i].Position, evs[i-1].Position, i+1)
@@ -105,7 +105,7 @@ func checkSourceKinds(t *checkRun) error {
 		return err
 	}
 	for _, e := range evs {
-		if !slices.ContainsFunc(t.env.spec.Events, func(k sdk.EventKind) bool { return k.Name == e.Kind }) {
+		if !slices.ContainsFunc(t.env.spec.Events, func(k wire.EventKind) bool { return k.Name == e.Kind }) {
 			return failf("event kinds declared in the spec", "event at position %d has kind %q", e.Position, e.Kind)
 		}
 	}
@@ -232,7 +232,7 @@ func checkSourceEnd(t *checkRun) error {
 		return err
 	}
 	p.setAutoAck(1, true)
-	isEnd := func(f frame) bool { return f.typ == sdk.MsgEnd && f.inst == 1 }
+	isEnd := func(f frame) bool { return f.typ == wire.MsgEnd && f.inst == 1 }
 	if err := p.wait(t.ctx, endWindow, "waiting for END", func() bool { return p.find(0, isEnd) >= 0 }); err != nil {
 		if p.broken() {
 			return err
@@ -240,9 +240,9 @@ func checkSourceEnd(t *checkRun) error {
 		return skipf("no END within %s: the source did not finish", endWindow)
 	}
 	evs := p.eventsOn(1)
-	var replies []*sdk.Reply
-	for _, req := range []sdk.MsgType{sdk.MsgStop, sdk.MsgClose} {
-		r, err := p.request(t.ctx, req, 1, sdk.Request{})
+	var replies []*wire.Reply
+	for _, req := range []wire.MsgType{wire.MsgStop, wire.MsgClose} {
+		r, err := p.request(t.ctx, req, 1, wire.Request{})
 		if err != nil {
 			return failf(req.String()+" answered after END", "%v", err)
 		}
@@ -251,9 +251,9 @@ func checkSourceEnd(t *checkRun) error {
 	}
 	p.mu.Lock()
 	at := p.find(0, isEnd)
-	end := p.log[at].msg.(*sdk.End)
+	end := p.log[at].msg.(*wire.End)
 	after := p.find(at, func(f frame) bool {
-		return (f.typ == sdk.MsgEvents || f.typ == sdk.MsgProgress) && f.inst == 1
+		return (f.typ == wire.MsgEvents || f.typ == wire.MsgProgress) && f.inst == 1
 	})
 	p.mu.Unlock()
 	stop, closed := replies[0], replies[1]
@@ -264,9 +264,9 @@ func checkSourceEnd(t *checkRun) error {
 		return failf("END without a position (no event was sent)", "END at position %d", end.Position)
 	case len(evs) > 0 && (!end.HasPosition || end.Position != evs[len(evs)-1].Position):
 		return failf(fmt.Sprintf("END naming the last event's position %d", evs[len(evs)-1].Position), "END %+v", *end)
-	case stop.Status != sdk.StatusOK || stop.HasPosition != end.HasPosition || stop.Position != end.Position:
+	case stop.Status != wire.StatusOK || stop.HasPosition != end.HasPosition || stop.Position != end.Position:
 		return failf("STOP after END answered ok with END's position", "REPLY %s", describeReply(stop))
-	case closed.Status != sdk.StatusOK:
+	case closed.Status != wire.StatusOK:
 		return failf("CLOSE after END answered ok", "REPLY %s", describeReply(closed))
 	}
 	return nil
@@ -282,7 +282,7 @@ func checkSourceProgress(t *checkRun) error {
 	}
 	p.setAutoAck(1, true)
 	err = p.wait(t.ctx, progWindow, "waiting for PROGRESS", func() bool {
-		return p.find(0, func(f frame) bool { return f.typ == sdk.MsgProgress }) >= 0
+		return p.find(0, func(f frame) bool { return f.typ == wire.MsgProgress }) >= 0
 	})
 	if err != nil && !p.broken() {
 		return skipf("no PROGRESS within %s: the source does not report progress", progWindow)
@@ -297,14 +297,14 @@ func checkSourceStopDrain(t *checkRun) error {
 	if err != nil {
 		return err
 	}
-	r, err := p.request(t.ctx, sdk.MsgStop, 1, sdk.Request{})
+	r, err := p.request(t.ctx, wire.MsgStop, 1, wire.Request{})
 	if err != nil {
 		return err
 	}
-	if r.Status != sdk.StatusOK || !r.HasPosition {
+	if r.Status != wire.StatusOK || !r.HasPosition {
 		return failf("STOP answered ok with the last position", "REPLY %s", describeReply(r))
 	}
-	if _, err := p.request(t.ctx, sdk.MsgClose, 1, sdk.Request{}); err != nil {
+	if _, err := p.request(t.ctx, wire.MsgClose, 1, wire.Request{}); err != nil {
 		return err
 	}
 	before, after := p.split(1, r)

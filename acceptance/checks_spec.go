@@ -6,14 +6,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // maxDiffs is how many differences spec/matches-manifest reports.
 const maxDiffs = 5
 
 // pluginSpec starts a plugin and asks for its SPEC.
-func (t *checkRun) pluginSpec() (*sdk.Spec, error) {
+func (t *checkRun) pluginSpec() (*wire.Spec, error) {
 	p, err := t.start(defaultHeartbeat)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func checkSpecMatches(t *checkRun) error {
 // diffSpec lists the differences between two specs, each as
 // `where: want X, got Y`. Parameters, validations and event kinds are
 // matched by name and type, not position: their order carries no meaning.
-func diffSpec(want, got *sdk.Spec) []string {
+func diffSpec(want, got *wire.Spec) []string {
 	var d diffs
 	d.str("name", want.Name, got.Name)
 	d.str("summary", want.Summary, got.Summary)
@@ -54,7 +54,7 @@ func diffSpec(want, got *sdk.Spec) []string {
 	d.params("config", want.Params, got.Params)
 	for _, w := range want.Events {
 		where := fmt.Sprintf("events[%q]", w.Name)
-		i := slices.IndexFunc(got.Events, func(k sdk.EventKind) bool { return k.Name == w.Name })
+		i := slices.IndexFunc(got.Events, func(k wire.EventKind) bool { return k.Name == w.Name })
 		if i < 0 {
 			d.add("%s: missing", where)
 			continue
@@ -62,7 +62,7 @@ func diffSpec(want, got *sdk.Spec) []string {
 		g := got.Events[i]
 		d.str(where+".description", w.Description, g.Description)
 		for _, f := range w.Fields {
-			j := slices.IndexFunc(g.Fields, func(x sdk.Field) bool { return x.Name == f.Name })
+			j := slices.IndexFunc(g.Fields, func(x wire.Field) bool { return x.Name == f.Name })
 			if j < 0 {
 				d.add("%s.fields[%q]: missing", where, f.Name)
 				continue
@@ -70,13 +70,13 @@ func diffSpec(want, got *sdk.Spec) []string {
 			d.str(fmt.Sprintf("%s.fields[%q].type", where, f.Name), f.Type, g.Fields[j].Type)
 		}
 		for _, f := range g.Fields {
-			if !slices.ContainsFunc(w.Fields, func(x sdk.Field) bool { return x.Name == f.Name }) {
+			if !slices.ContainsFunc(w.Fields, func(x wire.Field) bool { return x.Name == f.Name }) {
 				d.add("%s.fields[%q]: not in the manifest", where, f.Name)
 			}
 		}
 	}
 	for _, g := range got.Events {
-		if !slices.ContainsFunc(want.Events, func(k sdk.EventKind) bool { return k.Name == g.Name }) {
+		if !slices.ContainsFunc(want.Events, func(k wire.EventKind) bool { return k.Name == g.Name }) {
 			d.add("events[%q]: not in the manifest", g.Name)
 		}
 	}
@@ -93,7 +93,7 @@ func (d *diffs) str(where, want, got string) {
 	}
 }
 
-func (d *diffs) params(scope string, want, got []sdk.Param) {
+func (d *diffs) params(scope string, want, got []wire.Param) {
 	for _, w := range want {
 		where := fmt.Sprintf("%s[%q]", scope, w.Name)
 		g := findParam(got, w.Name)
@@ -108,7 +108,7 @@ func (d *diffs) params(scope string, want, got []sdk.Param) {
 			d.add("%s.secret: want %v, got %v", where, w.Secret, g.Secret)
 		}
 		for _, v := range w.Validations {
-			i := slices.IndexFunc(g.Validations, func(x sdk.Validation) bool { return x.Type == v.Type })
+			i := slices.IndexFunc(g.Validations, func(x wire.Validation) bool { return x.Type == v.Type })
 			if i < 0 {
 				d.add("%s.validations: %s missing", where, v.Type)
 				continue
@@ -116,7 +116,7 @@ func (d *diffs) params(scope string, want, got []sdk.Param) {
 			d.str(fmt.Sprintf("%s.%s", where, v.Type), describeValidation(v), describeValidation(g.Validations[i]))
 		}
 		for _, v := range g.Validations {
-			if !slices.ContainsFunc(w.Validations, func(x sdk.Validation) bool { return x.Type == v.Type }) {
+			if !slices.ContainsFunc(w.Validations, func(x wire.Validation) bool { return x.Type == v.Type }) {
 				d.add("%s.validations: %s not in the manifest", where, v.Type)
 			}
 		}
@@ -128,7 +128,7 @@ func (d *diffs) params(scope string, want, got []sdk.Param) {
 	}
 }
 
-func describeValidation(v sdk.Validation) string {
+func describeValidation(v wire.Validation) string {
 	if v.Values != nil {
 		return fmt.Sprintf("%q", v.Values)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // config is one configuration: SETUP's global settings and OPEN's.
@@ -40,7 +40,7 @@ func (c config) scope(global bool) map[string]string {
 // splitSettings sends the user's settings where they belong: keys naming a
 // global parameter go to SETUP, every other key to OPEN (an unknown key is
 // the plugin's to reject, as it would be in production).
-func splitSettings(spec *sdk.Spec, user map[string]string) config {
+func splitSettings(spec *wire.Spec, user map[string]string) config {
 	c := config{global: map[string]string{}, instance: map[string]string{}}
 	for k, v := range user {
 		if findParam(spec.Global, k) != nil {
@@ -52,7 +52,7 @@ func splitSettings(spec *sdk.Spec, user map[string]string) config {
 	return c
 }
 
-func findParam(ps []sdk.Param, name string) *sdk.Param {
+func findParam(ps []wire.Param, name string) *wire.Param {
 	for i := range ps {
 		if ps[i].Name == name {
 			return &ps[i]
@@ -65,10 +65,10 @@ func findParam(ps []sdk.Param, name string) *sdk.Param {
 // synthesized value for each required parameter the user left out. It
 // fails, naming the parameter, when no value passing every validation
 // can be found: the user must give one with --set.
-func validConfig(spec *sdk.Spec, user map[string]string) (config, error) {
+func validConfig(spec *wire.Spec, user map[string]string) (config, error) {
 	c := splitSettings(spec, user)
 	for _, sc := range []struct {
-		params []sdk.Param
+		params []wire.Param
 		into   map[string]string
 	}{{spec.Global, c.global}, {spec.Params, c.instance}} {
 		for _, p := range sc.params {
@@ -90,9 +90,9 @@ func validConfig(spec *sdk.Spec, user map[string]string) (config, error) {
 	return c, nil
 }
 
-func required(p sdk.Param) bool {
-	return slices.ContainsFunc(p.Validations, func(v sdk.Validation) bool {
-		return v.Type == sdk.ValidationRequired
+func required(p wire.Param) bool {
+	return slices.ContainsFunc(p.Validations, func(v wire.Validation) bool {
+		return v.Type == wire.ValidationRequired
 	})
 }
 
@@ -104,7 +104,7 @@ var regexCandidates = []string{
 }
 
 // synthesize returns a value for p that passes all its validations.
-func synthesize(p sdk.Param) (string, bool) {
+func synthesize(p wire.Param) (string, bool) {
 	for _, v := range candidates(p) {
 		if len(problems(p, v)) == 0 {
 			return v, true
@@ -115,13 +115,13 @@ func synthesize(p sdk.Param) (string, bool) {
 
 // candidates lists plausible values for p: the inclusion list when there
 // is one, else values around its bounds, else typical values of its type.
-func candidates(p sdk.Param) []string {
+func candidates(p wire.Param) []string {
 	for _, v := range p.Validations {
-		if v.Type == sdk.ValidationInclusion {
+		if v.Type == wire.ValidationInclusion {
 			return v.Values
 		}
 	}
-	gt, lt := bound(p, sdk.ValidationGreaterThan), bound(p, sdk.ValidationLessThan)
+	gt, lt := bound(p, wire.ValidationGreaterThan), bound(p, wire.ValidationLessThan)
 	switch p.Type {
 	case "int":
 		var cs []string
@@ -169,7 +169,7 @@ func candidates(p sdk.Param) []string {
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // bound returns the value of p's validation of type t, or "".
-func bound(p sdk.Param, t sdk.ValidationType) string {
+func bound(p wire.Param, t wire.ValidationType) string {
 	for _, v := range p.Validations {
 		if v.Type == t {
 			return v.Value
@@ -181,7 +181,7 @@ func bound(p sdk.Param, t sdk.ValidationType) string {
 // problems lists the rules a set value breaks, as PROTOCOL.md §4.7 has a
 // plugin check them. It is how the checks know a synthesized value is
 // valid and a derived one invalid.
-func problems(p sdk.Param, value string) []string {
+func problems(p wire.Param, value string) []string {
 	var out []string
 	if err := typeError(p.Type, value); err != nil {
 		return []string{err.Error()}
@@ -194,19 +194,19 @@ func problems(p sdk.Param, value string) []string {
 	for _, v := range p.Validations {
 		ok := true
 		switch v.Type {
-		case sdk.ValidationRequired:
+		case wire.ValidationRequired:
 			ok = value != ""
-		case sdk.ValidationGreaterThan:
+		case wire.ValidationGreaterThan:
 			ok = compare(p.Type, value, v.Value) > 0
-		case sdk.ValidationLessThan:
+		case wire.ValidationLessThan:
 			ok = compare(p.Type, value, v.Value) < 0
-		case sdk.ValidationInclusion, sdk.ValidationExclusion, sdk.ValidationRegex:
+		case wire.ValidationInclusion, wire.ValidationExclusion, wire.ValidationRegex:
 			re, err := regexp.Compile(v.Value)
 			for _, it := range items {
 				switch v.Type {
-				case sdk.ValidationInclusion:
+				case wire.ValidationInclusion:
 					ok = ok && slices.Contains(v.Values, it)
-				case sdk.ValidationExclusion:
+				case wire.ValidationExclusion:
 					ok = ok && !slices.Contains(v.Values, it)
 				default:
 					ok = ok && err == nil && re.MatchString(it)
@@ -275,20 +275,20 @@ func cmpOrdered[T int64 | float64 | time.Duration](x, y T) int {
 
 // violation returns a value of p's own type that breaks rule t and so must
 // be rejected, or false when p has no such rule or no such value exists.
-func violation(p sdk.Param, t sdk.ValidationType) (string, bool) {
+func violation(p wire.Param, t wire.ValidationType) (string, bool) {
 	var tries []string
 	for _, v := range p.Validations {
 		if v.Type != t {
 			continue
 		}
 		switch t {
-		case sdk.ValidationGreaterThan, sdk.ValidationLessThan:
+		case wire.ValidationGreaterThan, wire.ValidationLessThan:
 			tries = []string{v.Value} // the bound itself is not strictly beyond it
-		case sdk.ValidationInclusion:
+		case wire.ValidationInclusion:
 			tries = outside(p.Type, v.Values)
-		case sdk.ValidationExclusion:
+		case wire.ValidationExclusion:
 			tries = v.Values
-		case sdk.ValidationRegex:
+		case wire.ValidationRegex:
 			tries = []string{"plugctl acceptance: no match!", "a", "0", "-", "http://localhost"}
 		}
 	}
@@ -329,7 +329,7 @@ func outside(typ string, list []string) []string {
 
 // wrongType returns a value that is not of p's type, or false for string
 // types, which take any value.
-func wrongType(p sdk.Param) (string, bool) {
+func wrongType(p wire.Param) (string, bool) {
 	switch p.Type {
 	case "int", "float", "bool", "duration":
 		return "plugctl-not-a-" + p.Type, true

@@ -5,31 +5,31 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
-func param(typ string, vs ...sdk.Validation) sdk.Param {
-	return sdk.Param{Name: "p", Type: typ, Validations: vs}
+func param(typ string, vs ...wire.Validation) wire.Param {
+	return wire.Param{Name: "p", Type: typ, Validations: vs}
 }
 
-func v(t sdk.ValidationType, value string, values ...string) sdk.Validation {
-	return sdk.Validation{Type: t, Value: value, Values: values}
+func v(t wire.ValidationType, value string, values ...string) wire.Validation {
+	return wire.Validation{Type: t, Value: value, Values: values}
 }
 
 func TestSynthesize(t *testing.T) {
 	for _, c := range []struct {
-		p    sdk.Param
+		p    wire.Param
 		want string
 	}{
-		{param("string", v(sdk.ValidationRegex, "^https?://")), "http://localhost"},
-		{param("string", v(sdk.ValidationRegex, `^[^@]+@[^@]+\.[a-z]+$`)), "x@y.z"},
-		{param("string", v(sdk.ValidationInclusion, "", "b", "c"), v(sdk.ValidationExclusion, "", "b")), "c"},
-		{param("int", v(sdk.ValidationGreaterThan, "10"), v(sdk.ValidationLessThan, "20")), "11"},
-		{param("int", v(sdk.ValidationLessThan, "-5")), "-6"},
-		{param("float", v(sdk.ValidationGreaterThan, "0"), v(sdk.ValidationLessThan, "1")), "0.5"},
-		{param("duration", v(sdk.ValidationGreaterThan, "1s"), v(sdk.ValidationLessThan, "3s")), "2s"},
+		{param("string", v(wire.ValidationRegex, "^https?://")), "http://localhost"},
+		{param("string", v(wire.ValidationRegex, `^[^@]+@[^@]+\.[a-z]+$`)), "x@y.z"},
+		{param("string", v(wire.ValidationInclusion, "", "b", "c"), v(wire.ValidationExclusion, "", "b")), "c"},
+		{param("int", v(wire.ValidationGreaterThan, "10"), v(wire.ValidationLessThan, "20")), "11"},
+		{param("int", v(wire.ValidationLessThan, "-5")), "-6"},
+		{param("float", v(wire.ValidationGreaterThan, "0"), v(wire.ValidationLessThan, "1")), "0.5"},
+		{param("duration", v(wire.ValidationGreaterThan, "1s"), v(wire.ValidationLessThan, "3s")), "2s"},
 		{param("bool"), "true"},
-		{param("strings", v(sdk.ValidationRegex, "^[a-z]+$")), "a"},
+		{param("strings", v(wire.ValidationRegex, "^[a-z]+$")), "a"},
 	} {
 		got, ok := synthesize(c.p)
 		if !ok || got != c.want {
@@ -39,16 +39,16 @@ func TestSynthesize(t *testing.T) {
 			t.Errorf("synthesized %q breaks %v", got, problems(c.p, got))
 		}
 	}
-	if got, ok := synthesize(param("string", v(sdk.ValidationRegex, "^zz[0-9]{40}$"))); ok {
+	if got, ok := synthesize(param("string", v(wire.ValidationRegex, "^zz[0-9]{40}$"))); ok {
 		t.Errorf("synthesize found %q for an unguessable pattern", got)
 	}
 }
 
 func TestValidConfig(t *testing.T) {
-	spec := &sdk.Spec{
-		Global: []sdk.Param{{Name: "g", Type: "int", Default: "4"}},
-		Params: []sdk.Param{
-			{Name: "url", Type: "string", Validations: []sdk.Validation{v(sdk.ValidationRequired, ""), v(sdk.ValidationRegex, "^https://")}},
+	spec := &wire.Spec{
+		Global: []wire.Param{{Name: "g", Type: "int", Default: "4"}},
+		Params: []wire.Param{
+			{Name: "url", Type: "string", Validations: []wire.Validation{v(wire.ValidationRequired, ""), v(wire.ValidationRegex, "^https://")}},
 			{Name: "level", Type: "string", Default: "info"},
 			{Name: "opt", Type: "string"},
 		},
@@ -71,29 +71,29 @@ func TestValidConfig(t *testing.T) {
 
 func TestViolation(t *testing.T) {
 	for _, c := range []struct {
-		p    sdk.Param
-		t    sdk.ValidationType
+		p    wire.Param
+		t    wire.ValidationType
 		want string
 	}{
-		{param("int", v(sdk.ValidationGreaterThan, "0")), sdk.ValidationGreaterThan, "0"},
-		{param("duration", v(sdk.ValidationLessThan, "1h")), sdk.ValidationLessThan, "1h"},
-		{param("int", v(sdk.ValidationInclusion, "", "1", "5")), sdk.ValidationInclusion, "6"},
-		{param("string", v(sdk.ValidationInclusion, "", "a")), sdk.ValidationInclusion, "plugctl-not-in-list"},
-		{param("string", v(sdk.ValidationExclusion, "", "legacy")), sdk.ValidationExclusion, "legacy"},
-		{param("string", v(sdk.ValidationRegex, "^https?://")), sdk.ValidationRegex, "plugctl acceptance: no match!"},
+		{param("int", v(wire.ValidationGreaterThan, "0")), wire.ValidationGreaterThan, "0"},
+		{param("duration", v(wire.ValidationLessThan, "1h")), wire.ValidationLessThan, "1h"},
+		{param("int", v(wire.ValidationInclusion, "", "1", "5")), wire.ValidationInclusion, "6"},
+		{param("string", v(wire.ValidationInclusion, "", "a")), wire.ValidationInclusion, "plugctl-not-in-list"},
+		{param("string", v(wire.ValidationExclusion, "", "legacy")), wire.ValidationExclusion, "legacy"},
+		{param("string", v(wire.ValidationRegex, "^https?://")), wire.ValidationRegex, "plugctl acceptance: no match!"},
 	} {
 		got, ok := violation(c.p, c.t)
 		if !ok || got != c.want {
 			t.Errorf("violation(%v, %s) = %q, %v; want %q", c.p.Validations, c.t, got, ok, c.want)
 		}
 	}
-	if _, ok := violation(param("int"), sdk.ValidationGreaterThan); ok {
+	if _, ok := violation(param("int"), wire.ValidationGreaterThan); ok {
 		t.Error("violation of a rule the parameter does not have")
 	}
 }
 
 func TestProblems(t *testing.T) {
-	list := param("strings", v(sdk.ValidationInclusion, "", "a", "b"))
+	list := param("strings", v(wire.ValidationInclusion, "", "a", "b"))
 	if got := problems(list, "a,b"); len(got) > 0 {
 		t.Errorf("a,b: %v", got)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/plugctl/plugctl/manifest"
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // goodEmitters is how many goroutines emit a good source's burst at once.
@@ -20,7 +21,7 @@ func runGood(m *manifest.Manifest) {
 		Spec:  spec,
 		Setup: func(global map[string]string) error { return validateFixture(spec.Global, global, "") },
 	}
-	if spec.Role == sdk.RoleSource {
+	if spec.Role == wire.RoleSource {
 		p.Run = func(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 			if err := validateFixture(spec.Params, o.Settings, ""); err != nil {
 				return err
@@ -84,7 +85,7 @@ type goodSink struct {
 	retried map[uint64]bool
 }
 
-func (k *goodSink) Write(b *sdk.Events) error {
+func (k *goodSink) Write(b *wire.Events) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if first := b.First(); first%3 == 1 && !k.retried[first] {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/plugctl/plugctl/manifest"
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // rawPlugin is a plugin written directly against the wire codec, without
@@ -23,9 +24,9 @@ import (
 // exactly one rule (the table in acceptance_test.go says which).
 type rawPlugin struct {
 	knob  string
-	spec  sdk.Spec
+	spec  wire.Spec
 	kinds []string
-	ack   sdk.HelloAck
+	ack   wire.HelloAck
 
 	wmu  sync.Mutex // one frame at a time on out
 	out  io.Writer  // stdout, or the ring once the host chose it
@@ -45,7 +46,7 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	p := &rawPlugin{knob: knob, out: os.Stdout, spec: m.Spec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
 	switch knob {
 	case "spec-description":
-		i := slices.IndexFunc(p.spec.Params, func(p sdk.Param) bool { return p.Name == "url" })
+		i := slices.IndexFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 		p.spec.Params[i].Description = "Not what the manifest says."
 	case "no-summary":
 		p.spec.Summary = ""
@@ -61,14 +62,14 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	return p.run()
 }
 
-func (p *rawPlugin) send(t sdk.MsgType, inst uint16, body []byte) {
+func (p *rawPlugin) send(t wire.MsgType, inst uint16, body []byte) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	if p.done {
 		return
 	}
-	p.done = t == sdk.MsgGoodbye || t == sdk.MsgError
-	p.out.Write(append(sdk.AppendHeader(nil, t, inst, len(body)), body...))
+	p.done = t == wire.MsgGoodbye || t == wire.MsgError
+	p.out.Write(append(wire.AppendHeader(nil, t, inst, len(body)), body...))
 }
 
 // sendTorn writes an EVENTS frame with a HEARTBEAT inside it, as two
@@ -76,29 +77,29 @@ func (p *rawPlugin) send(t sdk.MsgType, inst uint16, body []byte) {
 func (p *rawPlugin) sendTorn(inst uint16, body []byte) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	p.out.Write(sdk.AppendHeader(nil, sdk.MsgEvents, inst, len(body)))
-	hb := (&sdk.Heartbeat{UnixNano: 1}).AppendTo(nil)
-	p.out.Write(append(sdk.AppendHeader(nil, sdk.MsgHeartbeat, 0, len(hb)), hb...))
+	p.out.Write(wire.AppendHeader(nil, wire.MsgEvents, inst, len(body)))
+	hb := (&wire.Heartbeat{UnixNano: 1}).AppendTo(nil)
+	p.out.Write(append(wire.AppendHeader(nil, wire.MsgHeartbeat, 0, len(hb)), hb...))
 	p.out.Write(body)
 }
 
-func (p *rawPlugin) reply(inst uint16, r sdk.Reply) {
-	p.send(sdk.MsgReply, inst, r.AppendTo(nil))
+func (p *rawPlugin) reply(inst uint16, r wire.Reply) {
+	p.send(wire.MsgReply, inst, r.AppendTo(nil))
 }
 
 // fatal reports a violation by the host: ERROR, stderr, exit 1.
-func (p *rawPlugin) fatal(code sdk.ErrorCode, err error) int {
+func (p *rawPlugin) fatal(code wire.ErrorCode, err error) int {
 	logf("protocol error: %v", err)
 	if p.knob == "ignore-malformed" {
 		select {} // the broken behaviour: neither exit nor answer
 	}
-	p.send(sdk.MsgError, 0, (&sdk.ErrorMsg{Code: code, Message: err.Error()}).AppendTo(nil))
+	p.send(wire.MsgError, 0, (&wire.ErrorMsg{Code: code, Message: err.Error()}).AppendTo(nil))
 	return 1
 }
 
 func (p *rawPlugin) run() int {
-	hello := sdk.Hello{
-		Versions: []uint16{1}, ID: os.Getenv(sdk.EnvPluginID),
+	hello := wire.Hello{
+		Versions: []uint16{1}, ID: os.Getenv(wire.EnvPluginID),
 		Name: p.spec.Name, Version: p.spec.Version, Role: p.spec.Role, EventKinds: p.kinds,
 	}
 	ring, err := sdk.OfferedRing()
@@ -116,35 +117,35 @@ func (p *rawPlugin) run() int {
 	case "fixed-id":
 		hello.ID = "00000000-0000-4000-8000-000000000000"
 	}
-	p.send(sdk.MsgHello, 0, hello.AppendTo(nil))
+	p.send(wire.MsgHello, 0, hello.AppendTo(nil))
 	go p.signals()
 
-	fr := sdk.NewFrameReader(os.Stdin, sdk.HelloMaxFrame)
+	fr := wire.NewFrameReader(os.Stdin, wire.HelloMaxFrame)
 	h, body, err := fr.Next()
 	if err != nil {
 		logf("no answer to HELLO: %v", err)
 		return 1
 	}
 	switch h.Type {
-	case sdk.MsgReject:
-		var r sdk.Reject
+	case wire.MsgReject:
+		var r wire.Reject
 		r.Decode(body)
 		logf("rejected: %s: %s", r.Reason, r.Message)
 		if p.knob == "reject-exit0" {
 			return 0
 		}
 		return 3
-	case sdk.MsgHelloAck:
+	case wire.MsgHelloAck:
 		if err := p.ack.Decode(body); err != nil {
-			return p.fatal(sdk.ErrCodeMalformed, err)
+			return p.fatal(wire.ErrCodeMalformed, err)
 		}
 		// The "ring-ignored" knob claims version 2, then keeps writing
 		// frames on stdout when the host chooses the ring.
-		if p.ack.Transport == sdk.TransportRing && p.knob != "ring-ignored" {
-			p.out = sdk.NewRingWriter(ring, os.Stdout, nil)
+		if p.ack.Transport == wire.TransportRing && p.knob != "ring-ignored" {
+			p.out = wire.NewRingWriter(ring, os.Stdout, nil)
 		}
 	default:
-		return p.fatal(sdk.ErrCodeUnexpected, fmt.Errorf("%s before HELLO_ACK", h.Type))
+		return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("%s before HELLO_ACK", h.Type))
 	}
 	fr.SetMax(p.ack.MaxFrame)
 	if p.knob != "no-heartbeat" {
@@ -159,10 +160,10 @@ func (p *rawPlugin) run() int {
 			}
 			logf("the host closed the connection")
 			return 1
-		case errors.Is(err, sdk.ErrFrameTooLarge):
-			return p.fatal(sdk.ErrCodeTooLarge, err)
+		case errors.Is(err, wire.ErrFrameTooLarge):
+			return p.fatal(wire.ErrCodeTooLarge, err)
 		case err != nil:
-			return p.fatal(sdk.ErrCodeMalformed, err)
+			return p.fatal(wire.ErrCodeMalformed, err)
 		}
 		if code := p.handle(h, body); code >= 0 {
 			return code
@@ -175,81 +176,81 @@ func (p *rawPlugin) signals() {
 	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
 	<-ch
 	if p.knob != "sigterm-no-goodbye" {
-		p.send(sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeSignal}).AppendTo(nil))
+		p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeSignal}).AppendTo(nil))
 	}
 	os.Exit(0)
 }
 
 func (p *rawPlugin) heartbeat() {
 	for now := range time.Tick(time.Duration(p.ack.HeartbeatMS) * time.Millisecond) {
-		p.send(sdk.MsgHeartbeat, 0, (&sdk.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil))
+		p.send(wire.MsgHeartbeat, 0, (&wire.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil))
 	}
 }
 
 // handle acts on one frame; it returns an exit code to end, or -1.
-func (p *rawPlugin) handle(h sdk.Header, body []byte) int {
-	var req sdk.Request
+func (p *rawPlugin) handle(h wire.Header, body []byte) int {
+	var req wire.Request
 	switch h.Type {
-	case sdk.MsgSpecRequest, sdk.MsgSetup, sdk.MsgOpen, sdk.MsgStop, sdk.MsgClose:
+	case wire.MsgSpecRequest, wire.MsgSetup, wire.MsgOpen, wire.MsgStop, wire.MsgClose:
 		if err := req.Decode(body, h.Type); err != nil {
-			return p.fatal(sdk.ErrCodeMalformed, err)
+			return p.fatal(wire.ErrCodeMalformed, err)
 		}
 	}
 	p.mu.Lock()
 	src, sink := p.sources[h.Instance], p.sinks[h.Instance]
 	p.mu.Unlock()
 	switch h.Type {
-	case sdk.MsgHeartbeat:
-	case sdk.MsgSpecRequest:
-		p.send(sdk.MsgSpec, 0, (&sdk.SpecReply{ID: req.ID, Spec: p.spec}).AppendTo(nil))
-	case sdk.MsgSetup:
+	case wire.MsgHeartbeat:
+	case wire.MsgSpecRequest:
+		p.send(wire.MsgSpec, 0, (&wire.SpecReply{ID: req.ID, Spec: p.spec}).AppendTo(nil))
+	case wire.MsgSetup:
 		p.configure(0, req, p.spec.Global)
-	case sdk.MsgOpen:
+	case wire.MsgOpen:
 		p.open(h.Instance, req)
-	case sdk.MsgStop, sdk.MsgClose:
+	case wire.MsgStop, wire.MsgClose:
 		switch {
 		case src != nil:
 			src.request(h.Type, req.ID)
 		case sink != nil:
 			sink.request(h.Type, req.ID)
 		default:
-			return p.fatal(sdk.ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d", h.Type, h.Instance))
+			return p.fatal(wire.ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d", h.Type, h.Instance))
 		}
-	case sdk.MsgAck:
-		var a sdk.Ack
+	case wire.MsgAck:
+		var a wire.Ack
 		if err := a.Decode(body); err != nil {
-			return p.fatal(sdk.ErrCodeMalformed, err)
+			return p.fatal(wire.ErrCodeMalformed, err)
 		}
 		if src != nil {
 			src.acked(a.Position)
 		}
-	case sdk.MsgWrite:
+	case wire.MsgWrite:
 		if sink == nil {
-			return p.fatal(sdk.ErrCodeUnknownInstance, fmt.Errorf("WRITE for instance %d", h.Instance))
+			return p.fatal(wire.ErrCodeUnknownInstance, fmt.Errorf("WRITE for instance %d", h.Instance))
 		}
 		if err := sink.write(body); err != nil {
-			return p.fatal(sdk.ErrCodeMalformed, err)
+			return p.fatal(wire.ErrCodeMalformed, err)
 		}
-	case sdk.MsgGoodbye:
-		p.send(sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeRequested}).AppendTo(nil))
+	case wire.MsgGoodbye:
+		p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeRequested}).AppendTo(nil))
 		if p.knob == "stray-after-goodbye" {
 			os.Stdout.WriteString("bye\n")
 		}
 		return 0
-	case sdk.MsgError:
+	case wire.MsgError:
 		logf("host sent ERROR")
 		return 1
 	default:
-		return p.fatal(sdk.ErrCodeUnexpected, fmt.Errorf("%s from the host", h.Type))
+		return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("%s from the host", h.Type))
 	}
 	return -1
 }
 
 // configure answers SETUP (inst 0) or validates OPEN's settings; it
 // reports whether they were accepted.
-func (p *rawPlugin) configure(inst uint16, req sdk.Request, params []sdk.Param) bool {
+func (p *rawPlugin) configure(inst uint16, req wire.Request, params []wire.Param) bool {
 	if inst == 0 && p.setup || inst != 0 && !p.setup {
-		p.reply(inst, sdk.Reply{ID: req.ID, Status: sdk.StatusUnsupported, Message: "out of order"})
+		p.reply(inst, wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: "out of order"})
 		return false
 	}
 	if p.knob == "log-settings" {
@@ -257,20 +258,20 @@ func (p *rawPlugin) configure(inst uint16, req sdk.Request, params []sdk.Param) 
 	}
 	err := validateFixture(params, req.Settings, p.knob)
 	if inst != 0 && p.knob == "reject-valid" {
-		err = &sdk.ConfigError{Problems: []sdk.Problem{{Param: "level", Message: "rejected whatever it is"}}}
+		err = &sdk.ConfigError{Problems: []wire.Problem{{Param: "level", Message: "rejected whatever it is"}}}
 	}
 	if ce := (*sdk.ConfigError)(nil); errors.As(err, &ce) {
-		p.reply(inst, sdk.Reply{ID: req.ID, Status: sdk.StatusInvalidConfig, Message: "invalid configuration", Problems: ce.Problems})
+		p.reply(inst, wire.Reply{ID: req.ID, Status: wire.StatusInvalidConfig, Message: "invalid configuration", Problems: ce.Problems})
 		return false
 	}
 	if inst == 0 {
 		p.setup = true
-		p.reply(0, sdk.Reply{ID: req.ID})
+		p.reply(0, wire.Reply{ID: req.ID})
 	}
 	return true
 }
 
-func (p *rawPlugin) open(inst uint16, req sdk.Request) {
+func (p *rawPlugin) open(inst uint16, req wire.Request) {
 	if !p.configure(inst, req, p.spec.Params) {
 		return
 	}
@@ -286,8 +287,8 @@ func (p *rawPlugin) open(inst uint16, req sdk.Request) {
 	if p.knob == "leak-child" {
 		exec.Command("sleep", "30").Start()
 	}
-	p.reply(inst, sdk.Reply{ID: req.ID})
-	if p.spec.Role == sdk.RoleSink {
+	p.reply(inst, wire.Reply{ID: req.ID})
+	if p.spec.Role == wire.RoleSink {
 		p.sinks[inst] = &rawSink{p: p, inst: inst, out: out, written: map[uint64]bool{}, retried: map[uint64]bool{}}
 		return
 	}
@@ -340,7 +341,7 @@ func (s *rawSource) run() {
 		}
 		if s.next > s.limit() {
 			s.ended = true
-			s.p.send(sdk.MsgEnd, s.out, (&sdk.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil))
+			s.p.send(wire.MsgEnd, s.out, (&wire.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil))
 			s.mu.Unlock()
 			return
 		}
@@ -380,7 +381,7 @@ func (s *rawSource) emit(n uint64) {
 			at = 0
 		}
 		pos := s.next + i
-		body = sdk.AppendEvent(body, pos, at, kind, fmt.Appendf(nil, `{"seq":%d}`, pos), nil)
+		body = wire.AppendEvent(body, pos, at, kind, fmt.Appendf(nil, `{"seq":%d}`, pos), nil)
 	}
 	s.last, s.sent = s.next+n-1, true
 	s.next = s.last + 1
@@ -388,7 +389,7 @@ func (s *rawSource) emit(n uint64) {
 		s.torn = true
 		s.p.sendTorn(s.out, body)
 	} else {
-		s.p.send(sdk.MsgEvents, s.out, body)
+		s.p.send(wire.MsgEvents, s.out, body)
 	}
 	s.inflight = append(s.inflight, s.last)
 	if s.p.knob == "positions-repeat" && !s.repeated {
@@ -408,7 +409,7 @@ func (s *rawSource) progress() {
 		if s.p.knob == "progress-150" {
 			pct = 150
 		}
-		s.p.send(sdk.MsgProgress, s.out, (&sdk.Progress{Percent: pct}).AppendTo(nil))
+		s.p.send(wire.MsgProgress, s.out, (&wire.Progress{Percent: pct}).AppendTo(nil))
 		s.mu.Unlock()
 	}
 }
@@ -422,31 +423,31 @@ func (s *rawSource) acked(pos uint64) {
 
 // request answers STOP and CLOSE. Frames are sent under s.mu, so the REPLY
 // to STOP follows every EVENTS of the instance.
-func (s *rawSource) request(t sdk.MsgType, id uint32) {
+func (s *rawSource) request(t wire.MsgType, id uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended && s.p.knob == "end-ignore-stop" {
 		return
 	}
-	if t == sdk.MsgClose {
+	if t == wire.MsgClose {
 		if !s.stopped && !s.ended {
-			s.p.reply(s.inst, sdk.Reply{ID: id, Status: sdk.StatusUnsupported, Message: "not stopped"})
+			s.p.reply(s.inst, wire.Reply{ID: id, Status: wire.StatusUnsupported, Message: "not stopped"})
 			return
 		}
 		s.p.mu.Lock()
 		delete(s.p.sources, s.inst)
 		s.p.mu.Unlock()
-		s.p.reply(s.inst, sdk.Reply{ID: id})
+		s.p.reply(s.inst, wire.Reply{ID: id})
 		return
 	}
 	s.stopped = true
 	s.cond.Broadcast()
 	if s.p.knob == "stop-early" && !s.ended {
-		s.p.reply(s.inst, sdk.Reply{ID: id, HasPosition: true, Position: s.last + 3})
+		s.p.reply(s.inst, wire.Reply{ID: id, HasPosition: true, Position: s.last + 3})
 		s.emit(3)
 		return
 	}
-	s.p.reply(s.inst, sdk.Reply{ID: id, HasPosition: s.sent, Position: s.last})
+	s.p.reply(s.inst, wire.Reply{ID: id, HasPosition: s.sent, Position: s.last})
 }
 
 // rawSink answers the first attempt of every batch starting at a position
@@ -466,7 +467,7 @@ func (k *rawSink) write(body []byte) error {
 		return fmt.Errorf("WRITE body of %d bytes", len(body))
 	}
 	id := binary.LittleEndian.Uint64(body)
-	evs, err := sdk.ParseEvents(body[8:], k.p.kinds, sdk.MsgWrite)
+	evs, err := wire.ParseEvents(body[8:], k.p.kinds, wire.MsgWrite)
 	if err != nil {
 		return err
 	}
@@ -483,31 +484,31 @@ func (k *rawSink) write(body []byte) error {
 func (k *rawSink) result(id, first, last uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r := sdk.Result{Batch: id}
+	r := wire.Result{Batch: id}
 	switch {
 	case k.p.knob == "sink-error":
-		r.Status, r.Message = sdk.WriteError, "cannot write"
+		r.Status, r.Message = wire.WriteError, "cannot write"
 	case k.p.knob == "drop-repeat" && k.written[id]:
 		return
 	case k.p.knob == "retry-forever" || !k.retried[first] && first%3 == 1:
 		k.retried[first] = true
-		r.Status, r.Message = sdk.WriteRetry, "busy, try again"
+		r.Status, r.Message = wire.WriteRetry, "busy, try again"
 	default:
 		k.written[id] = true
 		k.last = max(k.last, last)
 	}
-	k.p.send(sdk.MsgResult, k.out, r.AppendTo(nil))
+	k.p.send(wire.MsgResult, k.out, r.AppendTo(nil))
 }
 
-func (k *rawSink) request(t sdk.MsgType, id uint32) {
-	if t == sdk.MsgClose {
+func (k *rawSink) request(t wire.MsgType, id uint32) {
+	if t == wire.MsgClose {
 		k.p.mu.Lock()
 		delete(k.p.sinks, k.inst)
 		k.p.mu.Unlock()
-		k.p.reply(k.inst, sdk.Reply{ID: id})
+		k.p.reply(k.inst, wire.Reply{ID: id})
 		return
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.p.reply(k.inst, sdk.Reply{ID: id, HasPosition: k.last > 0, Position: k.last})
+	k.p.reply(k.inst, wire.Reply{ID: id, HasPosition: k.last > 0, Position: k.last})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plugctl/plugctl/manifest"
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // fixtureManifest describes the fixtures: a parameter for each kind of
@@ -65,7 +66,7 @@ func parseFixtureSettings(s map[string]string) fixtureSettings {
 // validateFixture checks settings against params as PROTOCOL.md §4.7
 // says, written apart from the package's own rules so that the checks are
 // not tested against themselves. knob turns one rule off.
-func validateFixture(params []sdk.Param, settings map[string]string, knob string) error {
+func validateFixture(params []wire.Param, settings map[string]string, knob string) error {
 	var ce sdk.ConfigError
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
@@ -73,14 +74,14 @@ func validateFixture(params []sdk.Param, settings map[string]string, knob string
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !slices.ContainsFunc(params, func(p sdk.Param) bool { return p.Name == k }) && knob != "allow-unknown" {
+		if !slices.ContainsFunc(params, func(p wire.Param) bool { return p.Name == k }) && knob != "allow-unknown" {
 			ce.Add(k, "unknown parameter")
 		}
 	}
 	for _, p := range params {
 		v := settings[p.Name]
 		if v == "" {
-			if slices.ContainsFunc(p.Validations, func(v sdk.Validation) bool { return v.Type == sdk.ValidationRequired }) && knob != "no-required" {
+			if slices.ContainsFunc(p.Validations, func(v wire.Validation) bool { return v.Type == wire.ValidationRequired }) && knob != "no-required" {
 				ce.Add(p.Name, "required")
 			}
 			continue
@@ -93,17 +94,17 @@ func validateFixture(params []sdk.Param, settings map[string]string, knob string
 		for _, val := range p.Validations {
 			var broken bool
 			switch val.Type {
-			case sdk.ValidationGreaterThan:
+			case wire.ValidationGreaterThan:
 				b, _ := fixtureNumber(p.Type, val.Value)
 				broken = knob != "no-gt" && n <= b
-			case sdk.ValidationLessThan:
+			case wire.ValidationLessThan:
 				b, _ := fixtureNumber(p.Type, val.Value)
 				broken = knob != "no-lt" && n >= b
-			case sdk.ValidationInclusion:
+			case wire.ValidationInclusion:
 				broken = knob != "no-inclusion" && !slices.Contains(val.Values, v)
-			case sdk.ValidationExclusion:
+			case wire.ValidationExclusion:
 				broken = knob != "no-exclusion" && slices.Contains(val.Values, v)
-			case sdk.ValidationRegex:
+			case wire.ValidationRegex:
 				broken = knob != "no-regex" && !regexp.MustCompile(val.Value).MatchString(v)
 			}
 			if broken {

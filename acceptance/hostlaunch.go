@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // launchHost starts the plugin under the reference host library, for the
@@ -24,7 +24,7 @@ func (t *checkRun) launchHost() (*host.Plugin, *stderrBuf, error) {
 		Timeout: t.env.opts.Timeout,
 		Stderr:  log,
 		Dir:     t.env.dir,
-		Env:     append(slices.Clone(t.env.opts.Env), sdk.EnvPluginID+"="+newUUID()),
+		Env:     append(slices.Clone(t.env.opts.Env), wire.EnvPluginID+"="+newUUID()),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +61,7 @@ func (t *checkRun) hostStart() (*host.Plugin, *hostInstance, error) {
 func (t *checkRun) hostOpen(p *host.Plugin, settings map[string]string) (*hostInstance, error) {
 	in := &hostInstance{more: make(chan struct{}, 1)}
 	var err error
-	if p.Hello().Role == sdk.RoleSink {
+	if p.Hello().Role == wire.RoleSink {
 		in.sink, err = p.OpenSink(t.ctx, settings)
 	} else {
 		in.source, err = p.OpenSource(t.ctx, settings, nil, in.collect)
@@ -75,14 +75,14 @@ type hostInstance struct {
 	sink   *host.Sink
 
 	mu     sync.Mutex
-	events []sdk.Event
+	events []wire.Event
 	more   chan struct{} // signalled when events arrive
 }
 
-func (in *hostInstance) collect(b *sdk.Events) error {
+func (in *hostInstance) collect(b *wire.Events) error {
 	in.mu.Lock()
 	r := b.Reader()
-	var e sdk.Event
+	var e wire.Event
 	for r.Next(&e) {
 		e.Payload = slices.Clone(e.Payload)
 		in.events = append(in.events, e)
@@ -96,7 +96,7 @@ func (in *hostInstance) collect(b *sdk.Events) error {
 }
 
 // wait waits for n events.
-func (in *hostInstance) wait(t *checkRun, n int) ([]sdk.Event, error) {
+func (in *hostInstance) wait(t *checkRun, n int) ([]wire.Event, error) {
 	for {
 		in.mu.Lock()
 		evs := slices.Clone(in.events)

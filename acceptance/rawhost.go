@@ -12,12 +12,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Limits the checks offer a plugin in HELLO_ACK.
 const (
-	checkMaxFrame = sdk.DefaultMaxFrame
+	checkMaxFrame = wire.DefaultMaxFrame
 	checkWindow   = 16
 	// writeTimeout bounds one frame write, so a plugin that stops reading
 	// its standard input cannot block a check.
@@ -42,7 +42,7 @@ type proc struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced whenever the state below changes
 	log     []frame       // every frame the plugin sent, in order
-	events  map[uint16][]sdk.Event
+	events  map[uint16][]wire.Event
 	autoAck map[uint16]bool
 	readErr error // why reading stdout stopped: io.EOF on a clean end
 	lastIn  []byte
@@ -60,9 +60,9 @@ type proc struct {
 // frame is one decoded frame from the plugin.
 type frame struct {
 	at   time.Time
-	typ  sdk.MsgType
+	typ  wire.MsgType
 	inst uint16
-	msg  any // *sdk.Hello, *sdk.Reply, []sdk.Event, …
+	msg  any // *wire.Hello, *wire.Reply, []wire.Event, …
 }
 
 // startProc starts the plugin with the protocol on pipes and its own
@@ -96,7 +96,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		stdout:  outR,
 		stderr:  newStderrBuf(),
 		changed: make(chan struct{}),
-		events:  map[uint16][]sdk.Event{},
+		events:  map[uint16][]wire.Event{},
 		autoAck: map[uint16]bool{},
 		acked:   map[uint16]uint64{},
 		exited:  make(chan struct{}),
@@ -149,7 +149,7 @@ func (t *tailReader) Read(b []byte) (int, error) {
 // error ends reading and is kept for the checks to report.
 func (p *proc) readFrames() {
 	tr := &tailReader{r: p.stdout}
-	fr := sdk.NewFrameReader(tr, sdk.HelloMaxFrame)
+	fr := wire.NewFrameReader(tr, wire.HelloMaxFrame)
 	var kinds []string
 	for first := true; ; first = false {
 		h, body, err := fr.Next()
@@ -171,10 +171,10 @@ func (p *proc) readFrames() {
 		p.log = append(p.log, frame{at: at, typ: h.Type, inst: h.Instance, msg: msg})
 		ack, ackAt := false, uint64(0)
 		switch m := msg.(type) {
-		case *sdk.Hello:
+		case *wire.Hello:
 			kinds = m.EventKinds
 			fr.SetMax(checkMaxFrame)
-		case []sdk.Event:
+		case []wire.Event:
 			p.events[h.Instance] = append(p.events[h.Instance], m...)
 			ack, ackAt = p.autoAck[h.Instance], m[len(m)-1].Position
 		}
@@ -188,41 +188,41 @@ func (p *proc) readFrames() {
 
 // decodeFrame decodes one frame body by type. Messages only a host may send
 // are protocol errors when they come from the plugin.
-func decodeFrame(h sdk.Header, body []byte, kinds []string, first bool) (any, error) {
-	if first && h.Type != sdk.MsgHello {
+func decodeFrame(h wire.Header, body []byte, kinds []string, first bool) (any, error) {
+	if first && h.Type != wire.MsgHello {
 		return nil, fmt.Errorf("first frame is %s, want HELLO", h.Type)
 	}
-	if !first && h.Type == sdk.MsgHello {
+	if !first && h.Type == wire.MsgHello {
 		return nil, errors.New("second HELLO")
 	}
 	var m interface{ Decode([]byte) error }
 	switch h.Type {
-	case sdk.MsgHello:
-		m = new(sdk.Hello)
-	case sdk.MsgSpec:
-		m = new(sdk.SpecReply)
-	case sdk.MsgReply:
-		m = new(sdk.Reply)
-	case sdk.MsgResult:
-		m = new(sdk.Result)
-	case sdk.MsgProgress:
-		m = new(sdk.Progress)
-	case sdk.MsgEnd:
-		m = new(sdk.End)
-	case sdk.MsgGoodbye:
-		m = new(sdk.Goodbye)
-	case sdk.MsgError:
-		m = new(sdk.ErrorMsg)
-	case sdk.MsgHeartbeat:
-		m = new(sdk.Heartbeat)
-	case sdk.MsgEvents:
-		b, err := sdk.ParseEvents(body, kinds, sdk.MsgEvents)
+	case wire.MsgHello:
+		m = new(wire.Hello)
+	case wire.MsgSpec:
+		m = new(wire.SpecReply)
+	case wire.MsgReply:
+		m = new(wire.Reply)
+	case wire.MsgResult:
+		m = new(wire.Result)
+	case wire.MsgProgress:
+		m = new(wire.Progress)
+	case wire.MsgEnd:
+		m = new(wire.End)
+	case wire.MsgGoodbye:
+		m = new(wire.Goodbye)
+	case wire.MsgError:
+		m = new(wire.ErrorMsg)
+	case wire.MsgHeartbeat:
+		m = new(wire.Heartbeat)
+	case wire.MsgEvents:
+		b, err := wire.ParseEvents(body, kinds, wire.MsgEvents)
 		if err != nil {
 			return nil, err
 		}
-		evs := make([]sdk.Event, 0, b.Len())
+		evs := make([]wire.Event, 0, b.Len())
 		r := b.Reader()
-		var e sdk.Event
+		var e wire.Event
 		for r.Next(&e) {
 			e.Payload = append([]byte(nil), e.Payload...)
 			evs = append(evs, e)
@@ -238,9 +238,9 @@ func decodeFrame(h sdk.Header, body []byte, kinds []string, first bool) (any, er
 }
 
 // send writes one frame, bounded by writeTimeout.
-func (p *proc) send(t sdk.MsgType, inst uint16, body []byte) error {
-	b := make([]byte, 0, sdk.HeaderSize+len(body))
-	b = sdk.AppendHeader(b, t, inst, len(body))
+func (p *proc) send(t wire.MsgType, inst uint16, body []byte) error {
+	b := make([]byte, 0, wire.HeaderSize+len(body))
+	b = wire.AppendHeader(b, t, inst, len(body))
 	return p.sendRaw(append(b, body...))
 }
 
@@ -309,33 +309,33 @@ func (p *proc) wait(ctx context.Context, d time.Duration, what string, cond func
 }
 
 // hello waits for the plugin's HELLO.
-func (p *proc) hello(ctx context.Context) (*sdk.Hello, error) {
+func (p *proc) hello(ctx context.Context) (*wire.Hello, error) {
 	if err := p.waitFor(ctx, "waiting for HELLO", func() bool { return len(p.log) > 0 }); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.log[0].msg.(*sdk.Hello), nil
+	return p.log[0].msg.(*wire.Hello), nil
 }
 
 // handshake reads HELLO and accepts it with the newest protocol version
 // both sides speak and the given heartbeat interval, then heartbeats to the plugin at that interval
 // so it never declares the host dead.
-func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*sdk.Hello, error) {
+func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*wire.Hello, error) {
 	h, err := p.hello(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// With no version in common, version 1 still lets the checks see how
 	// the plugin takes a choice it did not offer.
-	version := max(sdk.NewestVersion(h.Versions), 1)
-	ack := sdk.HelloAck{
+	version := max(wire.NewestVersion(h.Versions), 1)
+	ack := wire.HelloAck{
 		Version:     version, // the raw host offers no ring: the transport stays the stream
 		MaxFrame:    checkMaxFrame,
 		HeartbeatMS: uint32(heartbeat / time.Millisecond),
 		Window:      checkWindow,
 	}
-	if err := p.send(sdk.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
+	if err := p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
 		return nil, err
 	}
 	go p.heartbeat(heartbeat)
@@ -352,7 +352,7 @@ func (p *proc) heartbeat(every time.Duration) {
 		case <-p.exited:
 			return
 		case now := <-t.C:
-			if p.send(sdk.MsgHeartbeat, 0, (&sdk.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil)) != nil {
+			if p.send(wire.MsgHeartbeat, 0, (&wire.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil)) != nil {
 				return
 			}
 		}
@@ -381,19 +381,19 @@ func (p *proc) frames() []frame {
 }
 
 // request sends a SETUP, OPEN, STOP or CLOSE and waits for its REPLY.
-func (p *proc) request(ctx context.Context, t sdk.MsgType, inst uint16, r sdk.Request) (*sdk.Reply, error) {
+func (p *proc) request(ctx context.Context, t wire.MsgType, inst uint16, r wire.Request) (*wire.Reply, error) {
 	r.ID = p.nextID.Add(1)
 	if err := p.send(t, inst, r.AppendTo(nil, t)); err != nil {
 		return nil, err
 	}
-	var reply *sdk.Reply
+	var reply *wire.Reply
 	err := p.waitFor(ctx, fmt.Sprintf("waiting for the REPLY to %s", t), func() bool {
 		i := p.find(0, func(f frame) bool {
-			m, ok := f.msg.(*sdk.Reply)
+			m, ok := f.msg.(*wire.Reply)
 			return ok && m.ID == r.ID
 		})
 		if i >= 0 {
-			reply = p.log[i].msg.(*sdk.Reply)
+			reply = p.log[i].msg.(*wire.Reply)
 		}
 		return i >= 0
 	})
@@ -401,18 +401,18 @@ func (p *proc) request(ctx context.Context, t sdk.MsgType, inst uint16, r sdk.Re
 }
 
 // spec asks for the specification.
-func (p *proc) spec(ctx context.Context) (*sdk.Spec, error) {
+func (p *proc) spec(ctx context.Context) (*wire.Spec, error) {
 	id := p.nextID.Add(1)
-	if err := p.send(sdk.MsgSpecRequest, 0, (&sdk.Request{ID: id}).AppendTo(nil, sdk.MsgSpecRequest)); err != nil {
+	if err := p.send(wire.MsgSpecRequest, 0, (&wire.Request{ID: id}).AppendTo(nil, wire.MsgSpecRequest)); err != nil {
 		return nil, err
 	}
 	var got any
 	err := p.waitFor(ctx, "waiting for SPEC", func() bool {
 		i := p.find(0, func(f frame) bool {
 			switch m := f.msg.(type) {
-			case *sdk.SpecReply:
+			case *wire.SpecReply:
 				return m.ID == id
-			case *sdk.Reply:
+			case *wire.Reply:
 				return m.ID == id
 			}
 			return false
@@ -425,19 +425,19 @@ func (p *proc) spec(ctx context.Context) (*sdk.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r, ok := got.(*sdk.Reply); ok {
+	if r, ok := got.(*wire.Reply); ok {
 		return nil, fmt.Errorf("SPEC_REQUEST answered with REPLY %s: %s", r.Status, r.Message)
 	}
-	return &got.(*sdk.SpecReply).Spec, nil
+	return &got.(*wire.SpecReply).Spec, nil
 }
 
 // split returns the events received on inst before and after the frame
 // that carried reply.
-func (p *proc) split(inst uint16, reply *sdk.Reply) (before, after []sdk.Event) {
+func (p *proc) split(inst uint16, reply *wire.Reply) (before, after []wire.Event) {
 	seen := false
 	for _, f := range p.frames() {
 		seen = seen || f.msg == any(reply)
-		if evs, ok := f.msg.([]sdk.Event); ok && f.inst == inst {
+		if evs, ok := f.msg.([]wire.Event); ok && f.inst == inst {
 			if seen {
 				after = append(after, evs...)
 			} else {
@@ -470,18 +470,18 @@ func (p *proc) ack(inst uint16, pos uint64) error {
 		return nil
 	}
 	p.acked[inst] = pos
-	return p.send(sdk.MsgAck, inst, (&sdk.Ack{Position: pos}).AppendTo(nil))
+	return p.send(wire.MsgAck, inst, (&wire.Ack{Position: pos}).AppendTo(nil))
 }
 
 // eventsOn returns the events received on inst so far.
-func (p *proc) eventsOn(inst uint16) []sdk.Event {
+func (p *proc) eventsOn(inst uint16) []wire.Event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]sdk.Event(nil), p.events[inst]...)
+	return append([]wire.Event(nil), p.events[inst]...)
 }
 
 // waitEvents waits until at least n events arrived on inst.
-func (p *proc) waitEvents(ctx context.Context, inst uint16, n int) ([]sdk.Event, error) {
+func (p *proc) waitEvents(ctx context.Context, inst uint16, n int) ([]wire.Event, error) {
 	err := p.waitFor(ctx, fmt.Sprintf("waiting for %d events on instance %d", n, inst), func() bool {
 		return len(p.events[inst]) >= n
 	})
@@ -504,11 +504,11 @@ func (p *proc) exit(d time.Duration) (*os.ProcessState, error) {
 // goodbye ends the session as a host does: GOODBYE, then the plugin's
 // GOODBYE and its exit, each bounded by d.
 func (p *proc) goodbye(ctx context.Context, d time.Duration) (*os.ProcessState, error) {
-	if err := p.send(sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeNormal}).AppendTo(nil)); err != nil {
+	if err := p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil)); err != nil {
 		return nil, err
 	}
 	if err := p.wait(ctx, d, "waiting for GOODBYE", func() bool {
-		return p.find(0, func(f frame) bool { return f.typ == sdk.MsgGoodbye }) >= 0
+		return p.find(0, func(f frame) bool { return f.typ == wire.MsgGoodbye }) >= 0
 	}); err != nil {
 		return nil, err
 	}

@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // check is one named acceptance check with one job.
 type check struct {
 	name string
-	role sdk.Role // the role it applies to; 0 for every plugin
-	want string   // the rule, reported as expected when it breaks unexpectedly
+	role wire.Role // the role it applies to; 0 for every plugin
+	want string    // the rule, reported as expected when it breaks unexpectedly
 	run  func(t *checkRun) error
 }
 
@@ -34,29 +34,29 @@ var registry = []check{
 
 	{"config/valid", 0, "a valid configuration is accepted by SETUP and OPEN under the reference host", checkConfigValid},
 	{"config/required", 0, "leaving out a required parameter is rejected, naming it", checkConfigRequired},
-	{"config/greater-than", 0, "a value not greater than its bound is rejected, naming the parameter", checkConfigRule(sdk.ValidationGreaterThan)},
-	{"config/less-than", 0, "a value not less than its bound is rejected, naming the parameter", checkConfigRule(sdk.ValidationLessThan)},
-	{"config/inclusion", 0, "a value outside the inclusion list is rejected, naming the parameter", checkConfigRule(sdk.ValidationInclusion)},
-	{"config/exclusion", 0, "a value in the exclusion list is rejected, naming the parameter", checkConfigRule(sdk.ValidationExclusion)},
-	{"config/regex", 0, "a value not matching the regex is rejected, naming the parameter", checkConfigRule(sdk.ValidationRegex)},
+	{"config/greater-than", 0, "a value not greater than its bound is rejected, naming the parameter", checkConfigRule(wire.ValidationGreaterThan)},
+	{"config/less-than", 0, "a value not less than its bound is rejected, naming the parameter", checkConfigRule(wire.ValidationLessThan)},
+	{"config/inclusion", 0, "a value outside the inclusion list is rejected, naming the parameter", checkConfigRule(wire.ValidationInclusion)},
+	{"config/exclusion", 0, "a value in the exclusion list is rejected, naming the parameter", checkConfigRule(wire.ValidationExclusion)},
+	{"config/regex", 0, "a value not matching the regex is rejected, naming the parameter", checkConfigRule(wire.ValidationRegex)},
 	{"config/wrong-type", 0, "a value of the wrong type is rejected, naming the parameter", checkConfigWrongType},
 	{"config/unknown-param", 0, "an unknown parameter is rejected, naming it", checkConfigUnknown},
 	{"config/secret", 0, "secret values appear in no REPLY and not on stderr", checkConfigSecret},
 
-	{"source/read", sdk.RoleSource, "under the reference host, an opened source delivers events and drains on STOP", checkSourceRead},
-	{"source/positions", sdk.RoleSource, "positions are unique and increasing", checkSourcePositions},
-	{"source/timestamps", sdk.RoleSource, "event times are within a day of now", checkSourceTimestamps},
-	{"source/kinds", sdk.RoleSource, "every event's kind is declared in the spec", checkSourceKinds},
-	{"source/resume", sdk.RoleSource, "a source resumed after its last ack re-delivers every unacked event", checkSourceResume},
-	{"source/idle-cpu", sdk.RoleSource, "a source waiting for events uses under 20% of a core", checkSourceIdleCPU},
-	{"source/end", sdk.RoleSource, "after END the instance still answers STOP and CLOSE and sends nothing", checkSourceEnd},
-	{"source/progress", sdk.RoleSource, "PROGRESS reports percent within 0-100", checkSourceProgress},
-	{"source/stop-drain", sdk.RoleSource, "STOP's REPLY names the last event sent, and follows it", checkSourceStopDrain},
-	{"source/long-stream", sdk.RoleSource, "a long stream of events arrives in whole frames", checkSourceLongStream},
+	{"source/read", wire.RoleSource, "under the reference host, an opened source delivers events and drains on STOP", checkSourceRead},
+	{"source/positions", wire.RoleSource, "positions are unique and increasing", checkSourcePositions},
+	{"source/timestamps", wire.RoleSource, "event times are within a day of now", checkSourceTimestamps},
+	{"source/kinds", wire.RoleSource, "every event's kind is declared in the spec", checkSourceKinds},
+	{"source/resume", wire.RoleSource, "a source resumed after its last ack re-delivers every unacked event", checkSourceResume},
+	{"source/idle-cpu", wire.RoleSource, "a source waiting for events uses under 20% of a core", checkSourceIdleCPU},
+	{"source/end", wire.RoleSource, "after END the instance still answers STOP and CLOSE and sends nothing", checkSourceEnd},
+	{"source/progress", wire.RoleSource, "PROGRESS reports percent within 0-100", checkSourceProgress},
+	{"source/stop-drain", wire.RoleSource, "STOP's REPLY names the last event sent, and follows it", checkSourceStopDrain},
+	{"source/long-stream", wire.RoleSource, "a long stream of events arrives in whole frames", checkSourceLongStream},
 
-	{"sink/write", sdk.RoleSink, "under the reference host, every batch is written and STOP names the last position", checkSinkWrite},
-	{"sink/retry", sdk.RoleSink, "a batch answered retry is written when sent again; a repeated batch is answered", checkSinkRetry},
-	{"sink/stop-flush", sdk.RoleSink, "STOP's REPLY comes after the RESULT of every WRITE sent before it", checkSinkStopFlush},
+	{"sink/write", wire.RoleSink, "under the reference host, every batch is written and STOP names the last position", checkSinkWrite},
+	{"sink/retry", wire.RoleSink, "a batch answered retry is written when sent again; a repeated batch is answered", checkSinkRetry},
+	{"sink/stop-flush", wire.RoleSink, "STOP's REPLY comes after the RESULT of every WRITE sent before it", checkSinkStopFlush},
 
 	{"instances/isolated", 0, "two instances with their own configurations run at once without mixing", checkInstances},
 
@@ -94,7 +94,7 @@ func (t *checkRun) logf(format string, args ...any) {
 func (t *checkRun) launch() (*proc, string, error) {
 	id := newUUID()
 	env := append(os.Environ(), t.env.opts.Env...)
-	env = append(env, sdk.EnvPluginID+"="+id)
+	env = append(env, wire.EnvPluginID+"="+id)
 	p, err := startProc(t.env.opts.Command, env, t.env.dir)
 	if err != nil {
 		return nil, "", err
@@ -138,12 +138,12 @@ func (t *checkRun) config() (config, error) {
 
 // setup sends SETUP with c's global settings and expects ok.
 func (t *checkRun) setup(p *proc, c config) error {
-	r, err := p.request(t.ctx, sdk.MsgSetup, 0, sdk.Request{Settings: c.global})
+	r, err := p.request(t.ctx, wire.MsgSetup, 0, wire.Request{Settings: c.global})
 	if err != nil {
 		return err
 	}
 	t.logf("SETUP %v: %s", redact(t.env, c.global), describeReply(r))
-	if r.Status != sdk.StatusOK {
+	if r.Status != wire.StatusOK {
 		return failf("SETUP accepted (REPLY ok)", "REPLY %s", describeReply(r))
 	}
 	return nil
@@ -151,16 +151,16 @@ func (t *checkRun) setup(p *proc, c config) error {
 
 // open sends OPEN for inst with c's instance settings and expects ok.
 func (t *checkRun) open(p *proc, inst uint16, c config, resume *uint64) error {
-	req := sdk.Request{Settings: c.instance}
+	req := wire.Request{Settings: c.instance}
 	if resume != nil {
 		req.HasResume, req.Resume = true, *resume
 	}
-	r, err := p.request(t.ctx, sdk.MsgOpen, inst, req)
+	r, err := p.request(t.ctx, wire.MsgOpen, inst, req)
 	if err != nil {
 		return err
 	}
 	t.logf("OPEN instance %d %v (resume %v): %s", inst, redact(t.env, c.instance), resume != nil, describeReply(r))
-	if r.Status != sdk.StatusOK {
+	if r.Status != wire.StatusOK {
 		return failf("OPEN accepted (REPLY ok)", "REPLY %s", describeReply(r))
 	}
 	return nil
@@ -183,7 +183,7 @@ func (t *checkRun) startOpen() (*proc, error) {
 }
 
 // describeReply renders a REPLY for reports.
-func describeReply(r *sdk.Reply) string {
+func describeReply(r *wire.Reply) string {
 	s := r.Status.String()
 	if r.Message != "" {
 		s += fmt.Sprintf(" %q", r.Message)

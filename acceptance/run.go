@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Options says what to check and how.
@@ -74,7 +74,7 @@ type Result struct {
 type env struct {
 	opts   Options
 	dir    string          // the plugins' working directory, so files they write stay out of the user's project
-	spec   sdk.Spec        // expectations: the manifest's, else the plugin's SPEC
+	spec   wire.Spec       // expectations: the manifest's, else the plugin's SPEC
 	secret map[string]bool // names of secret parameters
 	cfg    config          // the valid configuration
 	cfgErr error           // why there is none
@@ -142,7 +142,7 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 	t := &checkRun{ctx: ctx, env: e}
 	defer t.cleanup()
 	p, err := t.start(defaultHeartbeat)
-	var s *sdk.Spec
+	var s *wire.Spec
 	if err == nil {
 		s, err = p.spec(ctx)
 	}
@@ -160,7 +160,7 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 		e.spec = opts.Manifest.Spec()
 	}
 	e.secret = map[string]bool{}
-	for _, ps := range [][]sdk.Param{e.spec.Global, e.spec.Params} {
+	for _, ps := range [][]wire.Param{e.spec.Global, e.spec.Params} {
 		for _, p := range ps {
 			if p.Secret {
 				e.secret[p.Name] = true

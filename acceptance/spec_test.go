@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 func TestSpec(t *testing.T) {
 	m := fixtureManifest("sink")
 	m.Config[0], m.Config[1] = m.Config[1], m.Config[0] // Spec sorts
 	s := m.Spec()
-	if s.Role != sdk.RoleSink || s.Name != "fixture" || s.Version != "1.2.3" {
+	if s.Role != wire.RoleSink || s.Name != "fixture" || s.Version != "1.2.3" {
 		t.Errorf("identity %+v", s)
 	}
 	var names []string
@@ -23,16 +23,16 @@ func TestSpec(t *testing.T) {
 		t.Errorf("params in order %v", names)
 	}
 	url := s.Params[6]
-	want := []sdk.Validation{{Type: sdk.ValidationRequired}, {Type: sdk.ValidationRegex, Value: "^https?://"}}
+	want := []wire.Validation{{Type: wire.ValidationRequired}, {Type: wire.ValidationRegex, Value: "^https?://"}}
 	if !reflect.DeepEqual(url.Validations, want) || url.Default != "" {
 		t.Errorf("url %+v", url)
 	}
 	burst := s.Params[0]
-	want = []sdk.Validation{{Type: sdk.ValidationGreaterThan, Value: "-1"}, {Type: sdk.ValidationLessThan, Value: "100001"}}
+	want = []wire.Validation{{Type: wire.ValidationGreaterThan, Value: "-1"}, {Type: wire.ValidationLessThan, Value: "100001"}}
 	if !reflect.DeepEqual(burst.Validations, want) || burst.Default != "1000" {
 		t.Errorf("burst %+v", burst)
 	}
-	if !s.Params[5].Secret || s.Params[2].Validations[0].Type != sdk.ValidationInclusion {
+	if !s.Params[5].Secret || s.Params[2].Validations[0].Type != wire.ValidationInclusion {
 		t.Errorf("token or level %+v %+v", s.Params[5], s.Params[2])
 	}
 }
@@ -45,7 +45,7 @@ func TestDiffSpec(t *testing.T) {
 	got := fixtureManifest("source").Spec()
 	got.Params[6].Validations[1].Value = "^https://"
 	got.Params = got.Params[1:] // burst missing
-	got.Events[0].Fields = append(got.Events[0].Fields, sdk.Field{Name: "extra", Type: "int"})
+	got.Events[0].Fields = append(got.Events[0].Fields, wire.Field{Name: "extra", Type: "int"})
 	d := diffSpec(&want, &got)
 	wantDiffs := []string{
 		`config["burst"]: missing`,

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/bench/internal/workload"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // receiveRawPipe reads the rawframe plugin's standard output, a pipe
@@ -24,7 +24,7 @@ func receiveRawPipe(tb testing.TB, size, n int, m meter) {
 	}
 	defer r.Close()
 	growPipe(r)
-	cmd := startRaw(tb, size, w, "-batch", strconv.Itoa(1<<20/4-sdk.HeaderSize))
+	cmd := startRaw(tb, size, w, "-batch", strconv.Itoa(1<<20/4-wire.HeaderSize))
 	w.Close()
 	receiveRaw(tb, r, cmd.Process.Pid, size, n, m)
 }
@@ -81,17 +81,17 @@ func startCommand(tb testing.TB, cmd *exec.Cmd) {
 // receiveRaw reads frames from r and counts their events. The first frame
 // is checked in full, before m starts.
 func receiveRaw(tb testing.TB, r io.Reader, pid, size, n int, m meter) {
-	fr := sdk.NewFrameReader(r, sdk.MaxFrameLimit)
+	fr := wire.NewFrameReader(r, wire.MaxFrameLimit)
 	_, body, err := fr.Next()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	first, err := sdk.ParseEvents(body, []string{workload.Kind}, sdk.MsgEvents)
+	first, err := wire.ParseEvents(body, []string{workload.Kind}, wire.MsgEvents)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	c := newChecker(size)
-	var e sdk.Event
+	var e wire.Event
 	rd := first.Reader()
 	for rd.Next(&e) {
 		if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
@@ -104,7 +104,7 @@ func receiveRaw(tb testing.TB, r io.Reader, pid, size, n int, m meter) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if h.Type != sdk.MsgEvents || len(body) < 4 {
+		if h.Type != wire.MsgEvents || len(body) < 4 {
 			tb.Fatalf("rawframe sent a %d-byte %s frame", len(body), h.Type)
 		}
 		got += int(binary.LittleEndian.Uint32(body))

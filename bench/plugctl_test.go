@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // hostOptions are the host library's defaults (window, frame size, acks),
 // with the role checked.
-var hostOptions = host.Options{Role: sdk.RoleSource}
+var hostOptions = host.Options{Role: wire.RoleSource}
 
 // A connector starts plugins/plugctl with args and returns its session and
 // process id.
@@ -44,7 +44,7 @@ func launchWith(ctx context.Context, tb testing.TB, args []string, o host.Option
 	return p, p.Pid()
 }
 
-// listen starts the plugin with sdk.EnvSocket set and accepts it with
+// listen starts the plugin with wire.EnvSocket set and accepts it with
 // host.Listen: the protocol runs on a Unix socket.
 func listen(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int) {
 	path := socketPath(tb)
@@ -54,7 +54,7 @@ func listen(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, in
 	}
 	defer l.Close()
 	cmd := exec.Command(pluginPath(tb, "plugctl"), args...)
-	cmd.Env = append(os.Environ(), sdk.EnvSocket+"="+path)
+	cmd.Env = append(os.Environ(), wire.EnvSocket+"="+path)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -93,9 +93,9 @@ func receivePlugctlUnix(tb testing.TB, size, n int, m meter) {
 // only Options.Window batches ahead.
 func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
 	c := newChecker(size)
-	runPlugctl(tb, connect, nil, size, m, func(b *sdk.Events) (bool, error) {
-		var e sdk.Event // on the stack: filling it needs no write barriers
-		r := b.Reader() // not in the for statement, which would copy it every iteration
+	runPlugctl(tb, connect, nil, size, m, func(b *wire.Events) (bool, error) {
+		var e wire.Event // on the stack: filling it needs no write barriers
+		r := b.Reader()  // not in the for statement, which would copy it every iteration
 		for r.Next(&e) {
 			if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
 				return false, err
@@ -113,9 +113,9 @@ func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
 func BenchmarkLatency(b *testing.B) {
 	b.Run("plugctl", func(b *testing.B) {
 		lat := make([]int64, 0, b.N)
-		runPlugctl(b, launch, []string{"-mode", "latency"}, 64, &benchMeter{b: b}, func(batch *sdk.Events) (bool, error) {
+		runPlugctl(b, launch, []string{"-mode", "latency"}, 64, &benchMeter{b: b}, func(batch *wire.Events) (bool, error) {
 			now := time.Now().UnixNano()
-			var e sdk.Event
+			var e wire.Event
 			r := batch.Reader()
 			for r.Next(&e) && len(lat) < b.N {
 				lat = append(lat, now-e.Time)
@@ -132,7 +132,7 @@ func BenchmarkLatency(b *testing.B) {
 // opens one source instance with payloads of size bytes and passes every
 // batch to consume until consume reports it has had enough or fails. Then
 // it stops m, drains and closes the instance and ends the session.
-func runPlugctl(tb testing.TB, connect connector, args []string, size int, m meter, consume func(*sdk.Events) (enough bool, err error)) {
+func runPlugctl(tb testing.TB, connect connector, args []string, size int, m meter, consume func(*wire.Events) (enough bool, err error)) {
 	ctx := tb.Context()
 	p, pid := connect(ctx, tb, args)
 	defer func() {
@@ -144,7 +144,7 @@ func runPlugctl(tb testing.TB, connect connector, args []string, size int, m met
 	}()
 	finished := make(chan error, 1) // the first error, or nil once consume has had enough
 	reported := false
-	handler := func(b *sdk.Events) error {
+	handler := func(b *wire.Events) error {
 		if reported {
 			return nil // the drain after enough events: acknowledged, not consumed
 		}

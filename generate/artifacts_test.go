@@ -85,13 +85,13 @@ func TestConfigFile(t *testing.T) {
 func TestSpecFile(t *testing.T) {
 	got := generated(t, specFile, tiny("sink"))
 	expect(t, "spec_gen.go", got, []string{
-		"func Spec() sdk.Spec {",
+		"func Spec() wire.Spec {",
 		`Name:    "tiny",`,
 		"Version: version,",
-		"Role:    sdk.RoleSink,",
-		"{Type: sdk.ValidationRequired},",
-		`{Type: sdk.ValidationRegex, Value: "^[a-z]+$"},`,
-		"Secret: true,\n\t\t\t\tValidations: []sdk.Validation{\n\t\t\t\t\t{Type: sdk.ValidationRequired},",
+		"Role:    wire.RoleSink,",
+		"{Type: wire.ValidationRequired},",
+		`{Type: wire.ValidationRegex, Value: "^[a-z]+$"},`,
+		"Secret: true,\n\t\t\t\tValidations: []wire.Validation{\n\t\t\t\t\t{Type: wire.ValidationRequired},",
 		`{Name: "seq", Type: "int"},`,
 	}, []string{`"0.2.0"`})
 }
@@ -231,14 +231,14 @@ func TestPlanRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := tiny("source")
 			c.change(m)
-			_, err := Plan(m, sdkFS)
+			_, err := Plan(m, packageSources)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Plan: %v, want an error with %q", err, c.want)
 			}
 		})
 	}
 	if _, err := Plan(tiny("source"), fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "no .go file") {
-		t.Errorf("Plan without SDK sources: %v", err)
+		t.Errorf("Plan without the packages' sources: %v", err)
 	}
 }
 

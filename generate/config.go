@@ -9,7 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // configUses records which optional helpers the parsing code calls, so
@@ -213,20 +213,20 @@ func ruleChecks(prm *param, v, text jen.Code, prefix string, report func(jen.Cod
 		var cond jen.Code
 		msg := prefix + "must be " + r.describe(prm, backquote)
 		switch r.typ {
-		case sdk.ValidationGreaterThan:
+		case wire.ValidationGreaterThan:
 			cond = jen.Add(v).Op("<=").Add(valueCode(prm, r.bound))
-		case sdk.ValidationLessThan:
+		case wire.ValidationLessThan:
 			cond = jen.Add(v).Op(">=").Add(valueCode(prm, r.bound))
-		case sdk.ValidationInclusion:
+		case wire.ValidationInclusion:
 			cond = jen.Op("!").Qual("slices", "Contains").Call(valuesCode(prm, r.values), v)
-		case sdk.ValidationExclusion:
+		case wire.ValidationExclusion:
 			cond = jen.Qual("slices", "Contains").Call(valuesCode(prm, r.values), v)
 			msg = prefix + "must not be one of " + strings.Join(r.texts, ", ")
 			if prm.Secret {
 				// Naming the excluded values would tell which one the secret is.
 				msg = prefix + "must not be one of the excluded values"
 			}
-		case sdk.ValidationRegex:
+		case wire.ValidationRegex:
 			cond = jen.Op("!").Id(patternVar(prm)).Dot("MatchString").Call(text)
 			msg = prefix + "must match " + backquote(prm.Regex)
 		}

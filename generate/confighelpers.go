@@ -4,7 +4,7 @@ import "github.com/dave/jennifer/jen"
 
 // parserHelpers declares settingsParser and the functions the parsing code
 // shares, leaving out the optional ones u says nobody calls.
-func parserHelpers(g *jen.Group, rt string, u *configUses) {
+func parserHelpers(g *jen.Group, sdk string, u *configUses) {
 	recv := jen.Id("p").Op("*").Id("settingsParser")
 	problems := jen.Id("p").Dot("problems")
 
@@ -12,7 +12,7 @@ func parserHelpers(g *jen.Group, rt string, u *configUses) {
 	comment(g, "settingsParser reads one settings map and collects every problem it finds.")
 	g.Type().Id("settingsParser").Struct(
 		jen.Id("settings").Map(jen.String()).String(),
-		jen.Id("problems").Qual(rt, "ConfigError"),
+		jen.Id("problems").Qual(sdk, "ConfigError"),
 	)
 
 	g.Line()

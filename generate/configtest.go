@@ -26,7 +26,7 @@ func configTestFile(p *project) (File, error) {
 		jen.Id("spec").Op(":=").Id("Spec").Call(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Index().Struct(
 			jen.Id("what").String(),
-			jen.Id("params").Index().Qual(p.sdk, "Param"),
+			jen.Id("params").Index().Qual(p.wire, "Param"),
 			jen.Id("known").Index().String(),
 		).Add(lines([]jen.Code{
 			jen.Values(jen.Lit("Params"), jen.Id("spec").Dot("Params"), jen.Id("configParams")),
@@ -44,7 +44,7 @@ func configTestFile(p *project) (File, error) {
 
 	f.Line()
 	comment(f.Group, "problems returns the problems in err, failing the test when err is not a *sdk.ConfigError.")
-	f.Func().Id("problems").Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.Err().Error()).Index().Qual(p.sdk, "Problem").Block(
+	f.Func().Id("problems").Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.Err().Error()).Index().Qual(p.wire, "Problem").Block(
 		jen.Id("t").Dot("Helper").Call(),
 		jen.Var().Id("ce").Op("*").Qual(p.sdk, "ConfigError"),
 		jen.If(jen.Op("!").Qual("errors", "As").Call(jen.Err(), jen.Op("&").Id("ce"))).Block(
@@ -54,7 +54,7 @@ func configTestFile(p *project) (File, error) {
 	)
 	f.Line()
 	comment(f.Group, "params returns the parameters that problems name, in order, each once.")
-	f.Func().Id("params").Params(jen.Id("problems").Index().Qual(p.sdk, "Problem")).Index().String().Block(
+	f.Func().Id("params").Params(jen.Id("problems").Index().Qual(p.wire, "Problem")).Index().String().Block(
 		jen.Var().Id("names").Index().String(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("problems")).Block(
 			jen.If(jen.Len(jen.Id("names")).Op("==").Lit(0).Op("||").Id("names").Index(jen.Len(jen.Id("names")).Op("-").Lit(1)).Op("!=").Id("p").Dot("Param")).Block(

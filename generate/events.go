@@ -33,11 +33,11 @@ func eventsFile(p *project) (File, error) {
 
 // eventKind declares everything generated for one event kind.
 func eventKind(g *jen.Group, p *project, index int, e *event) {
-	rt := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
+	sdkQual := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
 
 	g.Line()
 	comment(g, fmt.Sprintf("%s is the kind of %s events: their index in the kind table.", e.kind, e.Name))
-	g.Const().Id(e.kind).Add(rt("Kind")).Op("=").Lit(index)
+	g.Const().Id(e.kind).Add(sdkQual("Kind")).Op("=").Lit(index)
 
 	g.Line()
 	doc := fmt.Sprintf("%s is the payload of %s %s event.", e.typ, article(e.Name), e.Name)
@@ -77,7 +77,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 		comment(g, fmt.Sprintf("Add%s adds e to b as %s %s event at position, stamped with unixNano. "+
 			"It returns sdk.ErrBatchFull when b has no room left.", e.goName, article(e.Name), e.Name))
 		g.Func().Id("Add"+e.goName).Params(
-			jen.Id("b").Op("*").Add(rt("Batch")), jen.Id("position").Uint64(), jen.Id("unixNano").Int64(), jen.Id("e").Op("*").Id(e.typ),
+			jen.Id("b").Op("*").Add(sdkQual("Batch")), jen.Id("position").Uint64(), jen.Id("unixNano").Int64(), jen.Id("e").Op("*").Id(e.typ),
 		).Error().Block(
 			jen.Var().Id("buf").Index(jen.Id("payloadBuffer")).Byte(),
 			jen.Return(jen.Id("b").Dot("Append").Call(jen.Id("position"), jen.Id("unixNano"), jen.Id(e.kind),
@@ -87,7 +87,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 		g.Line()
 		comment(g, fmt.Sprintf("Emit%s sends e through s as %s %s event stamped with the current time; "+
 			"it is safe to call from many goroutines at once.", e.goName, article(e.Name), e.Name))
-		g.Func().Id("Emit"+e.goName).Params(jen.Id("s").Add(rt("EventSink")), jen.Id("e").Op("*").Id(e.typ)).Error().Block(
+		g.Func().Id("Emit"+e.goName).Params(jen.Id("s").Add(sdkQual("EventSink")), jen.Id("e").Op("*").Id(e.typ)).Error().Block(
 			jen.Var().Id("buf").Index(jen.Id("payloadBuffer")).Byte(),
 			jen.Return(jen.Id("s").Dot("EmitKind").Call(jen.Id(e.kind), jen.Lit(0),
 				jen.Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))))),

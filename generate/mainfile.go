@@ -28,13 +28,13 @@ func mainFile(p *project) (File, error) {
 	f.Comment("//\tgo build -ldflags \"-X main.version=1.2.3\"")
 	f.Var().Id("version").Op("=").Lit(p.m.Version)
 
-	rt := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
+	sdkQual := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
 	// The SDK's hook and the skeleton's constructor for the kind.
 	hook, iface, ctor := "Source", "Source", "newSource"
 	if p.m.Kind == "sink" {
 		hook, iface, ctor = "Sink", "Sink", "newSink"
 	}
-	open := jen.Id(hook).Op(":").Func().Params(jen.Id("o").Add(rt("Open"))).Params(rt(iface), jen.Error()).Block(
+	open := jen.Id(hook).Op(":").Func().Params(jen.Id("o").Add(sdkQual("Open"))).Params(sdkQual(iface), jen.Error()).Block(
 		jen.List(jen.Id("cfg"), jen.Err()).Op(":=").Id("ParseConfig").Call(jen.Id("o").Dot("Settings")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Id(ctor).Call(jen.Id("cfg"), jen.Id("o"))),
@@ -50,7 +50,7 @@ func mainFile(p *project) (File, error) {
 		"The settings the host sends are parsed and checked here, so that setup and "+
 		ctor+" get typed configurations.")
 	f.Func().Id("main").Params().Block(
-		rt("Main").Call(rt("Plugin").Add(lines([]jen.Code{
+		sdkQual("Main").Call(sdkQual("Plugin").Add(lines([]jen.Code{
 			jen.Id("Spec").Op(":").Id("Spec").Call(),
 			setup,
 			open,

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // param is one parameter with its default and rules parsed, so that the
@@ -21,12 +21,12 @@ type param struct {
 	scope  string // "config" or "global", as in plugin.toml
 	goName string
 	def    string // the default; empty when there is none
-	rules  []rule // in sdk.ValidationType order, required left out
+	rules  []rule // in wire.ValidationType order, required left out
 }
 
 // rule is one validation other than required.
 type rule struct {
-	typ    sdk.ValidationType
+	typ    wire.ValidationType
 	bound  value          // greater_than, less_than
 	values []value        // inclusion, exclusion
 	texts  []string       // inclusion, exclusion as written
@@ -44,7 +44,7 @@ type value struct {
 
 // typeWrong marks a value that does not convert to the parameter's type in
 // the results of param.check.
-const typeWrong sdk.ValidationType = 0
+const typeWrong wire.ValidationType = 0
 
 // newParams parses the parameters of one scope and sorts them by name.
 func newParams(scope string, ps []manifest.Param) ([]*param, error) {
@@ -107,35 +107,35 @@ func (p *param) parse() error {
 		if err != nil {
 			return err
 		}
-		p.rules = append(p.rules, rule{typ: sdk.ValidationGreaterThan, bound: v})
+		p.rules = append(p.rules, rule{typ: wire.ValidationGreaterThan, bound: v})
 	}
 	if p.HasLessThan {
 		v, err := bound(p.LessThan)
 		if err != nil {
 			return err
 		}
-		p.rules = append(p.rules, rule{typ: sdk.ValidationLessThan, bound: v})
+		p.rules = append(p.rules, rule{typ: wire.ValidationLessThan, bound: v})
 	}
 	if len(p.Inclusion) > 0 {
 		vs, err := list(p.Inclusion)
 		if err != nil {
 			return err
 		}
-		p.rules = append(p.rules, rule{typ: sdk.ValidationInclusion, values: vs, texts: p.Inclusion})
+		p.rules = append(p.rules, rule{typ: wire.ValidationInclusion, values: vs, texts: p.Inclusion})
 	}
 	if len(p.Exclusion) > 0 {
 		vs, err := list(p.Exclusion)
 		if err != nil {
 			return err
 		}
-		p.rules = append(p.rules, rule{typ: sdk.ValidationExclusion, values: vs, texts: p.Exclusion})
+		p.rules = append(p.rules, rule{typ: wire.ValidationExclusion, values: vs, texts: p.Exclusion})
 	}
 	if p.Regex != "" {
 		re, err := regexp.Compile(p.Regex)
 		if err != nil {
 			return fmt.Errorf("regex: %w", err)
 		}
-		p.rules = append(p.rules, rule{typ: sdk.ValidationRegex, re: re})
+		p.rules = append(p.rules, rule{typ: wire.ValidationRegex, re: re})
 	}
 	if p.def != "" {
 		if bad := p.check(p.def); len(bad) > 0 {
@@ -192,16 +192,16 @@ func (p *param) compare(a, b value) int {
 
 // check mirrors the generated parsing of a set value: it returns the rules
 // text breaks, typeWrong first when it does not convert.
-func (p *param) check(text string) []sdk.ValidationType {
+func (p *param) check(text string) []wire.ValidationType {
 	items := []string{text}
 	if p.Type == manifest.TypeStrings {
 		items = splitList(text)
 	}
-	var bad []sdk.ValidationType
+	var bad []wire.ValidationType
 	for _, item := range items {
 		v, ok := p.convert(item)
 		if !ok {
-			return []sdk.ValidationType{typeWrong}
+			return []wire.ValidationType{typeWrong}
 		}
 		for _, r := range p.rules {
 			if !r.holds(p, item, v) && !slices.Contains(bad, r.typ) {
@@ -214,15 +214,15 @@ func (p *param) check(text string) []sdk.ValidationType {
 
 func (r *rule) holds(p *param, text string, v value) bool {
 	switch r.typ {
-	case sdk.ValidationGreaterThan:
+	case wire.ValidationGreaterThan:
 		return p.compare(v, r.bound) > 0
-	case sdk.ValidationLessThan:
+	case wire.ValidationLessThan:
 		return p.compare(v, r.bound) < 0
-	case sdk.ValidationInclusion:
+	case wire.ValidationInclusion:
 		return slices.ContainsFunc(r.values, func(x value) bool { return p.compare(v, x) == 0 })
-	case sdk.ValidationExclusion:
+	case wire.ValidationExclusion:
 		return !slices.ContainsFunc(r.values, func(x value) bool { return p.compare(v, x) == 0 })
-	case sdk.ValidationRegex:
+	case wire.ValidationRegex:
 		return r.re.MatchString(text)
 	}
 	return true
@@ -240,7 +240,7 @@ func splitList(s string) []string {
 }
 
 // ruleName names a rule as plugin.toml does, or "type" for typeWrong.
-func ruleName(t sdk.ValidationType) string {
+func ruleName(t wire.ValidationType) string {
 	if t == typeWrong {
 		return "type"
 	}
@@ -251,13 +251,13 @@ func ruleName(t sdk.ValidationType) string {
 // code quotes a regular expression the way the reader expects it.
 func (r *rule) describe(p *param, code func(string) string) string {
 	switch r.typ {
-	case sdk.ValidationGreaterThan:
+	case wire.ValidationGreaterThan:
 		return "greater than " + p.GreaterThan
-	case sdk.ValidationLessThan:
+	case wire.ValidationLessThan:
 		return "less than " + p.LessThan
-	case sdk.ValidationInclusion:
+	case wire.ValidationInclusion:
 		return "one of " + strings.Join(r.texts, ", ")
-	case sdk.ValidationExclusion:
+	case wire.ValidationExclusion:
 		return "not one of " + strings.Join(r.texts, ", ")
 	}
 	return "matching " + code(p.Regex)

@@ -10,7 +10,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 func newParam(t *testing.T, mp manifest.Param) *param {
@@ -25,11 +25,11 @@ func newParam(t *testing.T, mp manifest.Param) *param {
 func TestParamCheck(t *testing.T) {
 	p := newParam(t, manifest.Param{Name: "n", Type: manifest.TypeInt,
 		HasGreaterThan: true, GreaterThan: "0", HasLessThan: true, LessThan: "10", Exclusion: []string{"7"}})
-	for text, want := range map[string][]sdk.ValidationType{
+	for text, want := range map[string][]wire.ValidationType{
 		"5":   nil,
-		"0":   {sdk.ValidationGreaterThan},
-		"10":  {sdk.ValidationLessThan},
-		"7":   {sdk.ValidationExclusion},
+		"0":   {wire.ValidationGreaterThan},
+		"10":  {wire.ValidationLessThan},
+		"7":   {wire.ValidationExclusion},
 		"1.5": {typeWrong},
 	} {
 		if got := p.check(text); !slices.Equal(got, want) {
@@ -41,7 +41,7 @@ func TestParamCheck(t *testing.T) {
 	if got := list.check(" a , b ,, "); len(got) != 0 {
 		t.Errorf("check of a valid list = %v", got)
 	}
-	if got := list.check("a,zz"); !slices.Equal(got, []sdk.ValidationType{sdk.ValidationInclusion, sdk.ValidationRegex}) {
+	if got := list.check("a,zz"); !slices.Equal(got, []wire.ValidationType{wire.ValidationInclusion, wire.ValidationRegex}) {
 		t.Errorf("check(a,zz) = %v", got)
 	}
 
@@ -50,7 +50,7 @@ func TestParamCheck(t *testing.T) {
 		t.Errorf("90s is not 1m30s: %v", got)
 	}
 	f := newParam(t, manifest.Param{Name: "f", Type: manifest.TypeFloat})
-	if got := f.check("NaN"); !slices.Equal(got, []sdk.ValidationType{typeWrong}) {
+	if got := f.check("NaN"); !slices.Equal(got, []wire.ValidationType{typeWrong}) {
 		t.Errorf("NaN is accepted as a float: %v", got)
 	}
 }
@@ -79,7 +79,7 @@ func TestTestValues(t *testing.T) {
 		}
 		for _, b := range bad[1:] {
 			broken := p.check(b.text)
-			if len(broken) == 0 || ruleName(broken[0]) != b.rule && !slices.ContainsFunc(broken, func(v sdk.ValidationType) bool { return v.String() == b.rule }) {
+			if len(broken) == 0 || ruleName(broken[0]) != b.rule && !slices.ContainsFunc(broken, func(v wire.ValidationType) bool { return v.String() == b.rule }) {
 				t.Errorf("%s: bad value %q for %s breaks %v", p.Name, b.text, b.rule, broken)
 			}
 		}

@@ -42,15 +42,16 @@ type File struct {
 }
 
 // Plan returns every file of the project that m describes, sorted by path.
-// sdkFS holds the sdk package's sources at its top level; they are copied
-// into the project. Plan is pure: the same manifest and SDK give the same
-// files, byte for byte, and nothing is read or written elsewhere.
-func Plan(m *manifest.Manifest, sdkFS fs.FS) ([]File, error) {
+// src holds the sources of the sdk and wire packages in directories of
+// those names; they are copied into the project. Plan is pure: the same
+// manifest and sources give the same files, byte for byte, and nothing is
+// read or written elsewhere.
+func Plan(m *manifest.Manifest, src fs.FS) ([]File, error) {
 	p, err := newProject(m)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
-	files, err := sdkFiles(sdkFS)
+	files, err := packageFiles(src, p)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}

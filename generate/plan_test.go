@@ -19,8 +19,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// sdkFS is the SDK package's sources, as the CLI embeds them.
-var sdkFS = os.DirFS("../sdk")
+// packageSources holds the sdk and wire packages' sources in their
+// directories, as the CLI embeds them.
+var packageSources = os.DirFS("..")
 
 // cases are the manifests whose projects are compared with golden files
 // and built.
@@ -62,17 +63,19 @@ func load(t testing.TB, path string) *manifest.Manifest {
 
 func plan(t testing.TB, m *manifest.Manifest) []File {
 	t.Helper()
-	files, err := Plan(m, sdkFS)
+	files, err := Plan(m, packageSources)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return files
 }
 
-// isSDK reports whether a planned file is a copy of the SDK, which
-// changes with the SDK and is checked against it instead of a golden
-// file.
-func isSDK(f File) bool { return strings.HasPrefix(f.Path, "internal/sdk/") }
+// isCopy reports whether a planned file is a copy of the sdk or wire
+// package, which changes with the package and is checked against it
+// instead of a golden file.
+func isCopy(f File) bool {
+	return strings.HasPrefix(f.Path, "internal/sdk/") || strings.HasPrefix(f.Path, "internal/wire/")
+}
 
 // TestGolden compares each generated file with its golden file, byte for
 // byte; go test ./generate -update rewrites them. FILES.golden lists the
@@ -90,7 +93,7 @@ func TestGolden(t *testing.T) {
 			}
 			for _, f := range files {
 				fmt.Fprintf(&list, "%-8s %s\n", f.Owner, f.Path)
-				if !isSDK(f) {
+				if !isCopy(f) {
 					golden(t, filepath.Join(dir, filepath.FromSlash(f.Path)+".golden"), f.Data)
 				}
 			}
@@ -197,42 +200,53 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
-// TestSDKCopy checks that every SDK source, and nothing else, is
-// copied into internal/sdk unchanged but for the header and a blank line.
-func TestSDKCopy(t *testing.T) {
+// TestPackageCopy checks that every source of the sdk and wire packages,
+// and nothing else, is copied into internal/sdk and internal/wire
+// unchanged but for the header and a blank line, and in the sdk's copy the
+// wire package's import path, which becomes the project's copy's.
+func TestPackageCopy(t *testing.T) {
 	files := plan(t, starter(t, "source"))
 	copies := map[string][]byte{}
 	for _, f := range files {
-		if isSDK(f) {
+		if isCopy(f) {
 			if f.Owner != Plugctl {
 				t.Errorf("%s is owned by %s, want plugctl", f.Path, f.Owner)
 			}
-			copies[strings.TrimPrefix(f.Path, "internal/sdk/")] = f.Data
+			copies[strings.TrimPrefix(f.Path, "internal/")] = f.Data
 		}
-	}
-	names, err := fs.Glob(sdkFS, "*.go")
-	if err != nil {
-		t.Fatal(err)
 	}
 	n := 0
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			if _, ok := copies[name]; ok {
-				t.Errorf("test file %s was copied", name)
-			}
-			continue
-		}
-		n++
-		orig, err := fs.ReadFile(sdkFS, name)
+	for _, dir := range []string{"sdk", "wire"} {
+		names, err := fs.Glob(packageSources, dir+"/*.go")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := copies[name], Header+"\n\n"+string(orig); string(got) != want {
-			t.Errorf("internal/sdk/%s is not sdk/%s with the header in front", name, name)
+		for _, name := range names {
+			if strings.HasSuffix(name, "_test.go") {
+				if _, ok := copies[name]; ok {
+					t.Errorf("test file %s was copied", name)
+				}
+				continue
+			}
+			n++
+			orig, err := fs.ReadFile(packageSources, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Header + "\n\n" + string(orig)
+			if dir == "sdk" {
+				want = strings.ReplaceAll(want, `"github.com/plugctl/plugctl/wire"`, `"example.com/acme/internal/wire"`)
+			}
+			if got := copies[name]; string(got) != want {
+				t.Errorf("internal/%s is not %s with the header in front and the wire import the project's", name, name)
+			}
+			if strings.Contains(string(copies[name]), "github.com/plugctl/plugctl") {
+				t.Errorf("internal/%s still refers to github.com/plugctl/plugctl", name)
+			}
 		}
 	}
 	if n == 0 || len(copies) != n {
-		t.Errorf("copied %d files, want the %d SDK sources", len(copies), n)
+		t.Errorf("copied %d files, want the %d sources of sdk and wire", len(copies), n)
 	}
 }
 
@@ -331,7 +345,7 @@ func BenchmarkPlan(b *testing.B) {
 	m := largeManifest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Plan(m, sdkFS); err != nil {
+		if _, err := Plan(m, packageSources); err != nil {
 			b.Fatal(err)
 		}
 	}

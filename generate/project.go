@@ -15,6 +15,7 @@ type project struct {
 	m      *manifest.Manifest
 	module string // the generated project's module path
 	sdk    string // import path of its copy of the SDK
+	wire   string // import path of its copy of the wire package
 	config []*param
 	global []*param
 	events []*event // in kind-table order: index i is sdk.Kind(i)
@@ -45,6 +46,7 @@ func newProject(m *manifest.Manifest) (*project, error) {
 		p.module = "example.com/" + m.Name
 	}
 	p.sdk = p.module + "/internal/sdk"
+	p.wire = p.module + "/internal/wire"
 	if m.Kind != "source" && m.Kind != "sink" {
 		return nil, fmt.Errorf("kind %q: want source or sink", m.Kind)
 	}

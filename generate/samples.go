@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/manifest"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // The generated tests need values that a parameter accepts and values that
@@ -51,7 +51,7 @@ func (p *param) badValues() []badValue {
 }
 
 // breaking returns a value that breaks rule t.
-func (p *param) breaking(t sdk.ValidationType) (string, bool) {
+func (p *param) breaking(t wire.ValidationType) (string, bool) {
 	fallback := ""
 	for _, c := range p.candidates() {
 		if c == "" {
@@ -113,9 +113,9 @@ func (p *param) candidates() []string {
 	for i := range p.rules {
 		r := &p.rules[i]
 		switch r.typ {
-		case sdk.ValidationGreaterThan:
+		case wire.ValidationGreaterThan:
 			lo = &r.bound
-		case sdk.ValidationLessThan:
+		case wire.ValidationLessThan:
 			hi = &r.bound
 		}
 	}
@@ -125,18 +125,18 @@ func (p *param) candidates() []string {
 	for i := range p.rules {
 		r := &p.rules[i]
 		switch r.typ {
-		case sdk.ValidationGreaterThan:
+		case wire.ValidationGreaterThan:
 			cs = append(cs, p.GreaterThan)
 			cs = append(cs, p.format(p.step(r.bound, 1)), p.format(p.step(r.bound, -1)))
-		case sdk.ValidationLessThan:
+		case wire.ValidationLessThan:
 			cs = append(cs, p.LessThan)
 			cs = append(cs, p.format(p.step(r.bound, 1)), p.format(p.step(r.bound, -1)))
-		case sdk.ValidationInclusion, sdk.ValidationExclusion:
+		case wire.ValidationInclusion, wire.ValidationExclusion:
 			cs = append(cs, r.texts...)
 			for _, v := range r.values {
 				cs = append(cs, p.format(p.step(v, 1)), p.format(p.step(v, -1)))
 			}
-		case sdk.ValidationRegex:
+		case wire.ValidationRegex:
 			if s, ok := sampleMatch(r.re); ok {
 				cs = append(cs, s)
 			}

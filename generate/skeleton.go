@@ -10,6 +10,7 @@ import (
 // skeletonData is what source.go.tmpl and sink.go.tmpl use.
 type skeletonData struct {
 	SDK      string
+	Wire     string
 	Interval bool           // the manifest has a duration parameter "interval"
 	Path     bool           // the manifest has a string parameter "path"
 	Event    *skeletonEvent // the first event kind; nil when there is none
@@ -31,6 +32,7 @@ type fieldValue struct{ Name, Value string }
 func skeletonFile(p *project) (File, error) {
 	d := skeletonData{
 		SDK:      p.sdk,
+		Wire:     p.wire,
 		Interval: hasParam(p.config, "interval", manifest.TypeDuration),
 		Path:     hasParam(p.config, "path", manifest.TypeString),
 	}

@@ -3,7 +3,7 @@ package generate
 import (
 	"github.com/dave/jennifer/jen"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // specFile generates spec_gen.go: Spec, the plugin's specification as a Go
@@ -12,7 +12,7 @@ import (
 func specFile(p *project) (File, error) {
 	f := newGoFile(p, "")
 	s := p.m.Spec()
-	rt := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
+	wireQual := func(name string) *jen.Statement { return jen.Qual(p.wire, name) }
 
 	var spec fields
 	spec.add("Name", jen.Lit(s.Name))
@@ -20,12 +20,12 @@ func specFile(p *project) (File, error) {
 	spec.str("Description", s.Description)
 	spec.add("Version", jen.Id("version"))
 	spec.str("Author", s.Author)
-	spec.add("Role", rt(p.role()))
+	spec.add("Role", wireQual(p.role()))
 	if len(s.Global) > 0 {
-		spec.add("Global", specParams(rt, s.Global))
+		spec.add("Global", specParams(wireQual, s.Global))
 	}
 	if len(s.Params) > 0 {
-		spec.add("Params", specParams(rt, s.Params))
+		spec.add("Params", specParams(wireQual, s.Params))
 	}
 	if len(s.Events) > 0 {
 		kinds := make([]jen.Code, len(s.Events))
@@ -41,11 +41,11 @@ func specFile(p *project) (File, error) {
 					field.add("Type", jen.Lit(fl.Type))
 					fs[j] = field.inline()
 				}
-				kind.add("Fields", jen.Index().Add(rt("Field")).Add(lines(fs)))
+				kind.add("Fields", jen.Index().Add(wireQual("Field")).Add(lines(fs)))
 			}
 			kinds[i] = kind.lines()
 		}
-		spec.add("Events", jen.Index().Add(rt("EventKind")).Add(lines(kinds)))
+		spec.add("Events", jen.Index().Add(wireQual("EventKind")).Add(lines(kinds)))
 	}
 
 	f.Line()
@@ -53,14 +53,14 @@ func specFile(p *project) (File, error) {
 		"its parameters in name order with their rules, and its event kinds in kind-table order, "+
 		"all as plugin.toml declares them. Version is the version variable, so that a build "+
 		"stamped with -ldflags reports its own.")
-	f.Func().Id("Spec").Params().Add(rt("Spec")).Block(
-		jen.Return(rt("Spec").Add(spec.lines())),
+	f.Func().Id("Spec").Params().Add(wireQual("Spec")).Block(
+		jen.Return(wireQual("Spec").Add(spec.lines())),
 	)
 	return renderGo("spec_gen.go", f)
 }
 
-// specParams writes a []sdk.Param literal.
-func specParams(rt func(string) *jen.Statement, ps []sdk.Param) jen.Code {
+// specParams writes a []wire.Param literal.
+func specParams(wireQual func(string) *jen.Statement, ps []wire.Param) jen.Code {
 	items := make([]jen.Code, len(ps))
 	for i, prm := range ps {
 		var d fields
@@ -75,7 +75,7 @@ func specParams(rt func(string) *jen.Statement, ps []sdk.Param) jen.Code {
 			vs := make([]jen.Code, len(prm.Validations))
 			for j, v := range prm.Validations {
 				var vd fields
-				vd.add("Type", rt(validationConst[v.Type]))
+				vd.add("Type", wireQual(validationConst[v.Type]))
 				vd.str("Value", v.Value)
 				if len(v.Values) > 0 {
 					lits := make([]jen.Code, len(v.Values))
@@ -86,21 +86,21 @@ func specParams(rt func(string) *jen.Statement, ps []sdk.Param) jen.Code {
 				}
 				vs[j] = vd.inline()
 			}
-			d.add("Validations", jen.Index().Add(rt("Validation")).Add(lines(vs)))
+			d.add("Validations", jen.Index().Add(wireQual("Validation")).Add(lines(vs)))
 		}
 		items[i] = d.lines()
 	}
-	return jen.Index().Add(rt("Param")).Add(lines(items))
+	return jen.Index().Add(wireQual("Param")).Add(lines(items))
 }
 
 // validationConst names the SDK constant of each validation type.
-var validationConst = map[sdk.ValidationType]string{
-	sdk.ValidationRequired:    "ValidationRequired",
-	sdk.ValidationGreaterThan: "ValidationGreaterThan",
-	sdk.ValidationLessThan:    "ValidationLessThan",
-	sdk.ValidationInclusion:   "ValidationInclusion",
-	sdk.ValidationExclusion:   "ValidationExclusion",
-	sdk.ValidationRegex:       "ValidationRegex",
+var validationConst = map[wire.ValidationType]string{
+	wire.ValidationRequired:    "ValidationRequired",
+	wire.ValidationGreaterThan: "ValidationGreaterThan",
+	wire.ValidationLessThan:    "ValidationLessThan",
+	wire.ValidationInclusion:   "ValidationInclusion",
+	wire.ValidationExclusion:   "ValidationExclusion",
+	wire.ValidationRegex:       "ValidationRegex",
 }
 
 // fields are the keyed elements of a composite literal, kept in the order

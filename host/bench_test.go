@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // BenchmarkEndToEnd moves events from a plugin process (a polled source
@@ -42,9 +42,9 @@ func benchStream(b *testing.B, fixture string, settings map[string]string, size 
 	var n, bytes int
 	reached := make(chan struct{})
 	done := reached
-	handler := func(batch *sdk.Events) error {
+	handler := func(batch *wire.Events) error {
 		r := batch.Reader()
-		var e sdk.Event
+		var e wire.Event
 		for r.Next(&e) {
 			bytes += len(e.Payload)
 		}
@@ -74,10 +74,10 @@ func BenchmarkLatency(b *testing.B) {
 	ctx := context.Background()
 	p := mustLaunch(b, "emitter", Options{})
 	samples := make(chan time.Duration, 1024)
-	handler := func(batch *sdk.Events) error {
+	handler := func(batch *wire.Events) error {
 		now := time.Now().UnixNano()
 		r := batch.Reader()
-		var e sdk.Event
+		var e wire.Event
 		for r.Next(&e) {
 			select {
 			case samples <- time.Duration(now - e.Time):

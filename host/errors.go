@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Sentinel causes, matched with errors.Is on the errors this package returns.
@@ -39,7 +39,7 @@ var (
 // the reason sent to the plugin; Launch and Accept return it (inside a
 // *SessionError) when the host rejected the plugin.
 type RejectError struct {
-	Reason  sdk.RejectReason
+	Reason  wire.RejectReason
 	Message string
 }
 
@@ -51,9 +51,9 @@ func (e *RejectError) Error() string {
 // RequestError is a plugin's refusal of a request: Status is not ok.
 type RequestError struct {
 	Op       string // what was asked, as "open instance 1"
-	Status   sdk.Status
+	Status   wire.Status
 	Message  string
-	Problems []sdk.Problem // one per invalid parameter, with invalid_config
+	Problems []wire.Problem // one per invalid parameter, with invalid_config
 }
 
 // Error names the request, the status, and each invalid parameter.
@@ -77,14 +77,14 @@ func (e *RequestError) Error() string {
 // WriteError is a sink's final refusal of a batch: it answered error, or
 // kept answering retry until the attempts ran out.
 type WriteError struct {
-	Status   sdk.WriteStatus // sdk.WriteError or sdk.WriteRetry
+	Status   wire.WriteStatus // wire.WriteError or wire.WriteRetry
 	Message  string
 	Attempts int
 }
 
 // Error says whether the sink refused the batch or kept asking to retry.
 func (e *WriteError) Error() string {
-	if e.Status == sdk.WriteRetry {
+	if e.Status == wire.WriteRetry {
 		return fmt.Sprintf("write: sink still asked to retry after %d attempts: %s", e.Attempts, e.Message)
 	}
 	return "write: sink dropped the batch: " + e.Message
@@ -132,11 +132,11 @@ func exitText(ps *os.ProcessState) string {
 // violation is a breach of the protocol by the plugin; code goes in the
 // ERROR frame the host sends before it kills the plugin.
 type violation struct {
-	code sdk.ErrorCode
+	code wire.ErrorCode
 	err  error
 }
 
-func violationf(code sdk.ErrorCode, format string, args ...any) *violation {
+func violationf(code wire.ErrorCode, format string, args ...any) *violation {
 	return &violation{code, fmt.Errorf(format, args...)}
 }
 

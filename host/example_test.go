@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Launch a source plugin enrolled with plugctl manifest enroll, stream its
@@ -21,16 +21,16 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer reg.Close()
-	p, err := reg.Launch(ctx, "acme", host.Options{Role: sdk.RoleSource})
+	p, err := reg.Launch(ctx, "acme", host.Options{Role: wire.RoleSource})
 	if err != nil {
 		log.Fatal(err) // a *host.SessionError: why, exit status, last stderr lines
 	}
 	defer p.Close(ctx)
 
 	var resume *uint64 // the position acknowledged by an earlier run, if any
-	src, err := p.OpenSource(ctx, map[string]string{"dir": "/var/log/acme"}, resume, func(b *sdk.Events) error {
+	src, err := p.OpenSource(ctx, map[string]string{"dir": "/var/log/acme"}, resume, func(b *wire.Events) error {
 		r := b.Reader()
-		var e sdk.Event
+		var e wire.Event
 		for r.Next(&e) {
 			fmt.Printf("%d %s %s\n", e.Position, e.Kind, e.Payload)
 		}

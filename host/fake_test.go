@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // fake is an in-process plugin speaking the protocol with the codec over
@@ -15,19 +15,19 @@ import (
 type fake struct {
 	t     *testing.T
 	c     net.Conn
-	ack   sdk.HelloAck
+	ack   wire.HelloAck
 	in    chan frame // frames from the host, heartbeats left out
 	ended chan struct{}
 }
 
 type frame struct {
-	h    sdk.Header
+	h    wire.Header
 	body []byte
 }
 
-func sourceHello() sdk.Hello {
-	return sdk.Hello{Versions: []uint16{1}, ID: "id-1", Name: "fake", Version: "1.0.0",
-		Role: sdk.RoleSource, EventKinds: []string{"tick", "tock"}}
+func sourceHello() wire.Hello {
+	return wire.Hello{Versions: []uint16{1}, ID: "id-1", Name: "fake", Version: "1.0.0",
+		Role: wire.RoleSource, EventKinds: []string{"tick", "tock"}}
 }
 
 func testOptions() Options {
@@ -42,9 +42,9 @@ func (testWriter) Write(b []byte) (int, error) { return len(b), nil }
 // startFake runs a handshake between a fake plugin sending hello and a
 // host with opts. The fake's frames are read from the start, so the host
 // never blocks on net.Pipe.
-func startFake(t *testing.T, hello sdk.Hello, opts Options) (*fake, *Plugin, error) {
+func startFake(t *testing.T, hello wire.Hello, opts Options) (*fake, *Plugin, error) {
 	t.Helper()
-	return startFakeRaw(t, func(f *fake) { f.send(sdk.MsgHello, 0, hello.AppendTo(nil)) }, opts)
+	return startFakeRaw(t, func(f *fake) { f.send(wire.MsgHello, 0, hello.AppendTo(nil)) }, opts)
 }
 
 func startFakeRaw(t *testing.T, greet func(*fake), opts Options) (*fake, *Plugin, error) {
@@ -55,16 +55,16 @@ func startFakeRaw(t *testing.T, greet func(*fake), opts Options) (*fake, *Plugin
 		defer close(f.ended)
 		defer close(f.in)
 		greet(f)
-		fr := sdk.NewFrameReader(pc, sdk.MaxFrameLimit)
+		fr := wire.NewFrameReader(pc, wire.MaxFrameLimit)
 		for {
 			h, body, err := fr.Next()
 			if err != nil {
 				return
 			}
-			if h.Type == sdk.MsgHelloAck {
+			if h.Type == wire.MsgHelloAck {
 				f.ack.Decode(body)
 			}
-			if h.Type != sdk.MsgHeartbeat {
+			if h.Type != wire.MsgHeartbeat {
 				f.in <- frame{h, append([]byte(nil), body...)}
 			}
 		}
@@ -80,8 +80,8 @@ func startFakeRaw(t *testing.T, greet func(*fake), opts Options) (*fake, *Plugin
 }
 
 // send writes one frame to the host.
-func (f *fake) send(t sdk.MsgType, instance uint16, body []byte) {
-	b := append(sdk.AppendHeader(nil, t, instance, len(body)), body...)
+func (f *fake) send(t wire.MsgType, instance uint16, body []byte) {
+	b := append(wire.AppendHeader(nil, t, instance, len(body)), body...)
 	f.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	f.c.Write(b)
 }
@@ -96,7 +96,7 @@ func (f *fake) next(skipAcks bool) frame {
 			if !ok {
 				f.t.Fatal("fake: host closed the stream")
 			}
-			if skipAcks && fr.h.Type == sdk.MsgAck {
+			if skipAcks && fr.h.Type == wire.MsgAck {
 				continue
 			}
 			return fr
@@ -107,7 +107,7 @@ func (f *fake) next(skipAcks bool) frame {
 }
 
 // expect returns the next non-ACK frame and checks its type.
-func (f *fake) expect(want sdk.MsgType) frame {
+func (f *fake) expect(want wire.MsgType) frame {
 	f.t.Helper()
 	fr := f.next(true)
 	if fr.h.Type != want {
@@ -117,9 +117,9 @@ func (f *fake) expect(want sdk.MsgType) frame {
 }
 
 // request decodes the host's request frame.
-func (f *fake) request(fr frame) sdk.Request {
+func (f *fake) request(fr frame) wire.Request {
 	f.t.Helper()
-	var r sdk.Request
+	var r wire.Request
 	if err := r.Decode(fr.body, fr.h.Type); err != nil {
 		f.t.Fatal(err)
 	}
@@ -127,17 +127,17 @@ func (f *fake) request(fr frame) sdk.Request {
 }
 
 // reply answers a request.
-func (f *fake) reply(r sdk.Reply) {
-	f.send(sdk.MsgReply, 0, r.AppendTo(nil))
+func (f *fake) reply(r wire.Reply) {
+	f.send(wire.MsgReply, 0, r.AppendTo(nil))
 }
 
 // events sends one EVENTS batch with the given positions.
 func (f *fake) events(instance uint16, positions ...uint64) {
 	body := binary.LittleEndian.AppendUint32(nil, uint32(len(positions)))
 	for _, p := range positions {
-		body = sdk.AppendEvent(body, p, int64(p), 0, []byte("payload"), nil)
+		body = wire.AppendEvent(body, p, int64(p), 0, []byte("payload"), nil)
 	}
-	f.send(sdk.MsgEvents, instance, body)
+	f.send(wire.MsgEvents, instance, body)
 }
 
 // openSource opens a source on p, answering the fake's side.
@@ -152,8 +152,8 @@ func openSource(t *testing.T, f *fake, p *Plugin, resume *uint64, h Handler) *So
 		s, err := p.OpenSource(context.Background(), map[string]string{"k": "v"}, resume, h)
 		ch <- result{s, err}
 	}()
-	req := f.request(f.expect(sdk.MsgOpen))
-	f.reply(sdk.Reply{ID: req.ID})
+	req := f.request(f.expect(wire.MsgOpen))
+	f.reply(wire.Reply{ID: req.ID})
 	r := <-ch
 	if r.err != nil {
 		t.Fatal(r.err)

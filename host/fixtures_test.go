@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // envFixture names the fixture plugin a re-executed test binary runs.
@@ -48,7 +49,7 @@ var fixtures = map[string]func(){
 	},
 	"oversized": func() {
 		rawHandshake()
-		os.Stdout.Write(sdk.AppendHeader(nil, sdk.MsgEvents, 1, 2<<30))
+		os.Stdout.Write(wire.AppendHeader(nil, wire.MsgEvents, 1, 2<<30))
 		time.Sleep(time.Minute)
 	},
 	"garbage": func() {
@@ -72,24 +73,24 @@ var fixtures = map[string]func(){
 	"half-frame": func() {
 		fr := rawHandshake()
 		h, body := nextFrame(fr)
-		var req sdk.Request
+		var req wire.Request
 		req.Decode(body, h.Type)
-		reply := sdk.Reply{ID: req.ID}
-		rawSend(sdk.MsgReply, 0, reply.AppendTo(nil))
+		reply := wire.Reply{ID: req.ID}
+		rawSend(wire.MsgReply, 0, reply.AppendTo(nil))
 		batch := binary.LittleEndian.AppendUint32(nil, 2)
-		batch = sdk.AppendEvent(batch, 1, 1, 0, []byte("one"), nil)
-		batch = sdk.AppendEvent(batch, 2, 2, 0, []byte("two"), nil)
-		rawSend(sdk.MsgEvents, h.Instance, batch)
-		frame := append(sdk.AppendHeader(nil, sdk.MsgEvents, h.Instance, 4096), make([]byte, 1000)...)
+		batch = wire.AppendEvent(batch, 1, 1, 0, []byte("one"), nil)
+		batch = wire.AppendEvent(batch, 2, 2, 0, []byte("two"), nil)
+		rawSend(wire.MsgEvents, h.Instance, batch)
+		frame := append(wire.AppendHeader(nil, wire.MsgEvents, h.Instance, 4096), make([]byte, 1000)...)
 		os.Stdout.Write(frame)
 		fmt.Fprintln(os.Stderr, "fixture: dying in the middle of a frame")
 		os.Exit(1)
 	},
 }
 
-func fixtureSpec(name string, role sdk.Role) sdk.Spec {
-	return sdk.Spec{Name: name, Version: "1.2.3", Role: role,
-		Events: []sdk.EventKind{{Name: "tick"}, {Name: "tock"}}}
+func fixtureSpec(name string, role wire.Role) wire.Spec {
+	return wire.Spec{Name: name, Version: "1.2.3", Role: role,
+		Events: []wire.EventKind{{Name: "tick"}, {Name: "tock"}}}
 }
 
 func setting(o sdk.Open, key string) int {
@@ -103,7 +104,7 @@ func setting(o sdk.Open, key string) int {
 // that position).
 func countPlugin() sdk.Plugin {
 	return sdk.Plugin{
-		Spec: fixtureSpec("count", sdk.RoleSource),
+		Spec: fixtureSpec("count", wire.RoleSource),
 		Source: func(o sdk.Open) (sdk.Source, error) {
 			return &counter{
 				next:    o.ResumeFrom + 1,
@@ -154,7 +155,7 @@ func (c *counter) NextBatch(b *sdk.Batch) error {
 // forever (never end).
 func emitterPlugin() sdk.Plugin {
 	return sdk.Plugin{
-		Spec: fixtureSpec("emitter", sdk.RoleSource),
+		Spec: fixtureSpec("emitter", wire.RoleSource),
 		Run: func(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 			goroutines, per := max(1, setting(o, "goroutines")), setting(o, "per")
 			every := time.Duration(setting(o, "every")) * time.Millisecond
@@ -197,7 +198,7 @@ func emitterPlugin() sdk.Plugin {
 // "retry" asks for every batch to be sent twice, "error" refuses them.
 func sinkPlugin() sdk.Plugin {
 	return sdk.Plugin{
-		Spec: fixtureSpec("sink", sdk.RoleSink),
+		Spec: fixtureSpec("sink", wire.RoleSink),
 		Sink: func(o sdk.Open) (sdk.Sink, error) {
 			return &fileSink{mode: o.Settings["mode"], out: o.Settings["out"]}, nil
 		},
@@ -210,7 +211,7 @@ type fileSink struct {
 	buf       []string
 }
 
-func (s *fileSink) Write(b *sdk.Events) error {
+func (s *fileSink) Write(b *wire.Events) error {
 	s.tries++
 	switch {
 	case s.mode == "error":
@@ -219,7 +220,7 @@ func (s *fileSink) Write(b *sdk.Events) error {
 		return sdk.Retry(errors.New("busy"))
 	}
 	r := b.Reader()
-	var e sdk.Event
+	var e wire.Event
 	for r.Next(&e) {
 		s.buf = append(s.buf, strconv.FormatUint(e.Position, 10))
 	}
@@ -233,31 +234,31 @@ func (s *fileSink) Stop() error {
 
 // rawHandshake sends a HELLO by hand and reads the HELLO_ACK, returning
 // the reader of the host's frames.
-func rawHandshake() *sdk.FrameReader {
-	h := sdk.Hello{Versions: []uint16{1}, ID: "raw", Name: "raw", Version: "0.0.1",
-		Role: sdk.RoleSource, EventKinds: []string{"tick"}}
-	rawSend(sdk.MsgHello, 0, h.AppendTo(nil))
-	fr := sdk.NewFrameReader(os.Stdin, sdk.MaxFrameLimit)
-	if h, _, err := fr.Next(); err != nil || h.Type != sdk.MsgHelloAck {
+func rawHandshake() *wire.FrameReader {
+	h := wire.Hello{Versions: []uint16{1}, ID: "raw", Name: "raw", Version: "0.0.1",
+		Role: wire.RoleSource, EventKinds: []string{"tick"}}
+	rawSend(wire.MsgHello, 0, h.AppendTo(nil))
+	fr := wire.NewFrameReader(os.Stdin, wire.MaxFrameLimit)
+	if h, _, err := fr.Next(); err != nil || h.Type != wire.MsgHelloAck {
 		fmt.Fprintf(os.Stderr, "fixture: no HELLO_ACK: %v %v\n", h.Type, err)
 		os.Exit(2)
 	}
 	return fr
 }
 
-func rawSend(t sdk.MsgType, instance uint16, body []byte) {
-	os.Stdout.Write(append(sdk.AppendHeader(nil, t, instance, len(body)), body...))
+func rawSend(t wire.MsgType, instance uint16, body []byte) {
+	os.Stdout.Write(append(wire.AppendHeader(nil, t, instance, len(body)), body...))
 }
 
 // nextFrame reads the host's next frame other than a heartbeat.
-func nextFrame(fr *sdk.FrameReader) (sdk.Header, []byte) {
+func nextFrame(fr *wire.FrameReader) (wire.Header, []byte) {
 	for {
 		h, body, err := fr.Next()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "fixture: %v\n", err)
 			os.Exit(3)
 		}
-		if h.Type != sdk.MsgHeartbeat {
+		if h.Type != wire.MsgHeartbeat {
 			return h, body
 		}
 	}
@@ -269,27 +270,27 @@ func nextFrame(fr *sdk.FrameReader) (sdk.Header, []byte) {
 func flood() {
 	fr := rawHandshake()
 	h, body := nextFrame(fr)
-	var open sdk.Request
+	var open wire.Request
 	open.Decode(body, h.Type)
-	reply := sdk.Reply{ID: open.ID}
-	rawSend(sdk.MsgReply, 0, reply.AppendTo(nil))
+	reply := wire.Reply{ID: open.ID}
+	rawSend(wire.MsgReply, 0, reply.AppendTo(nil))
 	go func() { // drain the host's ACKs and heartbeats; leave on GOODBYE
 		for {
-			if h, _ := nextFrame(fr); h.Type == sdk.MsgGoodbye {
+			if h, _ := nextFrame(fr); h.Type == wire.MsgGoodbye {
 				os.Exit(0)
 			}
 		}
 	}()
 	size, _ := strconv.Atoi(open.Settings["size"])
 	frameBytes, _ := strconv.Atoi(open.Settings["frame"])
-	n := frameBytes / (sdk.EventHeaderSize + size)
-	frame := binary.LittleEndian.AppendUint32(sdk.AppendHeader(nil, sdk.MsgEvents, h.Instance, 0), uint32(n))
+	n := frameBytes / (wire.EventHeaderSize + size)
+	frame := binary.LittleEndian.AppendUint32(wire.AppendHeader(nil, wire.MsgEvents, h.Instance, 0), uint32(n))
 	for i := range n {
-		frame = sdk.AppendEvent(frame, uint64(i+1), 1, 0, make([]byte, size), nil)
+		frame = wire.AppendEvent(frame, uint64(i+1), 1, 0, make([]byte, size), nil)
 	}
-	sdk.PutHeader(frame, sdk.MsgEvents, h.Instance, len(frame)-sdk.HeaderSize)
+	wire.PutHeader(frame, wire.MsgEvents, h.Instance, len(frame)-wire.HeaderSize)
 	for pos := uint64(1); ; {
-		for off := sdk.HeaderSize + 4; off < len(frame); off += sdk.EventHeaderSize + size {
+		for off := wire.HeaderSize + 4; off < len(frame); off += wire.EventHeaderSize + size {
 			binary.LittleEndian.PutUint64(frame[off:], pos)
 			pos++
 		}

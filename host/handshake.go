@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // readBuffer is the host's read buffer per plugin. Bodies larger than
@@ -35,7 +35,7 @@ func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id iden
 		pending: make(map[uint32]waiter),
 	}
 	p.br = bufio.NewReaderSize(p.rd, readBuffer)
-	p.fr = sdk.NewFrameReader(p.br, sdk.HelloMaxFrame)
+	p.fr = wire.NewFrameReader(p.br, wire.HelloMaxFrame)
 	p.instances.Store(&map[uint16]instance{})
 
 	deadline := time.Now().Add(opts.Timeout)
@@ -58,7 +58,7 @@ func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id iden
 
 	p.fr.SetMax(opts.MaxFrame)
 	p.ackEvery = max(1, opts.Window/2)
-	if p.ack.Transport == sdk.TransportRing {
+	if p.ack.Transport == wire.TransportRing {
 		p.useRing()
 	} else {
 		p.releaseRing() // a version 1 plugin: the ring offered goes unused
@@ -80,14 +80,14 @@ func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id iden
 
 // handshake reads HELLO, decides, and answers HELLO_ACK or REJECT.
 func (p *Plugin) handshake() error {
-	hdr, err := p.br.Peek(sdk.HeaderSize)
+	hdr, err := p.br.Peek(wire.HeaderSize)
 	if err != nil {
 		if len(hdr) == 0 && err == io.EOF {
 			return fmt.Errorf("%w: the plugin closed its output before sending HELLO", ErrConnectionLost)
 		}
 		return p.notHello(err)
 	}
-	if h, err := sdk.ParseHeader(hdr, sdk.HelloMaxFrame); err != nil || h.Type != sdk.MsgHello {
+	if h, err := wire.ParseHeader(hdr, wire.HelloMaxFrame); err != nil || h.Type != wire.MsgHello {
 		if err == nil {
 			err = fmt.Errorf("first frame is %s", h.Type)
 		}
@@ -98,7 +98,7 @@ func (p *Plugin) handshake() error {
 		return p.notHello(err)
 	}
 	if err := p.hello.Decode(body); err != nil {
-		return p.reject(sdk.RejectBadHello, err.Error())
+		return p.reject(wire.RejectBadHello, err.Error())
 	}
 	if p.hello.Name != "" {
 		p.name = p.hello.Name
@@ -124,16 +124,16 @@ func (p *Plugin) notHello(cause error) error {
 
 // decide negotiates the version and runs the host's checks.
 func (p *Plugin) decide() error {
-	version := sdk.NewestVersion(p.hello.Versions)
+	version := wire.NewestVersion(p.hello.Versions)
 	h := &p.hello
 	switch {
 	case version == 0:
-		return p.reject(sdk.RejectUnsupportedVersion,
-			fmt.Sprintf("host speaks protocol versions 1 to %d, plugin speaks %v", sdk.ProtocolVersion, h.Versions))
-	case h.Role != sdk.RoleSource && h.Role != sdk.RoleSink:
-		return p.reject(sdk.RejectBadHello, fmt.Sprintf("unknown role %d", h.Role))
+		return p.reject(wire.RejectUnsupportedVersion,
+			fmt.Sprintf("host speaks protocol versions 1 to %d, plugin speaks %v", wire.ProtocolVersion, h.Versions))
+	case h.Role != wire.RoleSource && h.Role != wire.RoleSink:
+		return p.reject(wire.RejectBadHello, fmt.Sprintf("unknown role %d", h.Role))
 	case p.opts.Role != 0 && h.Role != p.opts.Role:
-		return p.reject(sdk.RejectWrongRole, fmt.Sprintf("host wants a %s, plugin is a %s", p.opts.Role, h.Role))
+		return p.reject(wire.RejectWrongRole, fmt.Sprintf("host wants a %s, plugin is a %s", p.opts.Role, h.Role))
 	}
 	if p.opts.Check != nil {
 		release, err := p.opts.Check.Admit(p.id.candidate(p))
@@ -142,7 +142,7 @@ func (p *Plugin) decide() error {
 			if errors.As(refusal(err), &re) {
 				return p.reject(re.Reason, re.Message)
 			}
-			return p.reject(sdk.RejectPolicy, err.Error())
+			return p.reject(wire.RejectPolicy, err.Error())
 		}
 		p.release = release
 	}
@@ -150,17 +150,17 @@ func (p *Plugin) decide() error {
 	for i, k := range slices.Backward(h.EventKinds) {
 		p.kinds[k] = uint16(i) // the first of duplicate names wins
 	}
-	p.ack = sdk.HelloAck{
+	p.ack = wire.HelloAck{
 		Version:     version,
 		MaxFrame:    p.opts.MaxFrame,
 		HeartbeatMS: uint32(max(p.opts.Heartbeat.Milliseconds(), 1)),
 		Window:      uint32(p.opts.Window),
 	}
 	if version >= 2 && p.ring != nil {
-		p.ack.Transport = sdk.TransportRing
+		p.ack.Transport = wire.TransportRing
 	}
 	body := p.ack.AppendTo(nil)
-	frame := append(sdk.AppendHeader(nil, sdk.MsgHelloAck, 0, len(body)), body...)
+	frame := append(wire.AppendHeader(nil, wire.MsgHelloAck, 0, len(body)), body...)
 	if _, err := p.conn.Write(frame); err != nil {
 		return fmt.Errorf("%w: sending HELLO_ACK: %w", ErrConnectionLost, err)
 	}
@@ -169,10 +169,10 @@ func (p *Plugin) decide() error {
 
 // reject tells the plugin why it is refused, best effort, and returns the
 // refusal as the handshake's error.
-func (p *Plugin) reject(reason sdk.RejectReason, msg string) error {
-	m := sdk.Reject{Reason: reason, Message: msg}
+func (p *Plugin) reject(reason wire.RejectReason, msg string) error {
+	m := wire.Reject{Reason: reason, Message: msg}
 	body := m.AppendTo(nil)
-	p.conn.Write(append(sdk.AppendHeader(nil, sdk.MsgReject, 0, len(body)), body...))
+	p.conn.Write(append(wire.AppendHeader(nil, wire.MsgReject, 0, len(body)), body...))
 	return &RejectError{Reason: reason, Message: msg}
 }
 

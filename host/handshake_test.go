@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 func TestHandshakeOK(t *testing.T) {
@@ -17,12 +17,12 @@ func TestHandshakeOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
-	want := sdk.HelloAck{Version: 1, MaxFrame: 128 << 10, HeartbeatMS: 1000, Window: 3}
+	f.expect(wire.MsgHelloAck)
+	want := wire.HelloAck{Version: 1, MaxFrame: 128 << 10, HeartbeatMS: 1000, Window: 3}
 	if f.ack != want {
 		t.Errorf("HELLO_ACK = %+v, want %+v", f.ack, want)
 	}
-	if h := p.Hello(); h.Name != "fake" || h.ID != "id-1" || h.Role != sdk.RoleSource || len(h.EventKinds) != 2 {
+	if h := p.Hello(); h.Name != "fake" || h.ID != "id-1" || h.Role != wire.RoleSource || len(h.EventKinds) != 2 {
 		t.Errorf("Hello() = %+v", h)
 	}
 	if p.Pid() != 0 {
@@ -37,7 +37,7 @@ func TestVersionNegotiation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	if f.ack.Version != 1 {
 		t.Errorf("chose version %d, want 1 (the highest in common)", f.ack.Version)
 	}
@@ -45,7 +45,7 @@ func TestVersionNegotiation(t *testing.T) {
 
 // expectReject checks that the host refused the handshake with reason and
 // told the plugin so.
-func expectReject(t *testing.T, f *fake, err error, reason sdk.RejectReason, text string) {
+func expectReject(t *testing.T, f *fake, err error, reason wire.RejectReason, text string) {
 	t.Helper()
 	var re *RejectError
 	if !errors.As(err, &re) || re.Reason != reason {
@@ -54,8 +54,8 @@ func expectReject(t *testing.T, f *fake, err error, reason sdk.RejectReason, tex
 	if !strings.Contains(err.Error(), text) {
 		t.Errorf("err = %q, want it to mention %q", err, text)
 	}
-	fr := f.expect(sdk.MsgReject)
-	var m sdk.Reject
+	fr := f.expect(wire.MsgReject)
+	var m wire.Reject
 	if err := m.Decode(fr.body); err != nil || m.Reason != reason {
 		t.Errorf("plugin got REJECT %+v (%v), want reason %s", m, err, reason)
 	}
@@ -65,43 +65,43 @@ func TestRejectUnsupportedVersion(t *testing.T) {
 	h := sourceHello()
 	h.Versions = []uint16{3, 4}
 	f, _, err := startFake(t, h, testOptions())
-	expectReject(t, f, err, sdk.RejectUnsupportedVersion, "plugin speaks [3 4]")
+	expectReject(t, f, err, wire.RejectUnsupportedVersion, "plugin speaks [3 4]")
 }
 
 func TestRejectWrongRole(t *testing.T) {
 	opts := testOptions()
-	opts.Role = sdk.RoleSink
+	opts.Role = wire.RoleSink
 	f, _, err := startFake(t, sourceHello(), opts)
-	expectReject(t, f, err, sdk.RejectWrongRole, "host wants a sink, plugin is a source")
+	expectReject(t, f, err, wire.RejectWrongRole, "host wants a sink, plugin is a source")
 }
 
 func TestRejectByEnrollment(t *testing.T) {
 	opts := testOptions()
-	var got sdk.Hello
+	var got wire.Hello
 	opts.Check = EnrollmentFunc(func(c *Candidate) error {
 		got = c.Hello
 		if c.Binary != "" || c.Launched {
 			t.Errorf("binary = %q, launched %v for a plugin not launched", c.Binary, c.Launched)
 		}
-		return &RejectError{Reason: sdk.RejectNotEnrolled, Message: "id-1 is not enrolled"}
+		return &RejectError{Reason: wire.RejectNotEnrolled, Message: "id-1 is not enrolled"}
 	})
 	f, _, err := startFake(t, sourceHello(), opts)
-	expectReject(t, f, err, sdk.RejectNotEnrolled, "id-1 is not enrolled")
+	expectReject(t, f, err, wire.RejectNotEnrolled, "id-1 is not enrolled")
 	if got.ID != "id-1" {
 		t.Errorf("Check saw HELLO %+v", got)
 	}
 
 	opts.Check = EnrollmentFunc(func(*Candidate) error { return errors.New("closed for maintenance") })
 	f, _, err = startFake(t, sourceHello(), opts)
-	expectReject(t, f, err, sdk.RejectPolicy, "closed for maintenance")
+	expectReject(t, f, err, wire.RejectPolicy, "closed for maintenance")
 }
 
 func TestRejectBadMagic(t *testing.T) {
 	h := sourceHello()
 	body := h.AppendTo(nil)
 	copy(body, "NOPE")
-	f, _, err := startFakeRaw(t, func(f *fake) { f.send(sdk.MsgHello, 0, body) }, testOptions())
-	expectReject(t, f, err, sdk.RejectBadHello, "not a plugctl plugin")
+	f, _, err := startFakeRaw(t, func(f *fake) { f.send(wire.MsgHello, 0, body) }, testOptions())
+	expectReject(t, f, err, wire.RejectBadHello, "not a plugctl plugin")
 }
 
 func TestGarbageInsteadOfHello(t *testing.T) {
@@ -126,9 +126,9 @@ func TestHandshakeTimeout(t *testing.T) {
 
 func TestHelloTooLarge(t *testing.T) {
 	_, _, err := startFakeRaw(t, func(f *fake) {
-		f.c.Write(sdk.AppendHeader(nil, sdk.MsgHello, 0, 1<<30))
+		f.c.Write(wire.AppendHeader(nil, wire.MsgHello, 0, 1<<30))
 	}, testOptions())
-	if !errors.Is(err, sdk.ErrFrameTooLarge) || !strings.Contains(err.Error(), "1073741824 bytes, limit is 65536") {
+	if !errors.Is(err, wire.ErrFrameTooLarge) || !strings.Contains(err.Error(), "1073741824 bytes, limit is 65536") {
 		t.Fatalf("err = %v, want a frame-too-large error naming size and limit", err)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // watch sends the host's heartbeats and declares the plugin dead when the
@@ -22,8 +22,8 @@ func (p *Plugin) watch() {
 			return
 		case t := <-tick.C:
 			if t.Sub(last) >= every {
-				m := sdk.Heartbeat{UnixNano: t.UnixNano()}
-				p.w.send(m.AppendTo(sdk.AppendHeader(nil, sdk.MsgHeartbeat, 0, 8)))
+				m := wire.Heartbeat{UnixNano: t.UnixNano()}
+				p.w.send(m.AppendTo(wire.AppendHeader(nil, wire.MsgHeartbeat, 0, 8)))
 				last = t
 			}
 			waited := p.rd.waited()
@@ -31,7 +31,7 @@ func (p *Plugin) watch() {
 			closing := p.closing
 			p.mu.Unlock()
 			if waited >= 3*every && !closing { // once closing, Grace bounds the wait
-				p.abort(fmt.Errorf("%w: nothing received for %v", ErrPluginSilent, waited.Round(time.Millisecond)), sdk.ErrCodeHeartbeatTimeout)
+				p.abort(fmt.Errorf("%w: nothing received for %v", ErrPluginSilent, waited.Round(time.Millisecond)), wire.ErrCodeHeartbeatTimeout)
 				return
 			}
 			if waited >= every && p.proc != nil && p.proc.exitedFor() >= every {

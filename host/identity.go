@@ -5,12 +5,12 @@ import (
 	"fmt"
 
 	"github.com/plugctl/plugctl/enroll"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Candidate is a plugin asking to be accepted, as an Enrollment sees it.
 type Candidate struct {
-	Hello sdk.Hello
+	Hello wire.Hello
 
 	// Binary is the absolute path of the plugin's executable: the file the
 	// host launched, or for a plugin accepted on a socket the executable
@@ -65,18 +65,18 @@ func refusal(err error) error {
 	if !errors.As(err, &r) {
 		return err
 	}
-	reason, ok := map[enroll.Reason]sdk.RejectReason{
-		enroll.MissingID:        sdk.RejectMissingID,
-		enroll.NotEnrolled:      sdk.RejectNotEnrolled,
-		enroll.Revoked:          sdk.RejectRevoked,
-		enroll.HashMismatch:     sdk.RejectHashMismatch,
-		enroll.IdentityMismatch: sdk.RejectIdentityMismatch,
-		enroll.PathMismatch:     sdk.RejectPathMismatch,
-		enroll.BadSignature:     sdk.RejectBadSignature,
-		enroll.TooManySessions:  sdk.RejectTooManySessions,
+	reason, ok := map[enroll.Reason]wire.RejectReason{
+		enroll.MissingID:        wire.RejectMissingID,
+		enroll.NotEnrolled:      wire.RejectNotEnrolled,
+		enroll.Revoked:          wire.RejectRevoked,
+		enroll.HashMismatch:     wire.RejectHashMismatch,
+		enroll.IdentityMismatch: wire.RejectIdentityMismatch,
+		enroll.PathMismatch:     wire.RejectPathMismatch,
+		enroll.BadSignature:     wire.RejectBadSignature,
+		enroll.TooManySessions:  wire.RejectTooManySessions,
 	}[r.Reason]
 	if !ok {
-		reason = sdk.RejectPolicy
+		reason = wire.RejectPolicy
 	}
 	return &RejectError{Reason: reason, Message: r.Msg}
 }

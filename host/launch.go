@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Launch starts the plugin executable at path with args and runs the
@@ -57,7 +57,7 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	// A ring variable inherited from the host's own environment would name
 	// a descriptor the plugin does not have: only offerRing sets it.
 	cmd.Env = slices.DeleteFunc(append(os.Environ(), opts.Env...), func(kv string) bool {
-		return strings.HasPrefix(kv, sdk.EnvRingFD+"=")
+		return strings.HasPrefix(kv, wire.EnvRingFD+"=")
 	})
 	cmd.Dir = opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]

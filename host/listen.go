@@ -14,7 +14,7 @@ import (
 const socketBuffer = 1 << 20
 
 // Listener accepts plugins started elsewhere, which connect to its Unix
-// socket when run with PLUGCTL_SOCKET=<path> (sdk.EnvSocket).
+// socket when run with PLUGCTL_SOCKET=<path> (wire.EnvSocket).
 type Listener struct {
 	ln   *net.UnixListener
 	opts Options

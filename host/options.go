@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Options configures how a host launches or accepts plugins. The zero
@@ -18,12 +18,12 @@ type Options struct {
 	Check Enrollment
 
 	// Role is the role the host expects; a plugin of the other role is
-	// rejected with sdk.RejectWrongRole. Zero accepts either.
-	Role sdk.Role
+	// rejected with wire.RejectWrongRole. Zero accepts either.
+	Role wire.Role
 
 	// MaxFrame is the largest frame body either side may send after the
-	// handshake. Default sdk.DefaultMaxFrame; at most
-	// sdk.MaxFrameLimit.
+	// handshake. Default wire.DefaultMaxFrame; at most
+	// wire.MaxFrameLimit.
 	MaxFrame uint32
 
 	// Heartbeat is the interval at which both sides send heartbeats. A
@@ -49,7 +49,7 @@ type Options struct {
 	Stderr io.Writer
 
 	// Env is added to the environment of launched plugins, for example
-	// sdk.EnvPluginID + "=" + id.
+	// wire.EnvPluginID + "=" + id.
 	Env []string
 
 	// Dir is the working directory of launched plugins; empty: the host's.
@@ -59,8 +59,8 @@ type Options struct {
 	// launched plugins (protocol version 2, on Linux). A plugin that
 	// takes it sends its frames through memory instead of its output
 	// pipe, several times faster. Rounded up to a power of two from
-	// sdk.RingMinSize to sdk.RingMaxSize; default
-	// sdk.DefaultRingSize. Negative offers no ring: every frame stays
+	// wire.RingMinSize to wire.RingMaxSize; default
+	// wire.DefaultRingSize. Negative offers no ring: every frame stays
 	// on the pipe.
 	RingSize int
 }
@@ -75,10 +75,10 @@ const (
 
 func (o Options) withDefaults() Options {
 	if o.MaxFrame == 0 {
-		o.MaxFrame = sdk.DefaultMaxFrame
+		o.MaxFrame = wire.DefaultMaxFrame
 	}
 	// The codec refuses a HELLO_ACK outside these bounds, so never offer one.
-	o.MaxFrame = min(max(o.MaxFrame, sdk.HelloMaxFrame), sdk.MaxFrameLimit)
+	o.MaxFrame = min(max(o.MaxFrame, wire.HelloMaxFrame), wire.MaxFrameLimit)
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = defaultHeartbeat
 	}
@@ -97,9 +97,9 @@ func (o Options) withDefaults() Options {
 	}
 	switch {
 	case o.RingSize == 0:
-		o.RingSize = sdk.DefaultRingSize
+		o.RingSize = wire.DefaultRingSize
 	case o.RingSize > 0:
-		o.RingSize = 1 << bits.Len(uint(min(max(o.RingSize, sdk.RingMinSize), sdk.RingMaxSize)-1))
+		o.RingSize = 1 << bits.Len(uint(min(max(o.RingSize, wire.RingMinSize), wire.RingMaxSize)-1))
 	}
 	return o
 }
@@ -110,7 +110,7 @@ func (o Options) withDefaults() Options {
 //
 // Admit is called once per handshake, once the protocol version and role
 // are agreed. Return a *RejectError to reject with its reason, any other
-// error to reject with sdk.RejectPolicy, or nil to accept, with a release
+// error to reject with wire.RejectPolicy, or nil to accept, with a release
 // function (or nil) that the host calls once when the session has ended,
 // also when it fails before Launch or Accept returns. Admit runs during the
 // handshake, so it should be quick.

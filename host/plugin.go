@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Plugin is a session with one plugin process, from an accepted handshake
@@ -28,13 +28,13 @@ type Plugin struct {
 	ring  *sharedRing // the ring offered to a launched plugin, if any
 	id    identity
 	name  string // from HELLO once known
-	hello sdk.Hello
-	ack   sdk.HelloAck
+	hello wire.Hello
+	ack   wire.HelloAck
 	kinds map[string]uint16 // event kind name → index in the HELLO table
 
 	rd *waitingReader
 	br *bufio.Reader
-	fr *sdk.FrameReader
+	fr *wire.FrameReader
 	w  *writer
 
 	// deferred holds sources whose ACK waits until the read loop runs out
@@ -54,7 +54,7 @@ type Plugin struct {
 	lastInst uint16
 	cause    error // the first reason the session is ending
 	ending   bool  // the read loop has begun tearing down
-	goodbye  *sdk.Goodbye
+	goodbye  *wire.Goodbye
 	closing  bool  // the host sent GOODBYE
 	started  bool  // start has run the session's goroutines
 	ended    error // why the Enrollment ended the session, if it did
@@ -70,15 +70,15 @@ type Plugin struct {
 
 // instance is an open source or sink, fed frames by the read loop.
 type instance interface {
-	handle(h sdk.Header, body []byte) error
+	handle(h wire.Header, body []byte) error
 }
 
 // Hello returns the plugin's HELLO: its id, name, version, role and kinds.
-func (p *Plugin) Hello() sdk.Hello { return p.hello }
+func (p *Plugin) Hello() wire.Hello { return p.hello }
 
 // HelloAck returns the host's answer to HELLO: the protocol version,
 // limits and transport of the session.
-func (p *Plugin) HelloAck() sdk.HelloAck { return p.ack }
+func (p *Plugin) HelloAck() wire.HelloAck { return p.ack }
 
 // Pid returns the plugin's process id, or 0 for a plugin accepted on a
 // socket.
@@ -106,16 +106,16 @@ func (p *Plugin) Err() error {
 }
 
 // Spec asks the plugin for its specification.
-func (p *Plugin) Spec(ctx context.Context) (sdk.Spec, error) {
-	r, err := p.do(ctx, &call{t: sdk.MsgSpecRequest, op: "spec"})
+func (p *Plugin) Spec(ctx context.Context) (wire.Spec, error) {
+	r, err := p.do(ctx, &call{t: wire.MsgSpecRequest, op: "spec"})
 	if err != nil {
-		return sdk.Spec{}, err
+		return wire.Spec{}, err
 	}
 	if r.spec == nil {
 		if err := replyErr("spec", &r.reply); err != nil {
-			return sdk.Spec{}, err
+			return wire.Spec{}, err
 		}
-		return sdk.Spec{}, fmt.Errorf("spec: plugin %s answered with a REPLY, not a SPEC", p.name)
+		return wire.Spec{}, fmt.Errorf("spec: plugin %s answered with a REPLY, not a SPEC", p.name)
 	}
 	return *r.spec, nil
 }
@@ -123,7 +123,7 @@ func (p *Plugin) Spec(ctx context.Context) (sdk.Spec, error) {
 // Setup sends the process-wide settings, once, before any instance is
 // opened. A refusal is a *RequestError.
 func (p *Plugin) Setup(ctx context.Context, settings map[string]string) error {
-	r, err := p.do(ctx, &call{t: sdk.MsgSetup, op: "setup", req: sdk.Request{Settings: settings}})
+	r, err := p.do(ctx, &call{t: wire.MsgSetup, op: "setup", req: wire.Request{Settings: settings}})
 	if err != nil {
 		return err
 	}
@@ -140,16 +140,16 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.closing = true
 	p.mu.Unlock()
 	if first {
-		p.sendGoodbye(sdk.GoodbyeNormal, "host closing")
+		p.sendGoodbye(wire.GoodbyeNormal, "host closing")
 	}
 	p.awaitEnd(ctx)
 	return p.err
 }
 
 // sendGoodbye asks the plugin to end the session.
-func (p *Plugin) sendGoodbye(reason sdk.GoodbyeReason, msg string) {
-	m := sdk.Goodbye{Reason: reason, Message: msg}
-	p.w.send(m.AppendTo(sdk.AppendHeader(nil, sdk.MsgGoodbye, 0, 6+len(m.Message))))
+func (p *Plugin) sendGoodbye(reason wire.GoodbyeReason, msg string) {
+	m := wire.Goodbye{Reason: reason, Message: msg}
+	p.w.send(m.AppendTo(wire.AppendHeader(nil, wire.MsgGoodbye, 0, 6+len(m.Message))))
 }
 
 // awaitEnd waits for the session to end after GOODBYE, killing a plugin
@@ -190,7 +190,7 @@ func (p *Plugin) sendEnd(cause error) {
 	p.closing = true
 	p.mu.Unlock()
 	if first {
-		p.sendGoodbye(sdk.GoodbyeRevoked, cause.Error())
+		p.sendGoodbye(wire.GoodbyeRevoked, cause.Error())
 	}
 	go p.awaitEnd(context.Background())
 }
@@ -227,9 +227,9 @@ func (p *Plugin) newInstance() (uint16, error) {
 // open installs inst as instance id and sends OPEN; on failure the id is
 // freed again. The instance is installed before OPEN is sent because the
 // first batch may overtake the reply.
-func (p *Plugin) open(ctx context.Context, id uint16, inst instance, req sdk.Request) error {
+func (p *Plugin) open(ctx context.Context, id uint16, inst instance, req wire.Request) error {
 	p.setInstance(id, inst)
-	c := &call{t: sdk.MsgOpen, instance: id, op: fmt.Sprintf("open instance %d", id), req: req}
+	c := &call{t: wire.MsgOpen, instance: id, op: fmt.Sprintf("open instance %d", id), req: req}
 	r, err := p.do(ctx, c)
 	if err == nil {
 		err = replyErr(c.op, &r.reply)
@@ -256,7 +256,7 @@ func (p *Plugin) setInstance(id uint16, inst instance) {
 // abort ends the session for a fatal cause: the first cause wins. With a
 // non-zero code the plugin is told with ERROR, best effort; then it is
 // killed and the connection closed, which ends the read loop.
-func (p *Plugin) abort(cause error, code sdk.ErrorCode) {
+func (p *Plugin) abort(cause error, code wire.ErrorCode) {
 	p.mu.Lock()
 	if p.cause != nil || p.ending {
 		p.mu.Unlock()
@@ -265,9 +265,9 @@ func (p *Plugin) abort(cause error, code sdk.ErrorCode) {
 	p.cause = cause
 	p.mu.Unlock()
 	if code != 0 {
-		m := sdk.ErrorMsg{Code: code, Message: cause.Error()}
+		m := wire.ErrorMsg{Code: code, Message: cause.Error()}
 		body := m.AppendTo(nil)
-		p.w.sendWait(append(sdk.AppendHeader(nil, sdk.MsgError, 0, len(body)), body...), errorWait)
+		p.w.sendWait(append(wire.AppendHeader(nil, wire.MsgError, 0, len(body)), body...), errorWait)
 	}
 	if p.proc != nil {
 		p.proc.kill()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // syncBuffer collects a plugin's forwarded stderr.
@@ -49,7 +50,7 @@ func testBinary(t testing.TB) string {
 // plugin is killed and checked gone when the test ends.
 func launchFixture(t testing.TB, fixture string, opts Options) (*Plugin, error) {
 	t.Helper()
-	opts.Env = append(opts.Env, envFixture+"="+fixture, sdk.EnvPluginID+"=test-"+fixture)
+	opts.Env = append(opts.Env, envFixture+"="+fixture, wire.EnvPluginID+"=test-"+fixture)
 	if opts.Stderr == nil {
 		opts.Stderr = &syncBuffer{}
 	}
@@ -112,14 +113,14 @@ type stream struct {
 
 func newStream(target int) *stream { return &stream{reached: make(chan struct{}), target: target} }
 
-func (s *stream) handle(b *sdk.Events) error {
+func (s *stream) handle(b *wire.Events) error {
 	if s.slow > 0 {
 		time.Sleep(s.slow)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := b.Reader()
-	var e sdk.Event
+	var e wire.Event
 	for r.Next(&e) {
 		s.positions = append(s.positions, e.Position)
 		if s.keep {
@@ -170,7 +171,7 @@ func closeCtx(t testing.TB) context.Context {
 }
 
 func TestProcessNormalStream(t *testing.T) {
-	p := mustLaunch(t, "count", Options{Role: sdk.RoleSource})
+	p := mustLaunch(t, "count", Options{Role: wire.RoleSource})
 	if h := p.Hello(); h.Name != "count" || h.ID != "test-count" || h.Version != "1.2.3" || p.Pid() == 0 {
 		t.Fatalf("Hello() = %+v, pid %d", h, p.Pid())
 	}
@@ -341,7 +342,7 @@ func TestProcessOversizedFrame(t *testing.T) {
 	p := mustLaunch(t, "oversized", Options{})
 	wait(t, p.Done(), "the session to end")
 	sessionErr(t, p.Err(), ErrProtocol, -1, "")
-	if !errors.Is(p.Err(), sdk.ErrFrameTooLarge) || !strings.Contains(p.Err().Error(), "EVENTS frame announces 2147483648 bytes, limit is 1048576") {
+	if !errors.Is(p.Err(), wire.ErrFrameTooLarge) || !strings.Contains(p.Err().Error(), "EVENTS frame announces 2147483648 bytes, limit is 1048576") {
 		t.Errorf("err = %v, want the size and the limit", p.Err())
 	}
 }
@@ -357,7 +358,7 @@ func TestProcessGarbageOnStream(t *testing.T) {
 
 func TestProcessNotAPlugin(t *testing.T) {
 	_, err := launchFixture(t, "not-a-plugin", Options{Timeout: 2 * time.Second})
-	sessionErr(t, err, sdk.ErrFrameTooLarge, -1, "")
+	sessionErr(t, err, wire.ErrFrameTooLarge, -1, "")
 	if !strings.Contains(err.Error(), `not a plugctl plugin: first bytes "Listening on port 8080\n" are not a HELLO frame`) {
 		t.Errorf("err = %v, want the first bytes shown", err)
 	}
@@ -372,11 +373,11 @@ func TestProcessRejected(t *testing.T) {
 		if c.Binary != want || !c.Launched || c.Pid <= 0 {
 			t.Errorf("Check got binary %q (launched %v, pid %d), want %q launched", c.Binary, c.Launched, c.Pid, want)
 		}
-		return &RejectError{Reason: sdk.RejectHashMismatch, Message: "binary changed since enrollment"}
+		return &RejectError{Reason: wire.RejectHashMismatch, Message: "binary changed since enrollment"}
 	})
 	_, err = launchFixture(t, "count", Options{Check: check})
 	var re *RejectError
-	if !errors.As(err, &re) || re.Reason != sdk.RejectHashMismatch {
+	if !errors.As(err, &re) || re.Reason != wire.RejectHashMismatch {
 		t.Fatalf("err = %v, want a hash_mismatch rejection", err)
 	}
 	sessionErr(t, err, re, sdk.ExitRejected, "")
@@ -467,7 +468,7 @@ func TestProcessSink(t *testing.T) {
 	for _, mode := range []string{"ok", "retry", "error"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := closeCtx(t)
-			p := mustLaunch(t, "sink", Options{Role: sdk.RoleSink})
+			p := mustLaunch(t, "sink", Options{Role: wire.RoleSink})
 			out := filepath.Join(t.TempDir(), "written")
 			sink, err := p.OpenSink(ctx, map[string]string{"mode": mode, "out": out})
 			if err != nil {
@@ -479,7 +480,7 @@ func TestProcessSink(t *testing.T) {
 			}
 			if mode == "error" {
 				var we *WriteError
-				if !errors.As(errs[0], &we) || we.Status != sdk.WriteError || !strings.Contains(we.Message, "schema mismatch") {
+				if !errors.As(errs[0], &we) || we.Status != wire.WriteError || !strings.Contains(we.Message, "schema mismatch") {
 					t.Fatalf("Write = %v, want a *WriteError", errs[0])
 				}
 				return
@@ -533,7 +534,7 @@ func acceptFixture(t *testing.T, fixture string, opts Options) (*Plugin, *Listen
 	}
 	t.Cleanup(func() { ln.Close() })
 	cmd := exec.Command(testBinary(t))
-	cmd.Env = append(os.Environ(), envFixture+"="+fixture, sdk.EnvSocket+"="+path, sdk.EnvPluginID+"=sock")
+	cmd.Env = append(os.Environ(), envFixture+"="+fixture, wire.EnvSocket+"="+path, wire.EnvPluginID+"=sock")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

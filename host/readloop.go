@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // readLoop is the session's only reader: it hands frames to their
@@ -14,7 +14,7 @@ import (
 func (p *Plugin) readLoop() {
 	var err error
 	for {
-		var h sdk.Header
+		var h wire.Header
 		var body []byte
 		if h, body, err = p.fr.Next(); err != nil {
 			err = readErr(err)
@@ -28,7 +28,7 @@ func (p *Plugin) readLoop() {
 	switch {
 	case errors.As(err, &v):
 		p.abort(err, v.code)
-	case errors.As(err, new(*sdk.ErrorMsg)):
+	case errors.As(err, new(*wire.ErrorMsg)):
 		p.abort(err, 0) // the plugin gave up: kill it rather than wait
 	}
 	p.finish(err)
@@ -40,45 +40,45 @@ func readErr(err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
-	case errors.Is(err, sdk.ErrFrameTooLarge):
-		return &violation{sdk.ErrCodeTooLarge, err}
-	case errors.Is(err, sdk.ErrMalformed):
-		return &violation{sdk.ErrCodeMalformed, err}
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		return &violation{wire.ErrCodeTooLarge, err}
+	case errors.Is(err, wire.ErrMalformed):
+		return &violation{wire.ErrCodeMalformed, err}
 	case err == io.EOF:
 		return fmt.Errorf("%w: the plugin closed its stream without GOODBYE", ErrConnectionLost)
 	}
 	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }
 
-func (p *Plugin) dispatch(h sdk.Header, body []byte) error {
-	if h.Type != sdk.MsgEvents {
+func (p *Plugin) dispatch(h wire.Header, body []byte) error {
+	if h.Type != wire.MsgEvents {
 		// A reply may end a drain: its events must be acknowledged first.
 		p.flushAcks()
 	}
 	switch h.Type {
-	case sdk.MsgEvents, sdk.MsgProgress, sdk.MsgEnd, sdk.MsgResult:
+	case wire.MsgEvents, wire.MsgProgress, wire.MsgEnd, wire.MsgResult:
 		inst, err := p.instance(h)
 		if inst == nil {
 			return err
 		}
 		return inst.handle(h, body)
-	case sdk.MsgHeartbeat:
-		var m sdk.Heartbeat
+	case wire.MsgHeartbeat:
+		var m wire.Heartbeat
 		return malformed(m.Decode(body))
-	case sdk.MsgReply:
-		var m sdk.Reply
+	case wire.MsgReply:
+		var m wire.Reply
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
 		return p.respond(m.ID, response{reply: m})
-	case sdk.MsgSpec:
-		var m sdk.SpecReply
+	case wire.MsgSpec:
+		var m wire.SpecReply
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
-		return p.respond(m.ID, response{reply: sdk.Reply{ID: m.ID}, spec: &m.Spec})
-	case sdk.MsgGoodbye:
-		var m sdk.Goodbye
+		return p.respond(m.ID, response{reply: wire.Reply{ID: m.ID}, spec: &m.Spec})
+	case wire.MsgGoodbye:
+		var m wire.Goodbye
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
@@ -86,26 +86,26 @@ func (p *Plugin) dispatch(h sdk.Header, body []byte) error {
 		p.goodbye = &m
 		p.mu.Unlock()
 		return nil // the stream ends next
-	case sdk.MsgError:
-		var m sdk.ErrorMsg
+	case wire.MsgError:
+		var m wire.ErrorMsg
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
 		return fmt.Errorf("plugin sent ERROR: %w", &m)
 	}
-	return violationf(sdk.ErrCodeUnexpected, "%s frame sent by a plugin", h.Type)
+	return violationf(wire.ErrCodeUnexpected, "%s frame sent by a plugin", h.Type)
 }
 
 func malformed(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &violation{sdk.ErrCodeMalformed, err}
+	return &violation{wire.ErrCodeMalformed, err}
 }
 
 // instance finds the instance a frame is for. Frames of an instance the
 // host closed or gave up opening are dropped.
-func (p *Plugin) instance(h sdk.Header) (instance, error) {
+func (p *Plugin) instance(h wire.Header) (instance, error) {
 	if inst := (*p.instances.Load())[h.Instance]; inst != nil {
 		return inst, nil
 	}
@@ -115,7 +115,7 @@ func (p *Plugin) instance(h sdk.Header) (instance, error) {
 	if issued {
 		return nil, nil
 	}
-	return nil, violationf(sdk.ErrCodeUnknownInstance, "%s frame for instance %d, which the host never opened", h.Type, h.Instance)
+	return nil, violationf(wire.ErrCodeUnknownInstance, "%s frame for instance %d, which the host never opened", h.Type, h.Instance)
 }
 
 // finish tears the session down once the read loop has stopped: it stops
@@ -140,7 +140,7 @@ func (p *Plugin) finish(readErr error) {
 	if p.proc != nil {
 		p.proc.wait(p.opts.Grace)
 	}
-	if clean && bye != nil && bye.Reason == sdk.GoodbyeError {
+	if clean && bye != nil && bye.Reason == wire.GoodbyeError {
 		clean, cause = false, fmt.Errorf("plugin failed: %s", bye.Message)
 	}
 	if clean && p.proc != nil && (p.proc.state == nil || !p.proc.state.Success()) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/plugctl/plugctl/enroll"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // RegistryPoll is how often a Registry reads its directory again even when
@@ -102,20 +102,20 @@ func (r *Registry) Admit(c *Candidate) (func(), error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.loadErr != nil {
-		return nil, &RejectError{Reason: sdk.RejectPolicy, Message: "the host's registry cannot be read: " + r.loadErr.Error()}
+		return nil, &RejectError{Reason: wire.RejectPolicy, Message: "the host's registry cannot be read: " + r.loadErr.Error()}
 	}
 	e, err := r.find(c)
 	if err != nil {
 		return nil, err
 	}
 	if c.DigestErr != nil {
-		return nil, &RejectError{Reason: sdk.RejectHashMismatch, Message: fmt.Sprintf("cannot digest %s's executable: %v", e.Ref(), c.DigestErr)}
+		return nil, &RejectError{Reason: wire.RejectHashMismatch, Message: fmt.Sprintf("cannot digest %s's executable: %v", e.Ref(), c.DigestErr)}
 	}
 	if err := r.matches(e, c); err != nil {
 		return nil, err
 	}
 	if n := r.count(e.ID); e.MaxSessions > 0 && n >= e.MaxSessions {
-		return nil, &RejectError{Reason: sdk.RejectTooManySessions,
+		return nil, &RejectError{Reason: wire.RejectTooManySessions,
 			Message: fmt.Sprintf("%s already has %d of its %d sessions", e.Ref(), n, e.MaxSessions)}
 	}
 	s := &session{entry: e.ID}
@@ -134,12 +134,12 @@ func (r *Registry) find(c *Candidate) (*enroll.Entry, error) {
 		if e := r.snap.ByPath(c.Binary); e != nil && c.Binary != "" {
 			return e, nil
 		}
-		return nil, &RejectError{Reason: sdk.RejectMissingID, Message: fmt.Sprintf(
-			"no plugin id and %s is not enrolled (start it with %s set to its entry's id)", orUnknown(c.Binary), sdk.EnvPluginID)}
+		return nil, &RejectError{Reason: wire.RejectMissingID, Message: fmt.Sprintf(
+			"no plugin id and %s is not enrolled (start it with %s set to its entry's id)", orUnknown(c.Binary), wire.EnvPluginID)}
 	}
 	e := r.snap.ByID(c.Hello.ID)
 	if e == nil {
-		return nil, &RejectError{Reason: sdk.RejectNotEnrolled, Message: fmt.Sprintf(
+		return nil, &RejectError{Reason: wire.RejectNotEnrolled, Message: fmt.Sprintf(
 			"no entry with id %s in the host's registry (plugctl manifest enroll %s)", c.Hello.ID, orUnknown(c.Binary))}
 	}
 	return e, nil
@@ -151,7 +151,7 @@ func (r *Registry) matches(e *enroll.Entry, c *Candidate) error {
 		return refusal(err)
 	}
 	if e.Role != "" && c.Hello.Role.String() != e.Role {
-		return &RejectError{Reason: sdk.RejectIdentityMismatch,
+		return &RejectError{Reason: wire.RejectIdentityMismatch,
 			Message: fmt.Sprintf("%s is enrolled as a %s, the plugin says it is a %s", e.Ref(), e.Role, c.Hello.Role)}
 	}
 	return nil
@@ -184,7 +184,7 @@ func (r *Registry) Launch(ctx context.Context, ref string, opts Options) (*Plugi
 		return nil, err
 	}
 	opts.Check = r
-	opts.Env = append(append([]string{}, opts.Env...), sdk.EnvPluginID+"="+e.ID)
+	opts.Env = append(append([]string{}, opts.Env...), wire.EnvPluginID+"="+e.ID)
 	for k, v := range e.Env {
 		opts.Env = append(opts.Env, k+"="+v)
 	}

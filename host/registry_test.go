@@ -15,6 +15,7 @@ import (
 	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/sdk"
 	"github.com/plugctl/plugctl/sign"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // plugBinary copies the test binary to dir/name with extra bytes appended:
@@ -107,7 +108,7 @@ func (f *registryFixture) launch(t *testing.T, ref string) (*Plugin, error) {
 	return p, err
 }
 
-func wantReject(t *testing.T, err error, reason sdk.RejectReason, text string) {
+func wantReject(t *testing.T, err error, reason wire.RejectReason, text string) {
 	t.Helper()
 	var re *RejectError
 	if !errors.As(err, &re) || re.Reason != reason {
@@ -160,7 +161,7 @@ func TestRegistryAcceptsThenRevokeEndsSession(t *testing.T) {
 		t.Errorf("the plugin did not log why the host ended its session: %q", told)
 	}
 	_, err = f.launch(t, e.ID)
-	wantReject(t, err, sdk.RejectRevoked, "compromised build")
+	wantReject(t, err, wire.RejectRevoked, "compromised build")
 }
 
 // TestRegistryEndsSessionOnRemoveOrChange: removing the entry, or changing
@@ -220,21 +221,21 @@ func TestRegistryRejects(t *testing.T) {
 		return err
 	}
 
-	wantReject(t, launch(path, sdk.EnvPluginID+"="+enroll.NewID()), sdk.RejectNotEnrolled, "no entry with id")
-	wantReject(t, launch(path, sdk.EnvPluginID+"="), sdk.RejectMissingID, sdk.EnvPluginID)
+	wantReject(t, launch(path, wire.EnvPluginID+"="+enroll.NewID()), wire.RejectNotEnrolled, "no entry with id")
+	wantReject(t, launch(path, wire.EnvPluginID+"="), wire.RejectMissingID, wire.EnvPluginID)
 
 	e := enrolled(t, f.reg, path, func(e *enroll.Entry) { e.MaxSessions = 0 })
 	if err := launch(path); !strings.Contains(err.Error(), "accepted") {
 		t.Errorf("a plugin without an id, at an enrolled path: %v, want it accepted as that entry", err)
 	}
-	wantReject(t, launch(other, sdk.EnvPluginID+"="+e.ID), sdk.RejectPathMismatch, "is enrolled at "+path)
+	wantReject(t, launch(other, wire.EnvPluginID+"="+e.ID), wire.RejectPathMismatch, "is enrolled at "+path)
 
 	e.SHA256 = strings.Repeat("ab", 32)
 	putEntry(t, f.reg, e)
-	wantReject(t, launch(path, sdk.EnvPluginID+"="+e.ID), sdk.RejectHashMismatch, "changed since it was enrolled")
+	wantReject(t, launch(path, wire.EnvPluginID+"="+e.ID), wire.RejectHashMismatch, "changed since it was enrolled")
 
 	sink := enrolled(t, f.reg, other, func(e *enroll.Entry) { e.Role = "sink" })
-	wantReject(t, launch(other, sdk.EnvPluginID+"="+sink.ID), sdk.RejectIdentityMismatch, "enrolled as a sink")
+	wantReject(t, launch(other, wire.EnvPluginID+"="+sink.ID), wire.RejectIdentityMismatch, "enrolled as a sink")
 }
 
 // TestRegistrySessionLimit: an entry's max_sessions is enforced, and a
@@ -247,7 +248,7 @@ func TestRegistrySessionLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.launch(t, e.ID)
-	wantReject(t, err, sdk.RejectTooManySessions, "already has 1 of its 1 sessions")
+	wantReject(t, err, wire.RejectTooManySessions, "already has 1 of its 1 sessions")
 	if err := p.Close(closeCtx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -274,13 +275,13 @@ func TestRegistrySignedRebuild(t *testing.T) {
 
 	plugBinary(t, f.dir, "plug", "rebuilt") // another hash, same path
 	_, err = f.launch(t, e.ID)
-	wantReject(t, err, sdk.RejectHashMismatch, "has no signature")
+	wantReject(t, err, wire.RejectHashMismatch, "has no signature")
 
 	if _, err := sign.SignFile(other, path); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.launch(t, e.ID)
-	wantReject(t, err, sdk.RejectBadSignature, "signed by another key")
+	wantReject(t, err, wire.RejectBadSignature, "signed by another key")
 
 	if _, err := sign.SignFile(key, path); err != nil {
 		t.Fatal(err)
@@ -293,7 +294,7 @@ func TestRegistrySignedRebuild(t *testing.T) {
 
 	plugBinary(t, f.dir, "plug", "rebuilt again") // the signature no longer covers it
 	_, err = f.launch(t, e.ID)
-	wantReject(t, err, sdk.RejectBadSignature, "does not match")
+	wantReject(t, err, wire.RejectBadSignature, "does not match")
 }
 
 // TestRegistryImpostorOnSocket: a process that connects with an enrolled
@@ -310,13 +311,13 @@ func TestRegistryImpostorOnSocket(t *testing.T) {
 	cmd := exec.Command(impostor)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
-	cmd.Env = append(os.Environ(), envFixture+"=count", sdk.EnvSocket+"="+filepath.Join(f.dir, "h.sock"), sdk.EnvPluginID+"="+e.ID)
+	cmd.Env = append(os.Environ(), envFixture+"=count", wire.EnvSocket+"="+filepath.Join(f.dir, "h.sock"), wire.EnvPluginID+"="+e.ID)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
 	_, err = ln.Accept(closeCtx(t))
-	wantReject(t, err, sdk.RejectPathMismatch, "not "+impostor)
+	wantReject(t, err, wire.RejectPathMismatch, "not "+impostor)
 	werr := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(werr, &ee) || ee.ExitCode() != sdk.ExitRejected {
@@ -424,7 +425,7 @@ func TestRegistryUnusableRefusesNew(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	wantReject(t, err, sdk.RejectPolicy, "writable by others")
+	wantReject(t, err, wire.RejectPolicy, "writable by others")
 	if p.Err() != nil {
 		t.Errorf("the live session ended: %v", p.Err())
 	}

@@ -5,26 +5,26 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // response is the answer to a request: a REPLY, or a SPEC.
 type response struct {
-	reply sdk.Reply
-	spec  *sdk.Spec // set for SPEC
+	reply wire.Reply
+	spec  *wire.Spec // set for SPEC
 }
 
 // waiter is a request waiting for its answer.
 type waiter struct {
 	ch    chan response
-	check func(*sdk.Reply) error
+	check func(*wire.Reply) error
 }
 
 // call is one request and how to wait for its answer.
 type call struct {
-	t        sdk.MsgType
+	t        wire.MsgType
 	instance uint16
-	req      sdk.Request
+	req      wire.Request
 	op       string // for errors: "open instance 3"
 	// progress, when set, returns a count that moves while the plugin
 	// works on the request (batches received while a source drains), so
@@ -32,7 +32,7 @@ type call struct {
 	progress func() uint64
 	// check runs on the read loop with the reply; an error is a protocol
 	// violation.
-	check func(*sdk.Reply) error
+	check func(*wire.Reply) error
 }
 
 // do sends a request and waits for its answer.
@@ -49,8 +49,8 @@ func (p *Plugin) do(ctx context.Context, c *call) (response, error) {
 	p.pending[id] = waiter{ch, c.check}
 	p.mu.Unlock()
 	c.req.ID = id
-	frame := c.req.AppendTo(make([]byte, sdk.HeaderSize, 64), c.t)
-	sdk.PutHeader(frame, c.t, c.instance, len(frame)-sdk.HeaderSize)
+	frame := c.req.AppendTo(make([]byte, wire.HeaderSize, 64), c.t)
+	wire.PutHeader(frame, c.t, c.instance, len(frame)-wire.HeaderSize)
 	p.w.send(frame)
 	return await(ctx, p, ch, c.op, c.progress, func() {
 		p.mu.Lock()
@@ -106,7 +106,7 @@ func (p *Plugin) respond(id uint32, r response) error {
 		if issued {
 			return nil // answered already, or abandoned by its caller
 		}
-		return violationf(sdk.ErrCodeUnexpected, "answer to request %d, which the host never sent", id)
+		return violationf(wire.ErrCodeUnexpected, "answer to request %d, which the host never sent", id)
 	}
 	if w.check != nil {
 		if err := w.check(&r.reply); err != nil {
@@ -126,8 +126,8 @@ func (p *Plugin) endErr(op string) error {
 	return fmt.Errorf("%s: %w", op, ErrClosed)
 }
 
-func replyErr(op string, r *sdk.Reply) error {
-	if r.Status == sdk.StatusOK {
+func replyErr(op string, r *wire.Reply) error {
+	if r.Status == wire.StatusOK {
 		return nil
 	}
 	return &RequestError{Op: op, Status: r.Status, Message: r.Message, Problems: r.Problems}

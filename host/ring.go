@@ -6,12 +6,12 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // sharedRing is a ring offered to a launched plugin, with what unmaps it.
 type sharedRing struct {
-	ring  *sdk.Ring
+	ring  *wire.Ring
 	unmap func()
 }
 
@@ -29,7 +29,7 @@ func offerRing(cmd *exec.Cmd, size int) (*sharedRing, *os.File) {
 		return nil, nil
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	cmd.Env = append(cmd.Env, sdk.EnvRingFD+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	cmd.Env = append(cmd.Env, wire.EnvRingFD+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	return &sharedRing{ring: r, unmap: unmap}, f
 }
 
@@ -48,7 +48,7 @@ const ringFlushBytes = 2 << 20
 // dry (a busy instance) must not hold back the deferred ACKs of a quiet
 // one until the next heartbeat.
 type ringStream struct {
-	rr      *sdk.RingReader
+	rr      *wire.RingReader
 	closed  *atomic.Bool
 	flush   func()
 	unacked int // bytes read since flush
@@ -71,10 +71,10 @@ func (s *ringStream) Read(p []byte) (int, error) {
 // has chosen it: from then on the pipe only wakes the host. Deferred acks
 // go out when the ring runs dry and after every ringFlushBytes.
 func (p *Plugin) useRing() {
-	rr := sdk.NewRingReader(p.ring.ring, p.rd.r)
+	rr := wire.NewRingReader(p.ring.ring, p.rd.r)
 	rr.OnIdle = p.flushAcks
 	p.rd.r = &ringStream{rr: rr, closed: &p.closed, flush: p.flushAcks}
-	p.fr = sdk.NewFrameReader(p.rd, p.opts.MaxFrame)
+	p.fr = wire.NewFrameReader(p.rd, p.opts.MaxFrame)
 }
 
 // releaseRing unmaps the ring, if one was offered. The read loop has

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // newRing creates the shared memory of a ring of size data bytes, maps it
@@ -14,13 +14,13 @@ import (
 // the file would make the host's next read of the ring fault (SIGBUS).
 // The file is what the plugin inherits; the host closes its copy once the
 // plugin has started, and unmaps the memory when the session ends.
-func newRing(size int) (*os.File, *sdk.Ring, func(), error) {
+func newRing(size int) (*os.File, *wire.Ring, func(), error) {
 	fd, err := unix.MemfdCreate("plugctl-ring", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("shared ring: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "plugctl-ring")
-	n := sdk.RingMemSize(size)
+	n := wire.RingMemSize(size)
 	if err := f.Truncate(int64(n)); err != nil {
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("shared ring: %w", err)
@@ -34,7 +34,7 @@ func newRing(size int) (*os.File, *sdk.Ring, func(), error) {
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("shared ring: map: %w", err)
 	}
-	r, err := sdk.InitRing(mem, size)
+	r, err := wire.InitRing(mem, size)
 	if err != nil {
 		unix.Munmap(mem)
 		f.Close()

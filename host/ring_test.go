@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Fixtures of the ring transport, added to the table of fixtures_test.go.
@@ -30,7 +31,7 @@ func init() {
 	// sdk.Main handed a ring it cannot use: it must say so and offer
 	// only version 1.
 	fixtures["count-badring"] = func() {
-		os.Setenv(sdk.EnvRingFD, "2") // not an inherited descriptor
+		os.Setenv(wire.EnvRingFD, "2") // not an inherited descriptor
 		sdk.Main(countPlugin())
 	}
 	// A source whose OPEN fails with a report of what the plugin process
@@ -46,7 +47,7 @@ func init() {
 				}
 			}
 			maps, _ := os.ReadFile("/proc/self/maps")
-			v, set := os.LookupEnv(sdk.EnvRingFD)
+			v, set := os.LookupEnv(wire.EnvRingFD)
 			return nil, fmt.Errorf("env set %v %q; ring descriptors %v; mapped %v", set, v, fds, strings.Contains(string(maps), "plugctl-ring"))
 		}
 		sdk.Main(p)
@@ -55,7 +56,7 @@ func init() {
 	fixtures["ring-half-frame"] = func() {
 		fr, _, _, w := rawRingHandshake()
 		instance := openThenEvents(fr, w, 1, 2)
-		w.Write(append(sdk.AppendHeader(nil, sdk.MsgEvents, instance, 4096), make([]byte, 1000)...))
+		w.Write(append(wire.AppendHeader(nil, wire.MsgEvents, instance, 4096), make([]byte, 1000)...))
 		fmt.Fprintln(os.Stderr, "fixture: dying in the middle of a frame in the ring")
 		os.Exit(1)
 	}
@@ -65,12 +66,12 @@ func init() {
 		instance := openThenEvents(fr, w, 1)
 		for {
 			h, body := nextFrame(fr)
-			var ack sdk.Ack
-			if h.Type == sdk.MsgAck && ack.Decode(body) == nil && ack.Position == 1 {
+			var ack wire.Ack
+			if h.Type == wire.MsgAck && ack.Decode(body) == nil && ack.Position == 1 {
 				break
 			}
 		}
-		ringSend(w, sdk.MsgEnd, instance, (&sdk.End{HasPosition: true, Position: 1}).AppendTo(nil))
+		ringSend(w, wire.MsgEnd, instance, (&wire.End{HasPosition: true, Position: 1}).AppendTo(nil))
 		time.Sleep(time.Minute)
 	}
 	// Once the host sleeps on the doorbell, a whole session's last frames
@@ -86,22 +87,22 @@ func init() {
 			time.Sleep(time.Millisecond)
 		}
 		time.Sleep(20 * time.Millisecond) // let the host block on its read
-		w := sdk.NewRingWriter(ring, io.Discard, nil)
+		w := wire.NewRingWriter(ring, io.Discard, nil)
 		instance := openThenEvents(fr, w, 1, 2)
-		ringSend(w, sdk.MsgEnd, instance, (&sdk.End{HasPosition: true, Position: 2}).AppendTo(nil))
-		ringSend(w, sdk.MsgGoodbye, 0, (&sdk.Goodbye{Reason: sdk.GoodbyeNormal}).AppendTo(nil))
+		ringSend(w, wire.MsgEnd, instance, (&wire.End{HasPosition: true, Position: 2}).AppendTo(nil))
+		ringSend(w, wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil))
 		os.Exit(0)
 	}
 	// Takes the ring, then writes its frames to stdout as on a pipe.
 	fixtures["ring-frames-on-stdout"] = func() {
 		rawRingHandshake()
-		hb := (&sdk.Heartbeat{UnixNano: 1}).AppendTo(nil)
-		os.Stdout.Write(append(sdk.AppendHeader(nil, sdk.MsgHeartbeat, 0, len(hb)), hb...))
+		hb := (&wire.Heartbeat{UnixNano: 1}).AppendTo(nil)
+		os.Stdout.Write(append(wire.AppendHeader(nil, wire.MsgHeartbeat, 0, len(hb)), hb...))
 		time.Sleep(time.Minute)
 	}
 	fixtures["ring-corrupt"] = func() {
 		fr, _, mem, w := rawRingHandshake()
-		ringSend(w, sdk.MsgHeartbeat, 0, (&sdk.Heartbeat{UnixNano: 1}).AppendTo(nil))
+		ringSend(w, wire.MsgHeartbeat, 0, (&wire.Heartbeat{UnixNano: 1}).AppendTo(nil))
 		// A head more than the ring's size ahead of anything the host read.
 		head := binary.NativeEndian.Uint64(mem[64:])
 		binary.NativeEndian.PutUint64(mem[64:], head+2*binary.LittleEndian.Uint64(mem[16:]))
@@ -114,17 +115,17 @@ func init() {
 
 // openThenEvents reads the host's OPEN and answers it, then sends a
 // batch of the given positions, all through w.
-func openThenEvents(fr *sdk.FrameReader, w *sdk.RingWriter, positions ...uint64) uint16 {
+func openThenEvents(fr *wire.FrameReader, w *wire.RingWriter, positions ...uint64) uint16 {
 	h, body := nextFrame(fr)
-	var req sdk.Request
+	var req wire.Request
 	req.Decode(body, h.Type)
-	reply := sdk.Reply{ID: req.ID}
-	ringSend(w, sdk.MsgReply, 0, reply.AppendTo(nil))
+	reply := wire.Reply{ID: req.ID}
+	ringSend(w, wire.MsgReply, 0, reply.AppendTo(nil))
 	batch := binary.LittleEndian.AppendUint32(nil, uint32(len(positions)))
 	for _, pos := range positions {
-		batch = sdk.AppendEvent(batch, pos, int64(pos), 0, []byte("event"), nil)
+		batch = wire.AppendEvent(batch, pos, int64(pos), 0, []byte("event"), nil)
 	}
-	ringSend(w, sdk.MsgEvents, h.Instance, batch)
+	ringSend(w, wire.MsgEvents, h.Instance, batch)
 	return h.Instance
 }
 
@@ -132,12 +133,12 @@ func openThenEvents(fr *sdk.FrameReader, w *sdk.RingWriter, positions ...uint64)
 // only version 2 and checks the HELLO_ACK chose the ring. It returns the
 // reader of the host's frames, the shared memory and a writer into the
 // ring.
-func rawRingHandshake() (*sdk.FrameReader, *sdk.Ring, []byte, *sdk.RingWriter) {
+func rawRingHandshake() (*wire.FrameReader, *wire.Ring, []byte, *wire.RingWriter) {
 	die := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "fixture: "+format+"\n", args...)
 		os.Exit(2)
 	}
-	fd, err := strconv.Atoi(os.Getenv(sdk.EnvRingFD))
+	fd, err := strconv.Atoi(os.Getenv(wire.EnvRingFD))
 	if err != nil {
 		die("no ring offered: %v", err)
 	}
@@ -150,28 +151,28 @@ func rawRingHandshake() (*sdk.FrameReader, *sdk.Ring, []byte, *sdk.RingWriter) {
 	if err != nil {
 		die("map: %v", err)
 	}
-	ring, err := sdk.OpenRing(mem)
+	ring, err := wire.OpenRing(mem)
 	if err != nil {
 		die("%v", err)
 	}
-	hello := sdk.Hello{Versions: []uint16{2}, ID: "raw", Name: "raw", Version: "0.0.1",
-		Role: sdk.RoleSource, EventKinds: []string{"tick"}}
-	rawSend(sdk.MsgHello, 0, hello.AppendTo(nil))
-	fr := sdk.NewFrameReader(os.Stdin, sdk.MaxFrameLimit)
+	hello := wire.Hello{Versions: []uint16{2}, ID: "raw", Name: "raw", Version: "0.0.1",
+		Role: wire.RoleSource, EventKinds: []string{"tick"}}
+	rawSend(wire.MsgHello, 0, hello.AppendTo(nil))
+	fr := wire.NewFrameReader(os.Stdin, wire.MaxFrameLimit)
 	h, body, err := fr.Next()
-	var ack sdk.HelloAck
-	if err == nil && h.Type == sdk.MsgHelloAck {
+	var ack wire.HelloAck
+	if err == nil && h.Type == wire.MsgHelloAck {
 		err = ack.Decode(body)
 	}
-	if err != nil || h.Type != sdk.MsgHelloAck || ack.Transport != sdk.TransportRing {
+	if err != nil || h.Type != wire.MsgHelloAck || ack.Transport != wire.TransportRing {
 		die("no HELLO_ACK choosing the ring: %v %+v %v", h.Type, ack, err)
 	}
-	return fr, ring, mem, sdk.NewRingWriter(ring, os.Stdout, nil)
+	return fr, ring, mem, wire.NewRingWriter(ring, os.Stdout, nil)
 }
 
 // ringSend writes one frame into the ring.
-func ringSend(w *sdk.RingWriter, t sdk.MsgType, instance uint16, body []byte) {
-	if _, err := w.Write(append(sdk.AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
+func ringSend(w *wire.RingWriter, t wire.MsgType, instance uint16, body []byte) {
+	if _, err := w.Write(append(wire.AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
 		fmt.Fprintf(os.Stderr, "fixture: ring write: %v\n", err)
 		os.Exit(3)
 	}
@@ -200,7 +201,7 @@ func checkAck(t *testing.T, p *Plugin, version uint16, transport uint8) {
 func checkTransport(t *testing.T, p *Plugin, version uint16, transport uint8) {
 	t.Helper()
 	checkAck(t, p, version, transport)
-	if (p.ring != nil) != (transport == sdk.TransportRing) {
+	if (p.ring != nil) != (transport == wire.TransportRing) {
 		t.Errorf("host holds ring %v with transport %d: an unused ring must be unmapped at once", p.ring, transport)
 	}
 }
@@ -239,15 +240,15 @@ func TestRingLaunchTakesRing(t *testing.T) {
 		{"default ring", Options{}, 100000, 64},
 		// Frames of up to 60 KiB with a window of 8 fill a 64 KiB ring:
 		// the plugin waits for room and the ring wraps constantly.
-		{"smallest ring", Options{RingSize: sdk.RingMinSize}, 20000, 1000},
+		{"smallest ring", Options{RingSize: wire.RingMinSize}, 20000, 1000},
 		// Each event travels alone in a frame larger than the whole ring.
 		{"events larger than the ring", Options{RingSize: 1, MaxFrame: 1 << 20}, 40, 200000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := launchRing(t, "count", tc.opts)
-			checkTransport(t, p, 2, sdk.TransportRing)
-			if tc.opts.RingSize != 0 && p.ring.ring.Size() != sdk.RingMinSize {
-				t.Errorf("ring of %d bytes, want %d", p.ring.ring.Size(), sdk.RingMinSize)
+			checkTransport(t, p, 2, wire.TransportRing)
+			if tc.opts.RingSize != 0 && p.ring.ring.Size() != wire.RingMinSize {
+				t.Errorf("ring of %d bytes, want %d", p.ring.ring.Size(), wire.RingMinSize)
 			}
 			streamAll(t, p, tc.n, tc.size)
 		})
@@ -258,8 +259,8 @@ func TestRingLaunchTakesRing(t *testing.T) {
 // concurrently, through the smallest ring.
 func TestRingManyGoroutines(t *testing.T) {
 	ctx := closeCtx(t)
-	p := launchRing(t, "emitter", Options{RingSize: sdk.RingMinSize})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	p := launchRing(t, "emitter", Options{RingSize: wire.RingMinSize})
+	checkTransport(t, p, 2, wire.TransportRing)
 	const goroutines, per = 8, 2500
 	st := newStream(0)
 	st.opaque = true
@@ -278,7 +279,7 @@ func TestRingManyGoroutines(t *testing.T) {
 // session keeps every frame on the stream.
 func TestRingNegativeSizeKeepsStream(t *testing.T) {
 	p := launchRing(t, "count", Options{RingSize: -1})
-	checkTransport(t, p, 2, sdk.TransportStream)
+	checkTransport(t, p, 2, wire.TransportStream)
 	streamAll(t, p, 20000, 64)
 }
 
@@ -287,13 +288,13 @@ func TestRingNegativeSizeKeepsStream(t *testing.T) {
 func TestRingVersion1Plugin(t *testing.T) {
 	t.Run("Serve with Versions [1]", func(t *testing.T) {
 		p := launchRing(t, "count-v1", Options{})
-		checkTransport(t, p, 1, sdk.TransportStream)
+		checkTransport(t, p, 1, wire.TransportStream)
 		streamAll(t, p, 20000, 64)
 	})
 	t.Run("Main with an unusable ring", func(t *testing.T) {
 		stderr := &syncBuffer{}
 		p := launchRing(t, "count-badring", Options{Stderr: stderr})
-		checkTransport(t, p, 1, sdk.TransportStream)
+		checkTransport(t, p, 1, wire.TransportStream)
 		streamAll(t, p, 20000, 64)
 		if !strings.Contains(stderr.String(), "cannot use the shared ring") {
 			t.Errorf("the plugin did not say why it declined the ring; stderr: %q", stderr.String())
@@ -306,7 +307,7 @@ func TestRingVersion1Plugin(t *testing.T) {
 // processes to inherit (docs/PROTOCOL.md §10.1).
 func TestRingTakenCleanly(t *testing.T) {
 	p := launchRing(t, "ring-env", Options{})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	checkTransport(t, p, 2, wire.TransportRing)
 	_, err := p.OpenSource(closeCtx(t), nil, nil, newStream(0).handle)
 	const want = `env set false ""; ring descriptors []; mapped true`
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -320,7 +321,7 @@ func TestRingTakenCleanly(t *testing.T) {
 func TestRingIdleSessionStaysAlive(t *testing.T) {
 	ctx := closeCtx(t)
 	p := launchRing(t, "count", Options{Heartbeat: 100 * time.Millisecond})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	checkTransport(t, p, 2, wire.TransportRing)
 	select {
 	case <-p.Done():
 		t.Fatalf("an idle plugin's session ended: %v", p.Err())
@@ -340,7 +341,7 @@ func TestRingIdleSessionStaysAlive(t *testing.T) {
 func TestRingCrashInsideFrame(t *testing.T) {
 	ctx := closeCtx(t)
 	p := launchRing(t, "ring-half-frame", Options{})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	checkTransport(t, p, 2, wire.TransportRing)
 	st := newStream(0)
 	if _, err := p.OpenSource(ctx, nil, nil, st.handle); err != nil {
 		t.Fatal(err)
@@ -360,12 +361,12 @@ func TestRingCrashInsideFrame(t *testing.T) {
 // protocol: the host reports the corrupt ring and kills the plugin.
 func TestRingCorruptHead(t *testing.T) {
 	p := launchRing(t, "ring-corrupt", Options{})
-	checkAck(t, p, 2, sdk.TransportRing) // the session may already be over
+	checkAck(t, p, 2, wire.TransportRing) // the session may already be over
 	wait(t, p.Done(), "the session to end")
 	err := p.Err()
 	se := sessionErr(t, err, ErrProtocol, -1, "")
-	if !errors.Is(err, sdk.ErrRingCorrupt) || !errors.Is(err, sdk.ErrMalformed) || !strings.Contains(err.Error(), "(malformed)") {
-		t.Errorf("err = %v, want a malformed violation wrapping sdk.ErrRingCorrupt", err)
+	if !errors.Is(err, wire.ErrRingCorrupt) || !errors.Is(err, wire.ErrMalformed) || !strings.Contains(err.Error(), "(malformed)") {
+		t.Errorf("err = %v, want a malformed violation wrapping wire.ErrRingCorrupt", err)
 	}
 	if se.Exit == nil || se.Exit.Success() {
 		t.Errorf("exit %v, want the plugin killed", se.Exit)
@@ -380,7 +381,7 @@ func TestRingFramesOnStdout(t *testing.T) {
 	wait(t, p.Done(), "the session to end")
 	err := p.Err()
 	sessionErr(t, err, ErrProtocol, -1, "")
-	if !errors.Is(err, sdk.ErrMalformed) || !strings.Contains(err.Error(), "only 0x00 doorbells may follow") {
+	if !errors.Is(err, wire.ErrMalformed) || !strings.Contains(err.Error(), "only 0x00 doorbells may follow") {
 		t.Errorf("err = %v, want a malformed violation naming the byte on the output", err)
 	}
 }
@@ -390,7 +391,7 @@ func TestRingFramesOnStdout(t *testing.T) {
 // plugin may wait for that ACK before it sends anything more.
 func TestRingLoneBatchAcked(t *testing.T) {
 	p := launchRing(t, "ring-ack", Options{})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	checkTransport(t, p, 2, wire.TransportRing)
 	st := newStream(0)
 	st.opaque = true
 	src, err := p.OpenSource(closeCtx(t), nil, nil, st.handle)
@@ -412,7 +413,7 @@ func TestRingLoneBatchAcked(t *testing.T) {
 // drains the ring before it takes the end of the stream.
 func TestRingExitWithoutDoorbell(t *testing.T) {
 	p := launchRing(t, "ring-exit-without-doorbell", Options{})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	checkTransport(t, p, 2, wire.TransportRing)
 	st := newStream(0)
 	st.opaque = true
 	src, err := p.OpenSource(closeCtx(t), nil, nil, st.handle)
@@ -433,10 +434,10 @@ func TestRingExitWithoutDoorbell(t *testing.T) {
 func TestRingBatchBudget(t *testing.T) {
 	const ringSize, maxFrame = 32 << 20, 4 << 20
 	p := launchRing(t, "count", Options{RingSize: ringSize, MaxFrame: maxFrame})
-	checkTransport(t, p, 2, sdk.TransportRing)
+	checkTransport(t, p, 2, wire.TransportRing)
 	var largest int
 	st := newStream(0)
-	handler := func(b *sdk.Events) error {
+	handler := func(b *wire.Events) error {
 		largest = max(largest, b.Len())
 		return st.handle(b)
 	}
@@ -447,8 +448,8 @@ func TestRingBatchBudget(t *testing.T) {
 	}
 	wait(t, src.Ended(), "END")
 	checkSeq(t, st.got(), 1, n)
-	event := sdk.EventHeaderSize + size
-	budget := ringSize/16 - sdk.HeaderSize
+	event := wire.EventHeaderSize + size
+	budget := ringSize/16 - wire.HeaderSize
 	if most := budget / event; largest > most || largest < (1<<20)/4/event {
 		t.Errorf("largest batch holds %d events of %d bytes; the ring budget of %d bytes holds at most %d, a pipe's at most %d",
 			largest, event, budget, most, (1<<20)/4/event)
@@ -459,9 +460,9 @@ func TestRingBatchBudget(t *testing.T) {
 // environment does not reach a plugin offered no ring, which would take
 // it for an offer it cannot use and fall back to version 1.
 func TestRingNoOfferNoVariable(t *testing.T) {
-	t.Setenv(sdk.EnvRingFD, "99")
+	t.Setenv(wire.EnvRingFD, "99")
 	p := launchRing(t, "count", Options{RingSize: -1})
-	if ack := p.HelloAck(); ack.Version != 2 || ack.Transport != sdk.TransportStream {
+	if ack := p.HelloAck(); ack.Version != 2 || ack.Transport != wire.TransportStream {
 		t.Errorf("HELLO_ACK %+v, want version 2 on the stream", ack)
 	}
 }
@@ -474,7 +475,7 @@ func TestRingNoOfferNoVariable(t *testing.T) {
 func TestRingVariableInOptionsEnv(t *testing.T) {
 	for fd := 3; fd <= 10; fd++ {
 		t.Run(strconv.Itoa(fd), func(t *testing.T) {
-			p, err := launchFixture(t, "count", Options{RingSize: -1, Env: []string{sdk.EnvRingFD + "=" + strconv.Itoa(fd)}})
+			p, err := launchFixture(t, "count", Options{RingSize: -1, Env: []string{wire.EnvRingFD + "=" + strconv.Itoa(fd)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -487,8 +488,8 @@ func TestRingVariableInOptionsEnv(t *testing.T) {
 // still sends the deferred ACKs once per ringFlushBytes, so a quiet
 // instance is not kept waiting by a busy one.
 func TestRingStreamFlushesAcks(t *testing.T) {
-	size := sdk.RingMinSize
-	ring, err := sdk.InitRing(make([]byte, sdk.RingMemSize(size)), size)
+	size := wire.RingMinSize
+	ring, err := wire.InitRing(make([]byte, wire.RingMemSize(size)), size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,10 +501,10 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 	const total = 3*ringFlushBytes + 1000
 	go func() {
 		defer pw.Close()
-		sdk.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
+		wire.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
 	}()
 	flushes := 0
-	s := &ringStream{rr: sdk.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
+	s := &ringStream{rr: wire.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
 	buf := make([]byte, 4096)
 	for got := 0; got < total; {
 		n, err := s.Read(buf)

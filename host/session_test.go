@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // collector is a Handler recording every position it is given.
@@ -17,11 +17,11 @@ type collector struct {
 	positions []uint64
 }
 
-func (c *collector) handle(b *sdk.Events) error {
+func (c *collector) handle(b *wire.Events) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := b.Reader()
-	var e sdk.Event
+	var e wire.Event
 	for r.Next(&e) {
 		c.positions = append(c.positions, e.Position)
 	}
@@ -59,7 +59,7 @@ func TestSourceStreamAckAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	var c collector
 	s := openSource(t, f, p, nil, c.handle)
 	for i := uint64(0); i < 10; i++ {
@@ -69,10 +69,10 @@ func TestSourceStreamAckAndStop(t *testing.T) {
 	var acked uint64
 	for acked < 30 {
 		fr := f.next(false)
-		if fr.h.Type != sdk.MsgAck || fr.h.Instance != 1 {
+		if fr.h.Type != wire.MsgAck || fr.h.Instance != 1 {
 			t.Fatalf("got %s for instance %d, want ACK for 1", fr.h.Type, fr.h.Instance)
 		}
-		var m sdk.Ack
+		var m wire.Ack
 		m.Decode(fr.body)
 		if m.Position <= acked {
 			t.Fatalf("ACK %d after ACK %d", m.Position, acked)
@@ -91,9 +91,9 @@ func TestSourceStreamAckAndStop(t *testing.T) {
 		last, ok, err := s.Stop(context.Background())
 		done <- result{last, ok, err}
 	}()
-	req := f.request(f.expect(sdk.MsgStop))
+	req := f.request(f.expect(wire.MsgStop))
 	f.events(1, 31, 32)
-	f.reply(sdk.Reply{ID: req.ID, HasPosition: true, Position: 32})
+	f.reply(wire.Reply{ID: req.ID, HasPosition: true, Position: 32})
 	r := <-done
 	if r.err != nil || !r.ok || r.last != 32 {
 		t.Fatalf("Stop = %d, %v, %v; want 32, true, nil", r.last, r.ok, r.err)
@@ -105,8 +105,8 @@ func TestSourceStreamAckAndStop(t *testing.T) {
 		t.Errorf("Acked() = %d, want 32", s.Acked())
 	}
 	go func() {
-		req := f.request(f.expect(sdk.MsgClose))
-		f.reply(sdk.Reply{ID: req.ID})
+		req := f.request(f.expect(wire.MsgClose))
+		f.reply(wire.Reply{ID: req.ID})
 	}()
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -118,20 +118,20 @@ func TestSourceResumeProgressEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	var c collector
 	resume := uint64(41)
 	go func() {
-		req := f.request(f.expect(sdk.MsgOpen))
+		req := f.request(f.expect(wire.MsgOpen))
 		if !req.HasResume || req.Resume != 41 || req.Settings["k"] != "v" {
 			t.Errorf("OPEN = %+v, want resume 41 and settings", req)
 		}
-		f.reply(sdk.Reply{ID: req.ID})
+		f.reply(wire.Reply{ID: req.ID})
 		f.events(1, 42, 43)
-		pr := sdk.Progress{Percent: 50, Text: "half"}
-		f.send(sdk.MsgProgress, 1, pr.AppendTo(nil))
-		end := sdk.End{HasPosition: true, Position: 43}
-		f.send(sdk.MsgEnd, 1, end.AppendTo(nil))
+		pr := wire.Progress{Percent: 50, Text: "half"}
+		f.send(wire.MsgProgress, 1, pr.AppendTo(nil))
+		end := wire.End{HasPosition: true, Position: 43}
+		f.send(wire.MsgEnd, 1, end.AppendTo(nil))
 	}()
 	s, err := p.OpenSource(context.Background(), map[string]string{"k": "v"}, &resume, c.handle)
 	if err != nil {
@@ -152,14 +152,14 @@ func TestSourceResumeProgressEnd(t *testing.T) {
 
 // expectViolation checks the session ended for a protocol violation with
 // text in the error, and that the plugin was told with ERROR code.
-func expectViolation(t *testing.T, f *fake, p *Plugin, code sdk.ErrorCode, text string) {
+func expectViolation(t *testing.T, f *fake, p *Plugin, code wire.ErrorCode, text string) {
 	t.Helper()
 	err := waitDone(t, p, 5*time.Second)
 	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), text) {
 		t.Fatalf("Err() = %v, want a protocol violation mentioning %q", err, text)
 	}
-	fr := f.expect(sdk.MsgError)
-	var m sdk.ErrorMsg
+	fr := f.expect(wire.MsgError)
+	var m wire.ErrorMsg
 	if err := m.Decode(fr.body); err != nil || m.Code != code {
 		t.Errorf("plugin got ERROR %+v, want code %s", m, code)
 	}
@@ -170,12 +170,12 @@ func TestPositionsMustIncreaseAcrossBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	var c collector
 	openSource(t, f, p, nil, c.handle)
 	f.events(1, 5, 6)
 	f.events(1, 6, 7)
-	expectViolation(t, f, p, sdk.ErrCodePositionOrder, "batch starts at position 6, not after 6")
+	expectViolation(t, f, p, wire.ErrCodePositionOrder, "batch starts at position 6, not after 6")
 	if got := c.got(); !equal(got, []uint64{5, 6}) {
 		t.Errorf("handler saw %v, want only the valid batch", got)
 	}
@@ -188,9 +188,9 @@ func TestOversizedFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
-	f.c.Write(sdk.AppendHeader(nil, sdk.MsgEvents, 1, 3<<30))
-	expectViolation(t, f, p, sdk.ErrCodeTooLarge, "EVENTS frame announces 3221225472 bytes, limit is 1048576")
+	f.expect(wire.MsgHelloAck)
+	f.c.Write(wire.AppendHeader(nil, wire.MsgEvents, 1, 3<<30))
+	expectViolation(t, f, p, wire.ErrCodeTooLarge, "EVENTS frame announces 3221225472 bytes, limit is 1048576")
 }
 
 func TestUnknownInstance(t *testing.T) {
@@ -198,9 +198,9 @@ func TestUnknownInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	f.events(9, 1)
-	expectViolation(t, f, p, sdk.ErrCodeUnknownInstance, "instance 9, which the host never opened")
+	expectViolation(t, f, p, wire.ErrCodeUnknownInstance, "instance 9, which the host never opened")
 }
 
 func TestUnexpectedMessage(t *testing.T) {
@@ -208,10 +208,10 @@ func TestUnexpectedMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
-	m := sdk.Ack{Position: 1}
-	f.send(sdk.MsgAck, 0, m.AppendTo(nil))
-	expectViolation(t, f, p, sdk.ErrCodeUnexpected, "ACK frame sent by a plugin")
+	f.expect(wire.MsgHelloAck)
+	m := wire.Ack{Position: 1}
+	f.send(wire.MsgAck, 0, m.AppendTo(nil))
+	expectViolation(t, f, p, wire.ErrCodeUnexpected, "ACK frame sent by a plugin")
 }
 
 func TestStopClaimsUnsentPosition(t *testing.T) {
@@ -219,7 +219,7 @@ func TestStopClaimsUnsentPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	var c collector
 	s := openSource(t, f, p, nil, c.handle)
 	f.events(1, 1, 2)
@@ -228,8 +228,8 @@ func TestStopClaimsUnsentPosition(t *testing.T) {
 		_, _, err := s.Stop(context.Background())
 		errc <- err
 	}()
-	req := f.request(f.expect(sdk.MsgStop))
-	f.reply(sdk.Reply{ID: req.ID, HasPosition: true, Position: 5})
+	req := f.request(f.expect(wire.MsgStop))
+	f.reply(wire.Reply{ID: req.ID, HasPosition: true, Position: 5})
 	if err := <-errc; !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "stopped at position 5, but the last event it sent is at 2") {
 		t.Fatalf("Stop: %v, want a protocol violation", err)
 	}
@@ -242,7 +242,7 @@ func TestRequestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	begin := time.Now()
 	err = p.Setup(context.Background(), map[string]string{"a": "b"})
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "setup: plugin fake: plugin did not answer in time: no answer to setup within 300ms") {
@@ -261,23 +261,23 @@ func TestRequestContextCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := p.Setup(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Setup: %v, want the context's error", err)
 	}
 	// A late answer is ignored and the session goes on.
-	req := f.request(f.expect(sdk.MsgSetup))
-	f.reply(sdk.Reply{ID: req.ID})
+	req := f.request(f.expect(wire.MsgSetup))
+	f.reply(wire.Reply{ID: req.ID})
 	go func() {
-		req := f.request(f.expect(sdk.MsgSetup))
-		f.reply(sdk.Reply{ID: req.ID, Status: sdk.StatusInvalidConfig,
-			Problems: []sdk.Problem{{Param: "dir", Message: "is required"}, {Param: "n", Message: "must be > 0"}}})
+		req := f.request(f.expect(wire.MsgSetup))
+		f.reply(wire.Reply{ID: req.ID, Status: wire.StatusInvalidConfig,
+			Problems: []wire.Problem{{Param: "dir", Message: "is required"}, {Param: "n", Message: "must be > 0"}}})
 	}()
 	err = p.Setup(context.Background(), nil)
 	var re *RequestError
-	if !errors.As(err, &re) || re.Status != sdk.StatusInvalidConfig || len(re.Problems) != 2 ||
+	if !errors.As(err, &re) || re.Status != wire.StatusInvalidConfig || len(re.Problems) != 2 ||
 		err.Error() != "setup: invalid_config: dir: is required; n: must be > 0" {
 		t.Fatalf("Setup: %v, want a *RequestError naming both parameters", err)
 	}
@@ -288,12 +288,12 @@ func TestSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	go func() {
-		req := f.request(f.expect(sdk.MsgSpecRequest))
-		m := sdk.SpecReply{ID: req.ID, Spec: sdk.Spec{Name: "fake", Role: sdk.RoleSource,
-			Params: []sdk.Param{{Name: "dir", Type: "string"}}}}
-		f.send(sdk.MsgSpec, 0, m.AppendTo(nil))
+		req := f.request(f.expect(wire.MsgSpecRequest))
+		m := wire.SpecReply{ID: req.ID, Spec: wire.Spec{Name: "fake", Role: wire.RoleSource,
+			Params: []wire.Param{{Name: "dir", Type: "string"}}}}
+		f.send(wire.MsgSpec, 0, m.AppendTo(nil))
 	}()
 	spec, err := p.Spec(context.Background())
 	if err != nil || spec.Name != "fake" || len(spec.Params) != 1 {
@@ -314,9 +314,9 @@ func TestSilentPlugin(t *testing.T) {
 		t.Fatalf("Err() = %v, want ErrPluginSilent", err)
 	}
 	t.Logf("declared dead after %v (3 intervals: 150ms)", time.Since(begin))
-	f.expect(sdk.MsgHelloAck)
-	var m sdk.ErrorMsg
-	if err := m.Decode(f.expect(sdk.MsgError).body); err != nil || m.Code != sdk.ErrCodeHeartbeatTimeout {
+	f.expect(wire.MsgHelloAck)
+	var m wire.ErrorMsg
+	if err := m.Decode(f.expect(wire.MsgError).body); err != nil || m.Code != wire.ErrCodeHeartbeatTimeout {
 		t.Errorf("plugin got ERROR %+v, want heartbeat_timeout", m)
 	}
 }
@@ -328,12 +328,12 @@ func TestSlowHandlerIsNotSilence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	stopBeats := make(chan struct{})
 	defer close(stopBeats)
 	beat := func() {
-		m := sdk.Heartbeat{}
-		f.send(sdk.MsgHeartbeat, 0, m.AppendTo(nil))
+		m := wire.Heartbeat{}
+		f.send(wire.MsgHeartbeat, 0, m.AppendTo(nil))
 	}
 	go func() {
 		for {
@@ -346,7 +346,7 @@ func TestSlowHandlerIsNotSilence(t *testing.T) {
 		}
 	}()
 	handled := make(chan struct{})
-	openSource(t, f, p, nil, func(*sdk.Events) error {
+	openSource(t, f, p, nil, func(*wire.Events) error {
 		time.Sleep(500 * time.Millisecond) // ten intervals
 		close(handled)
 		return nil
@@ -364,11 +364,11 @@ func TestPluginError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
-	m := sdk.ErrorMsg{Code: sdk.ErrCodeInternal, Message: "disk full"}
-	f.send(sdk.MsgError, 0, m.AppendTo(nil))
+	f.expect(wire.MsgHelloAck)
+	m := wire.ErrorMsg{Code: wire.ErrCodeInternal, Message: "disk full"}
+	f.send(wire.MsgError, 0, m.AppendTo(nil))
 	err = waitDone(t, p, 5*time.Second)
-	var em *sdk.ErrorMsg
+	var em *wire.ErrorMsg
 	if !errors.As(err, &em) || em.Message != "disk full" {
 		t.Fatalf("Err() = %v, want the plugin's ERROR", err)
 	}
@@ -379,9 +379,9 @@ func TestPluginGoodbyeIsClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
-	m := sdk.Goodbye{Reason: sdk.GoodbyeSignal}
-	f.send(sdk.MsgGoodbye, 0, m.AppendTo(nil))
+	f.expect(wire.MsgHelloAck)
+	m := wire.Goodbye{Reason: wire.GoodbyeSignal}
+	f.send(wire.MsgGoodbye, 0, m.AppendTo(nil))
 	f.c.Close()
 	if err := waitDone(t, p, 5*time.Second); err != nil {
 		t.Fatalf("Err() = %v after GOODBYE, want nil", err)
@@ -396,11 +396,11 @@ func TestConnectionLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Setup(context.Background(), nil) }()
-	f.expect(sdk.MsgSetup)
-	f.c.Write(sdk.AppendHeader(nil, sdk.MsgReply, 0, 100)[:6]) // half a header
+	f.expect(wire.MsgSetup)
+	f.c.Write(wire.AppendHeader(nil, wire.MsgReply, 0, 100)[:6]) // half a header
 	f.c.Close()
 	err = <-errc
 	if !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "setup: plugin fake: connection lost") {
@@ -413,11 +413,11 @@ func TestHostClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	go func() {
-		f.expect(sdk.MsgGoodbye)
-		m := sdk.Goodbye{Reason: sdk.GoodbyeRequested}
-		f.send(sdk.MsgGoodbye, 0, m.AppendTo(nil))
+		f.expect(wire.MsgGoodbye)
+		m := wire.Goodbye{Reason: wire.GoodbyeRequested}
+		f.send(wire.MsgGoodbye, 0, m.AppendTo(nil))
 		f.c.Close()
 	}()
 	if err := p.Close(context.Background()); err != nil {
@@ -430,15 +430,15 @@ func TestEventsAfterStopReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	var c collector
 	s := openSource(t, f, p, nil, c.handle)
 	f.events(1, 1)
 	go s.Stop(context.Background())
-	req := f.request(f.expect(sdk.MsgStop))
-	f.reply(sdk.Reply{ID: req.ID, HasPosition: true, Position: 1})
+	req := f.request(f.expect(wire.MsgStop))
+	f.reply(wire.Reply{ID: req.ID, HasPosition: true, Position: 1})
 	f.events(1, 2)
-	expectViolation(t, f, p, sdk.ErrCodeUnexpected, "EVENTS for instance 1 after its END or STOP reply")
+	expectViolation(t, f, p, wire.ErrCodeUnexpected, "EVENTS for instance 1 after its END or STOP reply")
 	if got := c.got(); !equal(got, []uint64{1}) {
 		t.Errorf("handler saw %v, want nothing after the drain", got)
 	}

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Retries of a batch a sink asks to retry: the wait doubles from
@@ -31,8 +31,8 @@ type Sink struct {
 	answered atomic.Uint64 // RESULTs received: progress while waiting
 
 	mu      sync.Mutex
-	last    uint64                     // last batch id issued
-	waiting map[uint64]chan sdk.Result // nil: abandoned by its Write
+	last    uint64                      // last batch id issued
+	waiting map[uint64]chan wire.Result // nil: abandoned by its Write
 	stopped bool
 	closed  bool
 }
@@ -40,15 +40,15 @@ type Sink struct {
 // OpenSink opens an instance of a sink plugin with its settings. A
 // refusal is a *RequestError.
 func (p *Plugin) OpenSink(ctx context.Context, settings map[string]string) (*Sink, error) {
-	if p.hello.Role != sdk.RoleSink {
+	if p.hello.Role != wire.RoleSink {
 		return nil, fmt.Errorf("open sink: plugin %s is a %s", p.name, p.hello.Role)
 	}
 	id, err := p.newInstance()
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{p: p, id: id, slots: make(chan struct{}, p.opts.Window), waiting: make(map[uint64]chan sdk.Result)}
-	if err := p.open(ctx, id, s, sdk.Request{Settings: settings}); err != nil {
+	s := &Sink{p: p, id: id, slots: make(chan struct{}, p.opts.Window), waiting: make(map[uint64]chan wire.Result)}
+	if err := p.open(ctx, id, s, wire.Request{Settings: settings}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -61,7 +61,7 @@ func (p *Plugin) OpenSink(ctx context.Context, settings map[string]string) (*Sin
 // 10 attempts at most); one it refuses, or still asks to retry after the
 // last attempt, fails with a *WriteError; batches of the same Write sent
 // before it stay written. The events may be reused once Write returns.
-func (s *Sink) Write(ctx context.Context, events []sdk.Event) error {
+func (s *Sink) Write(ctx context.Context, events []wire.Event) error {
 	frames, err := s.encode(events)
 	if err != nil {
 		return err
@@ -76,15 +76,15 @@ func (s *Sink) Write(ctx context.Context, events []sdk.Event) error {
 
 // encode builds WRITE frames of at most MaxFrame bytes of body; the batch
 // id is filled in when a frame is sent.
-func (s *Sink) encode(events []sdk.Event) ([][]byte, error) {
+func (s *Sink) encode(events []wire.Event) ([][]byte, error) {
 	limit := int(s.p.ack.MaxFrame)
-	size := sdk.HeaderSize + min(limit, writeSize(events))
+	size := wire.HeaderSize + min(limit, writeSize(events))
 	var frames [][]byte
 	var f []byte
 	n := 0
 	seal := func() {
-		sdk.PutHeader(f, sdk.MsgWrite, s.id, len(f)-sdk.HeaderSize)
-		binary.LittleEndian.PutUint32(f[sdk.HeaderSize+8:], uint32(n))
+		wire.PutHeader(f, wire.MsgWrite, s.id, len(f)-wire.HeaderSize)
+		binary.LittleEndian.PutUint32(f[wire.HeaderSize+8:], uint32(n))
 		frames = append(frames, f)
 		f, n = nil, 0
 	}
@@ -96,11 +96,11 @@ func (s *Sink) encode(events []sdk.Event) ([][]byte, error) {
 		}
 		for {
 			if f == nil {
-				f = make([]byte, sdk.HeaderSize+writeHeader, size)
+				f = make([]byte, wire.HeaderSize+writeHeader, size)
 			}
 			mark := len(f)
-			f = sdk.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
-			if len(f)-sdk.HeaderSize <= limit {
+			f = wire.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
+			if len(f)-wire.HeaderSize <= limit {
 				n++
 				break
 			}
@@ -119,10 +119,10 @@ func (s *Sink) encode(events []sdk.Event) ([][]byte, error) {
 }
 
 // writeSize estimates the encoded size of events, to size frame buffers.
-func writeSize(events []sdk.Event) int {
+func writeSize(events []wire.Event) int {
 	n := writeHeader
 	for i := range events {
-		n += sdk.EventHeaderSize + len(events[i].Payload)
+		n += wire.EventHeaderSize + len(events[i].Payload)
 	}
 	return n
 }
@@ -149,11 +149,11 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 	s.last++
 	id := s.last
 	s.mu.Unlock()
-	binary.LittleEndian.PutUint64(frame[sdk.HeaderSize:], id)
+	binary.LittleEndian.PutUint64(frame[wire.HeaderSize:], id)
 	op := fmt.Sprintf("write batch %d to instance %d", id, s.id)
 	pause := retryFirst
 	for attempt := 1; ; attempt++ {
-		ch := make(chan sdk.Result, 1)
+		ch := make(chan wire.Result, 1)
 		s.mu.Lock()
 		s.waiting[id] = ch
 		s.mu.Unlock()
@@ -169,9 +169,9 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 		switch {
 		case err != nil:
 			return err
-		case r.Status == sdk.WriteOK:
+		case r.Status == wire.WriteOK:
 			return nil
-		case r.Status == sdk.WriteError || attempt == retryAttempts:
+		case r.Status == wire.WriteError || attempt == retryAttempts:
 			return &WriteError{Status: r.Status, Message: r.Message, Attempts: attempt}
 		}
 		t := time.NewTimer(pause)
@@ -192,7 +192,7 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 // answers with the position of the last event it wrote (ok false when it
 // has none). Call it once the Writes have returned.
 func (s *Sink) Stop(ctx context.Context) (last uint64, ok bool, err error) {
-	c := &call{t: sdk.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id), progress: s.answered.Load}
+	c := &call{t: wire.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id), progress: s.answered.Load}
 	r, err := s.p.do(ctx, c)
 	if err == nil {
 		err = replyErr(c.op, &r.reply)
@@ -230,11 +230,11 @@ func (s *Sink) Close(ctx context.Context) error {
 }
 
 // handle routes a RESULT to the Write waiting for it.
-func (s *Sink) handle(h sdk.Header, body []byte) error {
-	if h.Type != sdk.MsgResult {
-		return violationf(sdk.ErrCodeUnexpected, "%s frame for sink instance %d", h.Type, s.id)
+func (s *Sink) handle(h wire.Header, body []byte) error {
+	if h.Type != wire.MsgResult {
+		return violationf(wire.ErrCodeUnexpected, "%s frame for sink instance %d", h.Type, s.id)
 	}
-	var m sdk.Result
+	var m wire.Result
 	if err := m.Decode(body); err != nil {
 		return malformed(err)
 	}
@@ -250,7 +250,7 @@ func (s *Sink) handle(h sdk.Header, body []byte) error {
 	case ok:
 		ch <- m
 	case !issued:
-		return violationf(sdk.ErrCodeUnexpected, "RESULT for batch %d, which the host never wrote to instance %d", m.Batch, s.id)
+		return violationf(wire.ErrCodeUnexpected, "RESULT for batch %d, which the host never wrote to instance %d", m.Batch, s.id)
 	}
 	return nil
 }

@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
-func sinkHello() sdk.Hello {
+func sinkHello() wire.Hello {
 	h := sourceHello()
-	h.Role = sdk.RoleSink
+	h.Role = wire.RoleSink
 	return h
 }
 
 func openSink(t *testing.T, f *fake, p *Plugin) *Sink {
 	t.Helper()
 	go func() {
-		req := f.request(f.expect(sdk.MsgOpen))
-		f.reply(sdk.Reply{ID: req.ID})
+		req := f.request(f.expect(wire.MsgOpen))
+		f.reply(wire.Reply{ID: req.ID})
 	}()
 	s, err := p.OpenSink(context.Background(), nil)
 	if err != nil {
@@ -35,29 +35,29 @@ func openSink(t *testing.T, f *fake, p *Plugin) *Sink {
 // write is a WRITE frame as the plugin sees it.
 type write struct {
 	batch  uint64
-	events sdk.Events
+	events wire.Events
 	body   []byte
 }
 
 func (f *fake) write() write {
 	f.t.Helper()
-	fr := f.expect(sdk.MsgWrite)
-	ev, err := sdk.ParseEvents(fr.body[8:], sinkHello().EventKinds, sdk.MsgWrite)
+	fr := f.expect(wire.MsgWrite)
+	ev, err := wire.ParseEvents(fr.body[8:], sinkHello().EventKinds, wire.MsgWrite)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return write{binary.LittleEndian.Uint64(fr.body), ev, fr.body}
 }
 
-func (f *fake) result(instance uint16, batch uint64, status sdk.WriteStatus, msg string) {
-	m := sdk.Result{Batch: batch, Status: status, Message: msg}
-	f.send(sdk.MsgResult, instance, m.AppendTo(nil))
+func (f *fake) result(instance uint16, batch uint64, status wire.WriteStatus, msg string) {
+	m := wire.Result{Batch: batch, Status: status, Message: msg}
+	f.send(wire.MsgResult, instance, m.AppendTo(nil))
 }
 
-func events(from, to uint64, size int) []sdk.Event {
-	var es []sdk.Event
+func events(from, to uint64, size int) []wire.Event {
+	var es []wire.Event
 	for p := from; p <= to; p++ {
-		es = append(es, sdk.Event{Position: p, Time: int64(p), Kind: "tock", Payload: bytes.Repeat([]byte{byte(p)}, size)})
+		es = append(es, wire.Event{Position: p, Time: int64(p), Kind: "tock", Payload: bytes.Repeat([]byte{byte(p)}, size)})
 	}
 	return es
 }
@@ -67,23 +67,23 @@ func TestSinkWriteOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
 		w := f.write()
 		r := w.events.Reader()
-		var e sdk.Event
+		var e wire.Event
 		for r.Next(&e) {
 			if e.Kind != "tock" || len(e.Payload) != 10 || e.Payload[0] != byte(e.Position) {
 				t.Errorf("event %+v arrived changed", e)
 			}
 		}
-		f.result(1, w.batch, sdk.WriteOK, "")
+		f.result(1, w.batch, wire.WriteOK, "")
 	}()
 	if err := s.Write(context.Background(), events(1, 5, 10)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(context.Background(), []sdk.Event{{Position: 6, Kind: "nope"}}); err == nil {
+	if err := s.Write(context.Background(), []wire.Event{{Position: 6, Kind: "nope"}}); err == nil {
 		t.Error("Write accepted a kind the plugin does not declare")
 	}
 }
@@ -93,17 +93,17 @@ func TestSinkRetryThenOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
 		first := f.write()
-		f.result(1, first.batch, sdk.WriteRetry, "busy")
+		f.result(1, first.batch, wire.WriteRetry, "busy")
 		again := f.write()
 		if again.batch != first.batch || !bytes.Equal(again.body, first.body) {
 			t.Errorf("retry sent batch %d (%d bytes), want the same batch %d (%d bytes)",
 				again.batch, len(again.body), first.batch, len(first.body))
 		}
-		f.result(1, again.batch, sdk.WriteOK, "")
+		f.result(1, again.batch, wire.WriteOK, "")
 	}()
 	if err := s.Write(context.Background(), events(1, 3, 100)); err != nil {
 		t.Fatal(err)
@@ -115,15 +115,15 @@ func TestSinkError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
 		w := f.write()
-		f.result(1, w.batch, sdk.WriteError, "schema mismatch")
+		f.result(1, w.batch, wire.WriteError, "schema mismatch")
 	}()
 	err = s.Write(context.Background(), events(1, 3, 100))
 	var we *WriteError
-	if !errors.As(err, &we) || we.Status != sdk.WriteError || we.Message != "schema mismatch" {
+	if !errors.As(err, &we) || we.Status != wire.WriteError || we.Message != "schema mismatch" {
 		t.Fatalf("Write: %v, want a *WriteError", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestSinkSplitsLargeWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	var got []uint64
 	go func() {
@@ -145,11 +145,11 @@ func TestSinkSplitsLargeWrites(t *testing.T) {
 				t.Errorf("WRITE of %d bytes over the 64 KiB limit", len(w.body))
 			}
 			r := w.events.Reader()
-			var e sdk.Event
+			var e wire.Event
 			for r.Next(&e) {
 				got = append(got, e.Position)
 			}
-			f.result(1, w.batch, sdk.WriteOK, "")
+			f.result(1, w.batch, wire.WriteOK, "")
 		}
 	}()
 	if err := s.Write(context.Background(), events(1, 10, 20<<10)); err != nil {
@@ -170,7 +170,7 @@ func TestSinkWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	const writers = 20
 	var wg sync.WaitGroup
@@ -193,7 +193,7 @@ func TestSinkWindow(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	for arrived := 4; len(held) > 0; {
-		f.result(1, held[0].batch, sdk.WriteOK, "")
+		f.result(1, held[0].batch, wire.WriteOK, "")
 		held = held[1:]
 		if arrived < writers {
 			held = append(held, f.write())
@@ -211,13 +211,13 @@ func TestSinkStopAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	go func() {
-		req := f.request(f.expect(sdk.MsgStop))
-		f.reply(sdk.Reply{ID: req.ID, HasPosition: true, Position: 77})
-		req = f.request(f.expect(sdk.MsgClose))
-		f.reply(sdk.Reply{ID: req.ID})
+		req := f.request(f.expect(wire.MsgStop))
+		f.reply(wire.Reply{ID: req.ID, HasPosition: true, Position: 77})
+		req = f.request(f.expect(wire.MsgClose))
+		f.reply(wire.Reply{ID: req.ID})
 	}()
 	last, ok, err := s.Stop(context.Background())
 	if err != nil || !ok || last != 77 {
@@ -226,7 +226,7 @@ func TestSinkStopAndClose(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.OpenSource(context.Background(), nil, nil, func(*sdk.Events) error { return nil }); err == nil {
+	if _, err := p.OpenSource(context.Background(), nil, nil, func(*wire.Events) error { return nil }); err == nil {
 		t.Error("OpenSource on a sink plugin succeeded")
 	}
 }
@@ -238,7 +238,7 @@ func TestSinkAbandonedWriteKeepsItsSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(sdk.MsgHelloAck)
+	f.expect(wire.MsgHelloAck)
 	s := openSink(t, f, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -253,9 +253,9 @@ func TestSinkAbandonedWriteKeepsItsSlot(t *testing.T) {
 		t.Fatalf("got %s while the abandoned WRITE is unanswered and the window is 1", fr.h.Type)
 	case <-time.After(200 * time.Millisecond):
 	}
-	f.result(1, first.batch, sdk.WriteOK, "")
+	f.result(1, first.batch, wire.WriteOK, "")
 	second := f.write()
-	f.result(1, second.batch, sdk.WriteOK, "")
+	f.result(1, second.batch, wire.WriteOK, "")
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}

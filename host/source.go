@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Handler receives a source's batches, on the session's read goroutine,
@@ -18,7 +18,7 @@ import (
 // (it waits for acknowledgements) but is never mistaken for a silent
 // plugin. A Handler must not call the blocking methods of its Plugin,
 // Source or Sink: their answers arrive on the goroutine it occupies.
-type Handler func(b *sdk.Events) error
+type Handler func(b *wire.Events) error
 
 // Source is one open instance of a source plugin.
 type Source struct {
@@ -28,7 +28,7 @@ type Source struct {
 	ended   chan struct{}
 
 	// Owned by the read loop.
-	batch    sdk.Events
+	batch    wire.Events
 	last     uint64 // position of the last event received
 	have     bool   // last is set
 	isEnd    bool   // END received
@@ -58,7 +58,7 @@ func (p *Plugin) OpenSource(ctx context.Context, settings map[string]string, res
 	if h == nil {
 		return nil, errors.New("open source: nil Handler")
 	}
-	if p.hello.Role != sdk.RoleSource {
+	if p.hello.Role != wire.RoleSource {
 		return nil, fmt.Errorf("open source: plugin %s is a %s", p.name, p.hello.Role)
 	}
 	id, err := p.newInstance()
@@ -66,7 +66,7 @@ func (p *Plugin) OpenSource(ctx context.Context, settings map[string]string, res
 		return nil, err
 	}
 	s := &Source{p: p, id: id, handler: h, ended: make(chan struct{})}
-	req := sdk.Request{Settings: settings}
+	req := wire.Request{Settings: settings}
 	if resume != nil {
 		req.HasResume, req.Resume = true, *resume
 		s.last, s.have, s.ackSent = *resume, true, *resume
@@ -101,7 +101,7 @@ func (s *Source) Ended() <-chan struct{} { return s.ended }
 // for the next batch of the drain, not the whole drain.
 func (s *Source) Stop(ctx context.Context) (last uint64, ok bool, err error) {
 	c := &call{
-		t: sdk.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id),
+		t: wire.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id),
 		progress: s.batches.Load, check: s.checkStop,
 	}
 	r, err := s.p.do(ctx, c)
@@ -119,12 +119,12 @@ func (s *Source) Stop(ctx context.Context) (last uint64, ok bool, err error) {
 
 // checkStop runs on the read loop: every batch before the reply has been
 // handled, so the last position the plugin claims must have arrived.
-func (s *Source) checkStop(r *sdk.Reply) error {
-	if r.Status != sdk.StatusOK {
+func (s *Source) checkStop(r *wire.Reply) error {
+	if r.Status != wire.StatusOK {
 		return nil
 	}
 	if r.HasPosition && (!s.have || r.Position > s.last) {
-		return violationf(sdk.ErrCodePositionOrder,
+		return violationf(wire.ErrCodePositionOrder,
 			"instance %d stopped at position %d, but the last event it sent is at %d", s.id, r.Position, s.last)
 	}
 	s.isStop = true
@@ -162,7 +162,7 @@ func (s *Source) handlerErr() error {
 
 // closeInstance sends CLOSE and forgets the instance.
 func closeInstance(ctx context.Context, p *Plugin, id uint16) error {
-	c := &call{t: sdk.MsgClose, instance: id, op: fmt.Sprintf("close instance %d", id)}
+	c := &call{t: wire.MsgClose, instance: id, op: fmt.Sprintf("close instance %d", id)}
 	r, err := p.do(ctx, c)
 	if err == nil {
 		err = replyErr(c.op, &r.reply)
@@ -171,34 +171,34 @@ func closeInstance(ctx context.Context, p *Plugin, id uint16) error {
 	return err
 }
 
-func (s *Source) handle(h sdk.Header, body []byte) error {
+func (s *Source) handle(h wire.Header, body []byte) error {
 	switch h.Type {
-	case sdk.MsgEvents:
+	case wire.MsgEvents:
 		return s.events(body)
-	case sdk.MsgProgress:
-		var m sdk.Progress
+	case wire.MsgProgress:
+		var m wire.Progress
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
 		s.mu.Lock()
 		s.percent, s.text = m.Percent, m.Text
 		s.mu.Unlock()
-	case sdk.MsgEnd:
-		var m sdk.End
+	case wire.MsgEnd:
+		var m wire.End
 		if err := m.Decode(body); err != nil {
 			return malformed(err)
 		}
 		switch {
 		case s.isEnd:
-			return violationf(sdk.ErrCodeUnexpected, "second END for instance %d", s.id)
+			return violationf(wire.ErrCodeUnexpected, "second END for instance %d", s.id)
 		case m.HasPosition && (!s.have || m.Position > s.last):
-			return violationf(sdk.ErrCodePositionOrder,
+			return violationf(wire.ErrCodePositionOrder,
 				"instance %d ended at position %d, but the last event it sent is at %d", s.id, m.Position, s.last)
 		}
 		s.isEnd = true
 		close(s.ended)
 	default:
-		return violationf(sdk.ErrCodeUnexpected, "%s frame for source instance %d", h.Type, s.id)
+		return violationf(wire.ErrCodeUnexpected, "%s frame for source instance %d", h.Type, s.id)
 	}
 	return nil
 }
@@ -207,14 +207,14 @@ func (s *Source) handle(h sdk.Header, body []byte) error {
 // Nothing here allocates: the batch refers to the frame buffer.
 func (s *Source) events(body []byte) error {
 	if s.isEnd || s.isStop {
-		return violationf(sdk.ErrCodeUnexpected, "EVENTS for instance %d after its END or STOP reply", s.id)
+		return violationf(wire.ErrCodeUnexpected, "EVENTS for instance %d after its END or STOP reply", s.id)
 	}
-	b, err := sdk.ParseEvents(body, s.p.hello.EventKinds, sdk.MsgEvents)
+	b, err := wire.ParseEvents(body, s.p.hello.EventKinds, wire.MsgEvents)
 	if err != nil {
 		return malformed(fmt.Errorf("instance %d: %w", s.id, err))
 	}
 	if s.have && b.First() <= s.last {
-		return violationf(sdk.ErrCodePositionOrder,
+		return violationf(wire.ErrCodePositionOrder,
 			"instance %d: batch starts at position %d, not after %d", s.id, b.First(), s.last)
 	}
 	s.last, s.have = b.Last(), true

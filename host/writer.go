@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // writer is the only goroutine that writes to a plugin. Callers queue
@@ -107,8 +107,8 @@ func (w *writer) run() {
 				continue
 			}
 			s.ackSent = pos
-			buf = sdk.AppendHeader(buf[:0], sdk.MsgAck, s.id, 8)
-			m := sdk.Ack{Position: pos}
+			buf = wire.AppendHeader(buf[:0], wire.MsgAck, s.id, 8)
+			m := wire.Ack{Position: pos}
 			buf = m.AppendTo(buf)
 			w.bw.Write(buf)
 		}

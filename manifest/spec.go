@@ -3,15 +3,15 @@ package manifest
 import (
 	"sort"
 
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Spec returns the specification a plugin built from m must report
 // in answer to SPEC_REQUEST: the same identity, parameters and event kinds,
 // with validations in the SDK's Conduit-style form. Parameters and
 // event kinds are in name order, so two specs compare field by field.
-func (m *Manifest) Spec() sdk.Spec {
-	s := sdk.Spec{
+func (m *Manifest) Spec() wire.Spec {
+	s := wire.Spec{
 		Name:        m.Name,
 		Summary:     m.Summary,
 		Description: m.Description,
@@ -22,17 +22,17 @@ func (m *Manifest) Spec() sdk.Spec {
 	}
 	switch m.Kind {
 	case "source":
-		s.Role = sdk.RoleSource
+		s.Role = wire.RoleSource
 	case "sink":
-		s.Role = sdk.RoleSink
+		s.Role = wire.RoleSink
 	}
 	events := make([]EventKind, len(m.Events))
 	copy(events, m.Events)
 	sort.Slice(events, func(i, j int) bool { return events[i].Name < events[j].Name })
 	for _, k := range events {
-		ek := sdk.EventKind{Name: k.Name, Description: k.Description}
+		ek := wire.EventKind{Name: k.Name, Description: k.Description}
 		for _, f := range k.Fields {
-			ek.Fields = append(ek.Fields, sdk.Field{Name: f.Name, Type: f.Type})
+			ek.Fields = append(ek.Fields, wire.Field{Name: f.Name, Type: f.Type})
 		}
 		s.Events = append(s.Events, ek)
 	}
@@ -40,13 +40,13 @@ func (m *Manifest) Spec() sdk.Spec {
 }
 
 // specParams converts parameters, sorted by name.
-func specParams(ps []Param) []sdk.Param {
+func specParams(ps []Param) []wire.Param {
 	if len(ps) == 0 {
 		return nil
 	}
-	out := make([]sdk.Param, 0, len(ps))
+	out := make([]wire.Param, 0, len(ps))
 	for _, p := range ps {
-		rp := sdk.Param{
+		rp := wire.Param{
 			Name:        p.Name,
 			Type:        p.Type,
 			Description: p.Description,
@@ -63,25 +63,25 @@ func specParams(ps []Param) []sdk.Param {
 }
 
 // validations lists p's rules in ValidationType order, one per rule set.
-func (p *Param) validations() []sdk.Validation {
-	var vs []sdk.Validation
+func (p *Param) validations() []wire.Validation {
+	var vs []wire.Validation
 	if p.Required {
-		vs = append(vs, sdk.Validation{Type: sdk.ValidationRequired})
+		vs = append(vs, wire.Validation{Type: wire.ValidationRequired})
 	}
 	if p.HasGreaterThan {
-		vs = append(vs, sdk.Validation{Type: sdk.ValidationGreaterThan, Value: p.GreaterThan})
+		vs = append(vs, wire.Validation{Type: wire.ValidationGreaterThan, Value: p.GreaterThan})
 	}
 	if p.HasLessThan {
-		vs = append(vs, sdk.Validation{Type: sdk.ValidationLessThan, Value: p.LessThan})
+		vs = append(vs, wire.Validation{Type: wire.ValidationLessThan, Value: p.LessThan})
 	}
 	if len(p.Inclusion) > 0 {
-		vs = append(vs, sdk.Validation{Type: sdk.ValidationInclusion, Values: append([]string(nil), p.Inclusion...)})
+		vs = append(vs, wire.Validation{Type: wire.ValidationInclusion, Values: append([]string(nil), p.Inclusion...)})
 	}
 	if len(p.Exclusion) > 0 {
-		vs = append(vs, sdk.Validation{Type: sdk.ValidationExclusion, Values: append([]string(nil), p.Exclusion...)})
+		vs = append(vs, wire.Validation{Type: wire.ValidationExclusion, Values: append([]string(nil), p.Exclusion...)})
 	}
 	if p.Regex != "" {
-		vs = append(vs, sdk.Validation{Type: sdk.ValidationRegex, Value: p.Regex})
+		vs = append(vs, wire.Validation{Type: wire.ValidationRegex, Value: p.Regex})
 	}
 	return vs
 }

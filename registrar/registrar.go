@@ -18,7 +18,7 @@ import (
 	"github.com/plugctl/plugctl/acceptance"
 	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Options are the settings of a new entry.
@@ -37,7 +37,7 @@ const probeTimeout = 10 * time.Second
 
 // Probe runs the plugin once over the protocol and returns its HELLO: its
 // name, version and role come from the plugin itself, not from guesses.
-func Probe(ctx context.Context, path string, args []string, env map[string]string) (sdk.Hello, error) {
+func Probe(ctx context.Context, path string, args []string, env map[string]string) (wire.Hello, error) {
 	var stderr bytes.Buffer
 	opts := host.Options{RingSize: -1, Timeout: probeTimeout, Grace: 2 * time.Second, Stderr: &stderr}
 	for k, v := range env {
@@ -45,11 +45,11 @@ func Probe(ctx context.Context, path string, args []string, env map[string]strin
 	}
 	p, err := host.Launch(ctx, path, args, opts)
 	if err != nil {
-		return sdk.Hello{}, fmt.Errorf("%s did not answer as a plugctl plugin: %w", path, err)
+		return wire.Hello{}, fmt.Errorf("%s did not answer as a plugctl plugin: %w", path, err)
 	}
 	hello := p.Hello()
 	if err := p.Close(ctx); err != nil {
-		return sdk.Hello{}, fmt.Errorf("%s: %w", path, err)
+		return wire.Hello{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return hello, nil
 }

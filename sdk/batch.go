@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Kind is an event kind as its index in the plugin's kind table, that is
@@ -16,7 +18,7 @@ const (
 	// DefaultBatchBytes is the body budget of one EVENTS frame. With its
 	// header a frame stays under 60 KiB and so fits a pipe's default 64 KiB
 	// buffer in one write: larger writes halve pipe throughput.
-	DefaultBatchBytes = 60<<10 - HeaderSize
+	DefaultBatchBytes = 60<<10 - wire.HeaderSize
 
 	// MaxBatchEvents bounds the events of one batch, so that a batch of
 	// tiny events still acknowledges, and on failure redelivers, a
@@ -26,7 +28,7 @@ const (
 
 // batchPrefix is where events start in a batch buffer: the frame header,
 // then the event count, both filled in when the batch is sent.
-const batchPrefix = HeaderSize + 4
+const batchPrefix = wire.HeaderSize + 4
 
 // ErrEventTooLarge is returned for an event that does not fit in a frame
 // of the negotiated maximum size even alone.
@@ -38,7 +40,7 @@ type kindTable struct {
 	index map[string]Kind
 }
 
-func newKindTable(kinds []EventKind) (*kindTable, error) {
+func newKindTable(kinds []wire.EventKind) (*kindTable, error) {
 	if len(kinds) > 1<<16 {
 		return nil, fmt.Errorf("Spec.Events has %d kinds; at most %d fit the wire format", len(kinds), 1<<16)
 	}
@@ -80,7 +82,7 @@ func (t *kindTable) describe() string {
 // batchLimits bounds the batches of one instance.
 type batchLimits struct {
 	soft  int // a batch stops growing at this many bytes of frame
-	hard  int // no frame may be longer: HeaderSize + the negotiated MaxFrame
+	hard  int // no frame may be longer: wire.HeaderSize + the negotiated MaxFrame
 	count int // at most this many events
 }
 
@@ -102,12 +104,12 @@ func (l *batchLimits) fits(used, n, size int) error {
 
 // full reports whether not even an event with no payload fits.
 func (l *batchLimits) full(used, n int) bool {
-	return n > 0 && (n >= l.count || used+EventHeaderSize > l.soft)
+	return n > 0 && (n >= l.count || used+wire.EventHeaderSize > l.soft)
 }
 
-// eventSize is the encoded size of an event, as AppendEvent writes it.
+// eventSize is the encoded size of an event, as wire.AppendEvent writes it.
 func eventSize(payload []byte, meta map[string]string) int {
-	n := EventHeaderSize + len(payload)
+	n := wire.EventHeaderSize + len(payload)
 	if len(meta) > 0 {
 		n += 8 // metadata length and pair count
 		for k, v := range meta {
@@ -119,8 +121,8 @@ func eventSize(payload []byte, meta map[string]string) int {
 
 // sealBatch fills in the frame header and event count of a batch buffer.
 func sealBatch(buf []byte, instance uint16, n int) {
-	PutHeader(buf, MsgEvents, instance, len(buf)-HeaderSize)
-	binary.LittleEndian.PutUint32(buf[HeaderSize:], uint32(n))
+	wire.PutHeader(buf, wire.MsgEvents, instance, len(buf)-wire.HeaderSize)
+	binary.LittleEndian.PutUint32(buf[wire.HeaderSize:], uint32(n))
 }
 
 // Batch is the batch a polled Source fills in NextBatch: the body of the
@@ -147,7 +149,7 @@ func (b *Batch) reset(buf []byte) {
 
 // Add adds e. e.Kind must name a kind of Spec.Events; e.Time 0 stands for
 // now.
-func (b *Batch) Add(e Event) error {
+func (b *Batch) Add(e wire.Event) error {
 	k, err := b.kinds.lookup(e.Kind)
 	if err != nil {
 		return err
@@ -164,12 +166,12 @@ func (b *Batch) Append(position uint64, unixNano int64, kind Kind, payload []byt
 	// The common case, checked inline; add checks it all again and says
 	// what is wrong.
 	at := len(b.buf)
-	end := at + EventHeaderSize + len(payload)
+	end := at + wire.EventHeaderSize + len(payload)
 	if position > b.last && int(kind) < len(b.kinds.names) && b.n < b.limits.count && end <= b.room {
 		if unixNano == 0 {
 			unixNano = nowNano()
 		}
-		encodeEvent(b.buf[at:end], position, unixNano, uint16(kind), payload)
+		wire.EncodeEvent(b.buf[at:end], position, unixNano, uint16(kind), payload)
 		b.buf = b.buf[:end]
 		b.n++
 		b.last = position
@@ -193,7 +195,7 @@ func (b *Batch) add(pos uint64, unixNano int64, kind Kind, payload []byte, meta 
 	if unixNano == 0 {
 		unixNano = nowNano()
 	}
-	b.buf = AppendEvent(b.buf, pos, unixNano, uint16(kind), payload, meta)
+	b.buf = wire.AppendEvent(b.buf, pos, unixNano, uint16(kind), payload, meta)
 	b.n++
 	b.last = pos
 	return nil

@@ -6,13 +6,17 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/plugctl/plugctl/wire"
 )
+
+var benchKinds = []string{"tick", "tock"}
 
 // pipeHost is the host's end of a session served on OS pipes, as between
 // two processes (the pipe the plugin writes is grown as Main grows it).
 type pipeHost struct {
 	b    *testing.B
-	fr   *FrameReader
+	fr   *wire.FrameReader
 	w    *os.File
 	done chan error
 }
@@ -27,7 +31,7 @@ func startPipe(b *testing.B, p Plugin) *pipeHost {
 		b.Fatal(err)
 	}
 	growPipe(int(fromPlugin.Fd()))
-	h := &pipeHost{b: b, fr: NewFrameReader(hostR, MaxFrameLimit), w: hostW, done: make(chan error, 1)}
+	h := &pipeHost{b: b, fr: wire.NewFrameReader(hostR, wire.MaxFrameLimit), w: hostW, done: make(chan error, 1)}
 	go func() {
 		h.done <- Serve(toPlugin, fromPlugin, p, ServeOptions{Stderr: io.Discard})
 		toPlugin.Close()
@@ -40,22 +44,22 @@ func startPipe(b *testing.B, p Plugin) *pipeHost {
 	if _, _, err := h.fr.Next(); err != nil {
 		b.Fatal(err)
 	}
-	h.send(MsgHelloAck, 0, (&HelloAck{Version: 1, MaxFrame: DefaultMaxFrame, HeartbeatMS: 5000, Window: 8}).AppendTo(nil))
+	h.send(wire.MsgHelloAck, 0, (&wire.HelloAck{Version: 1, MaxFrame: wire.DefaultMaxFrame, HeartbeatMS: 5000, Window: 8}).AppendTo(nil))
 	return h
 }
 
-func (h *pipeHost) send(t MsgType, instance uint16, body []byte) {
-	if _, err := h.w.Write(append(AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
+func (h *pipeHost) send(t wire.MsgType, instance uint16, body []byte) {
+	if _, err := h.w.Write(append(wire.AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
 		h.b.Fatal(err)
 	}
 }
 
 // finish says goodbye and checks Serve ended cleanly.
 func (h *pipeHost) finish() {
-	h.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
+	h.send(wire.MsgGoodbye, 0, (&wire.Goodbye{}).AppendTo(nil))
 	for {
 		hd, _, err := h.fr.Next()
-		if err != nil || hd.Type == MsgGoodbye {
+		if err != nil || hd.Type == wire.MsgGoodbye {
 			break
 		}
 	}
@@ -80,25 +84,25 @@ func BenchmarkServePipe(b *testing.B) {
 				}
 				return ErrEndOfStream
 			}})
-			b.SetBytes(int64(EventHeaderSize + size))
+			b.SetBytes(int64(wire.EventHeaderSize + size))
 			b.ReportAllocs()
 			b.ResetTimer()
-			h.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
-			var e Event
-			ack := append(AppendHeader(nil, MsgAck, 1, 8), make([]byte, 8)...)
+			h.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+			var e wire.Event
+			ack := append(wire.AppendHeader(nil, wire.MsgAck, 1, 8), make([]byte, 8)...)
 			received := 0
 			for {
 				hd, body, err := h.fr.Next()
 				if err != nil {
 					b.Fatal(err)
 				}
-				if hd.Type == MsgEnd {
+				if hd.Type == wire.MsgEnd {
 					break
 				}
-				if hd.Type != MsgEvents {
+				if hd.Type != wire.MsgEvents {
 					continue
 				}
-				batch, err := ParseEvents(body, benchKinds, MsgEvents)
+				batch, err := wire.ParseEvents(body, benchKinds, wire.MsgEvents)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -106,7 +110,7 @@ func BenchmarkServePipe(b *testing.B) {
 				for r.Next(&e) {
 					received++
 				}
-				binary.LittleEndian.PutUint64(ack[HeaderSize:], batch.Last())
+				binary.LittleEndian.PutUint64(ack[wire.HeaderSize:], batch.Last())
 				if _, err := h.w.Write(ack); err != nil {
 					b.Fatal(err)
 				}
@@ -137,8 +141,8 @@ func BenchmarkServeLatency(b *testing.B) {
 			}
 		}
 	}})
-	h.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
-	ack := append(AppendHeader(nil, MsgAck, 1, 8), make([]byte, 8)...)
+	h.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+	ack := append(wire.AppendHeader(nil, wire.MsgAck, 1, 8), make([]byte, 8)...)
 	b.ResetTimer()
 	for range b.N {
 		emit <- struct{}{}
@@ -147,8 +151,8 @@ func BenchmarkServeLatency(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if hd.Type == MsgEvents {
-				copy(ack[HeaderSize:], body[4:12]) // the one event's position
+			if hd.Type == wire.MsgEvents {
+				copy(ack[wire.HeaderSize:], body[4:12]) // the one event's position
 				if _, err := h.w.Write(ack); err != nil {
 					b.Fatal(err)
 				}

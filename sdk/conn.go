@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // message is any body this side sends.
@@ -31,14 +33,14 @@ func (c *conn) writeFrame(frame []byte) error {
 }
 
 // send encodes m as the body of a frame and writes it.
-func (c *conn) send(t MsgType, instance uint16, m message) error {
+func (c *conn) send(t wire.MsgType, instance uint16, m message) error {
 	c.mu.Lock()
-	c.buf = m.AppendTo(append(c.buf[:0], make([]byte, HeaderSize)...))
+	c.buf = m.AppendTo(append(c.buf[:0], make([]byte, wire.HeaderSize)...))
 	var err error
-	if size := len(c.buf) - HeaderSize; size > c.max {
-		err = fmt.Errorf("%w: %s body of %d bytes, the limit is %d", ErrFrameTooLarge, t, size, c.max)
+	if size := len(c.buf) - wire.HeaderSize; size > c.max {
+		err = fmt.Errorf("%w: %s body of %d bytes, the limit is %d", wire.ErrFrameTooLarge, t, size, c.max)
 	} else {
-		PutHeader(c.buf, t, instance, size)
+		wire.PutHeader(c.buf, t, instance, size)
 		err = c.writeLocked(c.buf)
 	}
 	c.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // EventSink is how a Run source emits events. It is a small value, cheap
@@ -55,7 +57,7 @@ func (s EventSink) EmitKind(kind Kind, unixNano int64, payload []byte) error {
 // EmitEvent emits e with full control: e.Position 0 takes the next
 // position, any other must exceed the previous one; e.Time 0 stands for
 // now; e.Metadata travels with the event.
-func (s EventSink) EmitEvent(e Event) error {
+func (s EventSink) EmitEvent(e wire.Event) error {
 	if s.e == nil {
 		return ErrShutdown
 	}
@@ -88,7 +90,7 @@ func (s EventSink) Progress(percent float64, text string) error {
 	if e.stopping {
 		return ErrShutdown
 	}
-	return e.in.s.c.send(MsgProgress, e.in.id, &Progress{Percent: percent, Text: clip(text)})
+	return e.in.s.c.send(wire.MsgProgress, e.in.id, &wire.Progress{Percent: percent, Text: clip(text)})
 }
 
 // Kind returns the kind named name, and whether Spec.Events declares it.
@@ -142,7 +144,7 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 	if unixNano == 0 {
 		unixNano = nowNano()
 	}
-	size := EventHeaderSize + len(payload)
+	size := wire.EventHeaderSize + len(payload)
 	if meta != nil {
 		size = eventSize(payload, meta)
 	}
@@ -160,9 +162,9 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 		return fmt.Errorf("event position %d does not follow %d: positions must increase", pos, e.last)
 	}
 	if meta == nil && cap(e.cur)-len(e.cur) >= size {
-		e.cur = putEvent(e.cur, pos, unixNano, uint16(kind), payload)
+		e.cur = wire.PutEvent(e.cur, pos, unixNano, uint16(kind), payload)
 	} else {
-		e.cur = AppendEvent(e.cur, pos, unixNano, uint16(kind), payload, meta)
+		e.cur = wire.AppendEvent(e.cur, pos, unixNano, uint16(kind), payload, meta)
 	}
 	e.n++
 	e.last = pos

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // hangGuard bounds every wait of the tests: generous, it only turns a hang
@@ -34,7 +36,7 @@ func (b *syncBuffer) String() string {
 
 // frame is a frame the fake host received, its body copied.
 type frame struct {
-	h    Header
+	h    wire.Header
 	body []byte
 }
 
@@ -50,7 +52,7 @@ type fakeHost struct {
 	stash   []frame // frames read while waiting for something else
 	result  chan error
 	stderr  *syncBuffer
-	hello   Hello
+	hello   wire.Hello
 	nextID  uint32
 	stopHB  chan struct{}
 }
@@ -83,7 +85,7 @@ func startPlugin(t *testing.T, p Plugin, opts ServeOptions) *fakeHost {
 		h.result <- err
 	}()
 	go func() {
-		fr := NewFrameReader(pluginOut, MaxFrameLimit)
+		fr := wire.NewFrameReader(pluginOut, wire.MaxFrameLimit)
 		for {
 			hd, body, err := fr.Next()
 			if err != nil {
@@ -111,9 +113,9 @@ func (h *fakeHost) sendRaw(b []byte) error {
 	return err
 }
 
-func (h *fakeHost) send(t MsgType, instance uint16, body []byte) {
+func (h *fakeHost) send(t wire.MsgType, instance uint16, body []byte) {
 	h.t.Helper()
-	f := AppendHeader(nil, t, instance, len(body))
+	f := wire.AppendHeader(nil, t, instance, len(body))
 	// A plugin that has ended reads nothing more: what the test expects
 	// next says whether it should have.
 	if err := h.sendRaw(append(f, body...)); err != nil && err != io.ErrClosedPipe {
@@ -146,7 +148,7 @@ func (h *fakeHost) tryNext() (frame, bool) {
 			if !ok {
 				return frame{}, false
 			}
-			if f.h.Type == MsgHeartbeat {
+			if f.h.Type == wire.MsgHeartbeat {
 				continue
 			}
 			return f, true
@@ -157,7 +159,7 @@ func (h *fakeHost) tryNext() (frame, bool) {
 }
 
 // expect returns the next frame, which must be of type t.
-func (h *fakeHost) expect(t MsgType) frame {
+func (h *fakeHost) expect(t wire.MsgType) frame {
 	h.t.Helper()
 	f := h.next()
 	if f.h.Type != t {
@@ -166,21 +168,21 @@ func (h *fakeHost) expect(t MsgType) frame {
 	return f
 }
 
-var defaultAck = HelloAck{Version: ProtocolVersion, MaxFrame: DefaultMaxFrame, HeartbeatMS: 1000, Window: 8}
+var defaultAck = wire.HelloAck{Version: wire.ProtocolVersion, MaxFrame: wire.DefaultMaxFrame, HeartbeatMS: 1000, Window: 8}
 
 // handshake reads HELLO and accepts it with ack, then keeps the session
 // alive with heartbeats.
-func (h *fakeHost) handshake(ack HelloAck) {
+func (h *fakeHost) handshake(ack wire.HelloAck) {
 	h.t.Helper()
-	f := h.expect(MsgHello)
+	f := h.expect(wire.MsgHello)
 	if err := h.hello.Decode(f.body); err != nil {
 		h.t.Fatalf("host: HELLO: %v", err)
 	}
-	h.send(MsgHelloAck, 0, ack.AppendTo(nil))
+	h.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
 	go func() {
 		tick := time.NewTicker(time.Duration(ack.HeartbeatMS) * time.Millisecond / 3)
 		defer tick.Stop()
-		hb := AppendHeader(nil, MsgHeartbeat, 0, 8)
+		hb := wire.AppendHeader(nil, wire.MsgHeartbeat, 0, 8)
 		hb = append(hb, make([]byte, 8)...)
 		for {
 			select {
@@ -205,7 +207,7 @@ func (h *fakeHost) stopHeartbeats() {
 
 // request sends a request and waits for its REPLY, keeping other frames
 // for next.
-func (h *fakeHost) request(t MsgType, instance uint16, req Request) Reply {
+func (h *fakeHost) request(t wire.MsgType, instance uint16, req wire.Request) wire.Reply {
 	h.t.Helper()
 	h.nextID++
 	req.ID = h.nextID
@@ -214,17 +216,17 @@ func (h *fakeHost) request(t MsgType, instance uint16, req Request) Reply {
 }
 
 // reply waits for the REPLY to request id, keeping other frames for next.
-func (h *fakeHost) reply(id uint32) Reply {
+func (h *fakeHost) reply(id uint32) wire.Reply {
 	h.t.Helper()
 	var kept []frame
 	defer func() { h.stash = append(kept, h.stash...) }()
 	for {
 		f := h.next()
-		if f.h.Type != MsgReply {
+		if f.h.Type != wire.MsgReply {
 			kept = append(kept, f)
 			continue
 		}
-		var r Reply
+		var r wire.Reply
 		if err := r.Decode(f.body); err != nil {
 			h.t.Fatalf("host: REPLY: %v", err)
 		}
@@ -238,24 +240,24 @@ func (h *fakeHost) reply(id uint32) Reply {
 // open opens instance id and checks the reply is OK.
 func (h *fakeHost) open(id uint16, settings map[string]string) {
 	h.t.Helper()
-	if r := h.request(MsgOpen, id, Request{Settings: settings}); r.Status != StatusOK {
+	if r := h.request(wire.MsgOpen, id, wire.Request{Settings: settings}); r.Status != wire.StatusOK {
 		h.t.Fatalf("host: OPEN %d: %s: %s", id, r.Status, r.Message)
 	}
 }
 
 // events decodes an EVENTS frame.
-func (h *fakeHost) events(f frame) []Event {
+func (h *fakeHost) events(f frame) []wire.Event {
 	h.t.Helper()
-	if f.h.Type != MsgEvents {
+	if f.h.Type != wire.MsgEvents {
 		h.t.Fatalf("host: got %s frame, want EVENTS", f.h.Type)
 	}
-	b, err := ParseEvents(f.body, h.hello.EventKinds, MsgEvents)
+	b, err := wire.ParseEvents(f.body, h.hello.EventKinds, wire.MsgEvents)
 	if err != nil {
 		h.t.Fatalf("host: EVENTS: %v", err)
 	}
-	var out []Event
+	var out []wire.Event
 	r := b.Reader()
-	var e Event
+	var e wire.Event
 	for r.Next(&e) {
 		e.Payload = bytes.Clone(e.Payload)
 		out = append(out, e)
@@ -265,7 +267,7 @@ func (h *fakeHost) events(f frame) []Event {
 
 func (h *fakeHost) ack(instance uint16, pos uint64) {
 	h.t.Helper()
-	h.send(MsgAck, instance, (&Ack{Position: pos}).AppendTo(nil))
+	h.send(wire.MsgAck, instance, (&wire.Ack{Position: pos}).AppendTo(nil))
 }
 
 // wait returns what Serve returned.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // runReadyGrace bounds how long the OPEN of a Run instance waits for Run to
@@ -54,7 +56,7 @@ type instance struct {
 	closed     bool
 }
 
-func newInstance(s *server, id uint16, req Request) *instance {
+func newInstance(s *server, id uint16, req wire.Request) *instance {
 	in := &instance{
 		s:       s,
 		id:      id,
@@ -116,7 +118,7 @@ func (in *instance) waitDrained() bool {
 	}
 }
 
-func (in *instance) openJob(req Request, setup <-chan struct{}) {
+func (in *instance) openJob(req wire.Request, setup <-chan struct{}) {
 	s := in.s
 	select {
 	case <-setup:
@@ -193,7 +195,7 @@ func (in *instance) openPlugin() error {
 // drainFor begins the stop that req (STOP or CLOSE) implies and waits for
 // the drain. It reports false when there is nothing more to do: the
 // instance never opened (req is answered so) or the session is aborting.
-func (in *instance) drainFor(req Request) bool {
+func (in *instance) drainFor(req wire.Request) bool {
 	if !in.opened {
 		in.s.reply(in.id, notOpen(req.ID, in.id))
 		return false
@@ -202,7 +204,7 @@ func (in *instance) drainFor(req Request) bool {
 	return in.waitDrained()
 }
 
-func (in *instance) stopJob(req Request) {
+func (in *instance) stopJob(req wire.Request) {
 	if !in.drainFor(req) {
 		return
 	}
@@ -211,7 +213,7 @@ func (in *instance) stopJob(req Request) {
 	in.s.reply(in.id, r)
 }
 
-func (in *instance) closeJob(req Request) {
+func (in *instance) closeJob(req wire.Request) {
 	if !in.drainFor(req) {
 		return
 	}
@@ -293,14 +295,14 @@ func (in *instance) closeHook() error {
 	return err
 }
 
-func notOpen(id uint32, instance uint16) Reply {
-	return Reply{ID: id, Status: StatusUnsupported, Message: fmt.Sprintf("instance %d is not open", instance)}
+func notOpen(id uint32, instance uint16) wire.Reply {
+	return wire.Reply{ID: id, Status: wire.StatusUnsupported, Message: fmt.Sprintf("instance %d is not open", instance)}
 }
 
 // writeJob is one WRITE, its body copied out of the read buffer.
 type writeJob struct {
 	batch uint64
-	ev    Events
+	ev    wire.Events
 	buf   []byte
 }
 
@@ -318,14 +320,14 @@ type writeQueue struct {
 // loop's buffer is reused by the next frame. Read loop only.
 func (in *instance) acceptWrite(body []byte) error {
 	if len(body) < 8 {
-		return fmt.Errorf("%w: WRITE body is %d bytes, too short for a batch id", ErrMalformed, len(body))
+		return fmt.Errorf("%w: WRITE body is %d bytes, too short for a batch id", wire.ErrMalformed, len(body))
 	}
 	q := &in.wq
 	window := int(in.s.ack.Window)
 	q.mu.Lock()
 	if len(q.jobs) >= window {
 		q.mu.Unlock()
-		return protoError{ErrCodeWindowExceeded, fmt.Errorf("WRITE for instance %d while %d WRITEs are unanswered; the window is %d", in.id, window, window)}
+		return protoError{wire.ErrCodeWindowExceeded, fmt.Errorf("WRITE for instance %d while %d WRITEs are unanswered; the window is %d", in.id, window, window)}
 	}
 	var buf []byte
 	if n := len(q.free); n > 0 {
@@ -334,7 +336,7 @@ func (in *instance) acceptWrite(body []byte) error {
 	}
 	q.mu.Unlock()
 	buf = append(buf[:0], body...)
-	ev, err := ParseEvents(buf[8:], in.s.kinds.names, MsgWrite)
+	ev, err := wire.ParseEvents(buf[8:], in.s.kinds.names, wire.MsgWrite)
 	if err != nil {
 		return err
 	}
@@ -377,7 +379,7 @@ func (in *instance) consume() {
 		q.jobs = q.jobs[:copy(q.jobs, q.jobs[1:])]
 		q.free = append(q.free, j.buf)
 		q.mu.Unlock()
-		if in.s.c.send(MsgResult, in.id, &res) != nil {
+		if in.s.c.send(wire.MsgResult, in.id, &res) != nil {
 			return
 		}
 	}
@@ -385,15 +387,15 @@ func (in *instance) consume() {
 
 // write hands one batch to the Sink and maps its verdict to a RESULT, as
 // Fluent Bit's FLB_OK, FLB_RETRY and FLB_ERROR.
-func (in *instance) write(j *writeJob) Result {
-	r := Result{Batch: j.batch}
+func (in *instance) write(j *writeJob) wire.Result {
+	r := wire.Result{Batch: j.batch}
 	switch err := in.snk.Write(&j.ev); {
 	case err == nil:
 		in.lastWritten, in.anyWritten = j.ev.Last(), true
 	case IsRetry(err):
-		r.Status, r.Message = WriteRetry, clip(err.Error())
+		r.Status, r.Message = wire.WriteRetry, clip(err.Error())
 	default:
-		r.Status, r.Message = WriteError, clip(err.Error())
+		r.Status, r.Message = wire.WriteError, clip(err.Error())
 	}
 	return r
 }

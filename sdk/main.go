@@ -5,11 +5,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Main serves p for the host that started this process, on standard input
-// and output, or on the Unix socket named by EnvSocket, then exits with one
-// of the Exit codes. It never returns.
+// and output, or on the Unix socket named by wire.EnvSocket, then exits
+// with one of the Exit codes. It never returns.
 //
 // With standard input and output, the protocol moves to descriptors of its
 // own first: standard output then writes to standard error and standard
@@ -40,7 +42,7 @@ func Main(p Plugin) {
 // transport opens the protocol stream and reports the capacity of its
 // output pipe, 0 when unknown.
 func transport() (io.Reader, io.Writer, int, error) {
-	if path := os.Getenv(EnvSocket); path != "" {
+	if path := os.Getenv(wire.EnvSocket); path != "" {
 		c, err := dialHost(path)
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("cannot reach the host at %s: %w", path, err)
@@ -55,7 +57,7 @@ func transport() (io.Reader, io.Writer, int, error) {
 // larger writes are what moves large events fast; a pipe of unknown or
 // default size keeps DefaultBatchBytes, which fits it.
 func batchBytes(capacity int) int {
-	if b := capacity/4 - HeaderSize; b > DefaultBatchBytes {
+	if b := capacity/4 - wire.HeaderSize; b > DefaultBatchBytes {
 		return b
 	}
 	return 0

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // TestHelperPlugin is the plugin process of the Main tests: the test
@@ -47,13 +49,13 @@ type plugin struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	in     io.WriteCloser
-	fr     *FrameReader
+	fr     *wire.FrameReader
 	stderr syncBuffer
 }
 
 func helperCommand(env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPlugin$")
-	cmd.Env = append(append(os.Environ(), "PLUGCTL_TEST_HELPER=1", EnvPluginID+"=proc-id"), env...)
+	cmd.Env = append(append(os.Environ(), "PLUGCTL_TEST_HELPER=1", wire.EnvPluginID+"=proc-id"), env...)
 	return cmd
 }
 
@@ -69,7 +71,7 @@ func startProcess(t *testing.T, env ...string) *plugin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.fr = NewFrameReader(out, MaxFrameLimit)
+	p.fr = wire.NewFrameReader(out, wire.MaxFrameLimit)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,23 +79,23 @@ func startProcess(t *testing.T, env ...string) *plugin {
 	return p
 }
 
-func (p *plugin) send(t MsgType, instance uint16, body []byte) {
+func (p *plugin) send(t wire.MsgType, instance uint16, body []byte) {
 	p.t.Helper()
-	if _, err := p.in.Write(append(AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
+	if _, err := p.in.Write(append(wire.AppendHeader(nil, t, instance, len(body)), body...)); err != nil {
 		p.t.Fatal(err)
 	}
 }
 
 // expect returns the body of the next frame other than HEARTBEAT, which
 // must be of type t.
-func (p *plugin) expect(t MsgType) []byte {
+func (p *plugin) expect(t wire.MsgType) []byte {
 	p.t.Helper()
 	for {
 		h, body, err := p.fr.Next()
 		if err != nil {
 			p.t.Fatalf("reading from the plugin: %v; stderr:\n%s", err, &p.stderr)
 		}
-		if h.Type == MsgHeartbeat {
+		if h.Type == wire.MsgHeartbeat {
 			continue
 		}
 		if h.Type != t {
@@ -126,29 +128,29 @@ func (p *plugin) exitCode() int {
 
 func TestMainStdioAndSignal(t *testing.T) {
 	p := startProcess(t)
-	var hello Hello
-	if err := hello.Decode(p.expect(MsgHello)); err != nil || hello.ID != "proc-id" {
+	var hello wire.Hello
+	if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || hello.ID != "proc-id" {
 		t.Fatalf("HELLO %+v, %v", hello, err)
 	}
-	p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
-	p.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
-	var r Reply
-	if err := r.Decode(p.expect(MsgReply)); err != nil || r.Status != StatusOK {
+	p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
+	p.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+	var r wire.Reply
+	if err := r.Decode(p.expect(wire.MsgReply)); err != nil || r.Status != wire.StatusOK {
 		t.Fatalf("OPEN reply %+v, %v", r, err)
 	}
-	b, err := ParseEvents(p.expect(MsgEvents), []string{"tick", "tock"}, MsgEvents)
+	b, err := wire.ParseEvents(p.expect(wire.MsgEvents), []string{"tick", "tock"}, wire.MsgEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e Event
+	var e wire.Event
 	if rd := b.Reader(); !rd.Next(&e) || string(e.Payload) != "stdin gave 0 bytes" {
 		t.Fatalf("event %q, want stdin to give nothing", e.Payload)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	var g Goodbye
-	if err := g.Decode(p.expect(MsgGoodbye)); err != nil || g.Reason != GoodbyeSignal {
+	var g wire.Goodbye
+	if err := g.Decode(p.expect(wire.MsgGoodbye)); err != nil || g.Reason != wire.GoodbyeSignal {
 		t.Fatalf("GOODBYE %+v, %v", g, err)
 	}
 	if code := p.exitCode(); code != ExitOK {
@@ -167,20 +169,20 @@ func TestMainStdioAndSignal(t *testing.T) {
 func TestMainStrayRingVariable(t *testing.T) {
 	for fd := 3; fd <= 10; fd++ {
 		t.Run(strconv.Itoa(fd), func(t *testing.T) {
-			p := startProcess(t, EnvRingFD+"="+strconv.Itoa(fd))
-			var hello Hello
-			if err := hello.Decode(p.expect(MsgHello)); err != nil || !slices.Equal(hello.Versions, []uint16{1}) {
+			p := startProcess(t, wire.EnvRingFD+"="+strconv.Itoa(fd))
+			var hello wire.Hello
+			if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || !slices.Equal(hello.Versions, []uint16{1}) {
 				t.Fatalf("HELLO %+v, %v; want versions [1]", hello, err)
 			}
 			ack := defaultAck
 			ack.Version = 1
-			p.send(MsgHelloAck, 0, ack.AppendTo(nil))
-			p.send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
-			var r Reply
-			if err := r.Decode(p.expect(MsgReply)); err != nil || r.Status != StatusOK {
+			p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+			p.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+			var r wire.Reply
+			if err := r.Decode(p.expect(wire.MsgReply)); err != nil || r.Status != wire.StatusOK {
 				t.Fatalf("OPEN reply %+v, %v", r, err)
 			}
-			if _, err := ParseEvents(p.expect(MsgEvents), []string{"tick", "tock"}, MsgEvents); err != nil {
+			if _, err := wire.ParseEvents(p.expect(wire.MsgEvents), []string{"tick", "tock"}, wire.MsgEvents); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(p.stderr.String(), "cannot use the shared ring") {
@@ -193,16 +195,16 @@ func TestMainStrayRingVariable(t *testing.T) {
 func TestMainExitCodes(t *testing.T) {
 	t.Run("rejected", func(t *testing.T) {
 		p := startProcess(t)
-		p.expect(MsgHello)
-		p.send(MsgReject, 0, (&Reject{Reason: RejectRevoked, Message: "revoked on Monday"}).AppendTo(nil))
+		p.expect(wire.MsgHello)
+		p.send(wire.MsgReject, 0, (&wire.Reject{Reason: wire.RejectRevoked, Message: "revoked on Monday"}).AppendTo(nil))
 		if code := p.exitCode(); code != ExitRejected || !strings.Contains(p.stderr.String(), "plugin rejected by host: revoked: revoked on Monday") {
 			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)
 		}
 	})
 	t.Run("host gone", func(t *testing.T) {
 		p := startProcess(t)
-		p.expect(MsgHello)
-		p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
+		p.expect(wire.MsgHello)
+		p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
 		p.in.Close()
 		if code := p.exitCode(); code != ExitConnectionLost || !strings.Contains(p.stderr.String(), "host connection lost") {
 			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)
@@ -210,10 +212,10 @@ func TestMainExitCodes(t *testing.T) {
 	})
 	t.Run("garbage", func(t *testing.T) {
 		p := startProcess(t)
-		p.expect(MsgHello)
-		p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
-		p.send(MsgEnd, 1, (&End{}).AppendTo(nil))
-		p.expect(MsgError)
+		p.expect(wire.MsgHello)
+		p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
+		p.send(wire.MsgEnd, 1, (&wire.End{}).AppendTo(nil))
+		p.expect(wire.MsgError)
 		if code := p.exitCode(); code != ExitProtocolViolation || !strings.Contains(p.stderr.String(), "protocol violation by host: END frame from the host") {
 			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)
 		}
@@ -227,7 +229,7 @@ func TestMainSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	p := &plugin{t: t, cmd: helperCommand(EnvSocket + "=" + path)}
+	p := &plugin{t: t, cmd: helperCommand(wire.EnvSocket + "=" + path)}
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -238,21 +240,21 @@ func TestMainSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p.in, p.fr = c, NewFrameReader(c, MaxFrameLimit)
-	var hello Hello
-	if err := hello.Decode(p.expect(MsgHello)); err != nil || hello.Name != "acme" {
+	p.in, p.fr = c, wire.NewFrameReader(c, wire.MaxFrameLimit)
+	var hello wire.Hello
+	if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || hello.Name != "acme" {
 		t.Fatalf("HELLO %+v, %v", hello, err)
 	}
-	p.send(MsgHelloAck, 0, defaultAck.AppendTo(nil))
-	p.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
-	p.expect(MsgGoodbye)
+	p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
+	p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{}).AppendTo(nil))
+	p.expect(wire.MsgGoodbye)
 	if code := p.exitCode(); code != ExitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, &p.stderr)
 	}
 }
 
 func TestMainSocketUnreachable(t *testing.T) {
-	cmd := helperCommand(EnvSocket + "=" + t.TempDir() + "/nobody.sock")
+	cmd := helperCommand(wire.EnvSocket + "=" + t.TempDir() + "/nobody.sock")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != ExitConnectionLost || !strings.Contains(string(out), "cannot reach the host at") {

@@ -4,18 +4,8 @@ import (
 	"errors"
 	"sync/atomic"
 	"time"
-)
 
-// Environment variables the SDK reads.
-const (
-	// EnvPluginID holds the plugin id (a UUID) the host enrolled this
-	// binary under. It comes from the environment, not the binary, so one
-	// binary can be enrolled several times.
-	EnvPluginID = "PLUGCTL_PLUGIN_ID"
-
-	// EnvSocket, when set, names a Unix socket to connect to instead of
-	// speaking the protocol on standard input and output.
-	EnvSocket = "PLUGCTL_SOCKET"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Sentinel errors of the source API.
@@ -42,7 +32,7 @@ type Plugin struct {
 	// Spec names the plugin and describes its parameters and event kinds.
 	// Spec.Name and Spec.Version are sent in HELLO; Spec.Events is the kind
 	// table.
-	Spec Spec
+	Spec wire.Spec
 
 	// Setup receives the process-wide configuration before any instance
 	// is opened: the host's SETUP, or no settings at all (so the defaults
@@ -121,7 +111,7 @@ type Stopper interface {
 //
 // A Sink may also implement Stopper (flush) and io.Closer.
 type Sink interface {
-	Write(b *Events) error
+	Write(b *wire.Events) error
 }
 
 // Retry wraps err so that a Sink's Write asks the host to retry the batch.
@@ -141,7 +131,7 @@ func IsRetry(err error) bool {
 // ConfigError lists every invalid parameter of a configuration. Setup,
 // Source, Run and Sink return it so the host learns each parameter by name.
 type ConfigError struct {
-	Problems []Problem
+	Problems []wire.Problem
 }
 
 // Error lists every problem, parameter by parameter.
@@ -160,7 +150,7 @@ func (e *ConfigError) Error() string {
 
 // Add records a problem with param.
 func (e *ConfigError) Add(param, message string) {
-	e.Problems = append(e.Problems, Problem{Param: param, Message: message})
+	e.Problems = append(e.Problems, wire.Problem{Param: param, Message: message})
 }
 
 // Err returns e when it holds a problem and nil otherwise.

@@ -5,15 +5,17 @@ package sdk
 import (
 	"errors"
 	"os"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 var errRingUnsupported = errors.New("shared rings are not supported on this system")
 
 // OfferedRing reports that no ring can be mapped here: the plugin offers
 // only protocol version 1, so the host keeps every frame on the stream.
-func OfferedRing() (*Ring, error) {
-	if _, ok := os.LookupEnv(EnvRingFD); ok {
-		os.Unsetenv(EnvRingFD)
+func OfferedRing() (*wire.Ring, error) {
+	if _, ok := os.LookupEnv(wire.EnvRingFD); ok {
+		os.Unsetenv(wire.EnvRingFD)
 		return nil, errRingUnsupported
 	}
 	return nil, nil

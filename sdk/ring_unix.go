@@ -7,22 +7,24 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
-// OfferedRing maps the ring a host offers through EnvRingFD, if it offers
-// one: nil, nil when it does not. Main calls it; a plugin calling Serve
-// itself passes the ring in ServeOptions.Ring. The variable is unset and,
-// once mapped, the descriptor closed, so the plugin's own child processes
-// inherit neither.
-func OfferedRing() (*Ring, error) {
-	v, ok := os.LookupEnv(EnvRingFD)
+// OfferedRing maps the ring a host offers through wire.EnvRingFD, if it
+// offers one: nil, nil when it does not. Main calls it; a plugin calling
+// Serve itself passes the ring in ServeOptions.Ring. The variable is unset
+// and, once mapped, the descriptor closed, so the plugin's own child
+// processes inherit neither.
+func OfferedRing() (*wire.Ring, error) {
+	v, ok := os.LookupEnv(wire.EnvRingFD)
 	if !ok {
 		return nil, nil
 	}
-	os.Unsetenv(EnvRingFD)
+	os.Unsetenv(wire.EnvRingFD)
 	fd, err := strconv.Atoi(v)
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number", EnvRingFD, v)
+		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number", wire.EnvRingFD, v)
 	}
 	// A descriptor that turns out not to be a ring is left open: the
 	// variable may be stale, and the number now someone else's.
@@ -30,14 +32,14 @@ func OfferedRing() (*Ring, error) {
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("ring descriptor %d: %w", fd, err)
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size < ringHeaderSize || st.Size > ringHeaderSize+RingMaxSize {
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size < wire.RingHeaderSize || st.Size > wire.RingHeaderSize+wire.RingMaxSize {
 		return nil, fmt.Errorf("ring descriptor %d is not a ring's shared memory", fd)
 	}
 	mem, err := syscall.Mmap(fd, 0, int(st.Size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("ring descriptor %d: map: %w", fd, err)
 	}
-	r, err := OpenRing(mem)
+	r, err := wire.OpenRing(mem)
 	if err != nil {
 		syscall.Munmap(mem)
 		return nil, fmt.Errorf("ring descriptor %d: %w", fd, err)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // Exit codes of a plugin process. Main exits with them; ExitCode derives
@@ -52,7 +54,7 @@ func ExitCode(err error) int {
 // ServeOptions adjusts Serve. Main sets Signals, BatchBytes and, when the
 // host offers one, Ring; the zero value suits any other stream.
 type ServeOptions struct {
-	// ID is the plugin id sent in HELLO; empty: the EnvPluginID variable.
+	// ID is the plugin id sent in HELLO; empty: the wire.EnvPluginID variable.
 	ID string
 
 	// Stderr receives the SDK's diagnostics; nil: os.Stderr.
@@ -76,15 +78,15 @@ type ServeOptions struct {
 	BatchBytes int
 
 	// Versions are the protocol versions offered in HELLO; nil: all from
-	// 1 to ProtocolVersion, or only 1 when the host offered a ring
-	// (EnvRingFD is set) and Ring is nil, since a plugin that lists
+	// 1 to wire.ProtocolVersion, or only 1 when the host offered a ring
+	// (wire.EnvRingFD is set) and Ring is nil, since a plugin that lists
 	// version 2 must take the ring it was offered.
 	Versions []uint16
 
 	// Ring is the shared ring the host offered, if any. When the host
 	// chooses the ring transport, every frame after HELLO goes into it
 	// and w carries only doorbell bytes.
-	Ring *Ring
+	Ring *wire.Ring
 }
 
 // Serve speaks the protocol on r and w for p until the session ends, and
@@ -107,9 +109,9 @@ func Serve(r io.Reader, w io.Writer, p Plugin, opts ServeOptions) error {
 // outcome is how a session ends. The first one decided wins.
 type outcome struct {
 	code    int
-	err     error    // nil for a clean end
-	goodbye *Goodbye // set: shut down gracefully, then say goodbye
-	notice  *ErrorMsg
+	err     error         // nil for a clean end
+	goodbye *wire.Goodbye // set: shut down gracefully, then say goodbye
+	notice  *wire.ErrorMsg
 }
 
 func (o *outcome) error() error {
@@ -121,13 +123,13 @@ func (o *outcome) error() error {
 
 type server struct {
 	p      Plugin
-	spec   Spec
+	spec   wire.Spec
 	kinds  *kindTable
 	opts   ServeOptions
 	c      conn
-	fr     *FrameReader
-	ack    HelloAck    // set by the handshake
-	limits batchLimits // set by the handshake
+	fr     *wire.FrameReader
+	ack    wire.HelloAck // set by the handshake
+	limits batchLimits   // set by the handshake
 
 	logMu sync.Mutex
 
@@ -167,9 +169,9 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	if set != 1 {
 		return nil, fmt.Errorf("invalid Plugin: set exactly one of Source, Run and Sink (%d are set)", set)
 	}
-	role := RoleSource
+	role := wire.RoleSource
 	if p.Sink != nil {
-		role = RoleSink
+		role = wire.RoleSink
 	}
 	if p.Spec.Name == "" {
 		return nil, errors.New("invalid Plugin: Spec.Name is empty")
@@ -182,7 +184,7 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 		return nil, fmt.Errorf("invalid Plugin: %w", err)
 	}
 	if opts.ID == "" {
-		opts.ID = os.Getenv(EnvPluginID)
+		opts.ID = os.Getenv(wire.EnvPluginID)
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 2 * time.Second
@@ -195,8 +197,8 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	}
 	if opts.Versions == nil {
 		opts.Versions = []uint16{1}
-		if _, offered := os.LookupEnv(EnvRingFD); !offered || opts.Ring != nil {
-			for v := uint16(2); v <= ProtocolVersion; v++ {
+		if _, offered := os.LookupEnv(wire.EnvRingFD); !offered || opts.Ring != nil {
+			for v := uint16(2); v <= wire.ProtocolVersion; v++ {
 				opts.Versions = append(opts.Versions, v)
 			}
 		}
@@ -216,13 +218,13 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	}
 	s.spec.Role = role
 	close(s.setupGate)
-	s.c = conn{w: w, max: HelloMaxFrame, lost: s.connLost}
+	s.c = conn{w: w, max: wire.HelloMaxFrame, lost: s.connLost}
 	return s, nil
 }
 
 func (s *server) serve(r io.Reader) error {
 	defer close(s.finished)
-	hello := Hello{
+	hello := wire.Hello{
 		Versions:   s.opts.Versions,
 		ID:         s.opts.ID,
 		Name:       s.spec.Name,
@@ -230,15 +232,15 @@ func (s *server) serve(r io.Reader) error {
 		Role:       s.spec.Role,
 		EventKinds: s.kinds.names,
 	}
-	if err := s.c.send(MsgHello, 0, &hello); err != nil {
-		if errors.Is(err, ErrFrameTooLarge) {
+	if err := s.c.send(wire.MsgHello, 0, &hello); err != nil {
+		if errors.Is(err, wire.ErrFrameTooLarge) {
 			s.logf("plugctl runtime: %v", err)
 			return &ExitError{Code: ExitPluginError, Err: err}
 		}
 		return s.result.error()
 	}
 	// A large buffer lets one read syscall bring in many small frames.
-	s.fr = NewFrameReader(bufio.NewReaderSize(r, 64<<10), HelloMaxFrame)
+	s.fr = wire.NewFrameReader(bufio.NewReaderSize(r, 64<<10), wire.HelloMaxFrame)
 	go s.read()
 
 	t := time.NewTimer(s.opts.HandshakeTimeout)
@@ -250,7 +252,7 @@ func (s *server) serve(r io.Reader) error {
 		case <-s.ended:
 		case sig := <-s.opts.Signals:
 			s.logf("plugctl runtime: %v received: shutting down", sig)
-			s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeSignal}})
+			s.end(outcome{code: ExitOK, goodbye: &wire.Goodbye{Reason: wire.GoodbyeSignal}})
 		}
 	case <-s.ended:
 	case <-t.C:
@@ -266,7 +268,7 @@ func (s *server) serve(r io.Reader) error {
 	}
 	if o.goodbye == nil {
 		if o.notice != nil {
-			s.sendBounded(MsgError, o.notice)
+			s.sendBounded(wire.MsgError, o.notice)
 		}
 		return o.error()
 	}
@@ -276,7 +278,7 @@ func (s *server) serve(r io.Reader) error {
 		return &ExitError{Code: ExitPluginError, Err: err}
 	}
 	s.abortNow()
-	s.sendBounded(MsgGoodbye, o.goodbye)
+	s.sendBounded(wire.MsgGoodbye, o.goodbye)
 	return o.error()
 }
 
@@ -311,7 +313,7 @@ func (s *server) drain() bool {
 
 // sendBounded sends a last frame, giving up if the host does not take it
 // within the shutdown timeout.
-func (s *server) sendBounded(t MsgType, m message) {
+func (s *server) sendBounded(t wire.MsgType, m message) {
 	done := make(chan struct{})
 	go func() {
 		s.c.send(t, 0, m)
@@ -367,7 +369,7 @@ func (s *server) connLost(err error) {
 func (s *server) instanceFailed(in *instance, err error) {
 	err = fmt.Errorf("instance %d failed: %w", in.id, err)
 	s.logf("plugctl runtime: %v", err)
-	s.end(outcome{code: ExitPluginError, err: err, goodbye: &Goodbye{Reason: GoodbyeError, Message: clip(err.Error())}})
+	s.end(outcome{code: ExitPluginError, err: err, goodbye: &wire.Goodbye{Reason: wire.GoodbyeError, Message: clip(err.Error())}})
 }
 
 func (s *server) logf(format string, args ...any) {
@@ -378,7 +380,7 @@ func (s *server) logf(format string, args ...any) {
 
 // protoError is a protocol violation with the code to report it under.
 type protoError struct {
-	code ErrorCode
+	code wire.ErrorCode
 	err  error
 }
 
@@ -387,25 +389,25 @@ func (e protoError) Unwrap() error { return e.err }
 
 // violation ends the session because the host broke the protocol.
 func (s *server) violation(err error) {
-	code := ErrCodeMalformed
+	code := wire.ErrCodeMalformed
 	var pe protoError
 	switch {
 	case errors.As(err, &pe):
 		code = pe.code
-	case errors.Is(err, ErrFrameTooLarge):
-		code = ErrCodeTooLarge
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		code = wire.ErrCodeTooLarge
 	}
 	s.fatal(outcome{
 		code:   ExitProtocolViolation,
 		err:    fmt.Errorf("protocol violation by host: %w", err),
-		notice: &ErrorMsg{Code: code, Message: clip(err.Error())},
+		notice: &wire.ErrorMsg{Code: code, Message: clip(err.Error())},
 	})
 }
 
 // readFailed ends the session after the stream could not be read.
 func (s *server) readFailed(err error) {
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrFrameTooLarge):
+	case errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, wire.ErrMalformed) && !errors.Is(err, wire.ErrFrameTooLarge):
 		if s.hostGoodbye.Load() {
 			// The host said goodbye and left: no ACK can come any more.
 			s.abortNow()
@@ -422,7 +424,7 @@ func (s *server) readFailed(err error) {
 
 // hostError ends the session on the host's ERROR frame.
 func (s *server) hostError(body []byte) {
-	var m ErrorMsg
+	var m wire.ErrorMsg
 	if err := m.Decode(body); err != nil {
 		s.violation(err)
 		return
@@ -449,7 +451,7 @@ func (s *server) read() {
 		default:
 		}
 		s.recv.Add(1)
-		if h.Type == MsgError {
+		if h.Type == wire.MsgError {
 			s.hostError(body)
 			return
 		}
@@ -467,43 +469,43 @@ func (s *server) handshake() bool {
 		return false
 	}
 	switch h.Type {
-	case MsgHelloAck:
-		var ack HelloAck
+	case wire.MsgHelloAck:
+		var ack wire.HelloAck
 		if err := ack.Decode(body); err != nil {
 			s.violation(err)
 			return false
 		}
 		if !slices.Contains(s.opts.Versions, ack.Version) {
-			s.violation(protoError{ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered %v", ack.Version, s.opts.Versions)})
+			s.violation(protoError{wire.ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered %v", ack.Version, s.opts.Versions)})
 			return false
 		}
-		if ack.Transport == TransportRing && s.opts.Ring == nil {
-			s.violation(protoError{ErrCodeUnexpected, errors.New("HELLO_ACK chose the ring transport, but the host offered no ring")})
+		if ack.Transport == wire.TransportRing && s.opts.Ring == nil {
+			s.violation(protoError{wire.ErrCodeUnexpected, errors.New("HELLO_ACK chose the ring transport, but the host offered no ring")})
 			return false
 		}
 		s.ack = ack
 		batch := s.opts.BatchBytes
-		if ack.Transport == TransportRing {
-			batch = max(batch, s.opts.Ring.batchBytes())
+		if ack.Transport == wire.TransportRing {
+			batch = max(batch, ringBatchBytes(s.opts.Ring))
 		}
 		s.limits = batchLimits{
-			soft:  HeaderSize + min(batch, int(ack.MaxFrame)),
-			hard:  HeaderSize + int(ack.MaxFrame),
+			soft:  wire.HeaderSize + min(batch, int(ack.MaxFrame)),
+			hard:  wire.HeaderSize + int(ack.MaxFrame),
 			count: MaxBatchEvents,
 		}
 		s.fr.SetMax(ack.MaxFrame)
 		s.c.mu.Lock()
 		s.c.max = int(ack.MaxFrame)
-		if ack.Transport == TransportRing {
+		if ack.Transport == wire.TransportRing {
 			// Not s.abort: the last frames (GOODBYE, ERROR) are written
 			// after it closes, each bounded by its own timer.
-			s.c.w = NewRingWriter(s.opts.Ring, s.c.w, s.finished)
+			s.c.w = wire.NewRingWriter(s.opts.Ring, s.c.w, s.finished)
 		}
 		s.c.mu.Unlock()
 		close(s.welcomed)
 		return true
-	case MsgReject:
-		var rj Reject
+	case wire.MsgReject:
+		var rj wire.Reject
 		if err := rj.Decode(body); err != nil {
 			s.violation(err)
 			return false
@@ -511,46 +513,46 @@ func (s *server) handshake() bool {
 		err := fmt.Errorf("plugin rejected by host: %s: %s", rj.Reason, rj.Message)
 		s.logf("%v", err)
 		s.end(outcome{code: ExitRejected, err: err})
-	case MsgError:
+	case wire.MsgError:
 		s.hostError(body)
 	default:
-		s.violation(protoError{ErrCodeUnexpected, fmt.Errorf("%s frame before the handshake was answered; want HELLO_ACK or REJECT", h.Type)})
+		s.violation(protoError{wire.ErrCodeUnexpected, fmt.Errorf("%s frame before the handshake was answered; want HELLO_ACK or REJECT", h.Type)})
 	}
 	return false
 }
 
 // dispatch handles one frame of an established session.
-func (s *server) dispatch(h Header, body []byte) error {
+func (s *server) dispatch(h wire.Header, body []byte) error {
 	switch h.Type {
-	case MsgHeartbeat:
-		var m Heartbeat
+	case wire.MsgHeartbeat:
+		var m wire.Heartbeat
 		return m.Decode(body)
-	case MsgAck:
-		var m Ack
+	case wire.MsgAck:
+		var m wire.Ack
 		if err := m.Decode(body); err != nil {
 			return err
 		}
 		if s.p.Sink != nil {
-			return protoError{ErrCodeUnexpected, fmt.Errorf("ACK for instance %d, but this plugin is a sink", h.Instance)}
+			return protoError{wire.ErrCodeUnexpected, fmt.Errorf("ACK for instance %d, but this plugin is a sink", h.Instance)}
 		}
 		in, err := s.target(h)
 		if err != nil {
 			return err
 		}
 		if err := in.out.ack(m.Position); err != nil {
-			return protoError{ErrCodeUnexpected, err}
+			return protoError{wire.ErrCodeUnexpected, err}
 		}
 		return nil
-	case MsgWrite:
+	case wire.MsgWrite:
 		if s.p.Sink == nil {
-			return protoError{ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d, but this plugin is a source", h.Instance)}
+			return protoError{wire.ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d, but this plugin is a source", h.Instance)}
 		}
 		in, err := s.target(h)
 		if err != nil {
 			return err
 		}
 		if in.writesClosed {
-			return protoError{ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d after its STOP or CLOSE", h.Instance)}
+			return protoError{wire.ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d after its STOP or CLOSE", h.Instance)}
 		}
 		select {
 		case <-s.quit:
@@ -559,36 +561,36 @@ func (s *server) dispatch(h Header, body []byte) error {
 		default:
 		}
 		return in.acceptWrite(body)
-	case MsgSpecRequest, MsgSetup, MsgOpen, MsgStop, MsgClose:
-		var req Request
+	case wire.MsgSpecRequest, wire.MsgSetup, wire.MsgOpen, wire.MsgStop, wire.MsgClose:
+		var req wire.Request
 		if err := req.Decode(body, h.Type); err != nil {
 			return err
 		}
 		s.request(h, req)
 		return nil
-	case MsgGoodbye:
-		var m Goodbye
+	case wire.MsgGoodbye:
+		var m wire.Goodbye
 		if err := m.Decode(body); err != nil {
 			return err
 		}
-		if m.Reason != GoodbyeNormal {
+		if m.Reason != wire.GoodbyeNormal {
 			s.logf("plugctl runtime: the host is ending the session: %s: %s", m.Reason, m.Message)
 		}
 		s.hostGoodbye.Store(true)
-		s.end(outcome{code: ExitOK, goodbye: &Goodbye{Reason: GoodbyeRequested}})
+		s.end(outcome{code: ExitOK, goodbye: &wire.Goodbye{Reason: wire.GoodbyeRequested}})
 		return nil
-	case MsgHelloAck, MsgReject:
-		return protoError{ErrCodeUnexpected, fmt.Errorf("%s frame after the handshake", h.Type)}
+	case wire.MsgHelloAck, wire.MsgReject:
+		return protoError{wire.ErrCodeUnexpected, fmt.Errorf("%s frame after the handshake", h.Type)}
 	}
-	return protoError{ErrCodeUnexpected, fmt.Errorf("%s frame from the host: only a plugin sends it", h.Type)}
+	return protoError{wire.ErrCodeUnexpected, fmt.Errorf("%s frame from the host: only a plugin sends it", h.Type)}
 }
 
 // target is the open instance a frame names.
-func (s *server) target(h Header) (*instance, error) {
+func (s *server) target(h wire.Header) (*instance, error) {
 	if in := s.lookup(h.Instance); in != nil {
 		return in, nil
 	}
-	return nil, protoError{ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d, which is not open", h.Type, h.Instance)}
+	return nil, protoError{wire.ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d, which is not open", h.Type, h.Instance)}
 }
 
 func (s *server) lookup(id uint16) *instance {
@@ -617,11 +619,11 @@ func (s *server) snapshot() []*instance {
 
 // request routes a request to the queue that answers it: process-wide
 // ones in order on proc, an instance's in order on its own queue.
-func (s *server) request(h Header, req Request) {
+func (s *server) request(h wire.Header, req wire.Request) {
 	switch h.Type {
-	case MsgSpecRequest:
+	case wire.MsgSpecRequest:
 		s.proc.do(func() { s.sendSpec(h.Instance, req.ID) })
-	case MsgSetup:
+	case wire.MsgSetup:
 		s.setupAsked = true
 		gate := make(chan struct{})
 		s.setupGate = gate
@@ -630,16 +632,16 @@ func (s *server) request(h Header, req Request) {
 			defer close(gate)
 			s.setup(h.Instance, req, late)
 		})
-	case MsgOpen:
+	case wire.MsgOpen:
 		s.open(h.Instance, req)
-	case MsgStop, MsgClose:
+	case wire.MsgStop, wire.MsgClose:
 		in := s.lookup(h.Instance)
 		if in == nil {
 			s.proc.do(func() { s.reply(h.Instance, notOpen(req.ID, h.Instance)) })
 			return
 		}
 		in.writesClosed = true
-		if h.Type == MsgStop {
+		if h.Type == wire.MsgStop {
 			in.jobs.do(func() { in.stopJob(req) })
 		} else {
 			in.jobs.do(func() { in.closeJob(req) })
@@ -647,9 +649,9 @@ func (s *server) request(h Header, req Request) {
 	}
 }
 
-func (s *server) open(id uint16, req Request) {
+func (s *server) open(id uint16, req wire.Request) {
 	refuse := func(msg string) {
-		s.proc.do(func() { s.reply(id, Reply{ID: req.ID, Status: StatusUnsupported, Message: msg}) })
+		s.proc.do(func() { s.reply(id, wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: msg}) })
 	}
 	if id == 0 {
 		refuse("instance 0 is the process: OPEN takes an instance number from 1")
@@ -690,21 +692,21 @@ func (s *server) implicitSetup() {
 }
 
 func (s *server) sendSpec(instance uint16, id uint32) {
-	err := s.c.send(MsgSpec, instance, &SpecReply{ID: id, Spec: s.spec})
-	if errors.Is(err, ErrFrameTooLarge) {
-		s.reply(instance, Reply{ID: id, Status: StatusFailed, Message: err.Error()})
+	err := s.c.send(wire.MsgSpec, instance, &wire.SpecReply{ID: id, Spec: s.spec})
+	if errors.Is(err, wire.ErrFrameTooLarge) {
+		s.reply(instance, wire.Reply{ID: id, Status: wire.StatusFailed, Message: err.Error()})
 	}
 }
 
-func (s *server) setup(instance uint16, req Request, late bool) {
-	var r Reply
+func (s *server) setup(instance uint16, req wire.Request, late bool) {
+	var r wire.Reply
 	switch {
 	case late && s.setupErr == nil:
 		// With a refused configuration no instance opened, so a
 		// corrected SETUP is still in time.
-		r = Reply{ID: req.ID, Status: StatusUnsupported, Message: "SETUP after OPEN: the process-wide configuration comes before any instance"}
+		r = wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: "SETUP after OPEN: the process-wide configuration comes before any instance"}
 	case s.setupDone:
-		r = Reply{ID: req.ID, Status: StatusUnsupported, Message: "SETUP was already done"}
+		r = wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: "SETUP was already done"}
 	default:
 		var err error
 		if s.p.Setup != nil {
@@ -722,21 +724,21 @@ func (s *server) setup(instance uint16, req Request, late bool) {
 }
 
 // replyFor answers request id with the outcome of plugin code.
-func replyFor(id uint32, err error) Reply {
+func replyFor(id uint32, err error) wire.Reply {
 	var ce *ConfigError
 	switch {
 	case err == nil:
-		return Reply{ID: id, Status: StatusOK}
+		return wire.Reply{ID: id, Status: wire.StatusOK}
 	case errors.As(err, &ce):
-		return Reply{ID: id, Status: StatusInvalidConfig, Message: clip(err.Error()), Problems: ce.Problems}
+		return wire.Reply{ID: id, Status: wire.StatusInvalidConfig, Message: clip(err.Error()), Problems: ce.Problems}
 	}
-	return Reply{ID: id, Status: StatusFailed, Message: clip(err.Error())}
+	return wire.Reply{ID: id, Status: wire.StatusFailed, Message: clip(err.Error())}
 }
 
-func (s *server) reply(instance uint16, r Reply) {
-	if err := s.c.send(MsgReply, instance, &r); errors.Is(err, ErrFrameTooLarge) {
+func (s *server) reply(instance uint16, r wire.Reply) {
+	if err := s.c.send(wire.MsgReply, instance, &r); errors.Is(err, wire.ErrFrameTooLarge) {
 		// Too many problems for one frame: say so in few words.
-		s.c.send(MsgReply, instance, &Reply{ID: r.ID, Status: r.Status, Message: clip(err.Error())})
+		s.c.send(wire.MsgReply, instance, &wire.Reply{ID: r.ID, Status: r.Status, Message: clip(err.Error())})
 	}
 }
 
@@ -755,7 +757,7 @@ func (s *server) heartbeat() {
 			case <-s.finished:
 				return
 			}
-			s.c.send(MsgHeartbeat, 0, &Heartbeat{UnixNano: nowNano()})
+			s.c.send(wire.MsgHeartbeat, 0, &wire.Heartbeat{UnixNano: nowNano()})
 		}
 	}()
 	t := time.NewTicker(interval)
@@ -777,7 +779,7 @@ func (s *server) heartbeat() {
 			s.fatal(outcome{
 				code:   ExitConnectionLost,
 				err:    fmt.Errorf("host connection lost: %w", err),
-				notice: &ErrorMsg{Code: ErrCodeHeartbeatTimeout, Message: err.Error()},
+				notice: &wire.ErrorMsg{Code: wire.ErrCodeHeartbeatTimeout, Message: err.Error()},
 			})
 			return
 		}

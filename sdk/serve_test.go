@@ -15,19 +15,21 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
-var testSpec = Spec{
+var testSpec = wire.Spec{
 	Name:    "acme",
 	Version: "1.2.3",
-	Events:  []EventKind{{Name: "tick"}, {Name: "tock"}},
+	Events:  []wire.EventKind{{Name: "tick"}, {Name: "tock"}},
 }
 
 // batchBody encodes events (positions from first) as an EVENTS body.
 func batchBody(first uint64, payloads ...string) []byte {
 	b := binary.LittleEndian.AppendUint32(nil, uint32(len(payloads)))
 	for i, p := range payloads {
-		b = AppendEvent(b, first+uint64(i), 1000+int64(i), 0, []byte(p), nil)
+		b = wire.AppendEvent(b, first+uint64(i), 1000+int64(i), 0, []byte(p), nil)
 	}
 	return b
 }
@@ -44,7 +46,7 @@ func (h *fakeHost) drainQuiet() []frame {
 			if !ok {
 				return got
 			}
-			if f.h.Type != MsgHeartbeat {
+			if f.h.Type != wire.MsgHeartbeat {
 				got = append(got, f)
 			}
 		default:
@@ -55,33 +57,33 @@ func (h *fakeHost) drainQuiet() []frame {
 
 // receiveUntilEnd collects instance's events, acknowledging each batch,
 // until END; it returns the events and END's position.
-func (h *fakeHost) receiveUntilEnd(instance uint16) ([]Event, End) {
+func (h *fakeHost) receiveUntilEnd(instance uint16) ([]wire.Event, wire.End) {
 	h.t.Helper()
-	var got []Event
+	var got []wire.Event
 	for {
 		f := h.next()
 		if f.h.Instance != instance {
 			h.t.Fatalf("%s frame for instance %d, want %d", f.h.Type, f.h.Instance, instance)
 		}
 		switch f.h.Type {
-		case MsgEvents:
+		case wire.MsgEvents:
 			ev := h.events(f)
 			got = append(got, ev...)
 			h.ack(instance, ev[len(ev)-1].Position)
-		case MsgEnd:
-			var end End
+		case wire.MsgEnd:
+			var end wire.End
 			if err := end.Decode(f.body); err != nil {
 				h.t.Fatal(err)
 			}
 			return got, end
-		case MsgProgress:
+		case wire.MsgProgress:
 		default:
 			h.t.Fatalf("unexpected %s frame", f.h.Type)
 		}
 	}
 }
 
-func checkPositions(t *testing.T, events []Event, first uint64, n int) {
+func checkPositions(t *testing.T, events []wire.Event, first uint64, n int) {
 	t.Helper()
 	if len(events) != n {
 		t.Fatalf("got %d events, want %d", len(events), n)
@@ -96,30 +98,30 @@ func checkPositions(t *testing.T, events []Event, first uint64, n int) {
 func TestServeHandshakeAndGoodbye(t *testing.T) {
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{ID: "4f1c"})
 	h.handshake(defaultAck)
-	want := Hello{Versions: []uint16{1, 2}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: RoleSource, EventKinds: []string{"tick", "tock"}}
+	want := wire.Hello{Versions: []uint16{1, 2}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: wire.RoleSource, EventKinds: []string{"tick", "tock"}}
 	if fmt.Sprint(h.hello) != fmt.Sprint(want) {
 		t.Fatalf("HELLO = %+v, want %+v", h.hello, want)
 	}
-	h.send(MsgGoodbye, 0, (&Goodbye{Reason: GoodbyeNormal}).AppendTo(nil))
-	var g Goodbye
-	if err := g.Decode(h.expect(MsgGoodbye).body); err != nil || g.Reason != GoodbyeRequested {
-		t.Fatalf("GOODBYE = %+v, %v; want reason %d", g, err, GoodbyeRequested)
+	h.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil))
+	var g wire.Goodbye
+	if err := g.Decode(h.expect(wire.MsgGoodbye).body); err != nil || g.Reason != wire.GoodbyeRequested {
+		t.Fatalf("GOODBYE = %+v, %v; want reason %d", g, err, wire.GoodbyeRequested)
 	}
 	h.wantExit(ExitOK, "")
 }
 
 func TestServeIDFromEnvironment(t *testing.T) {
-	t.Setenv(EnvPluginID, "from-env")
+	t.Setenv(wire.EnvPluginID, "from-env")
 	toPlugin, hostW := io.Pipe()
 	hostR, fromPlugin := io.Pipe()
 	defer hostW.Close()
 	defer hostR.Close()
 	go Serve(toPlugin, fromPlugin, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{Stderr: io.Discard})
-	_, body, err := NewFrameReader(hostR, HelloMaxFrame).Next()
+	_, body, err := wire.NewFrameReader(hostR, wire.HelloMaxFrame).Next()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hello Hello
+	var hello wire.Hello
 	if err := hello.Decode(body); err != nil || hello.ID != "from-env" {
 		t.Fatalf("HELLO id %q (%v), want from-env", hello.ID, err)
 	}
@@ -127,8 +129,8 @@ func TestServeIDFromEnvironment(t *testing.T) {
 
 func TestServeReject(t *testing.T) {
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
-	h.expect(MsgHello)
-	h.send(MsgReject, 0, (&Reject{Reason: RejectNotEnrolled, Message: "who are you"}).AppendTo(nil))
+	h.expect(wire.MsgHello)
+	h.send(wire.MsgReject, 0, (&wire.Reject{Reason: wire.RejectNotEnrolled, Message: "who are you"}).AppendTo(nil))
 	h.wantExit(ExitRejected, "plugin rejected by host: not_enrolled: who are you")
 }
 
@@ -142,8 +144,8 @@ func TestServeInvalidPlugin(t *testing.T) {
 		{Plugin{Spec: testSpec}, "exactly one of Source, Run and Sink (0 are set)"},
 		{Plugin{Spec: testSpec, Run: run, Source: src}, "(2 are set)"},
 		{Plugin{Run: run}, "Spec.Name is empty"},
-		{Plugin{Spec: Spec{Name: "x", Role: RoleSink}, Run: run}, "Spec.Role is sink"},
-		{Plugin{Spec: Spec{Name: "x", Events: []EventKind{{Name: "a"}, {Name: "a"}}}, Run: run}, `kind "a" twice`},
+		{Plugin{Spec: wire.Spec{Name: "x", Role: wire.RoleSink}, Run: run}, "Spec.Role is sink"},
+		{Plugin{Spec: wire.Spec{Name: "x", Events: []wire.EventKind{{Name: "a"}, {Name: "a"}}}, Run: run}, `kind "a" twice`},
 	} {
 		var stderr bytes.Buffer
 		err := Serve(strings.NewReader(""), io.Discard, tc.p, ServeOptions{Stderr: &stderr})
@@ -156,15 +158,15 @@ func TestServeInvalidPlugin(t *testing.T) {
 func TestServeSpec(t *testing.T) {
 	spec := testSpec
 	spec.Summary = "ticks"
-	spec.Params = []Param{{Name: "every", Type: "duration", Default: "1s", Validations: []Validation{{Type: ValidationRequired}}}}
+	spec.Params = []wire.Param{{Name: "every", Type: "duration", Default: "1s", Validations: []wire.Validation{{Type: wire.ValidationRequired}}}}
 	h := startPlugin(t, Plugin{Spec: spec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
 	h.handshake(defaultAck)
-	h.send(MsgSpecRequest, 0, (&Request{ID: 7}).AppendTo(nil, MsgSpecRequest))
-	var got SpecReply
-	if err := got.Decode(h.expect(MsgSpec).body); err != nil {
+	h.send(wire.MsgSpecRequest, 0, (&wire.Request{ID: 7}).AppendTo(nil, wire.MsgSpecRequest))
+	var got wire.SpecReply
+	if err := got.Decode(h.expect(wire.MsgSpec).body); err != nil {
 		t.Fatal(err)
 	}
-	spec.Role = RoleSource
+	spec.Role = wire.RoleSource
 	if got.ID != 7 || fmt.Sprint(got.Spec) != fmt.Sprint(spec) {
 		t.Fatalf("SPEC = %+v, want id 7 and %+v", got, spec)
 	}
@@ -191,15 +193,15 @@ func TestServeSetup(t *testing.T) {
 	}
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
-	r := h.request(MsgSetup, 0, Request{Settings: map[string]string{}})
-	wantProblems := []Problem{{"region", "is required"}, {"zone", "must be a number"}}
-	if r.Status != StatusInvalidConfig || fmt.Sprint(r.Problems) != fmt.Sprint(wantProblems) {
+	r := h.request(wire.MsgSetup, 0, wire.Request{Settings: map[string]string{}})
+	wantProblems := []wire.Problem{{Param: "region", Message: "is required"}, {Param: "zone", Message: "must be a number"}}
+	if r.Status != wire.StatusInvalidConfig || fmt.Sprint(r.Problems) != fmt.Sprint(wantProblems) {
 		t.Fatalf("SETUP reply %+v, want invalid_config with %v", r, wantProblems)
 	}
-	if r = h.request(MsgSetup, 0, Request{Settings: map[string]string{"region": "eu"}}); r.Status != StatusOK {
+	if r = h.request(wire.MsgSetup, 0, wire.Request{Settings: map[string]string{"region": "eu"}}); r.Status != wire.StatusOK {
 		t.Fatalf("SETUP reply %+v, want ok", r)
 	}
-	if r = h.request(MsgSetup, 0, Request{Settings: map[string]string{"region": "us"}}); r.Status != StatusUnsupported {
+	if r = h.request(wire.MsgSetup, 0, wire.Request{Settings: map[string]string{"region": "us"}}); r.Status != wire.StatusUnsupported {
 		t.Fatalf("second successful SETUP reply %+v, want unsupported", r)
 	}
 	mu.Lock()
@@ -215,7 +217,7 @@ func TestServeOpenErrors(t *testing.T) {
 		Source: func(o Open) (Source, error) {
 			switch o.Settings["mode"] {
 			case "bad":
-				return nil, &ConfigError{Problems: []Problem{{"mode", `must be "good"`}}}
+				return nil, &ConfigError{Problems: []wire.Problem{{Param: "mode", Message: `must be "good"`}}}
 			case "fail":
 				return nil, errors.New("disk on fire")
 			}
@@ -224,21 +226,21 @@ func TestServeOpenErrors(t *testing.T) {
 	}
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
-	if r := h.request(MsgOpen, 1, Request{Settings: map[string]string{"mode": "bad"}}); r.Status != StatusInvalidConfig || len(r.Problems) != 1 || r.Problems[0].Param != "mode" {
+	if r := h.request(wire.MsgOpen, 1, wire.Request{Settings: map[string]string{"mode": "bad"}}); r.Status != wire.StatusInvalidConfig || len(r.Problems) != 1 || r.Problems[0].Param != "mode" {
 		t.Fatalf("OPEN with a config error: %+v", r)
 	}
-	if r := h.request(MsgOpen, 1, Request{Settings: map[string]string{"mode": "fail"}}); r.Status != StatusFailed || r.Message != "disk on fire" {
+	if r := h.request(wire.MsgOpen, 1, wire.Request{Settings: map[string]string{"mode": "fail"}}); r.Status != wire.StatusFailed || r.Message != "disk on fire" {
 		t.Fatalf("OPEN with a failure: %+v", r)
 	}
-	if r := h.request(MsgOpen, 0, Request{}); r.Status != StatusUnsupported {
+	if r := h.request(wire.MsgOpen, 0, wire.Request{}); r.Status != wire.StatusUnsupported {
 		t.Fatalf("OPEN of instance 0: %+v", r)
 	}
 	h.open(1, nil) // the failed instance's number is free again
-	if r := h.request(MsgOpen, 1, Request{}); r.Status != StatusUnsupported || !strings.Contains(r.Message, "already open") {
+	if r := h.request(wire.MsgOpen, 1, wire.Request{}); r.Status != wire.StatusUnsupported || !strings.Contains(r.Message, "already open") {
 		t.Fatalf("duplicate OPEN: %+v", r)
 	}
-	for _, typ := range []MsgType{MsgStop, MsgClose} {
-		if r := h.request(typ, 9, Request{}); r.Status != StatusUnsupported || !strings.Contains(r.Message, "not open") {
+	for _, typ := range []wire.MsgType{wire.MsgStop, wire.MsgClose} {
+		if r := h.request(typ, 9, wire.Request{}); r.Status != wire.StatusUnsupported || !strings.Contains(r.Message, "not open") {
 			t.Fatalf("%s of an unknown instance: %+v", typ, r)
 		}
 	}
@@ -247,14 +249,14 @@ func TestServeOpenErrors(t *testing.T) {
 func TestServeRunConfigError(t *testing.T) {
 	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
 		if o.Settings["every"] == "" {
-			return &ConfigError{Problems: []Problem{{"every", "is required"}}}
+			return &ConfigError{Problems: []wire.Problem{{Param: "every", Message: "is required"}}}
 		}
 		s.Wait()
 		return nil
 	}}
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
-	if r := h.request(MsgOpen, 1, Request{}); r.Status != StatusInvalidConfig || len(r.Problems) != 1 {
+	if r := h.request(wire.MsgOpen, 1, wire.Request{}); r.Status != wire.StatusInvalidConfig || len(r.Problems) != 1 {
 		t.Fatalf("OPEN reply %+v, want invalid_config naming every", r)
 	}
 	h.open(1, map[string]string{"every": "1s"})
@@ -334,11 +336,11 @@ func TestServePolledSource(t *testing.T) {
 	if !end.HasPosition || end.Position != 10000 {
 		t.Fatalf("END %+v, want position 10000", end)
 	}
-	r := h.request(MsgStop, 3, Request{})
-	if r.Status != StatusOK || !r.HasPosition || r.Position != 10000 {
+	r := h.request(wire.MsgStop, 3, wire.Request{})
+	if r.Status != wire.StatusOK || !r.HasPosition || r.Position != 10000 {
 		t.Fatalf("STOP reply %+v, want ok at 10000", r)
 	}
-	if r := h.request(MsgClose, 3, Request{}); r.Status != StatusOK {
+	if r := h.request(wire.MsgClose, 3, wire.Request{}); r.Status != wire.StatusOK {
 		t.Fatalf("CLOSE reply %+v", r)
 	}
 	src.mu.Lock()
@@ -373,7 +375,7 @@ func TestServeRunSourceEndsAndResumes(t *testing.T) {
 	if events[0].Kind != "tock" || string(events[499].Payload) != "499" || end.Position != 500 {
 		t.Fatalf("events %+v … %+v, END %+v", events[0], events[499], end)
 	}
-	if r := h.request(MsgOpen, 2, Request{HasResume: true, Resume: 7000}); r.Status != StatusOK {
+	if r := h.request(wire.MsgOpen, 2, wire.Request{HasResume: true, Resume: 7000}); r.Status != wire.StatusOK {
 		t.Fatalf("OPEN with resume: %+v", r)
 	}
 	events, end = h.receiveUntilEnd(2)
@@ -387,7 +389,7 @@ func TestServePolledResume(t *testing.T) {
 	p := Plugin{Spec: testSpec, Source: func(o Open) (Source, error) { return &countSource{n: 3}, nil }}
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
-	if r := h.request(MsgOpen, 1, Request{HasResume: true, Resume: 41}); r.Status != StatusOK {
+	if r := h.request(wire.MsgOpen, 1, wire.Request{HasResume: true, Resume: 41}); r.Status != wire.StatusOK {
 		t.Fatalf("OPEN: %+v", r)
 	}
 	events, _ := h.receiveUntilEnd(1)
@@ -397,7 +399,7 @@ func TestServePolledResume(t *testing.T) {
 func TestServeWindowBackpressure(t *testing.T) {
 	const window, total = 2, 2000
 	payload := make([]byte, 1000)
-	perBatch := (HeaderSize + DefaultBatchBytes - batchPrefix) / (EventHeaderSize + len(payload))
+	perBatch := (wire.HeaderSize + DefaultBatchBytes - batchPrefix) / (wire.EventHeaderSize + len(payload))
 
 	t.Run("run", func(t *testing.T) {
 		var emitted atomic.Int64
@@ -443,7 +445,7 @@ func testWindow(t *testing.T, p Plugin, window, total, perBatch int, produced *a
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(ack)
 	h.open(1, nil)
-	var got []Event
+	var got []wire.Event
 	for range window {
 		got = append(got, h.events(h.next())...)
 	}
@@ -474,7 +476,7 @@ func TestServeStopDrains(t *testing.T) {
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
-	var got []Event
+	var got []wire.Event
 	for len(got) < 5000 {
 		ev := h.events(h.next())
 		got = append(got, ev...)
@@ -482,18 +484,18 @@ func TestServeStopDrains(t *testing.T) {
 	}
 	h.nextID++
 	stopID := h.nextID
-	h.send(MsgStop, 1, (&Request{ID: stopID}).AppendTo(nil, MsgStop))
+	h.send(wire.MsgStop, 1, (&wire.Request{ID: stopID}).AppendTo(nil, wire.MsgStop))
 	// Frames before the reply are the drain: acknowledge them as they come.
-	var r Reply
+	var r wire.Reply
 	for {
 		f := h.next()
-		if f.h.Type == MsgEvents {
+		if f.h.Type == wire.MsgEvents {
 			ev := h.events(f)
 			got = append(got, ev...)
 			h.ack(1, ev[len(ev)-1].Position)
 			continue
 		}
-		if f.h.Type != MsgReply {
+		if f.h.Type != wire.MsgReply {
 			t.Fatalf("unexpected %s frame during the drain", f.h.Type)
 		}
 		if err := r.Decode(f.body); err != nil || r.ID != stopID {
@@ -502,10 +504,10 @@ func TestServeStopDrains(t *testing.T) {
 		break
 	}
 	checkPositions(t, got, 1, len(got))
-	if r.Status != StatusOK || !r.HasPosition || r.Position != got[len(got)-1].Position {
+	if r.Status != wire.StatusOK || !r.HasPosition || r.Position != got[len(got)-1].Position {
 		t.Fatalf("STOP reply %+v, want the last position received, %d", r, got[len(got)-1].Position)
 	}
-	if rc := h.request(MsgClose, 1, Request{}); rc.Status != StatusOK {
+	if rc := h.request(wire.MsgClose, 1, wire.Request{}); rc.Status != wire.StatusOK {
 		t.Fatalf("CLOSE reply %+v", rc)
 	}
 	if extra := h.stash; len(extra) > 0 {
@@ -524,11 +526,11 @@ func TestServeStopPolled(t *testing.T) {
 	first := h.events(h.next())
 	last := first[len(first)-1].Position
 	h.nextID++
-	h.send(MsgStop, 1, (&Request{ID: h.nextID}).AppendTo(nil, MsgStop))
+	h.send(wire.MsgStop, 1, (&wire.Request{ID: h.nextID}).AppendTo(nil, wire.MsgStop))
 	for {
 		f := h.next()
-		if f.h.Type == MsgReply {
-			var r Reply
+		if f.h.Type == wire.MsgReply {
+			var r wire.Reply
 			if err := r.Decode(f.body); err != nil {
 				t.Fatal(err)
 			}
@@ -557,9 +559,9 @@ type recordSink struct {
 	closed  bool
 }
 
-func (s *recordSink) Write(b *Events) error {
+func (s *recordSink) Write(b *wire.Events) error {
 	r := b.Reader()
-	var e Event
+	var e wire.Event
 	var first string
 	for r.Next(&e) {
 		if first == "" {
@@ -603,38 +605,38 @@ func TestServeSink(t *testing.T) {
 	ack.Window = 4
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(ack)
-	if h.hello.Role != RoleSink {
+	if h.hello.Role != wire.RoleSink {
 		t.Fatalf("HELLO role %s, want sink", h.hello.Role)
 	}
 	h.open(1, nil)
 	// A full window at once: the plugin must copy each body out of its read buffer.
-	h.send(MsgWrite, 1, writeBody(10, 1, "ok-1", "ok-2"))
-	h.send(MsgWrite, 1, writeBody(11, 3, "retry-3"))
-	h.send(MsgWrite, 1, writeBody(12, 4, "err-4"))
-	h.send(MsgWrite, 1, writeBody(13, 5, "ok-5", "ok-6", "ok-7"))
-	want := []Result{
-		{Batch: 10, Status: WriteOK},
-		{Batch: 11, Status: WriteRetry, Message: "retry: backend busy"},
-		{Batch: 12, Status: WriteError, Message: "record rejected"},
-		{Batch: 13, Status: WriteOK},
+	h.send(wire.MsgWrite, 1, writeBody(10, 1, "ok-1", "ok-2"))
+	h.send(wire.MsgWrite, 1, writeBody(11, 3, "retry-3"))
+	h.send(wire.MsgWrite, 1, writeBody(12, 4, "err-4"))
+	h.send(wire.MsgWrite, 1, writeBody(13, 5, "ok-5", "ok-6", "ok-7"))
+	want := []wire.Result{
+		{Batch: 10, Status: wire.WriteOK},
+		{Batch: 11, Status: wire.WriteRetry, Message: "retry: backend busy"},
+		{Batch: 12, Status: wire.WriteError, Message: "record rejected"},
+		{Batch: 13, Status: wire.WriteOK},
 	}
 	for _, w := range want {
-		var got Result
-		if err := got.Decode(h.expect(MsgResult).body); err != nil || got != w {
+		var got wire.Result
+		if err := got.Decode(h.expect(wire.MsgResult).body); err != nil || got != w {
 			t.Fatalf("RESULT %+v (%v), want %+v", got, err, w)
 		}
 	}
-	h.send(MsgWrite, 1, writeBody(14, 8, "ok-8"))
-	r := h.request(MsgStop, 1, Request{})
+	h.send(wire.MsgWrite, 1, writeBody(14, 8, "ok-8"))
+	r := h.request(wire.MsgStop, 1, wire.Request{})
 	// The RESULT for the WRITE sent before STOP comes before its reply.
-	if len(h.stash) != 1 || h.stash[0].h.Type != MsgResult {
+	if len(h.stash) != 1 || h.stash[0].h.Type != wire.MsgResult {
 		t.Fatalf("frames before the STOP reply: %v, want one RESULT", h.stash)
 	}
 	h.stash = nil
-	if r.Status != StatusOK || !r.HasPosition || r.Position != 8 {
+	if r.Status != wire.StatusOK || !r.HasPosition || r.Position != 8 {
 		t.Fatalf("STOP reply %+v, want ok at position 8", r)
 	}
-	if r := h.request(MsgClose, 1, Request{}); r.Status != StatusOK {
+	if r := h.request(wire.MsgClose, 1, wire.Request{}); r.Status != wire.StatusOK {
 		t.Fatalf("CLOSE reply %+v", r)
 	}
 	snk.mu.Lock()
@@ -648,7 +650,7 @@ func TestServeSinkWindowExceeded(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	p := Plugin{Spec: testSpec, Sink: func(Open) (Sink, error) {
-		return sinkFunc(func(*Events) error { <-block; return nil }), nil
+		return sinkFunc(func(*wire.Events) error { <-block; return nil }), nil
 	}}
 	ack := defaultAck
 	ack.Window = 2
@@ -656,18 +658,18 @@ func TestServeSinkWindowExceeded(t *testing.T) {
 	h.handshake(ack)
 	h.open(1, nil)
 	for i := range 3 {
-		h.send(MsgWrite, 1, writeBody(uint64(i), uint64(i+1), "x"))
+		h.send(wire.MsgWrite, 1, writeBody(uint64(i), uint64(i+1), "x"))
 	}
-	var e ErrorMsg
-	if err := e.Decode(h.expect(MsgError).body); err != nil || e.Code != ErrCodeWindowExceeded {
+	var e wire.ErrorMsg
+	if err := e.Decode(h.expect(wire.MsgError).body); err != nil || e.Code != wire.ErrCodeWindowExceeded {
 		t.Fatalf("ERROR %+v (%v), want window_exceeded", e, err)
 	}
 	h.wantExit(ExitProtocolViolation, "window is 2")
 }
 
-type sinkFunc func(*Events) error
+type sinkFunc func(*wire.Events) error
 
-func (f sinkFunc) Write(b *Events) error { return f(b) }
+func (f sinkFunc) Write(b *wire.Events) error { return f(b) }
 
 func TestServeGoodbyeFlushesAndCloses(t *testing.T) {
 	src := &countSource{n: math.MaxInt, per: 10}
@@ -675,13 +677,13 @@ func TestServeGoodbyeFlushesAndCloses(t *testing.T) {
 	h.handshake(defaultAck)
 	h.open(1, nil)
 	h.events(h.next())
-	h.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
+	h.send(wire.MsgGoodbye, 0, (&wire.Goodbye{}).AppendTo(nil))
 	var last uint64
 	for {
 		f := h.next()
-		if f.h.Type == MsgGoodbye {
-			var g Goodbye
-			if err := g.Decode(f.body); err != nil || g.Reason != GoodbyeRequested {
+		if f.h.Type == wire.MsgGoodbye {
+			var g wire.Goodbye
+			if err := g.Decode(f.body); err != nil || g.Reason != wire.GoodbyeRequested {
 				t.Fatalf("GOODBYE %+v, %v", g, err)
 			}
 			break
@@ -706,10 +708,10 @@ func TestServeSinkGoodbye(t *testing.T) {
 	h := startPlugin(t, Plugin{Spec: testSpec, Sink: func(Open) (Sink, error) { return snk, nil }}, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
-	h.send(MsgWrite, 1, writeBody(1, 1, "ok"))
-	h.expect(MsgResult)
-	h.send(MsgGoodbye, 0, (&Goodbye{}).AppendTo(nil))
-	h.expect(MsgGoodbye)
+	h.send(wire.MsgWrite, 1, writeBody(1, 1, "ok"))
+	h.expect(wire.MsgResult)
+	h.send(wire.MsgGoodbye, 0, (&wire.Goodbye{}).AppendTo(nil))
+	h.expect(wire.MsgGoodbye)
 	h.wantExit(ExitOK, "")
 	snk.mu.Lock()
 	defer snk.mu.Unlock()
@@ -744,21 +746,21 @@ func TestServeGarbage(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		bytes []byte
-		code  ErrorCode
+		code  wire.ErrorCode
 		text  string
 	}{
-		{"unknown type", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, ErrCodeMalformed, "unknown message type 0x7f"},
-		{"oversized", AppendHeader(nil, MsgAck, 1, DefaultMaxFrame+1), ErrCodeTooLarge, "frame too large"},
-		{"wrong direction", AppendHeader(nil, MsgEvents, 1, 0), ErrCodeUnexpected, "EVENTS frame from the host"},
-		{"bad body", append(AppendHeader(nil, MsgAck, 1, 3), 1, 2, 3), ErrCodeMalformed, "ACK body truncated"},
-		{"text", []byte("hello, world! this is not a frame\n"), ErrCodeTooLarge, "protocol violation by host"},
+		{"unknown type", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, wire.ErrCodeMalformed, "unknown message type 0x7f"},
+		{"oversized", wire.AppendHeader(nil, wire.MsgAck, 1, wire.DefaultMaxFrame+1), wire.ErrCodeTooLarge, "frame too large"},
+		{"wrong direction", wire.AppendHeader(nil, wire.MsgEvents, 1, 0), wire.ErrCodeUnexpected, "EVENTS frame from the host"},
+		{"bad body", append(wire.AppendHeader(nil, wire.MsgAck, 1, 3), 1, 2, 3), wire.ErrCodeMalformed, "ACK body truncated"},
+		{"text", []byte("hello, world! this is not a frame\n"), wire.ErrCodeTooLarge, "protocol violation by host"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
 			h.handshake(defaultAck)
 			h.sendRaw(tc.bytes)
-			var e ErrorMsg
-			if err := e.Decode(h.expect(MsgError).body); err != nil || e.Code != tc.code {
+			var e wire.ErrorMsg
+			if err := e.Decode(h.expect(wire.MsgError).body); err != nil || e.Code != tc.code {
 				t.Fatalf("ERROR %+v (%v), want code %s", e, err, tc.code)
 			}
 			h.wantExit(ExitProtocolViolation, tc.text)
@@ -772,8 +774,8 @@ func TestServeAckErrors(t *testing.T) {
 		h := startPlugin(t, p, ServeOptions{})
 		h.handshake(defaultAck)
 		h.ack(5, 1)
-		var e ErrorMsg
-		if err := e.Decode(h.expect(MsgError).body); err != nil || e.Code != ErrCodeUnknownInstance {
+		var e wire.ErrorMsg
+		if err := e.Decode(h.expect(wire.MsgError).body); err != nil || e.Code != wire.ErrCodeUnknownInstance {
 			t.Fatalf("ERROR %+v (%v)", e, err)
 		}
 		h.wantExit(ExitProtocolViolation, "ACK for instance 5, which is not open")
@@ -783,7 +785,7 @@ func TestServeAckErrors(t *testing.T) {
 		h.handshake(defaultAck)
 		h.open(1, nil)
 		h.ack(1, 3)
-		h.expect(MsgError)
+		h.expect(wire.MsgError)
 		h.wantExit(ExitProtocolViolation, "beyond the last position sent")
 	})
 }
@@ -864,7 +866,7 @@ func TestSessionWakesOnStop(t *testing.T) {
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
-	if r := h.request(MsgStop, 1, Request{}); r.Status != StatusOK || r.HasPosition {
+	if r := h.request(wire.MsgStop, 1, wire.Request{}); r.Status != wire.StatusOK || r.HasPosition {
 		t.Fatalf("STOP reply %+v, want ok with no position", r)
 	}
 	select {
@@ -875,7 +877,7 @@ func TestSessionWakesOnStop(t *testing.T) {
 	case <-time.After(hangGuard):
 		t.Fatal("Run did not see the stop")
 	}
-	if r := h.request(MsgClose, 1, Request{}); r.Status != StatusOK {
+	if r := h.request(wire.MsgClose, 1, wire.Request{}); r.Status != wire.StatusOK {
 		t.Fatalf("CLOSE reply %+v", r)
 	}
 }
@@ -892,7 +894,7 @@ func TestServeHeartbeats(t *testing.T) {
 	for beat := false; !beat; {
 		select {
 		case f := <-h.frames:
-			beat = f.h.Type == MsgHeartbeat
+			beat = f.h.Type == wire.MsgHeartbeat
 		case <-timer.C:
 			t.Fatal("no HEARTBEAT from the plugin")
 		}
@@ -918,8 +920,8 @@ func TestServeSignals(t *testing.T) {
 			t.Fatalf("got %+v", ev)
 		}
 		sigs <- syscall.SIGTERM
-		var g Goodbye
-		if err := g.Decode(h.expect(MsgGoodbye).body); err != nil || g.Reason != GoodbyeSignal {
+		var g wire.Goodbye
+		if err := g.Decode(h.expect(wire.MsgGoodbye).body); err != nil || g.Reason != wire.GoodbyeSignal {
 			t.Fatalf("GOODBYE %+v, %v", g, err)
 		}
 		h.wantExit(ExitOK, "shutting down")
@@ -947,7 +949,7 @@ func TestServeSignals(t *testing.T) {
 		}
 		sigs <- os.Interrupt
 		// The flush cannot finish without an ACK: the shutdown gives up on it.
-		h.expect(MsgGoodbye)
+		h.expect(wire.MsgGoodbye)
 		h.wantExit(ExitOK, "did not finish within 100ms")
 	})
 	t.Run("second signal", func(t *testing.T) {
@@ -979,12 +981,12 @@ func TestServeInstanceFailure(t *testing.T) {
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
-	var last Event
+	var last wire.Event
 	for {
 		f := h.next()
-		if f.h.Type == MsgGoodbye {
-			var g Goodbye
-			if err := g.Decode(f.body); err != nil || g.Reason != GoodbyeError || g.Message != "instance 1 failed: sensor unplugged" {
+		if f.h.Type == wire.MsgGoodbye {
+			var g wire.Goodbye
+			if err := g.Decode(f.body); err != nil || g.Reason != wire.GoodbyeError || g.Message != "instance 1 failed: sensor unplugged" {
 				t.Fatalf("GOODBYE %+v, %v", g, err)
 			}
 			break
@@ -1013,8 +1015,8 @@ func TestServeProgress(t *testing.T) {
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
 	h.open(1, nil)
-	var pr Progress
-	if err := pr.Decode(h.expect(MsgProgress).body); err != nil || pr.Percent != 42.5 || pr.Text != "17 of 40 MiB" {
+	var pr wire.Progress
+	if err := pr.Decode(h.expect(wire.MsgProgress).body); err != nil || pr.Percent != 42.5 || pr.Text != "17 of 40 MiB" {
 		t.Fatalf("PROGRESS %+v, %v", pr, err)
 	}
 }
@@ -1039,15 +1041,15 @@ func TestServeOpenWaitsForSetup(t *testing.T) {
 	h := startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
 	// Both requests at once, without waiting for the first answer.
-	h.send(MsgSetup, 0, (&Request{ID: 1}).AppendTo(nil, MsgSetup))
-	h.send(MsgOpen, 1, (&Request{ID: 2}).AppendTo(nil, MsgOpen))
+	h.send(wire.MsgSetup, 0, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgSetup))
+	h.send(wire.MsgOpen, 1, (&wire.Request{ID: 2}).AppendTo(nil, wire.MsgOpen))
 	close(release)
 	for _, id := range []uint32{1, 2} {
-		if r := h.reply(id); r.Status != StatusOK {
+		if r := h.reply(id); r.Status != wire.StatusOK {
 			t.Fatalf("reply to request %d: %+v", id, r)
 		}
 	}
-	if r := h.request(MsgSetup, 0, Request{}); r.Status != StatusUnsupported || !strings.Contains(r.Message, "after OPEN") {
+	if r := h.request(wire.MsgSetup, 0, wire.Request{}); r.Status != wire.StatusUnsupported || !strings.Contains(r.Message, "after OPEN") {
 		t.Fatalf("SETUP after OPEN: %+v", r)
 	}
 }
@@ -1076,31 +1078,31 @@ func TestServeOpenWithoutSetup(t *testing.T) {
 	// After a refused SETUP no instance opens, until a SETUP succeeds.
 	p.Setup = func(global map[string]string) error {
 		if global["region"] == "" {
-			return &ConfigError{Problems: []Problem{{Param: "region", Message: "required"}}}
+			return &ConfigError{Problems: []wire.Problem{{Param: "region", Message: "required"}}}
 		}
 		return nil
 	}
 	h = startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
-	if r := h.request(MsgSetup, 0, Request{}); r.Status != StatusInvalidConfig {
+	if r := h.request(wire.MsgSetup, 0, wire.Request{}); r.Status != wire.StatusInvalidConfig {
 		t.Fatalf("SETUP without region: %+v", r)
 	}
-	if r := h.request(MsgOpen, 1, Request{}); r.Status != StatusInvalidConfig || !strings.Contains(r.Message, "refused") {
+	if r := h.request(wire.MsgOpen, 1, wire.Request{}); r.Status != wire.StatusInvalidConfig || !strings.Contains(r.Message, "refused") {
 		t.Fatalf("OPEN after a refused SETUP: %+v", r)
 	}
-	if r := h.request(MsgSetup, 0, Request{Settings: map[string]string{"region": "eu"}}); r.Status != StatusOK {
+	if r := h.request(wire.MsgSetup, 0, wire.Request{Settings: map[string]string{"region": "eu"}}); r.Status != wire.StatusOK {
 		t.Fatalf("corrected SETUP: %+v", r)
 	}
 	h.open(2, nil)
 
 	// When the defaults are not a valid configuration, OPEN says so.
 	p.Setup = func(map[string]string) error {
-		return &ConfigError{Problems: []Problem{{Param: "region", Message: "required"}}}
+		return &ConfigError{Problems: []wire.Problem{{Param: "region", Message: "required"}}}
 	}
 	h = startPlugin(t, p, ServeOptions{})
 	h.handshake(defaultAck)
-	r := h.request(MsgOpen, 1, Request{})
-	if r.Status != StatusInvalidConfig || len(r.Problems) != 1 || r.Problems[0].Param != "region" || !strings.Contains(r.Message, "no SETUP was sent") {
+	r := h.request(wire.MsgOpen, 1, wire.Request{})
+	if r.Status != wire.StatusInvalidConfig || len(r.Problems) != 1 || r.Problems[0].Param != "region" || !strings.Contains(r.Message, "no SETUP was sent") {
 		t.Fatalf("OPEN with invalid global defaults: %+v", r)
 	}
 }
@@ -1122,7 +1124,7 @@ func TestServeIdleSourceBacksOff(t *testing.T) {
 	if n := calls.Load(); n > 1000 {
 		t.Fatalf("NextBatch called %d times in 300 ms by a source that always times out", n)
 	}
-	if r := h.request(MsgStop, 1, Request{}); r.Status != StatusOK || r.HasPosition {
+	if r := h.request(wire.MsgStop, 1, wire.Request{}); r.Status != wire.StatusOK || r.HasPosition {
 		t.Fatalf("STOP reply %+v", r)
 	}
 }
@@ -1131,7 +1133,7 @@ func TestServeIdleSourceBacksOff(t *testing.T) {
 // host's stdio, with the host's ring variable set but no Ring, offers only
 // version 1: it could not take the ring a version 2 host would choose.
 func TestServeRingOfferedButNotGiven(t *testing.T) {
-	t.Setenv(EnvRingFD, "3")
+	t.Setenv(wire.EnvRingFD, "3")
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
 	ack := defaultAck
 	ack.Version = 1

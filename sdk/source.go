@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // outlet sends the EVENTS frames of one source instance and enforces the
@@ -93,7 +95,7 @@ func (o *outlet) ackedPosition() uint64 {
 // end tells the host the instance has finished for good.
 func (o *outlet) end() error {
 	pos, any := o.position()
-	return o.c.send(MsgEnd, o.id, &End{HasPosition: any, Position: pos})
+	return o.c.send(wire.MsgEnd, o.id, &wire.End{HasPosition: any, Position: pos})
 }
 
 var errAborted = errors.New("session aborted")
@@ -242,7 +244,7 @@ func (in *instance) sendProgress(p Progresser) error {
 		return nil
 	}
 	percent = min(max(percent, 0), 100)
-	return in.s.c.send(MsgProgress, in.id, &Progress{Percent: percent, Text: clip(text)})
+	return in.s.c.send(wire.MsgProgress, in.id, &wire.Progress{Percent: percent, Text: clip(text)})
 }
 
 // monitorRun follows a Run instance after its OPEN was answered: it sends

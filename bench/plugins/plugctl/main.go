@@ -29,6 +29,7 @@ import (
 
 	"github.com/plugctl/plugctl/bench/internal/workload"
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // envProfile names the CPU profile prefix variable.
@@ -37,18 +38,18 @@ const envProfile = "PLUGCTL_BENCH_CPUPROFILE"
 // kind is workload.Kind's index in spec.Events.
 const kind sdk.Kind = 0
 
-var spec = sdk.Spec{
+var spec = wire.Spec{
 	Name:    "plugctl-bench",
 	Summary: "Emits benchmark events as fast as the host takes them, or one at a time.",
 	Version: "1.0.0",
-	Role:    sdk.RoleSource,
-	Params: []sdk.Param{{
+	Role:    wire.RoleSource,
+	Params: []wire.Param{{
 		Name:        "size",
 		Type:        "int",
 		Default:     "64",
 		Description: "payload size of every event, in bytes",
 	}},
-	Events: []sdk.EventKind{{Name: workload.Kind, Description: "a benchmark event with filler payload"}},
+	Events: []wire.EventKind{{Name: workload.Kind, Description: "a benchmark event with filler payload"}},
 }
 
 func main() {

@@ -3,7 +3,7 @@
 // -batch bytes (default sdk.DefaultBatchBytes), then writes it over
 // and over until a write fails: to standard output, to the Unix socket
 // named by -socket, or with -ring to the shared ring the host offers
-// (sdk.EnvRingFD), ringing standard output as its doorbell. No
+// (wire.EnvRingFD), ringing standard output as its doorbell. No
 // handshake, per-event encoding, acks or flow control: only the cost of
 // the pipe, socket or ring itself. It exits quietly once the reader has
 // gone.
@@ -25,6 +25,7 @@ import (
 
 	"github.com/plugctl/plugctl/bench/internal/workload"
 	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
 )
 
 func main() {
@@ -56,7 +57,7 @@ func output(socket string, ring bool) (io.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return sdk.NewRingWriter(r, os.Stdout, nil), nil
+		return wire.NewRingWriter(r, os.Stdout, nil), nil
 	}
 	return os.Stdout, nil
 }
@@ -74,13 +75,13 @@ func write(w io.Writer, frame []byte) error {
 // payload bytes as fit in a body of limit bytes, and no more than a
 // SDK batch holds.
 func encode(size, limit int) []byte {
-	n := min(max((limit-4)/(sdk.EventHeaderSize+size), 1), sdk.MaxBatchEvents)
+	n := min(max((limit-4)/(wire.EventHeaderSize+size), 1), sdk.MaxBatchEvents)
 	payload := workload.Payload(size)
-	frame := make([]byte, sdk.HeaderSize+4, sdk.HeaderSize+limit)
-	binary.LittleEndian.PutUint32(frame[sdk.HeaderSize:], uint32(n))
+	frame := make([]byte, wire.HeaderSize+4, wire.HeaderSize+limit)
+	binary.LittleEndian.PutUint32(frame[wire.HeaderSize:], uint32(n))
 	for i := range n {
-		frame = sdk.AppendEvent(frame, uint64(i+1), 0, 0, payload, nil)
+		frame = wire.AppendEvent(frame, uint64(i+1), 0, 0, payload, nil)
 	}
-	sdk.PutHeader(frame, sdk.MsgEvents, 1, len(frame)-sdk.HeaderSize)
+	wire.PutHeader(frame, wire.MsgEvents, 1, len(frame)-wire.HeaderSize)
 	return frame
 }

@@ -1,4 +1,4 @@
-package sdk
+package wire
 
 import (
 	"encoding/binary"
@@ -28,21 +28,21 @@ func AppendEvent(dst []byte, position uint64, unixNano int64, kind uint16, paylo
 	if len(meta) > 0 {
 		return appendEventMeta(dst, position, unixNano, kind, payload, meta)
 	}
-	return putEvent(slices.Grow(dst, EventHeaderSize+len(payload)), position, unixNano, kind, payload)
+	return PutEvent(slices.Grow(dst, EventHeaderSize+len(payload)), position, unixNano, kind, payload)
 }
 
-// putEvent encodes an event without metadata in place: dst must have room
+// PutEvent encodes an event without metadata in place: dst must have room
 // for it. It is small enough to be inlined, for the per-event hot paths.
-func putEvent(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte) []byte {
+func PutEvent(dst []byte, position uint64, unixNano int64, kind uint16, payload []byte) []byte {
 	n := len(dst)
 	dst = dst[:n+EventHeaderSize+len(payload)]
-	encodeEvent(dst[n:], position, unixNano, kind, payload)
+	EncodeEvent(dst[n:], position, unixNano, kind, payload)
 	return dst
 }
 
-// encodeEvent writes an event without metadata into h, which is exactly
+// EncodeEvent writes an event without metadata into h, which is exactly
 // its size.
-func encodeEvent(h []byte, position uint64, unixNano int64, kind uint16, payload []byte) {
+func EncodeEvent(h []byte, position uint64, unixNano int64, kind uint16, payload []byte) {
 	binary.LittleEndian.PutUint64(h, position)
 	binary.LittleEndian.PutUint64(h[8:], uint64(unixNano))
 	binary.LittleEndian.PutUint32(h[16:], uint32(kind)) // kind u16, then flags u16 0

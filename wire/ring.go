@@ -1,4 +1,4 @@
-package sdk
+package wire
 
 import (
 	"encoding/binary"
@@ -35,11 +35,13 @@ import (
 const (
 	ringMagic         = "PLUGRING"
 	ringLayout        = 1
-	ringHeaderSize    = 4096
 	ringSizeOffset    = 16
 	ringHeadOffset    = 64
 	ringTailOffset    = 128
 	ringWaitingOffset = 192
+
+	// RingHeaderSize is the size of the header page in front of the data.
+	RingHeaderSize = 4096
 
 	// RingMinSize and RingMaxSize bound a ring's data area.
 	RingMinSize = 64 << 10
@@ -78,7 +80,7 @@ type Ring struct {
 
 // RingMemSize is the size of the shared memory holding a ring of size
 // bytes of data.
-func RingMemSize(size int) int { return ringHeaderSize + size }
+func RingMemSize(size int) int { return RingHeaderSize + size }
 
 // InitRing lays out a new, empty ring in mem, which must be zeroed and
 // RingMemSize(size) bytes long, and page-aligned as mapped memory is. The
@@ -99,8 +101,8 @@ func InitRing(mem []byte, size int) (*Ring, error) {
 // OpenRing checks the header of a ring laid out by InitRing, as a plugin
 // does with the memory its host offers.
 func OpenRing(mem []byte) (*Ring, error) {
-	if len(mem) < ringHeaderSize {
-		return nil, fmt.Errorf("ring memory is %d bytes, less than its %d-byte header", len(mem), ringHeaderSize)
+	if len(mem) < RingHeaderSize {
+		return nil, fmt.Errorf("ring memory is %d bytes, less than its %d-byte header", len(mem), RingHeaderSize)
 	}
 	if string(mem[:8]) != ringMagic {
 		return nil, fmt.Errorf("ring memory does not start with %q", ringMagic)
@@ -109,14 +111,14 @@ func OpenRing(mem []byte) (*Ring, error) {
 		return nil, fmt.Errorf("ring layout version %d, want %d", v, ringLayout)
 	}
 	size := binary.LittleEndian.Uint64(mem[ringSizeOffset:])
-	if size < RingMinSize || size > RingMaxSize || size&(size-1) != 0 || uint64(len(mem)) != ringHeaderSize+size {
+	if size < RingMinSize || size > RingMaxSize || size&(size-1) != 0 || uint64(len(mem)) != RingHeaderSize+size {
 		return nil, fmt.Errorf("ring data size %d does not fit %d bytes of memory", size, len(mem))
 	}
 	if uintptr(unsafe.Pointer(&mem[0]))%8 != 0 {
 		return nil, errors.New("ring memory is not 8-byte aligned")
 	}
 	return &Ring{
-		data:    mem[ringHeaderSize:],
+		data:    mem[RingHeaderSize:],
 		mask:    size - 1,
 		head:    (*atomic.Uint64)(unsafe.Pointer(&mem[ringHeadOffset])),
 		tail:    (*atomic.Uint64)(unsafe.Pointer(&mem[ringTailOffset])),
@@ -126,12 +128,6 @@ func OpenRing(mem []byte) (*Ring, error) {
 
 // Size is the ring's data size in bytes.
 func (r *Ring) Size() int { return len(r.data) }
-
-// batchBytes is the EVENTS body budget on r: a sixteenth of the ring, so
-// that the default window of eight batches fills half of it. Batches on a
-// ring are larger than on a pipe: each costs the host a wake-up and an
-// ACK, and a ring takes a large batch as cheaply as a small one.
-func (r *Ring) batchBytes() int { return r.Size()/16 - HeaderSize }
 
 // Bounds of the producer's sleep while the ring is full. With one busy
 // instance the window of batches in flight fills at most half of a ring at

@@ -1,4 +1,4 @@
-package sdk
+package wire
 
 import (
 	"bytes"
@@ -168,7 +168,7 @@ func TestOpenRingRejects(t *testing.T) {
 		want    string
 	}{
 		{"no memory", bytesOf(0), nil, "less than its 4096-byte header"},
-		{"shorter than the header", bytesOf(ringHeaderSize - 1), nil, "less than its 4096-byte header"},
+		{"shorter than the header", bytesOf(RingHeaderSize - 1), nil, "less than its 4096-byte header"},
 		{"bad magic", ring(RingMinSize), func(m []byte) { m[7] = 'X' }, `does not start with "PLUGRING"`},
 		{"zeroed memory", bytesOf(RingMemSize(RingMinSize)), nil, `does not start with "PLUGRING"`},
 		{"layout version 2", ring(RingMinSize), func(m []byte) { le.PutUint32(m[8:], 2) }, "ring layout version 2, want 1"},
@@ -308,7 +308,7 @@ func TestRingWrapsAtDataEnd(t *testing.T) {
 		if h := getHead(mem); h != start+100 {
 			t.Errorf("start %d: head %d after the write, want %d", start, h, start+100)
 		}
-		data := mem[ringHeaderSize:]
+		data := mem[RingHeaderSize:]
 		for i := range p {
 			if at := (start + uint64(i)) % RingMinSize; data[at] != p[i] {
 				t.Fatalf("start %d: byte %d of the write is not at data[%d]", start, i, at)
@@ -663,7 +663,7 @@ func FuzzRingReader(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		copy(mem[ringHeaderSize:], data)
+		copy(mem[RingHeaderSize:], data)
 		setTail(mem, tail)
 		setHead(mem, head)
 		rr := resumeReader(r, eofBell)
@@ -697,7 +697,7 @@ func FuzzRingReader(f *testing.F) {
 		if uint64(len(got)) != used {
 			t.Fatalf("head %d, tail %d: read %d bytes, want %d", head, tail, len(got), used)
 		}
-		ring := mem[ringHeaderSize:]
+		ring := mem[RingHeaderSize:]
 		for i, b := range got {
 			if at := (tail + uint64(i)) & (RingMinSize - 1); ring[at] != b {
 				t.Fatalf("byte %d read is %#x, ring byte %d is %#x", i, b, at, ring[at])
@@ -740,80 +740,6 @@ func TestRingReaderStartsAtZero(t *testing.T) {
 	buf := make([]byte, 16)
 	if n, err := rr.Read(buf); n != 5 || err != nil || string(buf[:n]) != "hello" {
 		t.Fatalf("Read = %d %q, %v; want 5 \"hello\"", n, buf[:n], err)
-	}
-}
-
-// TestRingGoodbyeAfterFullRing: a plugin shutting down on a signal while
-// its ring is full still gets its GOODBYE through once the host reads
-// again, even after the drain timeout has passed: the frame being written
-// is finished, not cut off, and the session ends cleanly.
-func TestRingGoodbyeAfterFullRing(t *testing.T) {
-	ring, err := InitRing(make([]byte, RingMemSize(RingMinSize)), RingMinSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toPlugin, hostOut, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostIn, fromPlugin, err := os.Pipe() // HELLO, then doorbells
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hostOut.Close()
-	defer hostIn.Close()
-	payload := make([]byte, 1000)
-	p := Plugin{Spec: testSpec, Source: func(Open) (Source, error) {
-		return sourceFunc(func(b *Batch) error {
-			for b.Append(0, 1, 0, payload) == nil {
-			}
-			return nil
-		}), nil
-	}}
-	const drain = 300 * time.Millisecond
-	signals := make(chan os.Signal, 1)
-	served := make(chan error, 1)
-	go func() {
-		served <- Serve(toPlugin, fromPlugin, p, ServeOptions{Ring: ring, Signals: signals, ShutdownTimeout: drain, Stderr: io.Discard})
-		fromPlugin.Close()
-		toPlugin.Close()
-	}()
-	send := func(t MsgType, instance uint16, body []byte) {
-		hostOut.Write(append(AppendHeader(nil, t, instance, len(body)), body...))
-	}
-	fr := NewFrameReader(hostIn, HelloMaxFrame)
-	if h, _, err := fr.Next(); err != nil || h.Type != MsgHello {
-		t.Fatalf("first frame %s, %v; want HELLO", h.Type, err)
-	}
-	ack := defaultAck
-	ack.HeartbeatMS = 60_000 // the host reads nothing for a while
-	ack.Transport = TransportRing
-	send(MsgHelloAck, 0, ack.AppendTo(nil))
-	send(MsgOpen, 1, (&Request{ID: 1}).AppendTo(nil, MsgOpen))
-
-	time.Sleep(100 * time.Millisecond) // the source fills the ring and waits
-	signals <- os.Interrupt
-	time.Sleep(drain + 100*time.Millisecond) // past the drain timeout: the session is aborting
-
-	fr = NewFrameReader(NewRingReader(ring, hostIn), DefaultMaxFrame)
-	var types []MsgType
-	for {
-		h, _, err := fr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("after %d frames: %v", len(types), err)
-		}
-		if len(types) == 0 || types[len(types)-1] != h.Type {
-			types = append(types, h.Type)
-		}
-	}
-	if len(types) == 0 || types[len(types)-1] != MsgGoodbye {
-		t.Fatalf("frames %v, want GOODBYE last", types)
-	}
-	if err := <-served; err != nil {
-		t.Fatalf("Serve: %v, want a clean end", err)
 	}
 }
 

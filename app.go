@@ -53,7 +53,9 @@ func exit(stderr io.Writer, err error) int {
 		return exitUsage
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "plugctl: %v\n", usage)
-		if usage.cmd != "" {
+		if strings.Contains(usage.cmd, " ") { // a subcommand: "plugctl help manifest enroll" shows manifest's help
+			fmt.Fprintf(stderr, "Run 'plugctl %s --help' for usage.\n", usage.cmd)
+		} else if usage.cmd != "" {
 			fmt.Fprintf(stderr, "Run 'plugctl help %s' for usage.\n", usage.cmd)
 		} else {
 			fmt.Fprintln(stderr, "Run 'plugctl help' for usage.")
@@ -86,9 +88,21 @@ func usagef(cmd, format string, args ...any) error {
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
 	cmd := ""
 	if isSubcommand {
-		cmd = c.Command.Name
+		cmd = commandPath(c)
 	}
 	return &usageError{cmd: cmd, err: err}
+}
+
+// commandPath names the command c runs with its parents, as
+// "manifest enroll".
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {

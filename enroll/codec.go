@@ -3,6 +3,7 @@ package enroll
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -61,7 +62,7 @@ func Marshal(e *Entry) []byte {
 	}
 	str("id", e.ID)
 	str("name", e.Name)
-	str("version", e.Version)
+	opt("version", e.Version)
 	opt("role", e.Role)
 	str("path", e.Path)
 	opt("sha256", e.SHA256)
@@ -138,7 +139,12 @@ func Parse(path string, data []byte) (*Entry, error) {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			e.Msg = "invalid TOML: " + pe.Message
-			e.Line, e.Col = max(pe.Position.Line, 1), max(pe.Position.Col, 1)
+			if pe.Position.Line > 0 {
+				// The decoder's own column is off for an error at the
+				// end of a line (it may even name the next line), so
+				// both are taken from the byte offset.
+				e.Line, e.Col = lineCol(p.src, pe.Position.Start)
+			}
 		}
 		return nil, e
 	}
@@ -163,6 +169,7 @@ type parser struct {
 	file string
 	src  string
 	errs []*Error
+	at   map[string]int // keyOffsets(src), once a problem needs it
 }
 
 func (p *parser) fail(table, key, msg, hint string) {
@@ -174,26 +181,23 @@ func (p *parser) fail(table, key, msg, hint string) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Col: col, Key: name, Msg: msg, Hint: hint})
 }
 
-// locate finds where key is set in table ("" for the top level). An entry
-// has flat keys and at most the [env] table, so a scan of its lines finds
-// them; the decoder does not make its own positions public.
+// locate finds where key is set in table ("" for the top level): the
+// line and column of the key itself (or of the table, for a key the
+// scanner cannot place), or 1:1 for a key that is not set at all.
 func (p *parser) locate(table, key string) (line, col int) {
-	current := ""
-	for i, l := range strings.Split(p.src, "\n") {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "[") {
-			current = strings.Trim(strings.TrimSpace(strings.SplitN(strings.Trim(t, "[]"), "#", 2)[0]), `"`)
-			if current == table && key == "" {
-				return i + 1, strings.Index(l, "[") + 1
-			}
-			continue
-		}
-		if current != table {
-			continue
-		}
-		k, _, ok := strings.Cut(t, "=")
-		if ok && strings.Trim(strings.TrimSpace(k), `"'`) == key {
-			return i + 1, strings.Index(l, t) + 1
+	if p.at == nil {
+		p.at = keyOffsets(p.src)
+	}
+	var path []string
+	if table != "" {
+		path = append(path, table)
+	}
+	if key != "" {
+		path = append(path, key)
+	}
+	for ; len(path) > 0; path = path[:len(path)-1] {
+		if off, ok := p.at[pathKey(path)]; ok {
+			return lineCol(p.src, off)
 		}
 	}
 	return 1, 1
@@ -201,7 +205,7 @@ func (p *parser) locate(table, key string) (line, col int) {
 
 func (p *parser) entry(raw map[string]any) *Entry {
 	e := &Entry{}
-	for k := range raw {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !slices.Contains(keys, k) {
 			hint := "remove it"
 			if s := manifest.Suggest(k, keys); s != "" {
@@ -278,7 +282,8 @@ func (p *parser) entry(raw map[string]any) *Entry {
 		if !isTable {
 			p.fail("", "env", fmt.Sprintf("must be a table, not %s", kind(v)), "write [env] with NAME = \"value\" lines")
 		}
-		for k, val := range m {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			val := m[k]
 			s, isStr := val.(string)
 			switch {
 			case !envName.MatchString(k):
@@ -336,8 +341,17 @@ func (p *parser) time(raw map[string]any, key string, required bool) time.Time {
 		return time.Time{}
 	}
 	t, ok := v.(time.Time)
-	if !ok {
+	switch {
+	case !ok:
 		p.fail("", key, fmt.Sprintf("must be a date and time, not %s", kind(v)), "for example 2026-12-02T13:25:56Z, unquoted")
+	case t.UTC().Year() < 1 || t.UTC().Year() > 9999:
+		// A time without a date is in year 0; an offset can push a date
+		// out of the years RFC 3339 (and so Marshal) can write.
+		p.fail("", key, fmt.Sprintf("%s is not a date and time between the years 1 and 9999", t.Format(time.RFC3339Nano)), "for example 2026-12-02T13:25:56Z")
+		return time.Time{}
+	case t.IsZero() && required:
+		// Marshal leaves a zero time out, so it would not read back.
+		p.fail("", key, "is the zero time", "for example 2026-12-02T13:25:56Z")
 	}
 	return t
 }

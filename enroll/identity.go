@@ -84,7 +84,10 @@ func SignatureFile(binary string) string { return binary + ".sig" }
 func (e *Entry) Admits(path string, d Digest) error {
 	switch {
 	case e.Revoked:
-		msg := "revoked at " + e.RevokedAt.UTC().Format("2006-01-02 15:04:05Z")
+		msg := "revoked"
+		if !e.RevokedAt.IsZero() {
+			msg += " at " + e.RevokedAt.UTC().Format("2006-01-02 15:04:05Z")
+		}
 		if e.Reason != "" {
 			msg += ": " + e.Reason
 		}

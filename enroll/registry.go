@@ -179,19 +179,26 @@ func (e *NotFoundError) Error() string {
 // read after the lock is taken, so no concurrent change is lost.
 type Tx struct {
 	*Snapshot
-	puts    []*Entry
-	deletes []string
+	ops []op // in the order asked for; the last one for an id wins
+}
+
+// op is a Put (e set) or a Delete (of id).
+type op struct {
+	id string
+	e  *Entry
 }
 
 // Put writes e, new or changed, when the transaction commits.
-func (tx *Tx) Put(e *Entry) { tx.puts = append(tx.puts, e) }
+func (tx *Tx) Put(e *Entry) { tx.ops = append(tx.ops, op{id: e.ID, e: e}) }
 
 // Delete removes the entry with id when the transaction commits.
-func (tx *Tx) Delete(id string) { tx.deletes = append(tx.deletes, id) }
+func (tx *Tx) Delete(id string) { tx.ops = append(tx.ops, op{id: id}) }
 
 // Edit runs fn under the registry's lock and then makes the changes it
 // asked for, each an atomic replacement of one file. Nothing is written
-// when fn fails.
+// when fn fails, or when a change would leave an entry that does not load
+// (an entry that does not check, a path another entry has, a deletion of
+// an entry that is not there).
 func (r *Registry) Edit(fn func(tx *Tx) error) error {
 	if err := r.ensureDir(); err != nil {
 		return err
@@ -209,17 +216,63 @@ func (r *Registry) Edit(fn func(tx *Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	for _, e := range tx.puts {
-		if err := writeAtomic(filepath.Join(r.Dir, entryFile(e.ID)), Marshal(e), 0o600); err != nil {
-			return err
+	final, order, put, skip := map[string]*Entry{}, []string{}, map[string]bool{}, map[string]bool{}
+	for _, o := range tx.ops {
+		if _, seen := final[o.id]; !seen {
+			order = append(order, o.id)
+		}
+		final[o.id] = o.e
+		put[o.id] = put[o.id] || o.e != nil
+	}
+	// Check every change before making any.
+	byPath := map[string]*Entry{}
+	for _, e := range s.Entries {
+		if _, changed := final[e.ID]; !changed {
+			byPath[e.Path] = e
 		}
 	}
-	for _, id := range tx.deletes {
-		if err := os.Remove(filepath.Join(r.Dir, entryFile(id))); err != nil {
+	for _, id := range order {
+		e := final[id]
+		if !validID(id) {
+			return fmt.Errorf("registry %s: %q is not an entry id", r.Dir, id)
+		}
+		file := filepath.Join(r.Dir, entryFile(id))
+		if e == nil {
+			_, err := os.Lstat(file)
+			switch {
+			case errors.Is(err, fs.ErrNotExist) && put[id]:
+				skip[id] = true // put and deleted again: nothing to do
+			case err != nil:
+				return fmt.Errorf("registry %s: remove entry %s: %w", r.Dir, id, err)
+			}
+			continue
+		}
+		if _, err := Parse(file, Marshal(e)); err != nil {
+			return fmt.Errorf("registry %s: refusing to write an entry that does not check: %w", r.Dir, err)
+		}
+		if other, taken := byPath[e.Path]; taken {
+			return fmt.Errorf("registry %s: path %s is already enrolled as %s", r.Dir, e.Path, other.Ref())
+		}
+		byPath[e.Path] = e
+	}
+	removed := false
+	for _, id := range order {
+		if skip[id] {
+			continue
+		}
+		file := filepath.Join(r.Dir, entryFile(id))
+		if e := final[id]; e != nil {
+			if err := writeAtomic(file, Marshal(e), 0o600); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.Remove(file); err != nil {
 			return err
 		}
+		removed = true
 	}
-	if len(tx.deletes) > 0 {
+	if removed {
 		return syncDir(r.Dir)
 	}
 	return nil

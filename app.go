@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/plugctl/plugctl/devhost"
 	"github.com/plugctl/plugctl/manifest"
 	"github.com/urfave/cli/v2"
 )
@@ -38,9 +39,13 @@ func exit(stderr io.Writer, err error) int {
 		help  cli.ExitCoder // urfave/cli's own: an unknown help topic
 	)
 	var cannotRun *cannotRunError
+	var refused *devhost.ConfigError
 	switch {
-	case errors.Is(err, errChecksFailed), errors.Is(err, errDrift):
+	case errors.Is(err, errChecksFailed), errors.Is(err, errDrift), errors.Is(err, errRunErrors):
 		return exitFailure // the report already names each failed check or entry
+	case errors.As(err, &refused):
+		fmt.Fprintf(stderr, "plugctl: %v\n", refused)
+		return exitUsage
 	case errors.As(err, &cannotRun):
 		fmt.Fprintf(stderr, "plugctl: %v\n", err)
 		return exitUsage
@@ -128,6 +133,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			newCommand(),
 			generateCommand(),
 			testCommand(),
+			runCommand(),
 			manifestCommand(),
 			versionCommand(),
 			completionCommand(),

@@ -86,7 +86,7 @@ func runTest(c *cli.Context) error {
 	if opts.Skip, err = compileFlag(c, "skip"); err != nil {
 		return err
 	}
-	if opts.Settings, err = testSettings(c.String("config"), c.StringSlice("set")); err != nil {
+	if opts.Settings, err = settingsFrom("test", c.String("config"), c.StringSlice("set")); err != nil {
 		return err
 	}
 
@@ -162,13 +162,14 @@ func compileFlag(c *cli.Context, name string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// testSettings merges --config FILE and then --set values, later winning.
-func testSettings(file string, sets []string) (map[string]string, error) {
+// settingsFrom merges --config FILE and then --set values, later winning,
+// for command cmd's messages.
+func settingsFrom(cmd, file string, sets []string) (map[string]string, error) {
 	settings := map[string]string{}
 	if file != "" {
 		var raw map[string]any
 		if _, err := toml.DecodeFile(file, &raw); err != nil {
-			return nil, usagef("test", "--config %s: %v", file, err)
+			return nil, usagef(cmd, "--config %s: %v", file, err)
 		}
 		for k, v := range raw {
 			switch v := v.(type) {
@@ -179,7 +180,7 @@ func testSettings(file string, sets []string) (map[string]string, error) {
 				}
 				settings[k] = strings.Join(items, ",")
 			case map[string]any:
-				return nil, usagef("test", "--config %s: %s is a table; write parameters as key = value (quote dotted names: \"auth.token\" = ...)", file, k)
+				return nil, usagef(cmd, "--config %s: %s is a table; write parameters as key = value (quote dotted names: \"auth.token\" = ...)", file, k)
 			default:
 				settings[k] = fmt.Sprint(v)
 			}
@@ -188,7 +189,7 @@ func testSettings(file string, sets []string) (map[string]string, error) {
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
-			return nil, usagef("test", "--set %q: want key=value", s)
+			return nil, usagef(cmd, "--set %q: want key=value", s)
 		}
 		settings[k] = v
 	}

@@ -28,7 +28,11 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 // TestMain lets the test binary act as plugctl, so scripts run the code
 // under test as a separate process: "exec plugctl ...".
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"plugctl": main, "testhost": func() { os.Exit(testHost()) }})
+	testscript.Main(m, map[string]func(){
+		"plugctl":         main,
+		"testhost":        func() { os.Exit(testHost()) },
+		"progress-plugin": progressPlugin,
+	})
 }
 
 // TestScript runs the end-to-end scenarios in testdata/script. Scripts that
@@ -40,13 +44,14 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    cmdExits,
-			"append":   cmdAppend,
-			"mtimes":   cmdMtimes,
-			"sums":     cmdSums,
-			"reports":  cmdReports,
-			"waitfile": cmdWaitFile,
-			"entry":    cmdEntry,
+			"exits":      cmdExits,
+			"append":     cmdAppend,
+			"mtimes":     cmdMtimes,
+			"sums":       cmdSums,
+			"reports":    cmdReports,
+			"waitfile":   cmdWaitFile,
+			"entry":      cmdEntry,
+			"eventlines": cmdEventLines,
 		},
 	}
 	// gotooltest gives scripts a go command with the real GOCACHE, so

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/host"
 	"github.com/plugctl/plugctl/wire"
-	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // testHost is the smallest host application with an enrollment check, for
@@ -116,43 +114,4 @@ func ready() {
 	if f := os.Getenv("TESTHOST_READY"); f != "" {
 		os.WriteFile(f, nil, 0o644)
 	}
-}
-
-// cmdWaitFile waits, at most 30s, until a file exists:
-//
-//	waitfile FILE
-func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitfile FILE")
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not appear in 30s", args[0])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// cmdEntry sets an environment variable to a field of an enrolled entry,
-// so that scripts can reach its binary:
-//
-//	entry REF path|id|sha256 VAR
-func cmdEntry(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 3 {
-		ts.Fatalf("usage: entry REF path|id|sha256 VAR")
-	}
-	dir := ts.Getenv("PLUGCTL_REGISTRY")
-	s, err := enroll.Open(filepath.Clean(dir)).Load()
-	ts.Check(err)
-	e, err := s.Find(args[0])
-	ts.Check(err)
-	v := map[string]string{"path": e.Path, "id": e.ID, "sha256": e.SHA256}[args[1]]
-	if v == "" {
-		ts.Fatalf("entry %s has no %s", args[0], args[1])
-	}
-	ts.Setenv(args[2], v)
 }

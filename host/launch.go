@@ -24,12 +24,13 @@ import (
 // returns a *SessionError (wrapping a *RejectError for a rejection).
 func Launch(ctx context.Context, path string, args []string, opts Options) (*Plugin, error) {
 	opts = opts.withDefaults()
-	bin, err := exec.LookPath(path)
+	name, err := exec.LookPath(path)
 	if err == nil {
-		bin, err = filepath.Abs(bin)
+		name, err = filepath.Abs(name)
 	}
+	var bin string // the file itself, as enrollments name it; name stays argv[0]
 	if err == nil {
-		bin, err = filepath.EvalSymlinks(bin) // enrollments name the file itself
+		bin, err = filepath.EvalSymlinks(name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", path, err)
@@ -50,7 +51,8 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	if opts.Check != nil {
 		exe, id.digest, id.digestErr = openExecutable(bin)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(name, args...)
+	cmd.Path = bin
 	if exe != nil {
 		cmd.Path = fdPath(exe) // what was digested is what runs, whatever happens to bin meanwhile
 	}
@@ -72,10 +74,10 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 		}
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
-	name := filepath.Base(bin)
+	base := filepath.Base(name)
 	id.pid = cmd.Process.Pid
-	proc := newProcess(cmd, stderr, newStderrLog(opts.Stderr, name))
-	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, ring, id, name, opts)
+	proc := newProcess(cmd, stderr, newStderrLog(opts.Stderr, base))
+	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, ring, id, base, opts)
 }
 
 func closeAll(files []*os.File) {

@@ -29,6 +29,7 @@ type Sink struct {
 	id       uint16
 	slots    chan struct{} // one per WRITE in flight
 	answered atomic.Uint64 // RESULTs received: progress while waiting
+	retries  atomic.Int64  // RESULTs that asked to retry
 
 	mu      sync.Mutex
 	last    uint64                      // last batch id issued
@@ -185,8 +186,13 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 			return s.p.endErr("write")
 		}
 		pause = min(2*pause, retryMax)
+		s.retries.Add(1)
 	}
 }
+
+// Retries is how many times, in all, the sink asked to write a batch
+// again.
+func (s *Sink) Retries() int64 { return s.retries.Load() }
 
 // Stop flushes the instance: the plugin writes what it buffered and
 // answers with the position of the last event it wrote (ok false when it

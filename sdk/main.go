@@ -21,6 +21,11 @@ import (
 // SIGINT and SIGTERM shut the plugin down gracefully; a second one exits
 // at once.
 func Main(p Plugin) {
+	if os.Getenv(wire.EnvSocket) == "" && (isTerminal(os.Stdin) || isTerminal(os.Stdout)) {
+		fmt.Fprintf(os.Stderr, "%s is a plugctl %s plugin: it talks to a host over its standard input and output, not to a terminal; to watch it work, run: plugctl run DIR\n",
+			orName(p.Spec.Name), roleOf(p))
+		os.Exit(ExitRejected)
+	}
 	r, w, capacity, err := transport()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "plugctl runtime: %v\n", err)
@@ -61,4 +66,29 @@ func batchBytes(capacity int) int {
 		return b
 	}
 	return 0
+}
+
+// isTerminal reports whether f is a terminal: a character device that is
+// not the null device, the one a host might give a plugin it sends nothing.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(fi, null)
+}
+
+func roleOf(p Plugin) wire.Role {
+	if p.Sink != nil {
+		return wire.RoleSink
+	}
+	return wire.RoleSource
+}
+
+func orName(name string) string {
+	if name == "" {
+		return "this program"
+	}
+	return name
 }

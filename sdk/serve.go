@@ -169,10 +169,7 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	if set != 1 {
 		return nil, fmt.Errorf("invalid Plugin: set exactly one of Source, Run and Sink (%d are set)", set)
 	}
-	role := wire.RoleSource
-	if p.Sink != nil {
-		role = wire.RoleSink
-	}
+	role := roleOf(p)
 	if p.Spec.Name == "" {
 		return nil, errors.New("invalid Plugin: Spec.Name is empty")
 	}

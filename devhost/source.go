@@ -1,0 +1,126 @@
+package devhost
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/plugctl/plugctl/eventline"
+	"github.com/plugctl/plugctl/host"
+	"github.com/plugctl/plugctl/wire"
+)
+
+// counts are what the status line and the summary show, updated by the
+// handlers and read by the status line's goroutine.
+type counts struct {
+	events  atomic.Int64
+	errors  atomic.Int64
+	retries atomic.Int64
+	last    []atomic.Uint64 // per instance: the last position printed, or written by a sink
+	have    []atomic.Bool
+}
+
+func newCounts(n int) *counts {
+	return &counts{last: make([]atomic.Uint64, n), have: make([]atomic.Bool, n)}
+}
+
+// source opens the instances and prints their events until they all end,
+// a limit is reached, or an interrupt comes; then it drains them.
+func (r *run) source(ctx context.Context) error {
+	r.counts = newCounts(r.o.Instances)
+	out := bufio.NewWriterSize(r.o.Stdout, 64<<10)
+	var mu sync.Mutex // instances share one output, and handlers run on one read loop, but keep it obvious
+	srcs := make([]*host.Source, 0, r.o.Instances)
+	for i := range r.o.Instances {
+		slot := i
+		handler := func(b *wire.Events) error {
+			mu.Lock()
+			defer mu.Unlock()
+			rd := b.Reader()
+			var e wire.Event
+			var line []byte
+			for rd.Next(&e) {
+				if r.o.MaxEvents > 0 && r.counts.events.Load() >= r.o.MaxEvents {
+					break // acknowledged but not shown: --resume starts after the last one shown
+				}
+				line = r.format(line[:0], uint16(slot+1), &e)
+				out.Write(line)
+				r.counts.events.Add(1)
+				r.counts.last[slot].Store(e.Position)
+				r.counts.have[slot].Store(true)
+			}
+			out.Flush() // promptly, so that plugctl run | jq shows events as they come
+			if r.o.MaxEvents > 0 && r.counts.events.Load() >= r.o.MaxEvents {
+				go r.stop(fmt.Sprintf("--max-events %d", r.o.MaxEvents))
+			}
+			return nil
+		}
+		src, err := r.p.OpenSource(ctx, r.o.Settings, r.resume(slot+1), handler)
+		if err != nil {
+			return configError(err)
+		}
+		srcs = append(srcs, src)
+	}
+	ended := make(chan struct{})
+	go func() {
+		for _, s := range srcs {
+			<-s.Ended()
+		}
+		close(ended)
+	}()
+	if r.st != nil {
+		go r.st.run(r.stopping, r.counts, srcs)
+	}
+	limit := r.limits()
+	select {
+	case <-ended:
+		r.stop("the source ended its stream")
+	case why := <-limit:
+		r.stop(why)
+	case <-r.stopping:
+	case <-r.p.Done():
+		return r.p.Err()
+	}
+	return r.drain(ctx, srcs)
+}
+
+// resume is where instance n continues, if anywhere.
+func (r *run) resume(n int) *uint64 {
+	if pos, ok := r.o.Resume[n]; ok {
+		return &pos
+	}
+	if pos, ok := r.o.Resume[0]; ok {
+		return &pos
+	}
+	return nil
+}
+
+// drain stops every instance, bounded: each sends what it has.
+func (r *run) drain(ctx context.Context, srcs []*host.Source) error {
+	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	defer cancel()
+	for _, s := range srcs {
+		if _, _, err := s.Stop(ctx); err != nil {
+			return err
+		}
+		if err := s.Close(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// format appends one event's line.
+func (r *run) format(dst []byte, instance uint16, e *wire.Event) []byte {
+	l := eventline.FromEvent(instance, e)
+	if !r.o.Text {
+		return eventline.Append(dst, &l)
+	}
+	payload := string(l.Payload)
+	if payload == "" && l.PayloadBase64 != "" {
+		payload = "base64:" + l.PayloadBase64
+	}
+	return fmt.Appendf(dst, "%s  instance %d  #%d  %s  %s\n", l.Time, instance, e.Position, e.Kind, payload)
+}

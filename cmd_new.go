@@ -116,6 +116,9 @@ func runNew(c *cli.Context) error {
 	fmt.Fprintf(w, "\nNext steps:\n")
 	fmt.Fprintf(w, "  cd %s\n", dir)
 	fmt.Fprintf(w, "  plugctl test          # build the plugin and run the acceptance checks\n")
+	if kind == "source" {
+		fmt.Fprintf(w, "  plugctl run           # watch it work: its events as JSON lines, until Ctrl+C\n")
+	}
 	fmt.Fprintf(w, "  $EDITOR plugin.toml   # add parameters and event kinds, then: plugctl generate\n")
 	return nil
 }

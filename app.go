@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 
 	"github.com/plugctl/plugctl/devhost"
@@ -37,6 +38,9 @@ func exit(stderr io.Writer, err error) int {
 		usage *usageError
 		bad   *manifest.Errors
 		help  cli.ExitCoder // urfave/cli's own: an unknown help topic
+		// A failed go build or plugin exit also has an exit code, which is
+		// not urfave/cli's.
+		exitErr *exec.ExitError
 	)
 	var cannotRun *cannotRunError
 	var refused *devhost.ConfigError
@@ -66,7 +70,7 @@ func exit(stderr io.Writer, err error) int {
 			fmt.Fprintln(stderr, "Run 'plugctl help' for usage.")
 		}
 		return exitUsage
-	case errors.As(err, &help):
+	case errors.As(err, &help) && !errors.As(err, &exitErr):
 		fmt.Fprintf(stderr, "plugctl: %v\n", err)
 		return exitUsage
 	}

@@ -9,9 +9,11 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/registrar"
@@ -151,8 +153,8 @@ func envFlag(kvs []string) (map[string]string, error) {
 	env := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, usagef("manifest enroll", "--env %q: want NAME=value", kv)
+		if !ok || !enroll.ValidEnvName(k) {
+			return nil, usagef("manifest enroll", "--env %q: want NAME=value, NAME of letters, digits and _, not starting with a digit", kv)
 		}
 		env[k] = v
 	}
@@ -274,7 +276,7 @@ func showCommand() *cli.Command {
 				row("args", strings.Join(e.Args, " "))
 			}
 			for _, k := range slices.Sorted(maps.Keys(e.Env)) {
-				row("env", k+"="+e.Env[k])
+				row("env", k+"="+printable(e.Env[k]))
 			}
 			return tw.Flush()
 		},
@@ -503,13 +505,16 @@ func signCommand() *cli.Command {
 			"signature format (ssh-keygen -Y sign -n " + sign.Namespace + " makes the same). A host\n" +
 			"accepts a binary whose entry names the key's public half as signer, even\n" +
 			"when its hash changed since it was enrolled.",
-		Flags:           []cli.Flag{&cli.StringFlag{Name: "key", Required: true, Usage: "the private `KEYFILE`"}},
+		Flags:           []cli.Flag{&cli.StringFlag{Name: "key", Usage: "the private `KEYFILE` (required)"}},
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
 		Action: func(c *cli.Context) error {
 			bin, err := oneRef(c, "manifest sign")
 			if err != nil {
 				return err
+			}
+			if c.String("key") == "" {
+				return usagef("manifest sign", "--key KEYFILE is required: the private key to sign with (plugctl manifest keygen makes one)")
 			}
 			key, err := sign.LoadPrivateKey(c.String("key"))
 			if err != nil {
@@ -546,8 +551,18 @@ func completeEntries(c *cli.Context) {
 	if err != nil {
 		return
 	}
+	seen := map[string]int{}
 	for _, e := range s.Entries {
-		fmt.Fprintln(c.App.Writer, e.Name)
+		seen[e.Name]++
+	}
+	for _, e := range s.Entries {
+		// A name the shell would split, or one that names several
+		// entries, is no use to complete: the short id is.
+		if seen[e.Name] > 1 || strings.ContainsAny(e.Name, " \t\n'\"") {
+			fmt.Fprintln(c.App.Writer, enroll.ShortID(e.ID))
+		} else {
+			fmt.Fprintln(c.App.Writer, e.Name)
+		}
 	}
 }
 
@@ -624,4 +639,12 @@ func maxSessionsText(n int) string {
 		return "no limit"
 	}
 	return fmt.Sprint(n)
+}
+
+// printable is v, or v quoted when it holds what a terminal would act on.
+func printable(v string) string {
+	if strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(v)
+	}
+	return v
 }

@@ -123,6 +123,10 @@ var keys = []string{"id", "name", "version", "role", "path", "sha256", "signer",
 	"enrolled_at", "updated_at", "revoked", "revoked_at", "revoked_reason",
 	"auto_launch", "max_sessions", "args", "env"}
 
+// ValidEnvName reports whether name can be an entry's environment
+// variable.
+func ValidEnvName(name string) bool { return envName.MatchString(name) }
+
 var (
 	hexDigest = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -115,6 +115,27 @@ func (e *Entry) Admits(path string, d Digest) error {
 	return refuse(BadSignature, "%s: %v", path, err)
 }
 
+// Keeps checks that e still admits a binary it admitted earlier, whose
+// digest was d, without reading the binary or its signature again: a
+// running plugin's session stays valid, though its file be replaced on
+// disk, until its entry is revoked or no longer pins what runs. bySigner
+// is the signer line that admitted it, "" when its hash did.
+func (e *Entry) Keeps(path string, d Digest, bySigner string) error {
+	switch {
+	case e.Revoked:
+		return e.Admits(path, d) // the same message as a refusal
+	case path != e.Path:
+		return refuse(PathMismatch, "%s is now enrolled at %s, not %s", e.Ref(), e.Path, path)
+	case bySigner == "" && e.SHA256 == d.Hex():
+		return nil
+	case bySigner != "" && e.Signer == bySigner:
+		return nil
+	case bySigner != "":
+		return refuse(BadSignature, "%s no longer names the signer that signed the running binary", e.Ref())
+	}
+	return refuse(HashMismatch, "%s no longer pins the running binary (sha256 %s)", e.Ref(), short(d.Hex()))
+}
+
 // verifySignature checks the signature beside path against the entry's
 // signer, over the bytes digested in d.
 func (e *Entry) verifySignature(path string, d Digest) error {

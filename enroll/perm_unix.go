@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -61,3 +62,32 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// CheckBinary refuses a binary that someone other than its owner (you or
+// root) could change: the file itself, or its directory, where another
+// file could be renamed over it (a sticky directory such as /tmp lets no
+// one rename another's file).
+func CheckBinary(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if err := checkOwner("binary "+path, path, fi); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if di.Mode()&os.ModeSticky != 0 {
+		di = stickyView{di}
+	}
+	return checkOwner("the directory of binary "+path, dir, di)
+}
+
+// stickyView hides the write bits of a sticky directory, which let others
+// add files but not replace this one.
+type stickyView struct{ fs.FileInfo }
+
+func (s stickyView) Mode() fs.FileMode { return s.FileInfo.Mode() &^ 0o022 }

@@ -34,3 +34,9 @@ func checkFile(path string) error {
 // syncDir does nothing: Windows cannot sync a directory, and its renames
 // are durable once the file is.
 func syncDir(string) error { return nil }
+
+// CheckBinary checks that path exists; access is left to Windows ACLs.
+func CheckBinary(path string) error {
+	_, err := os.Stat(path)
+	return err
+}

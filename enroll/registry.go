@@ -29,7 +29,27 @@ func ResolveDir(flag string) (string, error) {
 		}
 		dir = filepath.Join(conf, "plugctl", "registry")
 	}
-	return filepath.Abs(dir)
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return resolveExisting(dir), nil
+}
+
+// resolveExisting resolves the symbolic links in the part of path that
+// exists, so that the paths of binaries inside the registry are the ones
+// a host finds when it resolves the binary it launches.
+func resolveExisting(path string) string {
+	rest := ""
+	for p := path; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(p) == p {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
 }
 
 // Registry is a registry directory.

@@ -17,12 +17,13 @@ type Candidate struct {
 	// of the process that connected (Linux only; "" where unknown).
 	Binary string
 
-	// Digest is of the bytes the kernel runs. For a launched plugin they
-	// are read from the open file the host then executes (through
-	// /proc/self/fd on Linux), so a binary swapped on disk in between is
-	// not what runs; for an accepted one, from /proc/PID/exe. DigestErr
-	// says why there is none; Digest is computed only when Options.Check
-	// is set.
+	// Digest is of the bytes the kernel runs. On Linux a launched
+	// plugin's binary is copied into sealed memory as it is digested, and
+	// the copy is what the host executes, so a binary changed on disk in
+	// between is not what runs (elsewhere the file is digested, then run
+	// by path); an accepted one is digested through /proc/PID/exe.
+	// DigestErr says why there is none; Digest is computed only when
+	// Options.Check is set.
 	Digest    enroll.Digest
 	DigestErr error
 

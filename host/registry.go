@@ -46,8 +46,9 @@ type Registry struct {
 
 // session is a live session the Registry admitted.
 type session struct {
-	entry string // its id
-	stat  os.FileInfo
+	entry    string      // its id
+	bySigner string      // the signer that admitted it; "" if its hash did
+	stat     os.FileInfo // its binary when admitted, to report a replacement
 }
 
 // OpenRegistry loads the registry in dir and starts watching it until
@@ -119,6 +120,9 @@ func (r *Registry) Admit(c *Candidate) (func(), error) {
 			Message: fmt.Sprintf("%s already has %d of its %d sessions", e.Ref(), n, e.MaxSessions)}
 	}
 	s := &session{entry: e.ID}
+	if e.SHA256 != c.Digest.Hex() {
+		s.bySigner = e.Signer // admitted by its signature, not its hash
+	}
 	s.stat, _ = os.Stat(c.Binary)
 	r.sessions[c] = s
 	return func() {
@@ -150,11 +154,24 @@ func (r *Registry) matches(e *enroll.Entry, c *Candidate) error {
 	if err := e.Admits(c.Binary, c.Digest); err != nil {
 		return refusal(err)
 	}
+	return r.role(e, c)
+}
+
+// role checks that c has the role e enrolls.
+func (r *Registry) role(e *enroll.Entry, c *Candidate) error {
 	if e.Role != "" && c.Hello.Role.String() != e.Role {
 		return &RejectError{Reason: wire.RejectIdentityMismatch,
 			Message: fmt.Sprintf("%s is enrolled as a %s, the plugin says it is a %s", e.Ref(), e.Role, c.Hello.Role)}
 	}
 	return nil
+}
+
+// keeps checks a live session against its entry as it is now.
+func (r *Registry) keeps(e *enroll.Entry, c *Candidate, s *session) error {
+	if err := e.Keeps(c.Binary, c.Digest, s.bySigner); err != nil {
+		return refusal(err)
+	}
+	return r.role(e, c)
 }
 
 func (r *Registry) count(id string) int {
@@ -255,7 +272,7 @@ func (r *Registry) reload() {
 		case e == nil:
 			cause = revokedf("%s was removed from the registry", sess.entry)
 		default:
-			if err := r.matches(e, c); err != nil {
+			if err := r.keeps(e, c, sess); err != nil {
 				var re *RejectError
 				if errors.As(err, &re) {
 					cause = revokedf("%s: %s", re.Reason, re.Message)

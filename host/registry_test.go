@@ -328,45 +328,59 @@ func TestRegistryImpostorOnSocket(t *testing.T) {
 	}
 }
 
-// TestLaunchRunsWhatWasDigested: the file Launch digests is the one the
-// kernel runs, even when another file is renamed over its path in between.
+// TestLaunchRunsWhatWasDigested: the bytes Launch digests are the ones the
+// kernel runs, whether another file is renamed over the path or the file
+// is written in place between the digest and the start.
 func TestLaunchRunsWhatWasDigested(t *testing.T) {
-	dir := t.TempDir()
-	path := plugBinary(t, dir, "plug", "")
-	want, err := enroll.HashFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, d, err := openExecutable(path)
-	if err != nil || exe == nil {
-		t.Fatalf("openExecutable: %v, %v", exe, err)
-	}
-	defer exe.Close()
-	if d != want {
-		t.Fatalf("digest %s, want %s", d.Hex(), want.Hex())
-	}
-	swap := filepath.Join(dir, "swap")
-	if err := os.WriteFile(swap, []byte("#!/bin/sh\necho impostor\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(swap, path); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(path)
-	cmd.Path = fdPath(exe)
-	cmd.Env = append(os.Environ(), envFixture+"=not-a-plugin")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line := make([]byte, len("Listening"))
-	io.ReadFull(out, line)
-	if string(line) != "Listening" {
-		t.Errorf("the process started printed %q: not the binary that was digested", line)
+	impostor := []byte("#!/bin/sh\necho impostor\n")
+	for _, tc := range []struct {
+		name string
+		swap func(path string) error
+	}{
+		{"renamed over", func(path string) error {
+			if err := os.WriteFile(path+".new", impostor, 0o755); err != nil {
+				return err
+			}
+			return os.Rename(path+".new", path)
+		}},
+		{"written in place", func(path string) error {
+			return os.WriteFile(path, impostor, 0o755) // same inode, truncated and rewritten
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := plugBinary(t, t.TempDir(), "plug", "")
+			want, err := enroll.HashFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exe, d, err := openExecutable(path)
+			if err != nil || exe == nil {
+				t.Fatalf("openExecutable: %v, %v", exe, err)
+			}
+			defer exe.Close()
+			if d != want {
+				t.Fatalf("digest %s, want %s", d.Hex(), want.Hex())
+			}
+			if err := tc.swap(path); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(path)
+			cmd.Path = fdPath(exe)
+			cmd.Env = append(os.Environ(), envFixture+"=not-a-plugin")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			line := make([]byte, len("Listening"))
+			io.ReadFull(out, line)
+			if string(line) != "Listening" {
+				t.Errorf("the process started printed %q: not the binary that was digested", line)
+			}
+		})
 	}
 }
 
@@ -428,5 +442,50 @@ func TestRegistryUnusableRefusesNew(t *testing.T) {
 	wantReject(t, err, wire.RejectPolicy, "writable by others")
 	if p.Err() != nil {
 		t.Errorf("the live session ended: %v", p.Err())
+	}
+}
+
+// TestRegistryKeepsSessionOfReplacedBinary: installing a new release at a
+// live plugin's path (rebuilt, then signed) does not end the session the
+// old binary was admitted for; changing the entry's signer does.
+func TestRegistryKeepsSessionOfReplacedBinary(t *testing.T) {
+	f := newRegistryFixture(t)
+	key, pub, err := sign.GenerateKey("release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := plugBinary(t, f.dir, "plug", "")
+	if _, err := sign.SignFile(key, path); err != nil {
+		t.Fatal(err)
+	}
+	e := enrolled(t, f.reg, path, func(e *enroll.Entry) { e.SHA256, e.Signer = "", pub.String() })
+	p, err := f.launch(t, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugBinary(t, f.dir, "plug", "release 2") // its old signature no longer matches
+	f.r.reload()
+	if _, err := sign.SignFile(key, path); err != nil {
+		t.Fatal(err)
+	}
+	f.r.reload()
+	if err := p.Err(); err != nil {
+		t.Fatalf("the live session ended when a new release was installed: %v", err)
+	}
+
+	_, other, err := sign.GenerateKey("new release key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Signer = other.String()
+	putEntry(t, f.reg, e)
+	f.r.reload()
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session outlived its entry's change of signer by 10s")
+	}
+	if err := p.Err(); !errors.Is(err, ErrRevoked) || !strings.Contains(err.Error(), "no longer names the signer") {
+		t.Errorf("Err = %v, want ErrRevoked naming the signer", err)
 	}
 }

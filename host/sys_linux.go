@@ -2,9 +2,11 @@ package host
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -98,32 +100,59 @@ func peerIdentity(c *net.UnixConn, digest bool) identity {
 	return id
 }
 
-// openExecutable opens and digests the binary at path, and returns the
-// open file for the kernel to execute through /proc/self/fd, so that the
-// bytes digested are the bytes that run. The descriptor is moved above
-// those the child's standard streams and extra files are placed at, which
-// the fork would otherwise overwrite. A script (#!) cannot run that way,
-// since its interpreter opens it by path after the descriptor has closed:
-// it is digested and then run by path.
+// openExecutable copies the binary at path into sealed memory, digesting
+// the bytes as they are copied, and returns that copy for the kernel to
+// execute through /proc/self/fd: what was digested is what runs, though
+// the file be renamed over or written in place meanwhile. The plugin sees
+// its own path in argv[0], but os.Executable names the copy.
+//
+// The copy's descriptor is moved above those the child's standard
+// streams and extra files are placed at, which the fork would otherwise
+// overwrite. A script (#!) cannot run that way, since its interpreter
+// opens it by path: it is digested and then run by path.
 func openExecutable(path string) (*os.File, enroll.Digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, enroll.Digest{}, err
 	}
 	defer f.Close()
-	d, err := enroll.Hash(f)
+	magic := make([]byte, 2)
+	if n, _ := f.ReadAt(magic, 0); n == 2 && string(magic) == "#!" {
+		d, err := enroll.Hash(f)
+		return nil, d, err
+	}
+	mem, err := memfdCreate("plugctl-plugin:" + filepath.Base(path))
+	if err != nil {
+		return nil, enroll.Digest{}, err
+	}
+	defer mem.Close()
+	d, err := enroll.Hash(io.TeeReader(f, mem))
 	if err != nil {
 		return nil, d, err
 	}
-	magic := make([]byte, 2)
-	if n, _ := f.ReadAt(magic, 0); n == 2 && string(magic) == "#!" {
-		return nil, d, nil
+	const seals = unix.F_SEAL_WRITE | unix.F_SEAL_GROW | unix.F_SEAL_SHRINK | unix.F_SEAL_SEAL
+	if _, err := unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		return nil, d, fmt.Errorf("seal the copy of %s: %w", path, err)
 	}
-	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, highFD)
+	fd, err := unix.FcntlInt(mem.Fd(), unix.F_DUPFD_CLOEXEC, highFD)
 	if err != nil {
 		return nil, d, err
 	}
 	return os.NewFile(uintptr(fd), path), d, nil
+}
+
+// memfdCreate makes an executable, sealable memory file. Kernels since 6.3
+// may refuse to execute one not created with MFD_EXEC; older ones do not
+// know the flag.
+func memfdCreate(name string) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if err == unix.EINVAL {
+		fd, err = unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // highFD is the lowest descriptor openExecutable uses: far above the four

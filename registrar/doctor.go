@@ -39,7 +39,7 @@ func Doctor(ctx context.Context, r *enroll.Registry) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Finding
+	out := []Finding{} // [] in JSON, not null, when nothing is enrolled
 	for _, e := range s.Entries {
 		out = append(out, examine(ctx, e))
 	}
@@ -70,16 +70,15 @@ func examine(ctx context.Context, e *enroll.Entry) Finding {
 		f.Status = StatusRevoked
 		f.Notes = append(f.Notes, "revoked "+e.RevokedAt.Format("2006-01-02")+reasonSuffix(e.Reason))
 	}
-	fi, err := os.Stat(e.Path)
-	if err != nil {
+	if _, err := os.Stat(e.Path); err != nil {
 		drift("binary missing: %v", err)
 		return f
 	}
-	if m := fi.Mode().Perm(); m&0o022 != 0 {
-		drift("binary is writable by others (mode %s): chmod go-w %s", m, e.Path)
+	if real, err := filepath.EvalSymlinks(e.Path); err == nil && real != e.Path {
+		drift("path_mismatch: %s is a link to %s, and a host identifies the file itself (enroll that path)", e.Path, real)
 	}
-	if di, err := os.Stat(filepath.Dir(e.Path)); err == nil && di.Mode().Perm()&0o022 != 0 && di.Mode()&os.ModeSticky == 0 {
-		drift("its directory is writable by others (mode %s), so the binary can be replaced: chmod go-w %s", di.Mode().Perm(), filepath.Dir(e.Path))
+	if err := enroll.CheckBinary(e.Path); err != nil {
+		drift("%v", err)
 	}
 	d, err := enroll.HashFile(e.Path)
 	if err != nil {

@@ -93,6 +93,10 @@ func Enroll(ctx context.Context, r *enroll.Registry, target string, o Options) (
 			os.RemoveAll(built)
 			return nil, err
 		}
+		if e.Path, err = filepath.EvalSymlinks(e.Path); err != nil { // the registry may be reached through a link
+			os.RemoveAll(built)
+			return nil, err
+		}
 	} else {
 		if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 			return nil, fmt.Errorf("enroll %s: not an executable file", target)
@@ -172,7 +176,9 @@ func alreadyEnrolled(path string, e *enroll.Entry) error { return &ExistsError{P
 
 // Update records the entry's binary as it is now: its hash, version and
 // role, keeping the id. An entry enrolled from a project is rebuilt first
-// unless build is false. It returns the entry before and after.
+// unless build is false: the new binary is built beside the old one and
+// probed, and replaces it only when the entry is written, so a failed
+// update leaves both as they were. It returns the entry before and after.
 func Update(ctx context.Context, r *enroll.Registry, ref string, build bool) (before, after *enroll.Entry, err error) {
 	s, err := r.Load()
 	if err != nil {
@@ -182,16 +188,18 @@ func Update(ctx context.Context, r *enroll.Registry, ref string, build bool) (be
 	if err != nil {
 		return nil, nil, err
 	}
+	candidate := before.Path
 	if build && before.Project != "" {
-		if err := rebuild(ctx, before); err != nil {
+		if candidate, err = rebuild(ctx, before); err != nil {
 			return nil, nil, err
 		}
+		defer os.Remove(candidate) // gone once renamed into place
 	}
-	hello, err := Probe(ctx, before.Path, before.Args, before.Env)
+	hello, err := Probe(ctx, candidate, before.Args, before.Env)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := enroll.HashFile(before.Path)
+	d, err := enroll.HashFile(candidate)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,6 +214,13 @@ func Update(ctx context.Context, r *enroll.Registry, ref string, build bool) (be
 			next.SHA256 = d.Hex()
 		}
 		next.UpdatedAt = time.Now().UTC().Truncate(time.Second)
+		if candidate != next.Path {
+			// Renamed, not written over: a plugin running from the old
+			// file is not disturbed.
+			if err := os.Rename(candidate, next.Path); err != nil {
+				return err
+			}
+		}
 		after = &next
 		tx.Put(after)
 		return nil
@@ -216,18 +231,18 @@ func Update(ctx context.Context, r *enroll.Registry, ref string, build bool) (be
 	return before, after, nil
 }
 
-// rebuild builds the entry's project next to its binary and renames the
-// result over it, so a plugin running from the old file is not disturbed.
-func rebuild(ctx context.Context, e *enroll.Entry) error {
+// rebuild builds the entry's project next to its binary and returns the
+// new file's path.
+func rebuild(ctx context.Context, e *enroll.Entry) (string, error) {
 	if _, err := os.Stat(filepath.Join(e.Project, "go.mod")); err != nil {
-		return fmt.Errorf("rebuild %s: project %s is gone (%v); run update with --no-build to record the binary as it is", e.Ref(), e.Project, err)
+		return "", fmt.Errorf("rebuild %s: project %s is gone (%v); run update with --no-build to record the binary as it is", e.Ref(), e.Project, err)
 	}
-	tmp := e.Path + ".new"
-	if err := acceptance.BuildTo(ctx, e.Project, tmp); err != nil {
-		os.Remove(tmp)
-		return err
+	next := e.Path + ".new"
+	if err := acceptance.BuildTo(ctx, e.Project, next); err != nil {
+		os.Remove(next)
+		return "", err
 	}
-	return os.Rename(tmp, e.Path)
+	return next, nil
 }
 
 // Change edits one entry under the registry's lock: fn changes a copy of

@@ -271,6 +271,31 @@ func TestGeneratedProjectBuilds(t *testing.T) {
 	}
 }
 
+// TestGeneratedProjectCrossBuilds vets a source and a sink project, tests
+// included, for each OS plugctl's users have: the generated code and the
+// copied SDK build on all of them.
+func TestGeneratedProjectCrossBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds projects for other systems")
+	}
+	for _, c := range cases {
+		if c.name != "starter-sink" && c.name != "big" { // both roles, every field type
+			continue
+		}
+		dir := t.TempDir()
+		write(t, dir, plan(t, c.load(t)))
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			t.Run(c.name+"/"+goos, func(t *testing.T) {
+				cmd := goCommand(dir, "vet", "./...")
+				cmd.Env = append(cmd.Env, "GOOS="+goos, "GOARCH=arm64")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("GOOS=%s go vet ./...: %v\n%s", goos, err, out)
+				}
+			})
+		}
+	}
+}
+
 // TestGeneratedTestsFail breaks generated code in the ways the generated
 // tests exist to catch, one at a time, and checks that go test fails in the
 // named test: the generated tests can fail.

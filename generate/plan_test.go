@@ -32,6 +32,7 @@ var cases = []struct {
 	{"starter-source", func(t testing.TB) *manifest.Manifest { return starter(t, "source") }},
 	{"starter-sink", func(t testing.TB) *manifest.Manifest { return starter(t, "sink") }},
 	{"big", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/big.toml") }},
+	{"forms", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/forms.toml") }},
 	// Less than the manifest checker allows: no parameters, no event kinds.
 	{"minimal", func(testing.TB) *manifest.Manifest {
 		return &manifest.Manifest{Name: "minimal", Kind: "sink", Version: "0.0.1"}

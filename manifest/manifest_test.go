@@ -76,7 +76,11 @@ func TestErrors(t *testing.T) {
 		{"syntax", "name = \"acme\"\nkind = \n", []string{
 			`2:8: invalid TOML: expected value but found '\n' instead (see https://toml.io for the syntax)`}},
 		{"duplicate key at line start", "name = \"acme\"\nname = \"b\"\n", []string{
-			`2:1: invalid TOML: Key 'name' has already been defined. (see https://toml.io for the syntax)`}},
+			`2:1: name: defined twice, first at line 1 (remove one of them)`}},
+		{"duplicate table", head + "[config.url]\ntype = \"string\"\n[config.url]\ntype = \"int\"\n", []string{
+			`9:2: config.url: defined twice, first at line 7 (remove one of them)`}},
+		{"array of tables beside a table", head + "[events.ping]\n[[events]]\nname = \"x\"\n", []string{
+			`8:3: events: [[events]] declares an array of tables, but events is a table since line 5 (declare each event kind as a table of its own: [events.<name>], not [[events]])`}},
 
 		// Top-level keys.
 		{"empty file", "", []string{
@@ -519,5 +523,23 @@ func TestDocsErrorsExample(t *testing.T) {
 	}
 	if got := err.Error() + "\n"; got != want {
 		t.Errorf("the example's report is\n%s\nthe docs show\n%s", got, want)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	keys := []string{"type", "description", "required", "default", "greater_than", "inclusion", "exclusion"}
+	for word, want := range map[string]string{
+		"tpye": "type", "Type": "type", "descrption": "description", // typos
+		"desc": "description", "req": "required", "incl": "inclusion", // abbreviations that begin one key
+		"ty": "", "de": "", // too short to be sure
+		"exc": "exclusion", "frobnicate": "",
+	} {
+		if got := manifest.Suggest(word, keys); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
+		}
+	}
+	// An abbreviation that begins two candidates names neither.
+	if got := manifest.Suggest("gre", []string{"greater_than", "green"}); got != "" {
+		t.Errorf("Suggest(gre) = %q, want none", got)
 	}
 }

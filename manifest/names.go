@@ -118,6 +118,19 @@ func Suggest(word string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
+	if best != "" || len(lower) < 3 {
+		return best
+	}
+	// An abbreviation, such as "gen" or "desc", is too far from the whole
+	// word for a typo, but names it when it begins no other candidate.
+	for _, c := range candidates {
+		if strings.HasPrefix(c, lower) && c != best {
+			if best != "" {
+				return ""
+			}
+			best = c
+		}
+	}
 	return best
 }
 

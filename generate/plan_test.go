@@ -19,6 +19,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
+// testGenerator is the plugctl version the test projects are planned by.
+const testGenerator = "v0.9.0"
+
 // packageSources holds the sdk and wire packages' sources in their
 // directories, as the CLI embeds them.
 var packageSources = os.DirFS("..")
@@ -64,7 +67,7 @@ func load(t testing.TB, path string) *manifest.Manifest {
 
 func plan(t testing.TB, m *manifest.Manifest) []File {
 	t.Helper()
-	files, err := Plan(m, packageSources)
+	files, err := Plan(m, packageSources, testGenerator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +374,7 @@ func BenchmarkPlan(b *testing.B) {
 	m := largeManifest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Plan(m, packageSources); err != nil {
+		if _, err := Plan(m, packageSources, testGenerator); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -372,7 +372,10 @@ func (c *checker) list(key []string, t map[string]any, k, typ string) []value {
 		return nil
 	}
 	if len(items) == 0 {
-		c.errorf(at, "remove the key, or list values such as "+listExample[typ], "%s is an empty list", k)
+		if k == "exclusion" { // refuses nothing: the same as no exclusion
+			return nil
+		}
+		c.errorf(at, "remove the key, or list values such as "+listExample[typ], "inclusion is an empty list, which no value can pass")
 		return nil
 	}
 	var vals []value

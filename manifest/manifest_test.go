@@ -176,7 +176,7 @@ func TestErrors(t *testing.T) {
 			`9:1: config.level.default: "trace" is not in inclusion (use one of the values listed in inclusion)`,
 			`13:1: config.n.default: 3 is in exclusion (use a value not listed in exclusion)`,
 			`17:1: config.b.inclusion: inclusion applies to string, int, float, duration and strings parameters, not bool (remove it: a bool has only two values)`,
-			`20:1: config.e.inclusion: inclusion is an empty list (remove the key, or list values such as [1, 2, 4])`,
+			`20:1: config.e.inclusion: inclusion is an empty list, which no value can pass (remove the key, or list values such as [1, 2, 4])`,
 			`23:1: config.f.exclusion: want a duration, found an integer (2) (write a Go duration in quotes, such as "10s" or "1m30s")`,
 			`26:1: config.g.inclusion: want a list of float values, found a float (1.5) (write a list such as [0.5, 1.0])`}},
 		{"required with a default", head + "[config.url]\ntype = \"string\"\nrequired = true\ndefault = \"http://x\"\n", []string{
@@ -315,6 +315,8 @@ func TestCanonicalValues(t *testing.T) {
 			manifest.Param{Type: "strings", HasDefault: true, Default: "a,b c", Regex: "^[a-z ]+$", Exclusion: []string{"x"}}},
 		{"type = \"strings\"\ndefault = []",
 			manifest.Param{Type: "strings", HasDefault: true, Default: ""}},
+		{"type = \"int\"\nexclusion = []",
+			manifest.Param{Type: "int"}},
 		{"type = \"string\"\ndefault = \"\"\ndescription = \"\"\"\nTwo\nlines.\"\"\"",
 			manifest.Param{Type: "string", HasDefault: true, Default: "", Description: "Two\nlines."}},
 		{"type = \"string\"\nsecret = true\nrequired = true\nregex = '^tok_'",

@@ -95,9 +95,21 @@ func usagef(cmd, format string, args ...any) error {
 // onUsageError turns urfave/cli's flag parsing errors into usage errors;
 // without it urfave/cli prints the whole help text before the error.
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
-	cmd := ""
+	cmd, flags := "", c.App.VisibleFlags()
 	if isSubcommand {
-		cmd = commandPath(c)
+		cmd, flags = commandPath(c), c.Command.VisibleFlags()
+	}
+	// The flag package names an unknown flag with one dash, however it was
+	// written, and suggests nothing.
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		var names []string
+		for _, f := range flags {
+			names = append(names, f.Names()...)
+		}
+		err = fmt.Errorf("unknown flag %s", dashed(name))
+		if s := manifest.Suggest(name, names); s != "" {
+			err = fmt.Errorf("unknown flag %s; did you mean %s?", dashed(name), dashed(s))
+		}
 	}
 	return &usageError{cmd: cmd, err: err}
 }
@@ -112,6 +124,14 @@ func commandPath(c *cli.Context) string {
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// dashed writes a flag name as help shows it: --json, or -h for one letter.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {

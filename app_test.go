@@ -32,7 +32,10 @@ func TestPermute(t *testing.T) {
 
 func TestSuggest(t *testing.T) {
 	cmds := newApp(nil, nil, nil).Commands
-	for name, want := range map[string]string{"generat": "generate", "nwe": "new", "verison": "version", "frobnicate": ""} {
+	for name, want := range map[string]string{
+		"generat": "generate", "nwe": "new", "verison": "version", "frobnicate": "",
+		"gen": "generate", "comp": "completion", "man": "manifest", "te": "",
+	} {
 		if got := suggest(name, cmds); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", name, got, want)
 		}

@@ -69,7 +69,7 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := generate.Plan(m, packageSources)
+	files, err := generate.Plan(m, packageSources, plugctlVersion())
 	if err != nil {
 		return err
 	}

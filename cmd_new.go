@@ -100,7 +100,7 @@ func runNew(c *cli.Context) error {
 	if err != nil {
 		return starterError(err, mod)
 	}
-	files, err := generate.Plan(m, packageSources)
+	files, err := generate.Plan(m, packageSources, plugctlVersion())
 	if err != nil {
 		return err
 	}

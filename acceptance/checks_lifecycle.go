@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
+	"os"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -100,7 +100,7 @@ func checkSigterm(t *checkRun) error {
 	if err != nil {
 		return err
 	}
-	if err := syscall.Kill(p.pid, syscall.SIGTERM); err != nil {
+	if err := terminate(p); err != nil {
 		return err
 	}
 	t.logf("sent SIGTERM")
@@ -252,6 +252,9 @@ func checkStdoutClean(t *checkRun) error {
 // checkChildren: a plugin that exits takes its children with it, so that
 // no process outlives a plugin its host has stopped.
 func checkChildren(t *checkRun) error {
+	if err := needProcfs(); err != nil {
+		return err
+	}
 	p, err := t.startBusy()
 	if err != nil {
 		return err
@@ -271,7 +274,9 @@ func checkChildren(t *checkRun) error {
 	for _, k := range kids {
 		if alive(k) {
 			left = append(left, fmt.Sprintf("%d (%s)", k.pid, k.comm))
-			syscall.Kill(k.pid, syscall.SIGKILL)
+			if kid, err := os.FindProcess(k.pid); err == nil {
+				kid.Kill()
+			}
 		}
 	}
 	if len(left) > 0 {

@@ -188,6 +188,9 @@ func checkSourceResume(t *checkRun) error {
 // does not change the verdict. A window in which the source kept sending
 // shows work, not idling: the measure is taken again, until settleMax.
 func checkSourceIdleCPU(t *checkRun) error {
+	if err := needProcfs(); err != nil {
+		return err
+	}
 	p, err := t.startOpen()
 	if err != nil {
 		return err

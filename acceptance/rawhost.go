@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -81,7 +80,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	err := cmd.Start()
 	// The child holds its own copies; ours must go so EOF can be seen.
 	closeFiles(inR, outW, errW)
@@ -518,7 +517,7 @@ func (p *proc) goodbye(ctx context.Context, d time.Duration) (*os.ProcessState, 
 // kill ends the process group and releases the pipes. Safe to call twice.
 func (p *proc) kill() {
 	p.stopHeartbeat()
-	syscall.Kill(-p.pid, syscall.SIGKILL)
+	killGroup(p)
 	<-p.exited
 	p.stdin.Close()
 	p.stdout.Close()

@@ -200,10 +200,41 @@ func TestProjectFiles(t *testing.T) {
 		"generate:\n\tplugctl generate", "check:\n\tplugctl generate --check",
 	}, nil)
 	expect(t, "plugin.yml", generated(t, workflowFile, m), []string{
-		"uses: actions/setup-go@", "run: go install github.com/plugctl/plugctl@latest",
-		"run: plugctl generate --check", "run: go vet ./...", "run: go test ./...", "run: plugctl test",
+		"uses: actions/setup-go@", "run: plugctl generate --check", "run: go vet ./...", "run: go test ./...", "run: plugctl test",
 	}, nil)
 	expect(t, ".gitignore", generated(t, gitignoreFile, m), []string{"\n/tiny\n"}, nil)
+}
+
+// TestWorkflowPinsGenerator: the CI workflow installs the release of
+// plugctl that generated the project, and the latest release when a
+// development build did, saying so.
+func TestWorkflowPinsGenerator(t *testing.T) {
+	for generator, want := range map[string]string{
+		"v1.2.3":                               "@v1.2.3",
+		"v0.4.0-rc.1":                          "@v0.4.0-rc.1",
+		"(devel)":                              "@latest",
+		"":                                     "@latest",
+		"v0.0.0-20251202134600-7a1ea40abcd0":   "@latest",
+		"v1.2.4-0.20251202134600-7a1ea40abcd0": "@latest",
+		"v1.2.3+dirty":                         "@latest",
+	} {
+		p, err := newProject(tiny("source"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.generator = generator
+		f, err := workflowFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(f.Data)
+		expect(t, "plugin.yml by "+generator, text, []string{"run: go install github.com/plugctl/plugctl" + want + "\n", "To upgrade:"}, nil)
+		if pinned := want != "@latest"; pinned {
+			expect(t, "plugin.yml by "+generator, text, []string{"# plugctl " + generator + " generated this project"}, []string{"development build"})
+		} else {
+			expect(t, "plugin.yml by "+generator, text, []string{"# A development build of plugctl (" + generator + ")"}, nil)
+		}
+	}
 }
 
 // TestPlanRejects checks the manifests that would give code that does not
@@ -231,13 +262,13 @@ func TestPlanRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := tiny("source")
 			c.change(m)
-			_, err := Plan(m, packageSources)
+			_, err := Plan(m, packageSources, testGenerator)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Plan: %v, want an error with %q", err, c.want)
 			}
 		})
 	}
-	if _, err := Plan(tiny("source"), fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "no .go file") {
+	if _, err := Plan(tiny("source"), fstest.MapFS{}, testGenerator); err == nil || !strings.Contains(err.Error(), "no .go file") {
 		t.Errorf("Plan without the packages' sources: %v", err)
 	}
 }

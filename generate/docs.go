@@ -40,6 +40,9 @@ func readmeFile(p *project) (File, error) {
 		for _, f := range e.fields {
 			fields = append(fields, cell(code(f.Name))+" "+f.Type)
 		}
+		if len(fields) == 0 {
+			fields = []string{"none: the payload is `{}`"}
+		}
 		d.Events = append(d.Events, eventRow{
 			Kind:        fmt.Sprintf("%s (%d)", cell(code(e.Name)), i),
 			Type:        code(e.typ),

@@ -19,6 +19,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
+// testGenerator is the plugctl version the test projects are planned by.
+const testGenerator = "v0.9.0"
+
 // packageSources holds the sdk and wire packages' sources in their
 // directories, as the CLI embeds them.
 var packageSources = os.DirFS("..")
@@ -32,6 +35,7 @@ var cases = []struct {
 	{"starter-source", func(t testing.TB) *manifest.Manifest { return starter(t, "source") }},
 	{"starter-sink", func(t testing.TB) *manifest.Manifest { return starter(t, "sink") }},
 	{"big", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/big.toml") }},
+	{"forms", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/forms.toml") }},
 	// Less than the manifest checker allows: no parameters, no event kinds.
 	{"minimal", func(testing.TB) *manifest.Manifest {
 		return &manifest.Manifest{Name: "minimal", Kind: "sink", Version: "0.0.1"}
@@ -63,7 +67,7 @@ func load(t testing.TB, path string) *manifest.Manifest {
 
 func plan(t testing.TB, m *manifest.Manifest) []File {
 	t.Helper()
-	files, err := Plan(m, packageSources)
+	files, err := Plan(m, packageSources, testGenerator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,6 +275,31 @@ func TestGeneratedProjectBuilds(t *testing.T) {
 	}
 }
 
+// TestGeneratedProjectCrossBuilds vets a source and a sink project, tests
+// included, for each OS plugctl's users have: the generated code and the
+// copied SDK build on all of them.
+func TestGeneratedProjectCrossBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds projects for other systems")
+	}
+	for _, c := range cases {
+		if c.name != "starter-sink" && c.name != "big" { // both roles, every field type
+			continue
+		}
+		dir := t.TempDir()
+		write(t, dir, plan(t, c.load(t)))
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			t.Run(c.name+"/"+goos, func(t *testing.T) {
+				cmd := goCommand(dir, "vet", "./...")
+				cmd.Env = append(cmd.Env, "GOOS="+goos, "GOARCH=arm64")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("GOOS=%s go vet ./...: %v\n%s", goos, err, out)
+				}
+			})
+		}
+	}
+}
+
 // TestGeneratedTestsFail breaks generated code in the ways the generated
 // tests exist to catch, one at a time, and checks that go test fails in the
 // named test: the generated tests can fail.
@@ -345,7 +374,7 @@ func BenchmarkPlan(b *testing.B) {
 	m := largeManifest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Plan(m, packageSources); err != nil {
+		if _, err := Plan(m, packageSources, testGenerator); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -19,6 +19,8 @@ type project struct {
 	config []*param
 	global []*param
 	events []*event // in kind-table order: index i is sdk.Kind(i)
+
+	generator string // the plugctl version generating the project
 }
 
 // event is one event kind with the names of its generated identifiers.

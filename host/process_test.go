@@ -391,7 +391,13 @@ func TestProcessSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, st.reached, "1000 events")
-	syscall.Kill(p.Pid(), syscall.SIGTERM)
+	proc, err := os.FindProcess(p.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Signal(syscall.SIGTERM); err != nil {
+		t.Skipf("cannot send SIGTERM here: %v", err)
+	}
 	wait(t, p.Done(), "the plugin to leave")
 	if err := p.Err(); err != nil {
 		t.Fatalf("Err() = %v after SIGTERM, want a clean end", err)
@@ -642,7 +648,9 @@ func TestProcessPluginDiesWithHost(t *testing.T) {
 			return // dead, waiting for init to reap it
 		}
 		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
+			if proc, err := os.FindProcess(pid); err == nil {
+				proc.Kill()
+			}
 			t.Fatalf("plugin %d still running 10s after its host was killed", pid)
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -85,20 +85,12 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 			"%q is not a Go module path", m.Module)
 	}
 
-	m.Config = c.params(raw, "config")
-	m.Global = c.params(raw, "global")
 	// Config and global parameters share the generated package, so their
 	// names must differ as Go identifiers across both sections.
 	var names []named
-	for _, ps := range []struct {
-		section string
-		params  []Param
-	}{{"config", m.Config}, {"global", m.Global}} {
-		for _, p := range ps.params {
-			names = append(names, named{[]string{ps.section, p.Name}, p.Name, paramNameRE})
-		}
-	}
-	c.collisions("parameters", names)
+	m.Config = c.params(raw, "config", &names)
+	m.Global = c.params(raw, "global", &names)
+	c.collisions("parameter", names)
 
 	m.Events = c.events(raw, m.Kind)
 	return m
@@ -179,45 +171,71 @@ func oneOf(word string, valid []string) string {
 	return "use one of " + strings.Join(valid, ", ")
 }
 
-// params checks the parameter tables under section, "config" or "global".
-func (c *checker) params(raw map[string]any, section string) []Param {
+// params checks the parameter tables under section, "config" or "global",
+// and adds their names to names.
+func (c *checker) params(raw map[string]any, section string, names *[]named) []Param {
 	t, _ := c.table([]string{section}, raw[section], fmt.Sprintf("declare parameters as [%s.<name>] tables", section))
 	var ps []Param
-	for _, name := range sortedKeys(t) {
-		if p, ok := c.param(section, name, t[name]); ok {
+	c.group([]string{section}, nil, t, paramKeys, func(key []string, name string, v any) {
+		if p, ok := c.param(key, name, v); ok {
 			ps = append(ps, p)
+			*names = append(*names, named{key, name, paramNameRE})
 		}
-	}
+	})
+	slices.SortFunc(ps, func(a, b Param) int { return strings.Compare(a.Name, b.Name) })
 	return ps
 }
 
-// param checks one parameter table. It returns false when the table is not a
-// parameter at all but a namespace of tables, as [config.auth.token] makes.
-func (c *checker) param(section, name string, v any) (Param, bool) {
-	key := []string{section, name}
+// group calls declare for each table below key that declares something
+// (a parameter, an event kind), with its dotted name. A table that holds
+// only tables, none named by a key in reserved, is a group of names and not
+// a declaration: [config.auth.user] declares auth.user, as
+// [config."auth.user"] does.
+func (c *checker) group(key, name []string, t map[string]any, reserved []string, declare func(key []string, name string, v any)) {
+	for _, k := range sortedKeys(t) {
+		at, full := join(key, []string{k}), join(name, []string{k})
+		if sub, ok := t[k].(map[string]any); ok && isGroup(sub, reserved) {
+			c.group(at, full, sub, reserved, declare)
+			continue
+		}
+		declare(at, strings.Join(full, "."), t[k])
+	}
+}
+
+// isGroup reports whether t holds only tables, and none of them under a
+// key in reserved, which would make t a declaration with a sub-table.
+func isGroup(t map[string]any, reserved []string) bool {
+	for k, v := range t {
+		if _, ok := v.(map[string]any); !ok || slices.Contains(reserved, k) {
+			return false
+		}
+	}
+	return len(t) > 0
+}
+
+// param checks one parameter table, declared at key under name.
+func (c *checker) param(key []string, name string, v any) (Param, bool) {
+	section := key[0]
 	t, ok := c.table(key, v, fmt.Sprintf(`declare a parameter as a table: [%s] with type = "string"`, toml.Key(key)))
 	if !ok {
 		return Param{}, false
 	}
-	if isNamespace(t) {
-		c.nested(section, []string{name}, t)
-		return Param{}, false
-	}
 	if !paramNameRE.MatchString(name) {
-		c.errorf(key, `use lowercase letters, digits, '_' and '.', starting with a letter, such as "auth.token"`,
+		c.errorf(key, `use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token"`,
 			"%q is not a valid parameter name", name)
 	}
-	tables := map[string]any{}
 	for _, k := range sortedKeys(t) {
 		switch _, isTable := t[k].(map[string]any); {
 		case slices.Contains(paramKeys, k):
 		case isTable:
-			tables[k] = t[k]
+			// A table that declares a parameter cannot also group names.
+			dotted := name + "." + k
+			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{section, dotted}),
+				"a table inside the parameter %q, which holds parameter keys", name)
 		default:
 			c.errorf(join(key, []string{k}), oneOf(k, paramKeys), "unknown key")
 		}
 	}
-	c.nested(section, []string{name}, tables)
 
 	p := Param{Name: name, Line: c.pos.of(key).line}
 	p.Description, _ = c.str(key, t, "description")
@@ -237,33 +255,6 @@ func (c *checker) param(section, name string, v any) (Param, bool) {
 	}
 	c.validations(key, t, &p)
 	return p, true
-}
-
-// isNamespace reports whether t holds only tables and no parameter key: a
-// table made by a dotted name left unquoted, such as [config.auth.token].
-func isNamespace(t map[string]any) bool {
-	for k, v := range t {
-		if _, ok := v.(map[string]any); !ok || slices.Contains(paramKeys, k) {
-			return false
-		}
-	}
-	return len(t) > 0
-}
-
-// nested reports the tables in t, found below section.name, each as a
-// parameter whose dotted name should have been quoted.
-func (c *checker) nested(section string, name []string, t map[string]any) {
-	for _, k := range sortedKeys(t) {
-		sub := t[k].(map[string]any)
-		full := join(name, []string{k})
-		if isNamespace(sub) {
-			c.nested(section, full, sub)
-			continue
-		}
-		dotted := strings.Join(full, ".")
-		c.errorf(join([]string{section}, full), fmt.Sprintf("quote a dotted name: [%s]", toml.Key{section, dotted}),
-			"a table inside %s, not the parameter %q", toml.Key(join([]string{section}, name)), dotted)
-	}
 }
 
 // validations checks the values of a parameter whose type is known, and
@@ -381,7 +372,10 @@ func (c *checker) list(key []string, t map[string]any, k, typ string) []value {
 		return nil
 	}
 	if len(items) == 0 {
-		c.errorf(at, "remove the key, or list values such as "+listExample[typ], "%s is an empty list", k)
+		if k == "exclusion" { // refuses nothing: the same as no exclusion
+			return nil
+		}
+		c.errorf(at, "remove the key, or list values such as "+listExample[typ], "inclusion is an empty list, which no value can pass")
 		return nil
 	}
 	var vals []value
@@ -583,45 +577,53 @@ func (c *checker) events(raw map[string]any, kind string) []EventKind {
 	}
 	var evs []EventKind
 	var names []named
-	for _, name := range sortedKeys(t) {
-		if ev, ok := c.event(name, t[name]); ok {
+	c.group(key, nil, t, eventKeys, func(key []string, name string, v any) {
+		if ev, ok := c.event(key, name, v); ok {
 			evs = append(evs, ev)
-			names = append(names, named{[]string{"events", name}, name, identNameRE})
+			names = append(names, named{key, name, kindNameRE})
 		}
-	}
-	c.collisions("event kinds", names)
+	})
+	slices.SortFunc(evs, func(a, b EventKind) int { return strings.Compare(a.Name, b.Name) })
+	c.collisions("event kind", names)
 	return evs
 }
 
-func (c *checker) event(name string, v any) (EventKind, bool) {
-	key := []string{"events", name}
+// event checks one event kind table, declared at key under name. A kind
+// may have no fields: a marker such as a heartbeat carries none.
+func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
 	hint := fmt.Sprintf(`declare an event kind as a table: [%s] with fields = { <field> = "<type>" }`, toml.Key(key))
 	t, ok := c.table(key, v, hint)
 	if !ok {
 		return EventKind{}, false
 	}
-	if !identNameRE.MatchString(name) {
-		c.errorf(key, `use lowercase letters, digits and '_', starting with a letter, such as "user_login"`,
+	if !kindNameRE.MatchString(name) {
+		c.errorf(key, `use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end"`,
 			"%q is not a valid event kind name", name)
 	}
-	c.unknownKeys(key, t, eventKeys)
+	for _, k := range sortedKeys(t) {
+		switch _, isTable := t[k].(map[string]any); {
+		case slices.Contains(eventKeys, k):
+		case isTable:
+			dotted := name + "." + k
+			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{"events", dotted}),
+				"a table inside the event kind %q, which holds the kind's own keys", name)
+		default:
+			c.errorf(join(key, []string{k}), oneOf(k, eventKeys), "unknown key")
+		}
+	}
 	ev := EventKind{Name: name, Line: c.pos.of(key).line}
 	ev.Description, _ = c.str(key, t, "description")
 
 	fkey := join(key, []string{"fields"})
-	fv, present := t["fields"]
-	fields, ok := c.table(fkey, fv, `write fields = { <field> = "<type>" }`)
-	if len(fields) == 0 && (ok || !present) {
-		// An event kind carries its payload; one with no fields would be
-		// generated as an empty type with nothing to encode.
-		c.errorf(fkey, `add fields = { <field> = "<type>" }, with types among `+strings.Join(fieldTypes, ", "), "no fields declared")
-	}
+	fields, _ := c.table(fkey, t["fields"], `write fields = { <field> = "<type>" }`)
 	var names []named
 	for _, f := range sortedKeys(fields) {
 		at := join(fkey, []string{f})
-		if !identNameRE.MatchString(f) {
-			c.errorf(at, `use lowercase letters, digits and '_', starting with a letter, such as "user_id"`,
+		if !fieldNameRE.MatchString(f) {
+			c.errorf(at, `use letters, digits, '_', '-' and '.', starting with a letter, such as "user_id", "userId" or "http.status"`,
 				"%q is not a valid field name", f)
+		} else if GoName(f) == "AppendJSON" {
+			c.errorf(at, "rename the field", "%q becomes the Go name AppendJSON, which is the event type's encoding method", f)
 		}
 		typ, ok := fields[f].(string)
 		switch {
@@ -631,9 +633,9 @@ func (c *checker) event(name string, v any) (EventKind, bool) {
 			c.errorf(at, oneOf(typ, fieldTypes), "unknown field type %q", typ)
 		}
 		ev.Fields = append(ev.Fields, Field{Name: f, Type: typ})
-		names = append(names, named{at, f, identNameRE})
+		names = append(names, named{at, f, fieldNameRE})
 	}
-	c.collisions("fields", names)
+	c.collisions("field", names)
 	return ev, true
 }
 
@@ -646,7 +648,8 @@ type named struct {
 }
 
 // collisions reports each name whose GoName an earlier name in the file
-// already has. Invalid names are left out: they are reported already.
+// already has, naming the line of both. Invalid names are left out: they
+// are reported already.
 func (c *checker) collisions(what string, names []named) {
 	type placed struct {
 		named
@@ -662,14 +665,26 @@ func (c *checker) collisions(what string, names []named) {
 		a, b := list[i].at, list[j].at
 		return a.line < b.line || a.line == b.line && a.col < b.col
 	})
-	seen := map[string]string{}
+	seen := map[string]placed{}
 	for _, n := range list {
 		g := GoName(n.name)
-		if first, ok := seen[g]; ok {
-			c.errorf(n.key, "rename one of them", "%s %q and %q both become the Go name %s", what, first, n.name, g)
+		first, ok := seen[g]
+		if !ok {
+			seen[g] = n
 			continue
 		}
-		seen[g] = n.name
+		here, there := toml.Key(n.key).String(), toml.Key(first.key).String()
+		switch {
+		case n.name == first.name && n.key[0] == first.key[0]:
+			// Two spellings of one name: [config.auth.user] and
+			// [config."auth.user"] are the same parameter to plugctl,
+			// though TOML sees two tables.
+			c.errorf(n.key, "remove one of them", "%s %q is declared twice: as %s at line %d and as %s here", what, n.name, there, first.at.line, here)
+		case n.name == first.name: // a config and a global parameter
+			c.errorf(n.key, "rename one of them", "%ss %s (line %d) and %s both become the Go name %s", what, there, first.at.line, here, g)
+		default:
+			c.errorf(n.key, "rename one of them", "%ss %q (line %d) and %q both become the Go name %s", what, first.name, first.at.line, n.name, g)
+		}
 	}
 }
 

@@ -54,14 +54,19 @@ func checkManifest(t *testing.T, m *Manifest) {
 	}
 	for _, ps := range [][]Param{m.Config, m.Global} {
 		for i, p := range ps {
-			if !slices.Contains(paramTypes, p.Type) || i > 0 && ps[i-1].Name >= p.Name {
+			if !slices.Contains(paramTypes, p.Type) || !paramNameRE.MatchString(p.Name) || i > 0 && ps[i-1].Name >= p.Name {
 				t.Fatalf("bad or unsorted parameter %+v", p)
 			}
 		}
 	}
 	for i, e := range m.Events {
-		if len(e.Fields) == 0 || i > 0 && m.Events[i-1].Name >= e.Name {
+		if !kindNameRE.MatchString(e.Name) || i > 0 && m.Events[i-1].Name >= e.Name {
 			t.Fatalf("bad or unsorted event kind %+v", e)
+		}
+		for _, f := range e.Fields {
+			if !fieldNameRE.MatchString(f.Name) || !slices.Contains(fieldTypes, f.Type) {
+				t.Fatalf("bad field %+v of event kind %s", f, e.Name)
+			}
 		}
 	}
 }

@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,11 +32,11 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	// and walking the maps lets every key, known or not, be checked in one
 	// pass. MetaData.Undecoded would report nothing for a map target.
 	pos := newPositions(string(data))
+	pos.scanKeys()
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		return nil, &Errors{List: []*Error{syntaxError(path, pos, err)}}
 	}
-	pos.scanKeys()
 	c := &checker{file: path, pos: pos}
 	m := c.manifest(raw)
 	if len(c.errs) > 0 {
@@ -61,8 +63,38 @@ func syntaxError(path string, pos *positions, err error) *Error {
 		if at := pos.at(pe.Position.Start); at.line == pe.Position.Line {
 			e.Col = at.col
 		}
+		redefined(e, pos, pe.Message)
 	}
 	return e
+}
+
+// redefinedRE matches the decoder's messages about a key defined twice.
+var redefinedRE = regexp.MustCompile(`^Key '(.+)' (has already been defined|was already created and cannot be used as an array)\.$`)
+
+// redefined rewrites e, at the second definition of a key, in plugctl's
+// form when msg is the decoder's message about it: the key, where it was
+// first defined, and what to do.
+func redefined(e *Error, pos *positions, msg string) {
+	m := redefinedRE.FindStringSubmatch(msg)
+	if m == nil {
+		return
+	}
+	off, ok := pos.first[m[1]]
+	if !ok {
+		return
+	}
+	e.Key, e.Hint = m[1], "remove one of them"
+	first := pos.at(off).line
+	if m[2] == "has already been defined" {
+		e.Msg = fmt.Sprintf("defined twice, first at line %d", first)
+		return
+	}
+	e.Msg = fmt.Sprintf("[[%s]] declares an array of tables, but %s is a table since line %d", m[1], m[1], first)
+	what := map[string]string{"events": "event kind", "config": "parameter", "global": "parameter"}[m[1]]
+	if what == "" {
+		what = "entry"
+	}
+	e.Hint = fmt.Sprintf("declare each %s as a table of its own: [%s.<name>], not [[%s]]", what, m[1], m[1])
 }
 
 // positions turns byte offsets into lines and columns and, once scanKeys

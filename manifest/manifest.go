@@ -43,7 +43,7 @@ const (
 // "true"/"false", durations as written when they parse with
 // time.ParseDuration, strings lists joined with ",".
 type Param struct {
-	Name        string // e.g. "url" or "auth.token"
+	Name        string // e.g. "url" or "auth.token", however the groups were written
 	Type        string // one of the Type constants
 	Description string
 	Required    bool // the plugin refuses to start without a value
@@ -67,9 +67,9 @@ type Param struct {
 
 // EventKind is one kind of event a source emits or a sink accepts.
 type EventKind struct {
-	Name        string // lowercase letters, digits and '_', starting with a letter
+	Name        string // lowercase letters, digits, '_', '.' and '-', starting with a letter: log.line
 	Description string
-	Fields      []Field // sorted by name; at least one
+	Fields      []Field // sorted by name; none for a marker kind such as a heartbeat
 	Line        int     // where the [events.x] table starts, for messages
 }
 
@@ -88,7 +88,7 @@ const (
 
 // Field is one typed field of an event kind's payload.
 type Field struct {
-	Name string // lowercase letters, digits and '_', starting with a letter
+	Name string // its JSON key: letters, digits, '_', '.' and '-', starting with a letter
 	Type string // one of the Field constants
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -75,7 +76,11 @@ func TestErrors(t *testing.T) {
 		{"syntax", "name = \"acme\"\nkind = \n", []string{
 			`2:8: invalid TOML: expected value but found '\n' instead (see https://toml.io for the syntax)`}},
 		{"duplicate key at line start", "name = \"acme\"\nname = \"b\"\n", []string{
-			`2:1: invalid TOML: Key 'name' has already been defined. (see https://toml.io for the syntax)`}},
+			`2:1: name: defined twice, first at line 1 (remove one of them)`}},
+		{"duplicate table", head + "[config.url]\ntype = \"string\"\n[config.url]\ntype = \"int\"\n", []string{
+			`9:2: config.url: defined twice, first at line 7 (remove one of them)`}},
+		{"array of tables beside a table", head + "[events.ping]\n[[events]]\nname = \"x\"\n", []string{
+			`8:3: events: [[events]] declares an array of tables, but events is a table since line 5 (declare each event kind as a table of its own: [events.<name>], not [[events]])`}},
 
 		// Top-level keys.
 		{"empty file", "", []string{
@@ -112,12 +117,21 @@ func TestErrors(t *testing.T) {
 			`8:1: config.a.type: unknown type "integer" (did you mean "int"?)`,
 			`10:1: config.b.type: unknown type "strng" (did you mean "string"?)`,
 			`12:1: config.c.type: unknown type "uuid" (use one of string, int, float, bool, duration, strings)`}},
-		{"unquoted dotted name", head + "[config.auth.token]\ntype = \"string\"\n", []string{
-			`7:14: config.auth.token: a table inside config.auth, not the parameter "auth.token" (quote a dotted name: [config."auth.token"])`}},
+		{"nested table in a group", head + "[config.auth.token]\ntype = \"strng\"\n", []string{
+			`8:1: config.auth.token.type: unknown type "strng" (did you mean "string"?)`}},
 		{"table inside a parameter", head + "[global.auth]\ntype = \"string\"\n[global.auth.token]\ntype = \"string\"\n", []string{
-			`9:14: global.auth.token: a table inside global.auth, not the parameter "auth.token" (quote a dotted name: [global."auth.token"])`}},
-		{"invalid parameter name", head + "[config.\"Bad-name\"]\ntype = \"string\"\n", []string{
-			`7:9: config.Bad-name: "Bad-name" is not a valid parameter name (use lowercase letters, digits, '_' and '.', starting with a letter, such as "auth.token")`}},
+			`9:14: global.auth.token: a table inside the parameter "auth", which holds parameter keys (to declare "auth.token" beside "auth", quote its name: [global."auth.token"])`}},
+		{"a name spelled twice", head + "[config.auth.user]\ntype = \"string\"\n[config.\"auth.user\"]\ntype = \"string\"\n" +
+			"[global.db.pool]\ntype = \"int\"\n[global]\n\"db.pool\" = { type = \"int\" }\n", []string{
+			`9:9: config."auth.user": parameter "auth.user" is declared twice: as config.auth.user at line 7 and as config."auth.user" here (remove one of them)`,
+			`14:1: global."db.pool": parameter "db.pool" is declared twice: as global.db.pool at line 11 and as global."db.pool" here (remove one of them)`}},
+		{"one name in config and global", head + "[config.auth.user]\ntype = \"string\"\n[global.\"auth.user\"]\ntype = \"string\"\n", []string{
+			`9:9: global."auth.user": parameters config.auth.user (line 7) and global."auth.user" both become the Go name AuthUser (rename one of them)`}},
+		{"invalid parameter names", head + "[config.\"Bad-name\"]\ntype = \"string\"\n[config.\"a..b\"]\ntype = \"string\"\n[config.\"a-\"]\ntype = \"string\"\n[config.Auth.user]\ntype = \"string\"\n", []string{
+			`7:9: config.Bad-name: "Bad-name" is not a valid parameter name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token")`,
+			`9:9: config."a..b": "a..b" is not a valid parameter name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token")`,
+			`11:9: config.a-: "a-" is not a valid parameter name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token")`,
+			`13:14: config.Auth.user: "Auth.user" is not a valid parameter name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token")`}},
 		{"section not a table", head + "config = 5\n", []string{
 			`7:1: config: want a table, found an integer (5) (declare parameters as [config.<name>] tables)`}},
 		{"parameter not a table", head + "[config]\nurl = \"string\"\n", []string{
@@ -162,7 +176,7 @@ func TestErrors(t *testing.T) {
 			`9:1: config.level.default: "trace" is not in inclusion (use one of the values listed in inclusion)`,
 			`13:1: config.n.default: 3 is in exclusion (use a value not listed in exclusion)`,
 			`17:1: config.b.inclusion: inclusion applies to string, int, float, duration and strings parameters, not bool (remove it: a bool has only two values)`,
-			`20:1: config.e.inclusion: inclusion is an empty list (remove the key, or list values such as [1, 2, 4])`,
+			`20:1: config.e.inclusion: inclusion is an empty list, which no value can pass (remove the key, or list values such as [1, 2, 4])`,
 			`23:1: config.f.exclusion: want a duration, found an integer (2) (write a Go duration in quotes, such as "10s" or "1m30s")`,
 			`26:1: config.g.inclusion: want a list of float values, found a float (1.5) (write a list such as [0.5, 1.0])`}},
 		{"required with a default", head + "[config.url]\ntype = \"string\"\nrequired = true\ndefault = \"http://x\"\n", []string{
@@ -176,8 +190,8 @@ func TestErrors(t *testing.T) {
 			`9:1: config.url.required: want a bool, found a string ("yes") (write true or false, without quotes)`}},
 		{"Go name collisions", head + "[config.\"auth.token\"]\ntype = \"string\"\n[global.auth_token]\ntype = \"string\"\n" +
 			"[config.max_id]\ntype = \"int\"\n[config.max_i_d]\ntype = \"int\"\n", []string{
-			`9:9: global.auth_token: parameters "auth.token" and "auth_token" both become the Go name AuthToken (rename one of them)`,
-			`13:9: config.max_i_d: parameters "max_id" and "max_i_d" both become the Go name MaxID (rename one of them)`}},
+			`9:9: global.auth_token: parameters "auth.token" (line 7) and "auth_token" both become the Go name AuthToken (rename one of them)`,
+			`13:9: config.max_i_d: parameters "max_id" (line 11) and "max_i_d" both become the Go name MaxID (rename one of them)`}},
 		{"quoted dotted name in keys", head + "[config.\"auth.token\"]\ntype = \"string\"\ndefault = 5\n", []string{
 			`9:1: config."auth.token".default: want a string, found an integer (5) (write a quoted string, such as "text")`}},
 		{"inline tables", head + "config.url = { type = \"string\", regx = \"x\" }\nglobal = { n = { type = \"int\", default = \"4\" } }\n", []string{
@@ -187,16 +201,28 @@ func TestErrors(t *testing.T) {
 		// Events.
 		{"no events", "name = \"acme\"\nkind = \"sink\"\nversion = \"0.1.0\"\nsummary = \"One line.\"\n[events]\n", []string{
 			`5:2: events: no event kinds declared (a sink declares the kinds it accepts: add an [events.<name>] table with fields = { <field> = "<type>" })`}},
-		{"events", head + "[events.Tock]\ndescrption = \"x\"\nfields = { n = \"int\" }\n[events.empty]\n[events.t]\nfields = { seq = \"int64\", \"Bad\" = \"string\", at = 5, max_id = \"int\", max_i_d = \"int\" }\n", []string{
-			`7:9: events.Tock: "Tock" is not a valid event kind name (use lowercase letters, digits and '_', starting with a letter, such as "user_login")`,
+		{"events", head + "[events.Tock]\ndescrption = \"x\"\nfields = { n = \"int\" }\n[events.empty]\nfields = 3\n[events.t]\nfields = { seq = \"int64\", \"_bad\" = \"string\", at = 5, max_id = \"int\", max_i_d = \"int\", append_json = \"int\" }\n", []string{
+			`7:9: events.Tock: "Tock" is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`,
 			`8:1: events.Tock.descrption: unknown key (did you mean "description"?)`,
-			`10:9: events.empty.fields: no fields declared (add fields = { <field> = "<type>" }, with types among string, int, float, bool, time, duration, bytes, strings)`,
-			`12:12: events.t.fields.seq: unknown field type "int64" (did you mean "int"?)`,
-			`12:27: events.t.fields.Bad: "Bad" is not a valid field name (use lowercase letters, digits and '_', starting with a letter, such as "user_id")`,
-			`12:45: events.t.fields.at: want a field type, found an integer (5) (write one of string, int, float, bool, time, duration, bytes, strings in quotes, such as "string")`,
-			`12:69: events.t.fields.max_i_d: fields "max_id" and "max_i_d" both become the Go name MaxID (rename one of them)`}},
+			`11:1: events.empty.fields: want a table, found an integer (3) (write fields = { <field> = "<type>" })`,
+			`13:12: events.t.fields.seq: unknown field type "int64" (did you mean "int"?)`,
+			`13:27: events.t.fields._bad: "_bad" is not a valid field name (use letters, digits, '_', '-' and '.', starting with a letter, such as "user_id", "userId" or "http.status")`,
+			`13:46: events.t.fields.at: want a field type, found an integer (5) (write one of string, int, float, bool, time, duration, bytes, strings in quotes, such as "string")`,
+			`13:70: events.t.fields.max_i_d: fields "max_id" (line 13) and "max_i_d" both become the Go name MaxID (rename one of them)`,
+			`13:87: events.t.fields.append_json: "append_json" becomes the Go name AppendJSON, which is the event type's encoding method (rename the field)`}},
 		{"event kind collision", head + "[events.t_ick]\nfields = { n = \"int\" }\n[events.t__ick]\nfields = { n = \"int\" }\n", []string{
-			`9:9: events.t__ick: event kinds "t_ick" and "t__ick" both become the Go name TIck (rename one of them)`}},
+			`9:9: events.t__ick: event kinds "t_ick" (line 7) and "t__ick" both become the Go name TIck (rename one of them)`}},
+		{"dotted and dashed kind collisions", head + "[events.\"log.line\"]\n[events.log-line]\n[events.log.line]\n[events.span_end]\n[events.span-end]\n", []string{
+			`8:9: events.log-line: event kinds "log.line" (line 7) and "log-line" both become the Go name LogLine (rename one of them)`,
+			`9:13: events.log.line: event kind "log.line" is declared twice: as events."log.line" at line 7 and as events.log.line here (remove one of them)`,
+			`11:9: events.span-end: event kinds "span_end" (line 10) and "span-end" both become the Go name SpanEnd (rename one of them)`}},
+		{"invalid kind names", head + "[events.\"log..line\"]\n[events.\"log.\"]\n[events.9lives]\n[events.\"a b\"]\n", []string{
+			`7:9: events."log..line": "log..line" is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`,
+			`8:9: events."log.": "log." is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`,
+			`9:9: events.9lives: "9lives" is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`,
+			`10:9: events."a b": "a b" is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`}},
+		{"table inside an event kind", head + "[events.log]\nfields = { n = \"int\" }\n[events.log.line]\nfields = { n = \"int\" }\n", []string{
+			`9:13: events.log.line: a table inside the event kind "log", which holds the kind's own keys (to declare "log.line" beside "log", quote its name: [events."log.line"])`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,6 +315,8 @@ func TestCanonicalValues(t *testing.T) {
 			manifest.Param{Type: "strings", HasDefault: true, Default: "a,b c", Regex: "^[a-z ]+$", Exclusion: []string{"x"}}},
 		{"type = \"strings\"\ndefault = []",
 			manifest.Param{Type: "strings", HasDefault: true, Default: ""}},
+		{"type = \"int\"\nexclusion = []",
+			manifest.Param{Type: "int"}},
 		{"type = \"string\"\ndefault = \"\"\ndescription = \"\"\"\nTwo\nlines.\"\"\"",
 			manifest.Param{Type: "string", HasDefault: true, Default: "", Description: "Two\nlines."}},
 		{"type = \"string\"\nsecret = true\nrequired = true\nregex = '^tok_'",
@@ -322,6 +350,78 @@ func TestDottedNames(t *testing.T) {
 	}
 }
 
+// TestNestedGroups: a table holding only tables groups names, so nested
+// tables declare the same parameters and event kinds as quoted names do.
+func TestNestedGroups(t *testing.T) {
+	src := head + `[config.auth.user]
+type = "string"
+[config.auth.pass]
+type = "string"
+secret = true
+[global.db.pool.size]
+type = "int"
+default = 2
+[config]
+http = { retry-max = { type = "int", default = 3 } }
+[events.com.example.user.created]
+fields = { id = "string" }
+[events.log.fields]
+line = "string"
+`
+	m, err := manifest.Parse("plugin.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ps := range [][]manifest.Param{m.Config, m.Global} {
+		for _, p := range ps {
+			got = append(got, fmt.Sprintf("%s@%d", p.Name, p.Line))
+		}
+	}
+	for _, e := range m.Events {
+		got = append(got, fmt.Sprintf("%s@%d%v", e.Name, e.Line, e.Fields))
+	}
+	want := []string{"auth.pass@9", "auth.user@7", "http.retry-max@16", "db.pool.size@12",
+		"com.example.user.created@17[{id string}]", "log@19[{line string}]", "tick@5[{seq int}]"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestEventForms: kinds named as event systems name them, kinds with no
+// fields, and fields named as JSON APIs name them.
+func TestEventForms(t *testing.T) {
+	src := head + `[events."log.line"]
+fields = { msg = "string", "http.status" = "int", userId = "string", trace-id = "string" }
+[events.span-end]
+fields = { took = "duration" }
+[events.ping]
+[events.heartbeat]
+description = "Still alive."
+[events.empty]
+fields = {}
+`
+	m, err := manifest.Parse("plugin.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range m.Events {
+		var fields []string
+		for _, f := range e.Fields {
+			fields = append(fields, f.Name)
+		}
+		got = append(got, fmt.Sprintf("%s %s %v", e.Name, manifest.GoName(e.Name), fields))
+	}
+	want := []string{
+		"empty Empty []", "heartbeat Heartbeat []", "log.line LogLine [http.status msg trace-id userId]",
+		"ping Ping []", "span-end SpanEnd [took]", "tick Tick [seq]",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
 func TestSortedByName(t *testing.T) {
 	src := strings.Replace(head, `events.tick.fields = { seq = "int" }`, `events.tick.fields = { z = "int", a = "bytes", m = "strings" }`, 1) +
 		"[config.zeta]\ntype = \"int\"\n[config.alpha]\ntype = \"int\"\n[events.alarm]\nfields = { d = \"duration\", c = \"float\" }\n"
@@ -347,20 +447,25 @@ func TestSortedByName(t *testing.T) {
 
 func TestGoName(t *testing.T) {
 	tests := map[string]string{
-		"auth.token":  "AuthToken",
-		"url":         "URL",
-		"max_id":      "MaxID",
-		"api_url":     "APIURL",
-		"http.tls":    "HTTPTLS",
-		"user_uuid":   "UserUUID",
-		"cpu_ttl":     "CPUTTL",
-		"sql.json":    "SQLJSON",
-		"uri_ip":      "URIIP",
-		"acme-source": "AcmeSource",
-		"idle":        "Idle",
-		"http2":       "Http2",
-		"a__b":        "AB",
-		"x9.y_z":      "X9YZ",
+		"auth.token":               "AuthToken",
+		"url":                      "URL",
+		"max_id":                   "MaxID",
+		"api_url":                  "APIURL",
+		"http.tls":                 "HTTPTLS",
+		"user_uuid":                "UserUUID",
+		"cpu_ttl":                  "CPUTTL",
+		"sql.json":                 "SQLJSON",
+		"uri_ip":                   "URIIP",
+		"acme-source":              "AcmeSource",
+		"idle":                     "Idle",
+		"http2":                    "Http2",
+		"a__b":                     "AB",
+		"x9.y_z":                   "X9YZ",
+		"span-end":                 "SpanEnd",
+		"userId":                   "UserID",
+		"httpStatusURL":            "HTTPStatusURL",
+		"v2Name":                   "V2Name",
+		"com.example.user.created": "ComExampleUserCreated",
 	}
 	for name, want := range tests {
 		if got := manifest.GoName(name); got != want {
@@ -390,5 +495,53 @@ func TestModuleValidation(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("module %q: got error %v, want valid=%t", path, err, ok)
 		}
+	}
+}
+
+// TestDocsErrorsExample parses the manifest of docs/MANIFEST.md's Errors
+// section and wants the report printed beneath it, line for line.
+func TestDocsErrorsExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "MANIFEST.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## Errors\n")
+	if !ok {
+		t.Fatal("docs/MANIFEST.md has no Errors section")
+	}
+	block := func(s, open string) (string, string) {
+		_, rest, ok := strings.Cut(s, open+"\n")
+		body, rest, ok2 := strings.Cut(rest, "```\n")
+		if !ok || !ok2 {
+			t.Fatalf("no %s block in the Errors section", open)
+		}
+		return body, rest
+	}
+	src, rest := block(section, "```toml")
+	want, _ := block(rest, "```")
+	_, err = manifest.Parse("plugin.toml", []byte(src))
+	if err == nil {
+		t.Fatal("the example manifest has no error")
+	}
+	if got := err.Error() + "\n"; got != want {
+		t.Errorf("the example's report is\n%s\nthe docs show\n%s", got, want)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	keys := []string{"type", "description", "required", "default", "greater_than", "inclusion", "exclusion"}
+	for word, want := range map[string]string{
+		"tpye": "type", "Type": "type", "descrption": "description", // typos
+		"desc": "description", "req": "required", "incl": "inclusion", // abbreviations that begin one key
+		"ty": "", "de": "", // too short to be sure
+		"exc": "exclusion", "frobnicate": "",
+	} {
+		if got := manifest.Suggest(word, keys); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
+		}
+	}
+	// An abbreviation that begins two candidates names neither.
+	if got := manifest.Suggest("gre", []string{"greater_than", "green"}); got != "" {
+		t.Errorf("Suggest(gre) = %q, want none", got)
 	}
 }

@@ -11,11 +11,16 @@ var (
 	// A plugin's name becomes a directory, a binary and part of its full
 	// name type:name@version, so it keeps to characters safe in all three.
 	pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-	// Parameter names may group with '.' (auth.token), as settings maps do;
-	// an empty group ("auth..token", "auth.") would only invite collisions.
-	paramNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$`)
-	// Event kinds and fields become Go identifiers and wire names.
-	identNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// Parameter names may group with '.' (auth.token) and join words with
+	// '-' (max-lines), as settings maps do; an empty part ("auth..token",
+	// "auth.") would only invite collisions.
+	paramNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*([.-][a-z0-9_]+)*$`)
+	// Event kinds are named as event systems name them: log.line, span-end,
+	// com.example.user.created (a CloudEvents type).
+	kindNameRE = paramNameRE
+	// Fields are JSON object keys, named as JSON APIs name them: user_id,
+	// userId, http.status.
+	fieldNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*([.-][A-Za-z0-9_]+)*$`)
 	// semver.org's own expression, without a leading "v".
 	semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 		`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
@@ -49,23 +54,42 @@ var initialisms = map[string]bool{
 }
 
 // GoName is the exported Go identifier for a manifest name: the parts between
-// '.', '_' and '-' are capitalised and joined, and common initialisms are
-// written in capitals. For example "auth.token" becomes "AuthToken", "url"
-// "URL" and "max_id" "MaxID". Two names with the same GoName would clash in
+// '.', '_' and '-' (and, in camel case, before a capital) are capitalised
+// and joined, and common initialisms are written in capitals. For example
+// "auth.token" becomes "AuthToken", "url" "URL", "max_id" "MaxID" and
+// "userId" "UserID". Two names with the same GoName would clash in
 // generated code, so a manifest may not hold both.
 func GoName(name string) string {
 	var b strings.Builder
 	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '.' || r == '_' || r == '-' })
 	for _, p := range parts {
-		if initialisms[p] {
-			b.WriteString(strings.ToUpper(p))
-			continue
+		for _, w := range camelWords(p) {
+			if initialisms[strings.ToLower(w)] {
+				b.WriteString(strings.ToUpper(w))
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(w)
+			b.WriteRune(unicode.ToUpper(r))
+			b.WriteString(w[n:])
 		}
-		r, n := utf8.DecodeRuneInString(p)
-		b.WriteRune(unicode.ToUpper(r))
-		b.WriteString(p[n:])
 	}
 	return b.String()
+}
+
+// camelWords splits a name part written in camel case, as field names of
+// JSON APIs are (userId), before each capital that follows a lowercase
+// letter or a digit, so that its initialisms are found too (UserID).
+func camelWords(p string) []string {
+	var words []string
+	start := 0
+	for i := 1; i < len(p); i++ {
+		prev := p[i-1]
+		if 'A' <= p[i] && p[i] <= 'Z' && ('a' <= prev && prev <= 'z' || '0' <= prev && prev <= '9') {
+			words = append(words, p[start:i])
+			start = i
+		}
+	}
+	return append(words, p[start:])
 }
 
 // typoSynonyms catch names from other languages that edit distance would
@@ -92,6 +116,19 @@ func Suggest(word string, candidates []string) string {
 		d := distance(lower, c)
 		if d <= max(1, len(c)/3) && (best == "" || d < bestDist) {
 			best, bestDist = c, d
+		}
+	}
+	if best != "" || len(lower) < 3 {
+		return best
+	}
+	// An abbreviation, such as "gen" or "desc", is too far from the whole
+	// word for a typo, but names it when it begins no other candidate.
+	for _, c := range candidates {
+		if strings.HasPrefix(c, lower) && c != best {
+			if best != "" {
+				return ""
+			}
+			best = c
 		}
 	}
 	return best

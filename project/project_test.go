@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -287,7 +286,7 @@ func TestNoHeaderToCheck(t *testing.T) {
 
 func TestNotRegularFile(t *testing.T) {
 	dir := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(dir, "config_gen.go"), 0o644); err != nil {
+	if err := mkfifo(filepath.Join(dir, "config_gen.go")); err != nil {
 		t.Skipf("cannot make a FIFO: %v", err)
 	}
 	_, err := Apply(dir, testPlan(), Options{})

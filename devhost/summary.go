@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -55,10 +57,8 @@ func (s *Summary) ResumeFlags() string {
 		}
 	}
 	var flags []string
-	for i := 1; i <= len(s.Last)+1; i++ {
-		if pos, ok := s.Last[i]; ok {
-			flags = append(flags, fmt.Sprintf("--resume %d=%d", i, pos))
-		}
+	for _, i := range slices.Sorted(maps.Keys(s.Last)) {
+		flags = append(flags, fmt.Sprintf("--resume %d=%d", i, s.Last[i]))
 	}
 	return strings.Join(flags, " ")
 }
@@ -81,10 +81,8 @@ func (s *Summary) Write(w io.Writer) {
 		fmt.Fprintf(w, "; stopped by %s", s.Why)
 	}
 	fmt.Fprintln(w)
-	for i := 1; i <= len(s.Last)+1; i++ {
-		if pos, ok := s.Last[i]; ok {
-			fmt.Fprintf(w, "  instance %d: last position %d\n", i, pos)
-		}
+	for _, i := range slices.Sorted(maps.Keys(s.Last)) {
+		fmt.Fprintf(w, "  instance %d: last position %d\n", i, s.Last[i])
 	}
 	if f := s.ResumeFlags(); f != "" {
 		fmt.Fprintf(w, "  continue with: %s\n", f)

@@ -117,8 +117,12 @@ func (p *rawPlugin) run() int {
 	case "fixed-id":
 		hello.ID = "00000000-0000-4000-8000-000000000000"
 	}
+	// The handler is in place before HELLO, as the SDK's is: a host may
+	// signal as soon as the session starts.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	p.send(wire.MsgHello, 0, hello.AppendTo(nil))
-	go p.signals()
+	go p.signals(sigs)
 
 	fr := wire.NewFrameReader(os.Stdin, wire.HelloMaxFrame)
 	h, body, err := fr.Next()
@@ -171,9 +175,7 @@ func (p *rawPlugin) run() int {
 	}
 }
 
-func (p *rawPlugin) signals() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+func (p *rawPlugin) signals(ch <-chan os.Signal) {
 	<-ch
 	if p.knob != "sigterm-no-goodbye" {
 		p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeSignal}).AppendTo(nil))

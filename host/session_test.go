@@ -323,7 +323,7 @@ func TestSilentPlugin(t *testing.T) {
 
 func TestSlowHandlerIsNotSilence(t *testing.T) {
 	opts := testOptions()
-	opts.Heartbeat = 50 * time.Millisecond
+	opts.Heartbeat = 200 * time.Millisecond // long enough that a loaded machine does not starve the fake's beats for 3 of them
 	f, p, err := startFake(t, sourceHello(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -347,13 +347,13 @@ func TestSlowHandlerIsNotSilence(t *testing.T) {
 	}()
 	handled := make(chan struct{})
 	openSource(t, f, p, nil, func(*wire.Events) error {
-		time.Sleep(500 * time.Millisecond) // ten intervals
+		time.Sleep(2 * time.Second) // ten intervals
 		close(handled)
 		return nil
 	})
 	f.events(1, 1)
 	<-handled
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if err := p.Err(); err != nil {
 		t.Fatalf("session ended while the handler was slow: %v", err)
 	}

@@ -42,9 +42,11 @@ func runCommand() *cli.Command {
 			"Positions are given anew, 1, 2, ... in input order.\n\n" +
 			"Ctrl+C (or SIGTERM) stops with a drain and prints a summary with the\n" +
 			"--resume value that continues from there; a second Ctrl+C kills at once.\n\n" +
-			"Exit codes: 0 a clean stop; 1 the plugin failed, or a sink refused a\n" +
-			"batch or got a bad line; 2 a usage error or a configuration the plugin\n" +
-			"refused (each bad parameter on its own line).",
+			"An instance that fails is reported (plugctl run: instance N failed: ...)\n" +
+			"while the others go on.\n\n" +
+			"Exit codes: 0 a clean stop; 1 the plugin or one of its instances failed,\n" +
+			"or a sink refused a batch or got a bad line; 2 a usage error or a\n" +
+			"configuration the plugin refused (each bad parameter on its own line).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "exec", Usage: "run `CMD` (split on spaces) instead of building DIR"},
 			&cli.StringSliceFlag{Name: "set", Usage: "an instance setting, `key=value` (repeatable)"},
@@ -128,16 +130,16 @@ func runRun(c *cli.Context) error {
 	sum, err := devhost.Run(ctx, o)
 	if sum != nil {
 		sum.Write(c.App.ErrWriter)
-		if err == nil && sum.Errors > 0 {
+		if err == nil && (sum.Errors > 0 || sum.Failed > 0) {
 			return errRunErrors
 		}
 	}
 	return err
 }
 
-// errRunErrors: a sink refused batches or got bad lines; the summary and
-// the per-batch lines already say which.
-var errRunErrors = fmt.Errorf("some events were not written")
+// errRunErrors: a sink refused batches or got bad lines, or source
+// instances failed; the summary and the lines before it already say which.
+var errRunErrors = fmt.Errorf("the run had errors")
 
 // resumeFlags parses --resume POS and --resume N=POS.
 func resumeFlags(values []string, instances int) (map[int]uint64, error) {

@@ -113,6 +113,8 @@ var brokenFixtures = []struct {
 	{"source/resume", "raw-source", "resume-skip", false},
 	{"source/idle-cpu", "raw-source", "busy-loop", false},
 	{"source/end", "raw-source", "end-ignore-stop", false},
+	{"source/end", "raw-source", "end-no-status", false},
+	{"source/end-version-1", "raw-source", "end-v3-always", false},
 	{"source/progress", "raw-source", "progress-150", false},
 	{"source/stop-drain", "raw-source", "stop-early", false},
 	{"source/long-stream", "raw-source", "torn", false},

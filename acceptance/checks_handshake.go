@@ -22,7 +22,7 @@ func checkVersion(t *checkRun) error {
 	if !slices.Contains(h.Versions, 1) {
 		return failf("HELLO offering protocol version 1", "versions %v", h.Versions)
 	}
-	if _, err := p.handshake(t.ctx, defaultHeartbeat); err != nil {
+	if err := p.accept(defaultHeartbeat, 1); err != nil {
 		return err
 	}
 	if _, err := p.spec(t.ctx); err != nil {

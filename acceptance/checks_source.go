@@ -228,7 +228,10 @@ func checkSourceIdleCPU(t *checkRun) error {
 }
 
 // checkSourceEnd: a source that finishes says so with END naming its last
-// position, sends nothing more, and still answers STOP and CLOSE.
+// position (and, from protocol version 3 on, the status finished), sends
+// nothing more, and still answers STOP and CLOSE. The raw host decodes
+// END by the version it chose, so an END of another version's layout
+// breaks the stream.
 func checkSourceEnd(t *checkRun) error {
 	p, err := t.startOpen()
 	if err != nil {
@@ -267,10 +270,53 @@ func checkSourceEnd(t *checkRun) error {
 		return failf("END without a position (no event was sent)", "END at position %d", end.Position)
 	case len(evs) > 0 && (!end.HasPosition || end.Position != evs[len(evs)-1].Position):
 		return failf(fmt.Sprintf("END naming the last event's position %d", evs[len(evs)-1].Position), "END %+v", *end)
+	case end.Status != wire.EndFinished || end.Message != "":
+		return failf("END status finished, with no message, from a source that ran to its end", "END status %s %q", end.Status, end.Message)
 	case stop.Status != wire.StatusOK || stop.HasPosition != end.HasPosition || stop.Position != end.Position:
 		return failf("STOP after END answered ok with END's position", "REPLY %s", describeReply(stop))
 	case closed.Status != wire.StatusOK:
 		return failf("CLOSE after END answered ok", "REPLY %s", describeReply(closed))
+	}
+	return nil
+}
+
+// checkSourceEndVersion1: a plugin that offers a version whose END has a
+// status still speaks version 1 when a host picks it, as hosts built
+// before version 3 do: its END then has version 1's layout, without the
+// status, which the raw host decodes by the version it chose.
+func checkSourceEndVersion1(t *checkRun) error {
+	c, err := t.config()
+	if err != nil {
+		return err
+	}
+	p, _, err := t.launch()
+	if err != nil {
+		return err
+	}
+	h, err := p.hello(t.ctx)
+	if err != nil {
+		return err
+	}
+	if wire.NewestVersion(h.Versions) < wire.EndStatusVersion {
+		return skipf("the plugin offers protocol versions %v, none with END's status: source/end covers its END", h.Versions)
+	}
+	if err := p.accept(defaultHeartbeat, 1); err != nil {
+		return err
+	}
+	t.logf("HELLO offers versions %v; HELLO_ACK chose version 1", h.Versions)
+	if err := t.setup(p, c); err != nil {
+		return err
+	}
+	if err := t.open(p, 1, c, nil); err != nil {
+		return err
+	}
+	p.setAutoAck(1, true)
+	isEnd := func(f frame) bool { return f.typ == wire.MsgEnd && f.inst == 1 }
+	if err := p.wait(t.ctx, endWindow, "waiting for END", func() bool { return p.find(0, isEnd) >= 0 }); err != nil {
+		if p.broken() {
+			return err
+		}
+		return skipf("no END within %s: the source did not finish", endWindow)
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func (p *rawPlugin) fatal(code wire.ErrorCode, err error) int {
 
 func (p *rawPlugin) run() int {
 	hello := wire.Hello{
-		Versions: []uint16{1}, ID: os.Getenv(wire.EnvPluginID),
+		Versions: []uint16{1, 3}, ID: os.Getenv(wire.EnvPluginID),
 		Name: p.spec.Name, Version: p.spec.Version, Role: p.spec.Role, EventKinds: p.kinds,
 	}
 	ring, err := sdk.OfferedRing()
@@ -107,7 +107,7 @@ func (p *rawPlugin) run() int {
 		logf("cannot use the ring offered: %v", err)
 	}
 	if ring != nil {
-		hello.Versions = []uint16{1, 2}
+		hello.Versions = []uint16{1, 2, 3}
 	}
 	switch p.knob {
 	case "versions":
@@ -343,7 +343,14 @@ func (s *rawSource) run() {
 		}
 		if s.next > s.limit() {
 			s.ended = true
-			s.p.send(wire.MsgEnd, s.out, (&wire.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil))
+			version := s.p.ack.Version
+			switch s.p.knob {
+			case "end-v3-always":
+				version = wire.EndStatusVersion
+			case "end-no-status":
+				version = 1
+			}
+			s.p.send(wire.MsgEnd, s.out, (&wire.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil, version))
 			s.mu.Unlock()
 			return
 		}

@@ -50,10 +50,11 @@ type proc struct {
 	ackMu sync.Mutex        // orders ACKs, which must never go backwards
 	acked map[uint16]uint64 // the last ACK sent per instance
 
-	exited chan struct{}
-	nextID atomic.Uint32
-	stopHB chan struct{}
-	hbOnce sync.Once
+	exited  chan struct{}
+	nextID  atomic.Uint32
+	version atomic.Uint32 // chosen in HELLO_ACK, stored before it is sent: bodies are decoded by it
+	stopHB  chan struct{}
+	hbOnce  sync.Once
 }
 
 // frame is one decoded frame from the plugin.
@@ -155,7 +156,7 @@ func (p *proc) readFrames() {
 		at := time.Now()
 		var msg any
 		if err == nil {
-			msg, err = decodeFrame(h, body, kinds, first)
+			msg, err = decodeFrame(h, body, kinds, first, uint16(p.version.Load()))
 		}
 		p.mu.Lock()
 		if err != nil {
@@ -185,9 +186,10 @@ func (p *proc) readFrames() {
 	}
 }
 
-// decodeFrame decodes one frame body by type. Messages only a host may send
+// decodeFrame decodes one frame body by type and, where the layout
+// depends on it, by the session's version. Messages only a host may send
 // are protocol errors when they come from the plugin.
-func decodeFrame(h wire.Header, body []byte, kinds []string, first bool) (any, error) {
+func decodeFrame(h wire.Header, body []byte, kinds []string, first bool, version uint16) (any, error) {
 	if first && h.Type != wire.MsgHello {
 		return nil, fmt.Errorf("first frame is %s, want HELLO", h.Type)
 	}
@@ -207,7 +209,11 @@ func decodeFrame(h wire.Header, body []byte, kinds []string, first bool) (any, e
 	case wire.MsgProgress:
 		m = new(wire.Progress)
 	case wire.MsgEnd:
-		m = new(wire.End)
+		var end wire.End
+		if err := end.Decode(body, version); err != nil {
+			return nil, err
+		}
+		return &end, nil
 	case wire.MsgGoodbye:
 		m = new(wire.Goodbye)
 	case wire.MsgError:
@@ -327,7 +333,12 @@ func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*wire.He
 	}
 	// With no version in common, version 1 still lets the checks see how
 	// the plugin takes a choice it did not offer.
-	version := max(wire.NewestVersion(h.Versions), 1)
+	return h, p.accept(heartbeat, max(wire.NewestVersion(h.Versions), 1))
+}
+
+// accept answers HELLO with HELLO_ACK choosing version, then heartbeats.
+func (p *proc) accept(heartbeat time.Duration, version uint16) error {
+	p.version.Store(uint32(version))
 	ack := wire.HelloAck{
 		Version:     version, // the raw host offers no ring: the transport stays the stream
 		MaxFrame:    checkMaxFrame,
@@ -335,10 +346,10 @@ func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*wire.He
 		Window:      checkWindow,
 	}
 	if err := p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
-		return nil, err
+		return err
 	}
 	go p.heartbeat(heartbeat)
-	return h, nil
+	return nil
 }
 
 func (p *proc) heartbeat(every time.Duration) {

@@ -3,6 +3,7 @@ package devhost
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ type counts struct {
 	events  atomic.Int64
 	errors  atomic.Int64
 	retries atomic.Int64
+	failed  atomic.Int64    // source instances that failed
 	last    []atomic.Uint64 // per instance: the last position printed, or written by a sink
 	have    []atomic.Bool
 }
@@ -27,7 +29,8 @@ func newCounts(n int) *counts {
 }
 
 // source opens the instances and prints their events until they all end,
-// a limit is reached, or an interrupt comes; then it drains them.
+// a limit is reached, or an interrupt comes; then it drains them. An
+// instance that fails is reported and counted; the others go on.
 func (r *run) source(ctx context.Context) error {
 	r.counts = newCounts(r.o.Instances)
 	out := bufio.NewWriterSize(r.o.Stdout, 64<<10)
@@ -63,27 +66,49 @@ func (r *run) source(ctx context.Context) error {
 		}
 		srcs = append(srcs, src)
 	}
-	ended := make(chan struct{})
-	go func() {
-		for _, s := range srcs {
-			<-s.Ended()
-		}
-		close(ended)
-	}()
+	ended := make(chan int, len(srcs))
+	for i, s := range srcs {
+		go func() {
+			select {
+			case <-s.Ended():
+				ended <- i
+			case <-r.p.Done():
+			}
+		}()
+	}
 	if r.st != nil {
 		go r.st.run(r.stopping, r.counts, srcs)
 	}
 	limit := r.limits()
-	select {
-	case <-ended:
-		r.stop("the source ended its stream")
-	case why := <-limit:
-		r.stop(why)
-	case <-r.stopping:
-	case <-r.p.Done():
-		return r.p.Err()
+	reported := make([]bool, len(srcs))
+	for open := len(srcs); open > 0; {
+		select {
+		case i := <-ended:
+			r.reportFailure(srcs, reported, i)
+			if open--; open == 0 {
+				r.stop("the source ended its stream")
+			}
+		case why := <-limit:
+			r.stop(why)
+			return r.drain(ctx, srcs, reported)
+		case <-r.stopping:
+			return r.drain(ctx, srcs, reported)
+		case <-r.p.Done():
+			return r.p.Err()
+		}
 	}
-	return r.drain(ctx, srcs)
+	return r.drain(ctx, srcs, reported)
+}
+
+// reportFailure says, once, that instance i+1 failed, if it did.
+func (r *run) reportFailure(srcs []*host.Source, reported []bool, i int) {
+	var ie *host.InstanceError
+	if reported[i] || !errors.As(srcs[i].Err(), &ie) {
+		return
+	}
+	reported[i] = true
+	r.counts.failed.Add(1)
+	fmt.Fprintf(r.o.Stderr, "plugctl run: instance %d failed: %s\n", i+1, ie.Message)
 }
 
 // resume is where instance n continues, if anywhere.
@@ -97,14 +122,16 @@ func (r *run) resume(n int) *uint64 {
 	return nil
 }
 
-// drain stops every instance, bounded: each sends what it has.
-func (r *run) drain(ctx context.Context, srcs []*host.Source) error {
+// drain stops every instance, bounded: each sends what it has. An
+// instance that failed meanwhile has told so before its STOP reply.
+func (r *run) drain(ctx context.Context, srcs []*host.Source, reported []bool) error {
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout)
 	defer cancel()
-	for _, s := range srcs {
+	for i, s := range srcs {
 		if _, _, err := s.Stop(ctx); err != nil {
 			return err
 		}
+		r.reportFailure(srcs, reported, i)
 		if err := s.Close(ctx); err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ type Summary struct {
 	Duration time.Duration
 	Errors   int64 // refused batches and bad input lines (sinks)
 	Retries  int64 // batches a sink asked to write again
+	Failed   int64 // instances that failed while the others went on (sources)
 	// Last is each instance's last position: printed (sources, the
 	// position to resume after) or written (sinks); absent when none.
 	Last map[int]uint64
@@ -35,7 +36,7 @@ func (r *run) summary(err error) *Summary {
 		s.Why = "the plugin failed"
 	}
 	if c := r.counts; c != nil {
-		s.Events, s.Errors, s.Retries = c.events.Load(), c.errors.Load(), c.retries.Load()
+		s.Events, s.Errors, s.Retries, s.Failed = c.events.Load(), c.errors.Load(), c.retries.Load(), c.failed.Load()
 		for i := range c.last {
 			if c.have[i].Load() {
 				s.Last[i+1] = c.last[i].Load()
@@ -76,6 +77,9 @@ func (s *Summary) Write(w io.Writer) {
 	fmt.Fprintf(w, "plugctl run: %d events %s in %v (%.0f/s), %d errors", s.Events, verb, s.Duration.Round(time.Millisecond), rate, s.Errors)
 	if s.Retries > 0 {
 		fmt.Fprintf(w, ", %d retries", s.Retries)
+	}
+	if s.Failed > 0 {
+		fmt.Fprintf(w, ", %d %s failed", s.Failed, plural(int(s.Failed), "instance", "instances"))
 	}
 	if s.Why != "" {
 		fmt.Fprintf(w, "; stopped by %s", s.Why)

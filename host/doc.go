@@ -12,7 +12,10 @@
 //   - Plugin.OpenSource opens a source instance whose batches go to a
 //     Handler, in order, and are acknowledged when it returns nil;
 //     Source.Stop drains the instance and Source.Close releases it; a
-//     later run resumes after the last acknowledged position;
+//     later run resumes after the last acknowledged position. Source.Ended
+//     closes when the source has finished, and Source.Err says whether it
+//     failed: a plugin speaking protocol version 3 fails one instance
+//     alone, while its others and the session go on;
 //   - Plugin.OpenSink opens a sink instance; Sink.Write sends events and
 //     waits for the sink's verdict, retrying as it asks;
 //   - Plugin.Close says GOODBYE and reaps the plugin.

@@ -90,6 +90,20 @@ func (e *WriteError) Error() string {
 	return "write: sink dropped the batch: " + e.Message
 }
 
+// InstanceError is the failure of one source instance, as the plugin
+// reported it in END (protocol version 3 on). That instance is over; the
+// session and the plugin's other instances go on.
+type InstanceError struct {
+	Plugin   string // name from HELLO
+	Instance uint16
+	Message  string // the plugin's reason
+}
+
+// Error names the plugin, the instance and the reason.
+func (e *InstanceError) Error() string {
+	return fmt.Sprintf("plugin %s: instance %d failed: %s", e.Plugin, e.Instance, e.Message)
+}
+
 // SessionError says why a plugin session failed: the cause, how the
 // process ended and the last lines it wrote to standard error.
 type SessionError struct {

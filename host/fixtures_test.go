@@ -35,7 +35,18 @@ func TestMain(m *testing.M) {
 }
 
 var fixtures = map[string]func(){
-	"count":   func() { sdk.Main(countPlugin()) },
+	"count": func() { sdk.Main(countPlugin()) },
+	// A plugin that speaks protocol versions 1 and 2 only, as plugins
+	// built before version 3 do.
+	"count-v2": func() {
+		ring, err := sdk.OfferedRing()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		err = sdk.Serve(os.Stdin, os.Stdout, countPlugin(), sdk.ServeOptions{Versions: []uint16{1, 2}, Ring: ring})
+		os.Exit(sdk.ExitCode(err))
+	},
 	"emitter": func() { sdk.Main(emitterPlugin()) },
 	"sink":    func() { sdk.Main(sinkPlugin()) },
 	// Misbehaving plugins speak the codec by hand.
@@ -101,7 +112,8 @@ func setting(o sdk.Open, key string) int {
 // countPlugin is a polled source of positions ResumeFrom+1 … n (n 0:
 // without end). Each payload starts with its position. Settings: n, size
 // (payload bytes, at least 8), crash_at (exit with status 1 on reaching
-// that position).
+// that position), fail_at (the instance fails on reaching that position,
+// having sent the ones before).
 func countPlugin() sdk.Plugin {
 	return sdk.Plugin{
 		Spec: fixtureSpec("count", wire.RoleSource),
@@ -110,6 +122,7 @@ func countPlugin() sdk.Plugin {
 				next:    o.ResumeFrom + 1,
 				n:       uint64(setting(o, "n")),
 				crashAt: uint64(setting(o, "crash_at")),
+				failAt:  uint64(setting(o, "fail_at")),
 				payload: make([]byte, max(8, setting(o, "size"))),
 				stamp:   time.Now().UnixNano(),
 			}, nil
@@ -118,9 +131,9 @@ func countPlugin() sdk.Plugin {
 }
 
 type counter struct {
-	next, n, crashAt uint64
-	payload          []byte
-	stamp            int64
+	next, n, crashAt, failAt uint64
+	payload                  []byte
+	stamp                    int64
 }
 
 func (c *counter) NextBatch(b *sdk.Batch) error {
@@ -130,6 +143,12 @@ func (c *counter) NextBatch(b *sdk.Batch) error {
 				return nil
 			}
 			return sdk.ErrEndOfStream
+		}
+		if c.next == c.failAt {
+			if b.Len() > 0 {
+				return nil
+			}
+			return fmt.Errorf("sensor unplugged at position %d", c.next)
 		}
 		if c.next == c.crashAt {
 			fmt.Fprintf(os.Stderr, "fixture: crashing at position %d\n", c.next)

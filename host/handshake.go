@@ -156,7 +156,9 @@ func (p *Plugin) decide() error {
 		HeartbeatMS: uint32(max(p.opts.Heartbeat.Milliseconds(), 1)),
 		Window:      uint32(p.opts.Window),
 	}
-	if version >= 2 && p.ring != nil {
+	// A plugin lists wire.RingVersion only if it can take the ring it was
+	// offered: one that cannot lists the later versions without it.
+	if version >= wire.RingVersion && p.ring != nil && slices.Contains(h.Versions, wire.RingVersion) {
 		p.ack.Transport = wire.TransportRing
 	}
 	body := p.ack.AppendTo(nil)

@@ -38,8 +38,8 @@ func TestVersionNegotiation(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.expect(wire.MsgHelloAck)
-	if f.ack.Version != 1 {
-		t.Errorf("chose version %d, want 1 (the highest in common)", f.ack.Version)
+	if f.ack.Version != 3 {
+		t.Errorf("chose version %d, want 3 (the highest in common)", f.ack.Version)
 	}
 }
 
@@ -63,9 +63,9 @@ func expectReject(t *testing.T, f *fake, err error, reason wire.RejectReason, te
 
 func TestRejectUnsupportedVersion(t *testing.T) {
 	h := sourceHello()
-	h.Versions = []uint16{3, 4}
+	h.Versions = []uint16{4, 5}
 	f, _, err := startFake(t, h, testOptions())
-	expectReject(t, f, err, wire.RejectUnsupportedVersion, "plugin speaks [3 4]")
+	expectReject(t, f, err, wire.RejectUnsupportedVersion, "plugin speaks [4 5]")
 }
 
 func TestRejectWrongRole(t *testing.T) {

@@ -56,10 +56,10 @@ type Options struct {
 	Dir string
 
 	// RingSize is the data size of the shared-memory ring offered to
-	// launched plugins (protocol version 2, on Linux). A plugin that
-	// takes it sends its frames through memory instead of its output
-	// pipe, several times faster. Rounded up to a power of two from
-	// wire.RingMinSize to wire.RingMaxSize; default
+	// launched plugins (protocol version 2 on, on Linux). A plugin that
+	// lists version 2 takes it and sends its frames through memory
+	// instead of its output pipe, several times faster. Rounded up to a
+	// power of two from wire.RingMinSize to wire.RingMaxSize; default
 	// wire.DefaultRingSize. Negative offers no ring: every frame stays
 	// on the pipe.
 	RingSize int

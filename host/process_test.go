@@ -136,6 +136,18 @@ func (s *stream) handle(b *wire.Events) error {
 	return nil
 }
 
+// reach returns a channel closed once n events have arrived in all.
+func (s *stream) reach(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reached, s.target = make(chan struct{}), n
+	if len(s.positions) >= n {
+		s.target = 0
+		close(s.reached)
+	}
+	return s.reached
+}
+
 func (s *stream) got() []uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -295,6 +307,99 @@ func TestProcessCrashMidStream(t *testing.T) {
 	}
 	if got := st.got(); len(got) > 0 {
 		checkSeq(t, got, 1, uint64(len(got))) // a prefix, in order
+	}
+}
+
+// TestProcessInstanceFailure: with protocol version 3, one instance that
+// fails ends alone. The host hears why (Source.Err), the other instance's
+// events keep coming, a new instance opens, the failed one stops and
+// closes without error, and the session ends cleanly.
+func TestProcessInstanceFailure(t *testing.T) {
+	ctx := closeCtx(t)
+	stderr := &syncBuffer{}
+	p := mustLaunch(t, "count", Options{Stderr: stderr})
+	if v := p.HelloAck().Version; v != wire.ProtocolVersion {
+		t.Fatalf("version %d chosen, want %d", v, wire.ProtocolVersion)
+	}
+	healthy := newStream(0)
+	a, err := p.OpenSource(ctx, nil, nil, healthy.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := newStream(0)
+	b, err := p.OpenSource(ctx, map[string]string{"fail_at": "1000"}, nil, failing.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, b.Ended(), "the failed instance's END")
+	var ie *InstanceError
+	if !errors.As(b.Err(), &ie) || ie.Instance != 2 || ie.Plugin != "count" || ie.Message != "sensor unplugged at position 1000" {
+		t.Fatalf("Err() = %#v, want instance 2's failure with the plugin's reason", b.Err())
+	}
+	checkSeq(t, failing.got(), 1, 999)
+	if a.Err() != nil || p.Err() != nil {
+		t.Fatalf("the healthy instance has Err %v, the session %v: want both nil", a.Err(), p.Err())
+	}
+	// Events the healthy instance sent after the failure.
+	wait(t, healthy.reach(len(healthy.got())+1000), "the healthy instance's events after the failure")
+
+	last, ok, err := b.Stop(ctx)
+	if err != nil || !ok || last != 999 {
+		t.Fatalf("Stop of the failed instance = %d, %v, %v; want 999, true, nil", last, ok, err)
+	}
+	if err := b.Close(ctx); err != nil {
+		t.Fatalf("Close of the failed instance: %v", err)
+	}
+	c, err := p.OpenSource(ctx, map[string]string{"n": "10"}, nil, newStream(0).handle)
+	if err != nil {
+		t.Fatalf("opening an instance after the failure: %v", err)
+	}
+	wait(t, c.Ended(), "the new instance's END")
+	if c.Err() != nil {
+		t.Fatalf("a clean end has Err %v", c.Err())
+	}
+	for _, s := range []*Source{a, c} {
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "instance 2 failed: sensor unplugged at position 1000") {
+		t.Errorf("the plugin did not log the failure; stderr: %q", stderr.String())
+	}
+}
+
+// TestProcessInstanceFailureVersion2: a plugin that speaks only versions 1
+// and 2 cannot fail one instance alone: its GOODBYE error ends the
+// session, which reports the instance's failure.
+func TestProcessInstanceFailureVersion2(t *testing.T) {
+	ctx := closeCtx(t)
+	p := mustLaunch(t, "count-v2", Options{})
+	if v := p.HelloAck().Version; v != 2 {
+		t.Fatalf("version %d chosen, want 2", v)
+	}
+	other, err := p.OpenSource(ctx, nil, nil, newStream(0).handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.OpenSource(ctx, map[string]string{"fail_at": "1000"}, nil, newStream(0).handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, p.Done(), "the session to end")
+	var se *SessionError
+	if !errors.As(p.Err(), &se) || !strings.Contains(se.Err.Error(), "plugin failed: instance 2 failed: sensor unplugged at position 1000") {
+		t.Fatalf("Err() = %v, want a *SessionError giving the instance's failure", p.Err())
+	}
+	if se.Exit == nil || se.Exit.ExitCode() != 1 {
+		t.Errorf("exit %v, want status 1", se.Exit)
+	}
+	for _, s := range []*Source{other, b} {
+		if s.Err() != nil {
+			t.Errorf("Source.Err() = %v: a version 2 failure is the session's", s.Err())
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,8 +29,8 @@ func init() {
 		err := sdk.Serve(os.Stdin, os.Stdout, countPlugin(), sdk.ServeOptions{Versions: []uint16{1}})
 		os.Exit(sdk.ExitCode(err))
 	}
-	// sdk.Main handed a ring it cannot use: it must say so and offer
-	// only version 1.
+	// sdk.Main handed a ring it cannot use: it must say so and leave
+	// out version 2, which claims the ring.
 	fixtures["count-badring"] = func() {
 		os.Setenv(wire.EnvRingFD, "2") // not an inherited descriptor
 		sdk.Main(countPlugin())
@@ -71,7 +72,7 @@ func init() {
 				break
 			}
 		}
-		ringSend(w, wire.MsgEnd, instance, (&wire.End{HasPosition: true, Position: 1}).AppendTo(nil))
+		ringSend(w, wire.MsgEnd, instance, (&wire.End{HasPosition: true, Position: 1}).AppendTo(nil, 2))
 		time.Sleep(time.Minute)
 	}
 	// Once the host sleeps on the doorbell, a whole session's last frames
@@ -89,7 +90,7 @@ func init() {
 		time.Sleep(20 * time.Millisecond) // let the host block on its read
 		w := wire.NewRingWriter(ring, io.Discard, nil)
 		instance := openThenEvents(fr, w, 1, 2)
-		ringSend(w, wire.MsgEnd, instance, (&wire.End{HasPosition: true, Position: 2}).AppendTo(nil))
+		ringSend(w, wire.MsgEnd, instance, (&wire.End{HasPosition: true, Position: 2}).AppendTo(nil, 2))
 		ringSend(w, wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil))
 		os.Exit(0)
 	}
@@ -246,7 +247,7 @@ func TestRingLaunchTakesRing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := launchRing(t, "count", tc.opts)
-			checkTransport(t, p, 2, wire.TransportRing)
+			checkTransport(t, p, wire.ProtocolVersion, wire.TransportRing)
 			if tc.opts.RingSize != 0 && p.ring.ring.Size() != wire.RingMinSize {
 				t.Errorf("ring of %d bytes, want %d", p.ring.ring.Size(), wire.RingMinSize)
 			}
@@ -260,7 +261,7 @@ func TestRingLaunchTakesRing(t *testing.T) {
 func TestRingManyGoroutines(t *testing.T) {
 	ctx := closeCtx(t)
 	p := launchRing(t, "emitter", Options{RingSize: wire.RingMinSize})
-	checkTransport(t, p, 2, wire.TransportRing)
+	checkTransport(t, p, wire.ProtocolVersion, wire.TransportRing)
 	const goroutines, per = 8, 2500
 	st := newStream(0)
 	st.opaque = true
@@ -275,26 +276,27 @@ func TestRingManyGoroutines(t *testing.T) {
 	}
 }
 
-// TestRingNegativeSizeKeepsStream: without a ring offered, a version 2
-// session keeps every frame on the stream.
+// TestRingNegativeSizeKeepsStream: without a ring offered, a session of
+// version 2 or later keeps every frame on the stream.
 func TestRingNegativeSizeKeepsStream(t *testing.T) {
 	p := launchRing(t, "count", Options{RingSize: -1})
-	checkTransport(t, p, 2, wire.TransportStream)
+	checkTransport(t, p, wire.ProtocolVersion, wire.TransportStream)
 	streamAll(t, p, 20000, 64)
 }
 
-// TestRingVersion1Plugin: a plugin that offers only version 1 gets the
-// stream, and the ring offered to it is released.
-func TestRingVersion1Plugin(t *testing.T) {
+// TestRingDeclined: a plugin that does not list version 2 gets the
+// stream, whatever version is chosen, and the ring offered to it is
+// released.
+func TestRingDeclined(t *testing.T) {
 	t.Run("Serve with Versions [1]", func(t *testing.T) {
 		p := launchRing(t, "count-v1", Options{})
 		checkTransport(t, p, 1, wire.TransportStream)
 		streamAll(t, p, 20000, 64)
 	})
-	t.Run("Main with an unusable ring", func(t *testing.T) {
+	t.Run("Main with an unusable ring: versions 1 and 3", func(t *testing.T) {
 		stderr := &syncBuffer{}
 		p := launchRing(t, "count-badring", Options{Stderr: stderr})
-		checkTransport(t, p, 1, wire.TransportStream)
+		checkTransport(t, p, wire.ProtocolVersion, wire.TransportStream)
 		streamAll(t, p, 20000, 64)
 		if !strings.Contains(stderr.String(), "cannot use the shared ring") {
 			t.Errorf("the plugin did not say why it declined the ring; stderr: %q", stderr.String())
@@ -307,7 +309,7 @@ func TestRingVersion1Plugin(t *testing.T) {
 // processes to inherit (docs/PROTOCOL.md §10.1).
 func TestRingTakenCleanly(t *testing.T) {
 	p := launchRing(t, "ring-env", Options{})
-	checkTransport(t, p, 2, wire.TransportRing)
+	checkTransport(t, p, wire.ProtocolVersion, wire.TransportRing)
 	_, err := p.OpenSource(closeCtx(t), nil, nil, newStream(0).handle)
 	const want = `env set false ""; ring descriptors []; mapped true`
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -321,7 +323,7 @@ func TestRingTakenCleanly(t *testing.T) {
 func TestRingIdleSessionStaysAlive(t *testing.T) {
 	ctx := closeCtx(t)
 	p := launchRing(t, "count", Options{Heartbeat: 100 * time.Millisecond})
-	checkTransport(t, p, 2, wire.TransportRing)
+	checkTransport(t, p, wire.ProtocolVersion, wire.TransportRing)
 	select {
 	case <-p.Done():
 		t.Fatalf("an idle plugin's session ended: %v", p.Err())
@@ -434,7 +436,7 @@ func TestRingExitWithoutDoorbell(t *testing.T) {
 func TestRingBatchBudget(t *testing.T) {
 	const ringSize, maxFrame = 32 << 20, 4 << 20
 	p := launchRing(t, "count", Options{RingSize: ringSize, MaxFrame: maxFrame})
-	checkTransport(t, p, 2, wire.TransportRing)
+	checkTransport(t, p, wire.ProtocolVersion, wire.TransportRing)
 	var largest int
 	st := newStream(0)
 	handler := func(b *wire.Events) error {
@@ -458,13 +460,14 @@ func TestRingBatchBudget(t *testing.T) {
 
 // TestRingNoOfferNoVariable: a ring variable in the host's own
 // environment does not reach a plugin offered no ring, which would take
-// it for an offer it cannot use and fall back to version 1.
+// it for an offer it cannot use and leave out version 2.
 func TestRingNoOfferNoVariable(t *testing.T) {
 	t.Setenv(wire.EnvRingFD, "99")
 	p := launchRing(t, "count", Options{RingSize: -1})
-	if ack := p.HelloAck(); ack.Version != 2 || ack.Transport != wire.TransportStream {
-		t.Errorf("HELLO_ACK %+v, want version 2 on the stream", ack)
+	if v := p.Hello().Versions; !slices.Equal(v, []uint16{1, 2, 3}) {
+		t.Errorf("HELLO offers versions %v, want [1 2 3]", v)
 	}
+	checkAck(t, p, wire.ProtocolVersion, wire.TransportStream)
 }
 
 // TestRingVariableInOptionsEnv: a ring variable in Options.Env, naming

@@ -131,7 +131,7 @@ func TestSourceResumeProgressEnd(t *testing.T) {
 		pr := wire.Progress{Percent: 50, Text: "half"}
 		f.send(wire.MsgProgress, 1, pr.AppendTo(nil))
 		end := wire.End{HasPosition: true, Position: 43}
-		f.send(wire.MsgEnd, 1, end.AppendTo(nil))
+		f.send(wire.MsgEnd, 1, end.AppendTo(nil, f.ack.Version))
 	}()
 	s, err := p.OpenSource(context.Background(), map[string]string{"k": "v"}, &resume, c.handle)
 	if err != nil {
@@ -441,5 +441,94 @@ func TestEventsAfterStopReply(t *testing.T) {
 	expectViolation(t, f, p, wire.ErrCodeUnexpected, "EVENTS for instance 1 after its END or STOP reply")
 	if got := c.got(); !equal(got, []uint64{1}) {
 		t.Errorf("handler saw %v, want nothing after the drain", got)
+	}
+}
+
+// TestEndFailedVersion3: a version 3 END with status failed ends that
+// instance alone: Ended closes, Err gives the plugin's reason, Stop and
+// Close are answered without repeating it, and the session goes on.
+func TestEndFailedVersion3(t *testing.T) {
+	h := sourceHello()
+	h.Versions = []uint16{1, 3}
+	f, p, err := startFake(t, h, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.expect(wire.MsgHelloAck)
+	if f.ack.Version != 3 {
+		t.Fatalf("chose version %d, want 3", f.ack.Version)
+	}
+	var c collector
+	s := openSource(t, f, p, nil, c.handle)
+	if s.Err() != nil {
+		t.Fatalf("Err() = %v while running", s.Err())
+	}
+	f.events(1, 1, 2)
+	end := wire.End{HasPosition: true, Position: 2, Status: wire.EndFailed, Message: "disk gone"}
+	f.send(wire.MsgEnd, 1, end.AppendTo(nil, 3))
+	select {
+	case <-s.Ended():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a failed END did not close Ended")
+	}
+	var ie *InstanceError
+	if !errors.As(s.Err(), &ie) || *ie != (InstanceError{Plugin: "fake", Instance: 1, Message: "disk gone"}) {
+		t.Fatalf("Err() = %#v, want instance 1's failure", s.Err())
+	}
+	if got := s.Err().Error(); got != "plugin fake: instance 1 failed: disk gone" {
+		t.Errorf("Err().Error() = %q", got)
+	}
+	go func() {
+		stop := f.request(f.expect(wire.MsgStop))
+		f.reply(wire.Reply{ID: stop.ID, HasPosition: true, Position: 2})
+		closeReq := f.request(f.expect(wire.MsgClose))
+		f.reply(wire.Reply{ID: closeReq.ID})
+	}()
+	ctx := closeCtx(t)
+	if last, ok, err := s.Stop(ctx); err != nil || !ok || last != 2 {
+		t.Fatalf("Stop = %d, %v, %v; want 2, true, nil", last, ok, err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := c.got(); !equal(got, []uint64{1, 2}) {
+		t.Errorf("handler saw %v", got)
+	}
+	select {
+	case <-p.Done():
+		t.Fatalf("the session ended: %v", p.Err())
+	default:
+	}
+	openSource(t, f, p, nil, c.handle) // the session still opens instances
+}
+
+// TestEndLayoutFollowsVersion: END is decoded by the session's version;
+// a body of the other layout, or an unknown status, is malformed.
+func TestEndLayoutFollowsVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		versions []uint16
+		body     []byte
+		text     string
+	}{
+		{"version 1 END in a version 3 session", []uint16{3}, (&wire.End{}).AppendTo(nil, 1), "END body truncated at byte 9 reading status"},
+		{"version 3 END in a version 1 session", []uint16{1}, (&wire.End{}).AppendTo(nil, 3), "END body has 5 unexpected trailing bytes"},
+		{"unknown status", []uint16{3}, (&wire.End{Status: 7}).AppendTo(nil, 3), "END status 7 unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := sourceHello()
+			h.Versions = tc.versions
+			f, p, err := startFake(t, h, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.expect(wire.MsgHelloAck)
+			s := openSource(t, f, p, nil, (&collector{}).handle)
+			f.send(wire.MsgEnd, 1, tc.body)
+			expectViolation(t, f, p, wire.ErrCodeMalformed, tc.text)
+			if s.Err() != nil {
+				t.Errorf("Source.Err() = %v after a malformed END", s.Err())
+			}
+		})
 	}
 }

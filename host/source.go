@@ -45,7 +45,8 @@ type Source struct {
 	mu      sync.Mutex
 	percent float64
 	text    string
-	err     error // the handler's error
+	err     error          // the handler's error
+	failure *InstanceError // the plugin's, from END
 	stopped bool
 	closed  bool
 }
@@ -90,15 +91,33 @@ func (s *Source) Progress() (percent float64, text string) {
 }
 
 // Ended is closed when the plugin reports that the source has finished
-// for good (END). The instance still has to be stopped and closed.
+// for good (END): at the end of its stream or, from protocol version 3 on,
+// because the instance failed; Err tells which. The instance still has to
+// be stopped and closed.
 func (s *Source) Ended() <-chan struct{} { return s.ended }
+
+// Err returns the instance's failure, a *InstanceError, once the plugin
+// has reported it; nil while the source runs and after a clean end. The
+// session goes on. Only plugins speaking protocol version 3 or later can
+// fail one instance alone: an older one that fails ends the session, which
+// Plugin.Err reports.
+func (s *Source) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failure == nil {
+		return nil
+	}
+	return s.failure
+}
 
 // Stop drains the instance: the plugin stops reading, sends what it has
 // and answers with its last position (ok false when it never had one).
 // Stop returns once every event up to that position was handed to the
 // handler and acknowledged; if the handler had stopped delivery, Stop
 // returns its error with the position. Options.Timeout bounds each wait
-// for the next batch of the drain, not the whole drain.
+// for the next batch of the drain, not the whole drain. An instance that
+// failed (Err) is stopped as one that ended: the plugin answers at once,
+// and Stop does not repeat the failure.
 func (s *Source) Stop(ctx context.Context) (last uint64, ok bool, err error) {
 	c := &call{
 		t: wire.MsgStop, instance: s.id, op: fmt.Sprintf("stop instance %d", s.id),
@@ -132,7 +151,8 @@ func (s *Source) checkStop(r *wire.Reply) error {
 }
 
 // Close releases the instance, stopping it first if Stop was not called.
-// It returns the handler's error if the handler stopped delivery.
+// It returns the handler's error if the handler stopped delivery, and,
+// like Stop, not the instance's failure, which Err reports.
 func (s *Source) Close(ctx context.Context) error {
 	s.mu.Lock()
 	stopped, closed := s.stopped, s.closed
@@ -185,7 +205,7 @@ func (s *Source) handle(h wire.Header, body []byte) error {
 		s.mu.Unlock()
 	case wire.MsgEnd:
 		var m wire.End
-		if err := m.Decode(body); err != nil {
+		if err := m.Decode(body, s.p.ack.Version); err != nil {
 			return malformed(err)
 		}
 		switch {
@@ -196,6 +216,11 @@ func (s *Source) handle(h wire.Header, body []byte) error {
 				"instance %d ended at position %d, but the last event it sent is at %d", s.id, m.Position, s.last)
 		}
 		s.isEnd = true
+		if m.Status == wire.EndFailed {
+			s.mu.Lock()
+			s.failure = &InstanceError{Plugin: s.p.name, Instance: s.id, Message: m.Message}
+			s.mu.Unlock()
+		}
 		close(s.ended)
 	default:
 		return violationf(wire.ErrCodeUnexpected, "%s frame for source instance %d", h.Type, s.id)

@@ -13,6 +13,12 @@ type message interface {
 	AppendTo(dst []byte) []byte
 }
 
+// appender is a message whose encoding needs more than the message, such
+// as END's, which depends on the session's version.
+type appender func(dst []byte) []byte
+
+func (f appender) AppendTo(dst []byte) []byte { return f(dst) }
+
 // conn is the writing half of a session. Every frame is written whole by
 // one Write call under mu, so frames from many goroutines never interleave.
 type conn struct {

@@ -48,7 +48,7 @@ func benchSink(b *testing.B) (EventSink, func()) {
 	w := &ackingWriter{}
 	s.c = conn{w: w, max: wire.DefaultMaxFrame, lost: func(error) {}}
 	in := &instance{s: s, id: 1, stopCh: make(chan struct{}), ready: make(chan struct{})}
-	in.out = newOutlet(&s.c, 1, 8, 0)
+	in.out = newOutlet(&s.c, wire.ProtocolVersion, 1, 8, 0)
 	w.out = in.out
 	in.em = newEmitter(in, kinds, benchLimits(), 0)
 	go in.em.flush(in.out, s.abort)

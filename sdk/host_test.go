@@ -53,6 +53,7 @@ type fakeHost struct {
 	result  chan error
 	stderr  *syncBuffer
 	hello   wire.Hello
+	version uint16 // chosen by handshake
 	nextID  uint32
 	stopHB  chan struct{}
 }
@@ -178,6 +179,7 @@ func (h *fakeHost) handshake(ack wire.HelloAck) {
 	if err := h.hello.Decode(f.body); err != nil {
 		h.t.Fatalf("host: HELLO: %v", err)
 	}
+	h.version = ack.Version
 	h.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
 	go func() {
 		tick := time.NewTicker(time.Duration(ack.HeartbeatMS) * time.Millisecond / 3)

@@ -37,6 +37,7 @@ type instance struct {
 	src          Source   // polled
 	ackDelivered uint64   // the last position passed to Acker.Ack
 	em           *emitter // Run
+	endFailed    bool     // END said the instance failed; set before drained closes
 	readyFlag    atomic.Bool
 	readyOnce    sync.Once
 	ready        chan struct{} // closed when Run first uses its sink or session
@@ -72,7 +73,7 @@ func newInstance(s *server, id uint16, req wire.Request) *instance {
 	case s.p.Sink != nil:
 		in.wq.wake = make(chan struct{}, 1)
 	default:
-		in.out = newOutlet(&s.c, id, int(s.ack.Window), in.o.ResumeFrom)
+		in.out = newOutlet(&s.c, s.ack.Version, id, int(s.ack.Window), in.o.ResumeFrom)
 		in.ackDelivered = in.o.ResumeFrom
 		if s.p.Run != nil {
 			in.em = newEmitter(in, s.kinds, s.limits, in.o.ResumeFrom)
@@ -280,7 +281,8 @@ func (in *instance) closeHook() error {
 		defer t.Stop()
 		select {
 		case <-in.runDone:
-			if cleanRunEnd(in.runErr) {
+			if cleanRunEnd(in.runErr) || in.endFailed {
+				// A failure END already reported is not the release's.
 				return nil
 			}
 			return fmt.Errorf("Run: %w", in.runErr)

@@ -36,7 +36,7 @@ func Main(p Plugin) {
 	if err != nil {
 		// The ring only makes the session faster: go on without it.
 		fmt.Fprintf(os.Stderr, "plugctl runtime: cannot use the shared ring the host offers, so frames stay on the stream: %v\n", err)
-		opts.Versions = []uint16{1}
+		opts.Versions = protocolVersions(false)
 	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, shutdownSignals...)

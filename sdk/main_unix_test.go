@@ -165,18 +165,17 @@ func TestMainStdioAndSignal(t *testing.T) {
 
 // TestMainStrayRingVariable: a ring variable naming a descriptor that is
 // not a ring (the protocol's own, the Go runtime's, none) leaves it open:
-// the plugin offers only version 1 and works on the stream.
+// the plugin leaves out version 2, which would claim the ring, and works
+// on the stream.
 func TestMainStrayRingVariable(t *testing.T) {
 	for fd := 3; fd <= 10; fd++ {
 		t.Run(strconv.Itoa(fd), func(t *testing.T) {
 			p := startProcess(t, wire.EnvRingFD+"="+strconv.Itoa(fd))
 			var hello wire.Hello
-			if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || !slices.Equal(hello.Versions, []uint16{1}) {
-				t.Fatalf("HELLO %+v, %v; want versions [1]", hello, err)
+			if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || !slices.Equal(hello.Versions, []uint16{1, 3}) {
+				t.Fatalf("HELLO %+v, %v; want versions [1 3]", hello, err)
 			}
-			ack := defaultAck
-			ack.Version = 1
-			p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+			p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
 			p.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
 			var r wire.Reply
 			if err := r.Decode(p.expect(wire.MsgReply)); err != nil || r.Status != wire.StatusOK {
@@ -214,7 +213,7 @@ func TestMainExitCodes(t *testing.T) {
 		p := startProcess(t)
 		p.expect(wire.MsgHello)
 		p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
-		p.send(wire.MsgEnd, 1, (&wire.End{}).AppendTo(nil))
+		p.send(wire.MsgEnd, 1, (&wire.End{}).AppendTo(nil, defaultAck.Version))
 		p.expect(wire.MsgError)
 		if code := p.exitCode(); code != ExitProtocolViolation || !strings.Contains(p.stderr.String(), "protocol violation by host: END frame from the host") {
 			t.Fatalf("exit code %d, stderr:\n%s", code, &p.stderr)

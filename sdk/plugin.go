@@ -48,7 +48,8 @@ type Plugin struct {
 	// Run runs one instance of a callback-driven source: it emits through
 	// sink, from any number of goroutines, until it returns or the session
 	// shuts down. Returning nil, ErrEndOfStream or ErrShutdown before the
-	// stop ends the stream (END); any other error fails the plugin.
+	// stop ends the stream (END); any other error fails the instance
+	// (see Source).
 	//
 	// The OPEN is answered once Run first uses sink or s, or returns, or
 	// after a second: check the configuration before anything else, so a
@@ -75,7 +76,10 @@ type Open struct {
 // NextBatch adds the events that are ready to b and returns nil, returns
 // ErrTimeout when none is ready yet (wait a little inside, 10 to 100 ms, so
 // the loop does not spin), or ErrEndOfStream once the source is finished.
-// Any other error fails the plugin: it shuts down and tells the host why.
+// Any other error fails the instance. With a host that speaks protocol
+// version 3 or later, END tells the host why and the other instances go
+// on; with an older host, the protocol cannot fail one instance alone, so
+// the plugin shuts down, tells the host why with GOODBYE and exits 1.
 //
 // A Source may also implement Acker, Progresser, Stopper and io.Closer.
 // The SDK calls all of its methods from one goroutine at a time, so a

@@ -11,8 +11,9 @@ import (
 
 var errRingUnsupported = errors.New("shared rings are not supported on this system")
 
-// OfferedRing reports that no ring can be mapped here: the plugin offers
-// only protocol version 1, so the host keeps every frame on the stream.
+// OfferedRing reports that no ring can be mapped here: the plugin leaves
+// protocol version 2 out of HELLO, so the host keeps every frame on the
+// stream.
 func OfferedRing() (*wire.Ring, error) {
 	if _, ok := os.LookupEnv(wire.EnvRingFD); ok {
 		os.Unsetenv(wire.EnvRingFD)

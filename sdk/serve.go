@@ -78,9 +78,9 @@ type ServeOptions struct {
 	BatchBytes int
 
 	// Versions are the protocol versions offered in HELLO; nil: all from
-	// 1 to wire.ProtocolVersion, or only 1 when the host offered a ring
-	// (wire.EnvRingFD is set) and Ring is nil, since a plugin that lists
-	// version 2 must take the ring it was offered.
+	// 1 to wire.ProtocolVersion, but without wire.RingVersion when the
+	// host offered a ring (wire.EnvRingFD is set) and Ring is nil, since a
+	// plugin that lists that version must take the ring it was offered.
 	Versions []uint16
 
 	// Ring is the shared ring the host offered, if any. When the host
@@ -193,12 +193,8 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 		opts.BatchBytes = DefaultBatchBytes
 	}
 	if opts.Versions == nil {
-		opts.Versions = []uint16{1}
-		if _, offered := os.LookupEnv(wire.EnvRingFD); !offered || opts.Ring != nil {
-			for v := uint16(2); v <= wire.ProtocolVersion; v++ {
-				opts.Versions = append(opts.Versions, v)
-			}
-		}
+		_, offered := os.LookupEnv(wire.EnvRingFD)
+		opts.Versions = protocolVersions(!offered || opts.Ring != nil)
 	}
 	s := &server{
 		p:         p,
@@ -217,6 +213,20 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	close(s.setupGate)
 	s.c = conn{w: w, max: wire.HelloMaxFrame, lost: s.connLost}
 	return s, nil
+}
+
+// protocolVersions lists the versions this SDK speaks. Listing
+// wire.RingVersion tells a host that offered a ring that the plugin takes
+// it, so a plugin that cannot leaves that version out; the later versions
+// keep their own features either way.
+func protocolVersions(takesRing bool) []uint16 {
+	var l []uint16
+	for v := uint16(1); v <= wire.ProtocolVersion; v++ {
+		if v != wire.RingVersion || takesRing {
+			l = append(l, v)
+		}
+	}
+	return l
 }
 
 func (s *server) serve(r io.Reader) error {
@@ -360,12 +370,19 @@ func (s *server) connLost(err error) {
 	s.fatal(outcome{code: ExitConnectionLost, err: fmt.Errorf("host connection lost: %w", err)})
 }
 
-// instanceFailed shuts the plugin down because an instance failed: one
-// failure model, the process's, so the host sees GOODBYE with the reason
-// and the exit code says the plugin failed.
+// instanceFailed reports the failure of one source instance, once its
+// last events are sent. From wire.EndStatusVersion on, END says so and the
+// other instances go on. Before it the protocol cannot fail one instance
+// alone: the plugin shuts down, the host sees GOODBYE with the reason, and
+// the exit code says the plugin failed.
 func (s *server) instanceFailed(in *instance, err error) {
+	s.logf("plugctl runtime: instance %d failed: %v", in.id, err)
+	if s.ack.Version >= wire.EndStatusVersion {
+		in.endFailed = true
+		in.out.end(wire.EndFailed, clip(err.Error()))
+		return
+	}
 	err = fmt.Errorf("instance %d failed: %w", in.id, err)
-	s.logf("plugctl runtime: %v", err)
 	s.end(outcome{code: ExitPluginError, err: err, goodbye: &wire.Goodbye{Reason: wire.GoodbyeError, Message: clip(err.Error())}})
 }
 

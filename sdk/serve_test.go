@@ -72,7 +72,7 @@ func (h *fakeHost) receiveUntilEnd(instance uint16) ([]wire.Event, wire.End) {
 			h.ack(instance, ev[len(ev)-1].Position)
 		case wire.MsgEnd:
 			var end wire.End
-			if err := end.Decode(f.body); err != nil {
+			if err := end.Decode(f.body, h.version); err != nil {
 				h.t.Fatal(err)
 			}
 			return got, end
@@ -98,7 +98,7 @@ func checkPositions(t *testing.T, events []wire.Event, first uint64, n int) {
 func TestServeHandshakeAndGoodbye(t *testing.T) {
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{ID: "4f1c"})
 	h.handshake(defaultAck)
-	want := wire.Hello{Versions: []uint16{1, 2}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: wire.RoleSource, EventKinds: []string{"tick", "tock"}}
+	want := wire.Hello{Versions: []uint16{1, 2, 3}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: wire.RoleSource, EventKinds: []string{"tick", "tock"}}
 	if fmt.Sprint(h.hello) != fmt.Sprint(want) {
 		t.Fatalf("HELLO = %+v, want %+v", h.hello, want)
 	}
@@ -971,34 +971,148 @@ func TestServeSignals(t *testing.T) {
 	})
 }
 
-func TestServeInstanceFailure(t *testing.T) {
-	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
-		if err := sink.Emit("tick", []byte("before")); err != nil {
-			return err
-		}
-		return errors.New("sensor unplugged")
-	}}
-	h := startPlugin(t, p, ServeOptions{})
-	h.handshake(defaultAck)
-	h.open(1, nil)
-	var last wire.Event
-	for {
-		f := h.next()
-		if f.h.Type == wire.MsgGoodbye {
-			var g wire.Goodbye
-			if err := g.Decode(f.body); err != nil || g.Reason != wire.GoodbyeError || g.Message != "instance 1 failed: sensor unplugged" {
-				t.Fatalf("GOODBYE %+v, %v", g, err)
+// failingPlugin is a source whose instances opened with the setting fail
+// send one event ("before") and then fail, the way its kind says: a Run
+// returning an error, a polled source returning one, or a polled source
+// handing over an event too large for any frame. Other instances emit
+// until they are stopped.
+func failingPlugin(kind string) Plugin {
+	p := Plugin{Spec: testSpec}
+	if kind == "run" {
+		p.Run = func(o Open, sink EventSink, s *Session) error {
+			if o.Settings["fail"] != "" {
+				if err := sink.Emit("tick", []byte("before")); err != nil {
+					return err
+				}
+				return errors.New("sensor unplugged")
 			}
-			break
+			for s.Sleep(time.Millisecond) {
+				if err := sink.Emit("tock", []byte("on")); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		ev := h.events(f)
-		last = ev[len(ev)-1]
-		h.ack(1, last.Position)
+		return p
 	}
-	if string(last.Payload) != "before" {
-		t.Fatalf("the event emitted before the failure was not flushed: %+v", last)
+	p.Source = func(o Open) (Source, error) {
+		fail, sent := o.Settings["fail"] != "", false
+		return sourceFunc(func(b *Batch) error {
+			switch {
+			case !fail:
+				time.Sleep(time.Millisecond)
+				return b.Append(0, 0, 1, []byte("on"))
+			case !sent:
+				sent = true
+				return b.Append(0, 0, 0, []byte("before"))
+			case kind == "too-large":
+				return b.Append(0, 0, 0, make([]byte, wire.DefaultMaxFrame))
+			}
+			return errors.New("sensor unplugged")
+		}), nil
 	}
-	h.wantExit(ExitPluginError, "instance 1 failed: sensor unplugged")
+	return p
+}
+
+// TestServeInstanceFailure: from version 3 on, a failed instance sends its
+// last events and END failed with the reason, and that is all: another
+// instance keeps emitting, a new one opens, STOP and CLOSE of the failed
+// one are answered ok, and the session ends cleanly.
+func TestServeInstanceFailure(t *testing.T) {
+	for kind, reason := range map[string]string{
+		"run":       "sensor unplugged",
+		"polled":    "sensor unplugged",
+		"too-large": ErrEventTooLarge.Error(),
+	} {
+		t.Run(kind, func(t *testing.T) {
+			h := startPlugin(t, failingPlugin(kind), ServeOptions{})
+			h.handshake(defaultAck)
+			h.open(2, nil)
+			h.open(1, map[string]string{"fail": "1"})
+			var failedEnd *wire.End
+			var before []wire.Event
+			afterEnd := 0 // instance 2's events that followed END
+			for afterEnd == 0 {
+				f := h.next()
+				switch {
+				case f.h.Type == wire.MsgEvents:
+					ev := h.events(f)
+					h.ack(f.h.Instance, ev[len(ev)-1].Position)
+					if f.h.Instance == 1 {
+						before = append(before, ev...)
+					} else if failedEnd != nil {
+						afterEnd += len(ev)
+					}
+				case f.h.Type == wire.MsgEnd && f.h.Instance == 1:
+					failedEnd = new(wire.End)
+					if err := failedEnd.Decode(f.body, h.version); err != nil {
+						t.Fatal(err)
+					}
+				case f.h.Type == wire.MsgProgress:
+				default:
+					t.Fatalf("%s frame for instance %d", f.h.Type, f.h.Instance)
+				}
+			}
+			if len(before) != 1 || string(before[0].Payload) != "before" {
+				t.Fatalf("instance 1 sent %+v before failing, want the one event \"before\"", before)
+			}
+			if !strings.Contains(failedEnd.Message, reason) || *failedEnd != (wire.End{HasPosition: true, Position: 1, Status: wire.EndFailed, Message: failedEnd.Message}) {
+				t.Fatalf("END %+v, want failed at position 1 with a message naming %q", *failedEnd, reason)
+			}
+			if r := h.request(wire.MsgStop, 1, wire.Request{}); r.Status != wire.StatusOK || !r.HasPosition || r.Position != 1 {
+				t.Fatalf("STOP of the failed instance: %+v, want ok at position 1", r)
+			}
+			if r := h.request(wire.MsgClose, 1, wire.Request{}); r.Status != wire.StatusOK {
+				t.Fatalf("CLOSE of the failed instance: %+v, want ok: END already reported the failure", r)
+			}
+			h.open(3, nil)
+			h.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil))
+			for {
+				f := h.next()
+				if f.h.Type == wire.MsgGoodbye {
+					var g wire.Goodbye
+					if err := g.Decode(f.body); err != nil || g.Reason != wire.GoodbyeRequested {
+						t.Fatalf("GOODBYE %+v, %v; want requested", g, err)
+					}
+					break
+				}
+			}
+			h.wantExit(ExitOK, "instance 1 failed: "+reason)
+		})
+	}
+}
+
+// TestServeInstanceFailureBeforeVersion3: versions 1 and 2 cannot fail one
+// instance alone, so a failed instance ends the plugin: its events are
+// flushed, then GOODBYE error with the reason, exit 1.
+func TestServeInstanceFailureBeforeVersion3(t *testing.T) {
+	for _, version := range []uint16{1, 2} {
+		t.Run(fmt.Sprint(version), func(t *testing.T) {
+			h := startPlugin(t, failingPlugin("run"), ServeOptions{})
+			ack := defaultAck
+			ack.Version = version
+			h.handshake(ack)
+			h.open(1, map[string]string{"fail": "1"})
+			var last wire.Event
+			for {
+				f := h.next()
+				if f.h.Type == wire.MsgGoodbye {
+					var g wire.Goodbye
+					if err := g.Decode(f.body); err != nil || g.Reason != wire.GoodbyeError || g.Message != "instance 1 failed: sensor unplugged" {
+						t.Fatalf("GOODBYE %+v, %v", g, err)
+					}
+					break
+				}
+				ev := h.events(f)
+				last = ev[len(ev)-1]
+				h.ack(1, last.Position)
+			}
+			if string(last.Payload) != "before" {
+				t.Fatalf("the event emitted before the failure was not flushed: %+v", last)
+			}
+			h.wantExit(ExitPluginError, "instance 1 failed: sensor unplugged")
+		})
+	}
 }
 
 func TestServeProgress(t *testing.T) {
@@ -1130,15 +1244,18 @@ func TestServeIdleSourceBacksOff(t *testing.T) {
 }
 
 // TestServeRingOfferedButNotGiven: a plugin that calls Serve itself on a
-// host's stdio, with the host's ring variable set but no Ring, offers only
-// version 1: it could not take the ring a version 2 host would choose.
+// host's stdio, with the host's ring variable set but no Ring, leaves out
+// version 2, with which a host that offered a ring would choose it, and
+// keeps version 3 on the stream.
 func TestServeRingOfferedButNotGiven(t *testing.T) {
 	t.Setenv(wire.EnvRingFD, "3")
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
-	ack := defaultAck
-	ack.Version = 1
-	h.handshake(ack)
-	if !slices.Equal(h.hello.Versions, []uint16{1}) {
-		t.Fatalf("HELLO offers versions %v, want [1]", h.hello.Versions)
+	h.handshake(defaultAck)
+	if !slices.Equal(h.hello.Versions, []uint16{1, 3}) {
+		t.Fatalf("HELLO offers versions %v, want [1 3]", h.hello.Versions)
+	}
+	h.open(1, nil)
+	if _, end := h.receiveUntilEnd(1); end.Status != wire.EndFinished {
+		t.Fatalf("END %+v, want finished", end)
 	}
 }

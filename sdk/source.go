@@ -12,9 +12,10 @@ import (
 // outlet sends the EVENTS frames of one source instance and enforces the
 // window: at most window batches may wait for the host's ACK.
 type outlet struct {
-	c      *conn
-	id     uint16
-	window int
+	c       *conn
+	version uint16 // the session's protocol version, for END's layout
+	id      uint16
+	window  int
 
 	mu       sync.Mutex
 	inflight []uint64 // last position of each unacknowledged batch, oldest first
@@ -25,8 +26,8 @@ type outlet struct {
 	credit   chan struct{} // 1 slot: an ACK freed room
 }
 
-func newOutlet(c *conn, id uint16, window int, resume uint64) *outlet {
-	return &outlet{c: c, id: id, window: window, acked: resume, sent: resume, credit: make(chan struct{}, 1)}
+func newOutlet(c *conn, version, id uint16, window int, resume uint64) *outlet {
+	return &outlet{c: c, version: version, id: id, window: window, acked: resume, sent: resume, credit: make(chan struct{}, 1)}
 }
 
 // send waits for room in the window, then writes the batch held in buf
@@ -92,10 +93,12 @@ func (o *outlet) ackedPosition() uint64 {
 	return o.acked
 }
 
-// end tells the host the instance has finished for good.
-func (o *outlet) end() error {
+// end tells the host the instance has finished for good, and how: the
+// status and message travel from wire.EndStatusVersion on.
+func (o *outlet) end(status wire.EndStatus, msg string) error {
 	pos, any := o.position()
-	return o.c.send(wire.MsgEnd, o.id, &wire.End{HasPosition: any, Position: pos})
+	m := wire.End{HasPosition: any, Position: pos, Status: status, Message: msg}
+	return o.c.send(wire.MsgEnd, o.id, appender(func(dst []byte) []byte { return m.AppendTo(dst, o.version) }))
 }
 
 var errAborted = errors.New("session aborted")
@@ -214,7 +217,7 @@ loop:
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrEndOfStream):
-		in.out.end()
+		in.out.end(wire.EndFinished, "")
 	default:
 		s.instanceFailed(in, err)
 	}
@@ -271,7 +274,7 @@ func (in *instance) monitorRun() {
 	default:
 	}
 	if cleanRunEnd(in.runErr) {
-		in.out.end()
+		in.out.end(wire.EndFinished, "")
 	} else {
 		s.instanceFailed(in, in.runErr)
 	}

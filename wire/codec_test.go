@@ -85,9 +85,24 @@ func TestGolden(t *testing.T) {
 		{"RESULT", frame(MsgResult, 2, (&Result{Batch: 3, Status: WriteRetry, Message: "m"}).AppendTo(nil)), `
 			0e000000 24 00 0200
 			0300000000000000 01 01000000 6d`},
-		{"END", frame(MsgEnd, 2, (&End{HasPosition: true, Position: 4}).AppendTo(nil)), `
+		{"END version 1", frame(MsgEnd, 2, (&End{HasPosition: true, Position: 4}).AppendTo(nil, 1)), `
 			09000000 25 00 0200
 			01 0400000000000000`},
+		{"END version 2", frame(MsgEnd, 2, (&End{HasPosition: true, Position: 4}).AppendTo(nil, 2)), `
+			09000000 25 00 0200
+			01 0400000000000000`},
+		{"END version 3, finished", frame(MsgEnd, 2, (&End{HasPosition: true, Position: 4}).AppendTo(nil, 3)), `
+			0e000000 25 00 0200
+			01 0400000000000000
+			00 00000000`},
+		{"END version 3, failed", frame(MsgEnd, 2, (&End{HasPosition: true, Position: 4, Status: EndFailed, Message: "gone"}).AppendTo(nil, 3)), `
+			12000000 25 00 0200
+			01 0400000000000000
+			01 04000000 676f6e65`},
+		{"END version 3, failed before any event", frame(MsgEnd, 1, (&End{Status: EndFailed, Message: "x"}).AppendTo(nil, 3)), `
+			0f000000 25 00 0100
+			00 0000000000000000
+			01 01000000 78`},
 		{"GOODBYE", frame(MsgGoodbye, 0, (&Goodbye{Reason: GoodbyeSignal}).AppendTo(nil)), `
 			06000000 04 00 0000
 			0100 00000000`},
@@ -133,7 +148,6 @@ func roundTripCases() []struct {
 		}}, &SpecReply{}},
 		{MsgReply, &Reply{ID: 4, Status: StatusInvalidConfig, HasPosition: true, Position: 99, Message: "bad", Problems: []Problem{{"a", "b"}, {"c", "d"}}}, &Reply{}},
 		{MsgAck, &Ack{Position: math.MaxUint64}, &Ack{}},
-		{MsgEnd, &End{HasPosition: true, Position: 12}, &End{}},
 		{MsgProgress, &Progress{Percent: 99.5, Text: "almost"}, &Progress{}},
 		{MsgResult, &Result{Batch: 8, Status: WriteError, Message: "dropped"}, &Result{}},
 	}
@@ -211,6 +225,49 @@ func TestDecodeTruncatedAndTrailing(t *testing.T) {
 	}
 }
 
+// TestEndByVersion: END's layout follows the session's version: the
+// status and message exist from version 3 on, and a body of the other
+// layout is malformed, whatever its length.
+func TestEndByVersion(t *testing.T) {
+	for _, tc := range []struct {
+		version uint16
+		in      End
+	}{
+		{1, End{HasPosition: true, Position: 12}},
+		{2, End{}},
+		{3, End{HasPosition: true, Position: 12}},
+		{3, End{HasPosition: true, Position: 12, Status: EndFailed, Message: "disk gone"}},
+		{4, End{Status: EndFailed, Message: "newer versions keep the layout"}},
+	} {
+		body := tc.in.AppendTo(nil, tc.version)
+		var out End
+		if err := out.Decode(body, tc.version); err != nil || !reflect.DeepEqual(out, tc.in) {
+			t.Errorf("version %d: got %+v (%v), want %+v", tc.version, out, err, tc.in)
+		}
+		for n := range len(body) {
+			if err := out.Decode(body[:n], tc.version); !errors.Is(err, ErrMalformed) {
+				t.Errorf("version %d cut to %d of %d bytes: %v, want ErrMalformed", tc.version, n, len(body), err)
+			}
+		}
+		if err := out.Decode(append(body, 0), tc.version); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "trailing") {
+			t.Errorf("version %d with a trailing byte: %v", tc.version, err)
+		}
+	}
+	v3 := (&End{HasPosition: true, Position: 1}).AppendTo(nil, 3)
+	if err := new(End).Decode(v3, 2); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "trailing") {
+		t.Errorf("a version 3 body read as version 2: %v, want trailing bytes", err)
+	}
+	v2 := (&End{HasPosition: true, Position: 1}).AppendTo(nil, 2)
+	if err := new(End).Decode(v2, 3); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "reading status") {
+		t.Errorf("a version 2 body read as version 3: %v, want a truncated status", err)
+	}
+	failed := (&End{Status: EndFailed, Message: "dropped"}).AppendTo(nil, 2)
+	var out End
+	if err := out.Decode(failed, 2); err != nil || out != (End{}) {
+		t.Errorf("a failed END encoded for version 2 decodes as %+v, %v; want a plain END: version 2 has no status", out, err)
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 	for _, tc := range []struct {
@@ -222,7 +279,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"forged version count", new(Hello).Decode(append([]byte("PLUG"), u32(0xffffffff)...)), "says 4294967295 versions"},
 		{"forged problem count", new(Reply).Decode(append(make([]byte, 4+1+1+8+4), u32(1<<30)...)), "says 1073741824 problems"},
 		{"forged string length", new(Reject).Decode(append([]byte{1, 0}, u32(1<<31)...)), "need 2147483648 bytes"},
-		{"bool out of range", new(End).Decode(append([]byte{2}, make([]byte, 8)...)), "is 2, want 0 or 1"},
+		{"bool out of range", new(End).Decode(append([]byte{2}, make([]byte, 8)...), 1), "is 2, want 0 or 1"},
+		{"end status", new(End).Decode((&End{Status: 2}).AppendTo(nil, 3), 3), "END status 2 unknown"},
 		{"max frame too small", new(HelloAck).Decode((&HelloAck{Version: 1, MaxFrame: 100, HeartbeatMS: 1, Window: 1}).AppendTo(nil)), "max frame 100 outside"},
 		{"zero window", new(HelloAck).Decode((&HelloAck{Version: 1, MaxFrame: DefaultMaxFrame, HeartbeatMS: 1}).AppendTo(nil)), "window is 0"},
 		{"progress over 100", new(Progress).Decode((&Progress{Percent: 100.5}).AppendTo(nil)), "outside [0, 100]"},

@@ -9,8 +9,22 @@ import (
 
 // ProtocolVersion is the newest wire protocol version this package speaks;
 // it speaks every version from 1 up. docs/PROTOCOL.md in the plugctl
-// repository is their specification. Version 2 adds the ring transport.
-const ProtocolVersion = 2
+// repository is their specification. Version 2 adds the ring transport;
+// version 3 adds a status to END, so that one instance can fail alone.
+const ProtocolVersion = 3
+
+// Versions that changed a message's layout: a body's layout follows from
+// the session's version, never from its length.
+const (
+	// RingVersion is the first version whose HELLO_ACK carries a
+	// transport. A plugin lists exactly this version to say it can take
+	// a ring the host offers; later versions say nothing about the ring.
+	RingVersion = 2
+
+	// EndStatusVersion is the first version whose END carries a status
+	// and a message.
+	EndStatusVersion = 3
+)
 
 // Frame size limits, in bytes of body (the 8-byte header is not counted).
 const (

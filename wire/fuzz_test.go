@@ -41,7 +41,11 @@ func decodeBody(t MsgType, body []byte) error {
 	case MsgResult:
 		return new(Result).Decode(body)
 	case MsgEnd:
-		return new(End).Decode(body)
+		// The layout follows the session's version: read it both ways.
+		if err := new(End).Decode(body, 1); err != nil && !errors.Is(err, ErrMalformed) {
+			return err
+		}
+		return new(End).Decode(body, EndStatusVersion)
 	case MsgEvents:
 		return readAll(body)
 	case MsgWrite:

@@ -96,7 +96,7 @@ type HelloAck struct {
 	MaxFrame    uint32 // largest body either side may send
 	HeartbeatMS uint32 // heartbeat interval; a peer silent for 3 is dead
 	Window      uint32 // batches in flight per instance before waiting
-	Transport   uint8  // version 2 on: TransportStream or TransportRing
+	Transport   uint8  // RingVersion on: TransportStream or TransportRing
 }
 
 // AppendTo appends the encoded body to dst.
@@ -106,7 +106,7 @@ func (m *HelloAck) AppendTo(dst []byte) []byte {
 	e.u32(m.MaxFrame)
 	e.u32(m.HeartbeatMS)
 	e.u32(m.Window)
-	if m.Version >= 2 {
+	if m.Version >= RingVersion {
 		e.u8(m.Transport)
 	}
 	return e
@@ -120,7 +120,7 @@ func (m *HelloAck) Decode(b []byte) error {
 	m.HeartbeatMS = d.u32("heartbeat")
 	m.Window = d.u32("window")
 	m.Transport = TransportStream
-	if m.Version >= 2 {
+	if m.Version >= RingVersion {
 		m.Transport = d.u8("transport")
 	}
 	if err := d.end(); err != nil {
@@ -472,26 +472,67 @@ func (m *Ack) Decode(b []byte) error {
 	return d.end()
 }
 
-// End says a source has finished for good; Position is its last event's.
+// EndStatus says how a source instance ended; END carries it from
+// protocol version 3 on.
+type EndStatus uint8
+
+// END statuses.
+const (
+	EndFinished EndStatus = 0 // the source reached the end of its stream
+	EndFailed   EndStatus = 1 // the instance failed; the other instances go on
+)
+
+// String returns "finished" or "failed".
+func (s EndStatus) String() string {
+	switch s {
+	case EndFinished:
+		return "finished"
+	case EndFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("end_status_%d", uint8(s))
+}
+
+// End says a source instance has finished for good; Position is its last
+// event's. Status and Message exist on the wire from EndStatusVersion on;
+// before it they are not encoded and every END means EndFinished.
 type End struct {
 	HasPosition bool // false when the instance sent no event
 	Position    uint64
+	Status      EndStatus
+	Message     string // why the instance failed; empty when it finished
 }
 
-// AppendTo appends the encoded body to dst.
-func (m *End) AppendTo(dst []byte) []byte {
+// AppendTo appends the body for a session of the given protocol version
+// to dst.
+func (m *End) AppendTo(dst []byte, version uint16) []byte {
 	e := encoder(dst)
 	e.bool(m.HasPosition)
 	e.u64(m.Position)
+	if version >= EndStatusVersion {
+		e.u8(uint8(m.Status))
+		e.str(m.Message)
+	}
 	return e
 }
 
-// Decode parses a body produced by AppendTo.
-func (m *End) Decode(b []byte) error {
+// Decode parses a body of a session of the given protocol version.
+func (m *End) Decode(b []byte, version uint16) error {
 	d := decoder{b: b, msg: MsgEnd}
+	*m = End{}
 	m.HasPosition = d.bool("has position")
 	m.Position = d.u64("position")
-	return d.end()
+	if version >= EndStatusVersion {
+		m.Status = EndStatus(d.u8("status"))
+		m.Message = d.str("message")
+	}
+	if err := d.end(); err != nil {
+		return err
+	}
+	if m.Status > EndFailed {
+		return fmt.Errorf("%w: END status %d unknown", ErrMalformed, m.Status)
+	}
+	return nil
 }
 
 // Progress reports how far a source with a known end has come.

@@ -11,8 +11,8 @@ import (
 	"unsafe"
 )
 
-// The ring transport of protocol version 2 (docs/PROTOCOL.md, "Ring
-// transport"): a launched plugin's frames travel to the host through
+// The ring transport of protocol version 2 and later (docs/PROTOCOL.md,
+// "Ring transport"): a launched plugin's frames travel to the host through
 // memory both processes map, instead of through the output pipe, which
 // then only carries doorbell bytes. A pipe copies every byte twice, through
 // the kernel, with a system call per batch; the ring copies once, in user
@@ -58,7 +58,7 @@ const (
 // shared memory.
 const EnvRingFD = "PLUGCTL_RING_FD"
 
-// Transports a HELLO_ACK of version 2 may choose.
+// Transports a HELLO_ACK of version 2 or later may choose.
 const (
 	TransportStream uint8 = 0 // every frame on the byte stream, as in version 1
 	TransportRing   uint8 = 1 // plugin frames through the ring; the stream carries doorbells

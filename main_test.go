@@ -26,9 +26,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
 
 // TestMain lets the test binary act as plugctl, so scripts run the code
-// under test as a separate process: "exec plugctl ...".
+// under test as a separate process: "exec plugctl ..."; and as the
+// fixture plugins of the host's tests.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"plugctl": main, "testhost": func() { os.Exit(testHost()) }})
+	testscript.Main(m, map[string]func(){"plugctl": main, "testhost": func() { os.Exit(testHost()) },
+		"faultsrc": faultSource, "crashsrc": crashSource})
 }
 
 // TestScript runs the end-to-end scenarios in testdata/script. Scripts that

@@ -42,13 +42,15 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    cmdExits,
-			"append":   cmdAppend,
-			"mtimes":   cmdMtimes,
-			"sums":     cmdSums,
-			"reports":  cmdReports,
-			"waitfile": cmdWaitFile,
-			"entry":    cmdEntry,
+			"exits":      cmdExits,
+			"append":     cmdAppend,
+			"mtimes":     cmdMtimes,
+			"sums":       cmdSums,
+			"reports":    cmdReports,
+			"waitfile":   cmdWaitFile,
+			"entry":      cmdEntry,
+			"waitlines":  cmdWaitLines,
+			"eventlines": cmdEventLines,
 		},
 	}
 	// gotooltest gives scripts a go command with the real GOCACHE, so

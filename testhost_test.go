@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plugctl/plugctl/enroll"
+	"github.com/plugctl/plugctl/eventline"
 	"github.com/plugctl/plugctl/host"
 	"github.com/plugctl/plugctl/wire"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -155,4 +158,74 @@ func cmdEntry(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("entry %s has no %s", args[0], args[1])
 	}
 	ts.Setenv(args[2], v)
+}
+
+// cmdWaitLines waits, at most 30s, until a file has N complete lines, or
+// N more than it has now with +N:
+//
+//	waitlines FILE N|+N
+func cmdWaitLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitlines FILE N|+N")
+	}
+	path := ts.MkAbs(args[0])
+	count := func() int {
+		b, _ := os.ReadFile(path)
+		return bytes.Count(b, []byte{'\n'})
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(args[1], "+"))
+	ts.Check(err)
+	if strings.HasPrefix(args[1], "+") {
+		n += count()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for count() < n {
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s has %d lines after 30s, want %d", args[0], count(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cmdEventLines checks a file of events as plugctl host writes them:
+// every line an event line with plugin and plugin_id, and each stream
+// (plugin id and instance) holding positions 1, 2, 3, … in order, none
+// twice, none missing. It prints one line per stream:
+//
+//	eventlines FILE    →  NAME/INSTANCE 1..LAST
+func cmdEventLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: eventlines FILE")
+	}
+	type stream struct {
+		id       string
+		instance uint16
+	}
+	last := map[stream]uint64{}
+	names := map[stream]string{}
+	var order []stream
+	for i, text := range strings.SplitAfter(ts.ReadFile(args[0]), "\n") {
+		if text == "" {
+			continue
+		}
+		if !strings.HasSuffix(text, "\n") {
+			ts.Fatalf("%s: line %d has no newline", args[0], i+1)
+		}
+		l, err := eventline.Parse([]byte(text))
+		if err != nil || l.Plugin == "" || l.PluginID == "" {
+			ts.Fatalf("%s: line %d %q: %v (plugin and plugin_id must be set)", args[0], i+1, text, err)
+		}
+		k := stream{l.PluginID, l.Instance}
+		if _, ok := last[k]; !ok {
+			order = append(order, k)
+			names[k] = l.Plugin
+		}
+		if want := last[k] + 1; l.Position != want {
+			ts.Fatalf("%s: line %d: %s/%d position %d, want %d", args[0], i+1, l.Plugin, l.Instance, l.Position, want)
+		}
+		last[k] = l.Position
+	}
+	for _, k := range order {
+		fmt.Fprintf(ts.Stdout(), "%s/%d 1..%d\n", names[k], k.instance, last[k])
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ func OpenOutput(path string, from int64, onFsync func(time.Duration)) (*Output, 
 		return nil, rec, fmt.Errorf("output %s: %w", path, err)
 	}
 	if err := lockFile(f); err != nil {
+		return fail(err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil { // a new file's name must survive a crash too
 		return fail(err)
 	}
 	size, cut, err := truncatePartial(f)
@@ -141,7 +145,10 @@ func (o *Output) Size() int64 {
 }
 
 // Write appends b, which holds whole lines, and for a file waits until
-// they are synced to disk. It returns the output's size after b. After a
+// they are synced to disk. It returns the file's size after b: the offset
+// a scan for later lines can start from; 0 for a stream, which cannot be
+// scanned, so that a state directory used with a stream and then with a
+// file leads to a scan of the whole file. After a
 // failure every Write fails: what reached the file is then unknown, and
 // only a restart, which cuts a partial line off, makes it known again.
 func (o *Output) Write(b []byte) (int64, error) {
@@ -158,7 +165,10 @@ func (o *Output) Write(b []byte) (int64, error) {
 		err = o.err
 	}
 	o.mu.Unlock()
-	if err != nil || o.f == nil {
+	if o.f == nil {
+		return 0, err
+	}
+	if err != nil {
 		return end, err
 	}
 	return end, o.sync(end)

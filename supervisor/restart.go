@@ -85,6 +85,9 @@ func (r *runner) run(e *enroll.Entry) {
 			b.reset()
 			continue
 		}
+		if out == interrupted {
+			continue // woken for a change that an earlier wake already took: start again as it is
+		}
 		wait := "its registry entry changes"
 		switch {
 		case out == finished:

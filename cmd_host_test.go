@@ -595,6 +595,19 @@ func TestHostListen(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill() })
 	p.waitLog(`msg="plugin connected on the socket" plugin=faultsrc plugin_id=` + e.ID)
 	h.waitLines(50)
+	metrics = scrape(t, addr)
+	series := `{plugin="faultsrc",plugin_id="` + e.ID + `",slot="1"} `
+	for _, name := range []string{"plugctl_host_events_total", "plugctl_host_acked_position"} {
+		m := regexp.MustCompile(regexp.QuoteMeta(name+series) + `(\d+)\n`).FindStringSubmatch(metrics)
+		if m == nil {
+			t.Errorf("metrics lack %s%s", name, series)
+		} else if n, _ := strconv.Atoi(m[1]); n < 50 {
+			t.Errorf("metrics: %s%s%d, want at least the 50 events written", name, series, n)
+		}
+	}
+	if want := `plugctl_host_plugin_up{plugin="faultsrc",plugin_id="` + e.ID + `"} 1`; !strings.Contains(metrics, want+"\n") {
+		t.Errorf("metrics lack %s", want)
+	}
 	p.stop()
 	select {
 	case err := <-exited:

@@ -109,6 +109,7 @@ type hostEnv struct {
 	t                    *testing.T
 	dir, out, state, fix string
 	reg                  *enroll.Registry
+	stdout               bool // hosts write to standard output (--out -), which goes to out
 }
 
 func newHostEnv(t *testing.T) *hostEnv {
@@ -212,9 +213,21 @@ func (h *hostEnv) start(args ...string) *hostProc {
 		h.t.Fatal(err)
 	}
 	defer f.Close()
-	args = append([]string{"host", "--registry", h.reg.Dir, "--out", h.out, "--state", h.state}, args...)
+	out := h.out
+	if h.stdout {
+		out = "-"
+	}
+	args = append([]string{"host", "--registry", h.reg.Dir, "--out", out, "--state", h.state}, args...)
 	cmd := exec.Command("plugctl", args...)
 	cmd.Stderr = f
+	if h.stdout {
+		so, err := os.OpenFile(h.out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		defer so.Close()
+		cmd.Stdout = so
+	}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
@@ -621,6 +634,30 @@ func TestHostListen(t *testing.T) {
 	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the socket is still there after shutdown: %v", err)
 	}
+}
+
+// TestHostStdout: with --out -, a killed plugin resumes after the last
+// line written, and after a clean shutdown the next host resumes every
+// instance from the state.
+func TestHostStdout(t *testing.T) {
+	t.Parallel()
+	h := newHostEnv(t)
+	h.stdout = true
+	e := h.enroll(h.binary("faultsrc", ""), nil)
+	p := h.start("--backoff-min", "20ms")
+	h.waitLines(100)
+	if err := syscall.Kill(h.pluginPid(0), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(`msg="plugin stopped; restarting"`)
+	h.waitLines(countLines(h.out) + 100)
+	p.stop()
+	n := countLines(h.out)
+	p = h.start()
+	p.waitLog(fmt.Sprintf(`msg="plugin running" plugin=faultsrc plugin_id=%s .* slot1_resumes_after=%d\b`, e.ID, n))
+	h.waitLines(n + 100)
+	p.stop()
+	exactlyOnce(t, lines(t, h.out), e.ID, 1)
 }
 
 // TestHostUsage: bad flags and a bad configuration exit 2 with the

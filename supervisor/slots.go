@@ -18,10 +18,11 @@ type slot struct {
 	m      slotMetrics
 	saveMu sync.Mutex // one save at a time, so an older mark never replaces a newer one
 
-	mu    sync.Mutex
-	mark  Mark
-	dirty bool // mark changed since it was last saved
-	owner any  // the runner or session streaming it; nil when free
+	mu      sync.Mutex
+	mark    Mark
+	dirty   bool // mark changed since it was last saved
+	owner   any  // the runner or session streaming it; nil when free
+	writing bool // a batch is between its write and advance
 
 	buf []byte // the handler's lines, reused: one session's read loop at a time owns the slot
 }
@@ -36,10 +37,39 @@ func (sl *slot) resume() *uint64 {
 	return &p
 }
 
+// writes marks a batch of the slot as being written, until advance.
+func (sl *slot) writes() {
+	sl.mu.Lock()
+	sl.writing = true
+	sl.mu.Unlock()
+}
+
 func (sl *slot) advance(position uint64, offset int64) {
 	sl.mu.Lock()
 	sl.mark.Position, sl.mark.Has, sl.mark.Offset, sl.dirty = position, true, offset, true
+	sl.writing = false
 	sl.mu.Unlock()
+}
+
+// idleSlack is how far an idle slot's offset may lag the output's end
+// before a checkpoint moves it up: the scan at start begins at the
+// smallest offset, and a plugin that stopped sending, or was removed,
+// would otherwise pin it where it stopped.
+const idleSlack = 1 << 20
+
+// followEnd moves the offset of a slot with no batch being written up to
+// the output's end, when it lags by more than idleSlack. Every later line
+// of the slot is written after that end, so a scan from it misses none:
+// the size is read while the slot's lock keeps its next batch waiting.
+func (sl *slot) followEnd(out *Output) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.writing {
+		return
+	}
+	if end := out.Size(); end-sl.mark.Offset > idleSlack {
+		sl.mark.Offset, sl.dirty = end, true
+	}
 }
 
 // recover opens the state and the output, cuts a partial last line off
@@ -215,6 +245,9 @@ func (s *supervisor) checkpoint() {
 	slots := slices.Collect(maps.Values(s.slots))
 	s.mu.Unlock()
 	for _, sl := range slots {
+		if s.out.Durable() {
+			sl.followEnd(s.out)
+		}
 		if err := s.save(sl); err != nil {
 			s.log.Error("state not saved", "slot", sl.key.String(), "err", err)
 		}

@@ -467,6 +467,7 @@ func (s *supervisor) handler(sl *slot, e *enroll.Entry) host.Handler {
 		}
 		sl.buf = buf
 		sl.m.batches.Inc()
+		sl.writes()
 		end, err := s.out.Write(buf)
 		if err != nil {
 			s.fail(err)

@@ -544,7 +544,7 @@ func TestHostUpdateThenRevoke(t *testing.T) {
 	h.waitLines(n + 50)
 
 	h.edit(e.ID, func(e *enroll.Entry) { e.Revoked, e.RevokedAt, e.Reason = true, time.Now().UTC(), "test revoke" }, nil)
-	p.waitLog(`msg="stopping plugin, not to be restarted: its entry is revoked: test revoke" plugin_id=` + e.ID)
+	p.waitLog(`msg="stopping plugin, not to be restarted: its entry is revoked: test revoke" plugin=faultsrc plugin_id=` + e.ID)
 	waitFor(t, 10*time.Second, "the revoked plugin to exit", func() bool { return syscall.Kill(second, 0) != nil }, p.logText)
 	n = countLines(h.out)
 	time.Sleep(1500 * time.Millisecond)

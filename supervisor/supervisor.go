@@ -138,8 +138,10 @@ func Run(ctx context.Context, o Options) error {
 		s.fail(errors.New("plugins still running after the drain bound"))
 	}
 	s.checkpoint()
-	if s.failErr != nil {
-		return s.failErr
+	select {
+	case <-s.failed:
+		return s.failErr // set before failed was closed
+	default:
 	}
 	s.log.Info("host stopped")
 	return nil
@@ -188,8 +190,8 @@ func (s *supervisor) fail(err error) {
 // the runners still running.
 func (s *supervisor) superviseRegistry(ctx context.Context) map[string]*runner {
 	runners := map[string]*runner{}
-	entries := map[string][]byte{} // each runner's entry, as marshalled, to see changes
-	sinks := map[string]bool{}     // sink entries already reported
+	entries := map[string]*enroll.Entry{} // each runner's entry as last handed to it
+	sinks := map[string]bool{}            // sink entries already reported
 	var last *enroll.Snapshot
 	reconcile := time.NewTicker(reconcileEvery)
 	defer reconcile.Stop()
@@ -215,7 +217,7 @@ func (s *supervisor) superviseRegistry(ctx context.Context) map[string]*runner {
 }
 
 // reconcile starts, restarts and stops runners to match snap.
-func (s *supervisor) reconcile(snap *enroll.Snapshot, runners map[string]*runner, entries map[string][]byte, sinks map[string]bool) {
+func (s *supervisor) reconcile(snap *enroll.Snapshot, runners map[string]*runner, entries map[string]*enroll.Entry, sinks map[string]bool) {
 	want := map[string]bool{}
 	for _, e := range snap.Entries {
 		if !e.AutoLaunch || e.Revoked {
@@ -229,14 +231,13 @@ func (s *supervisor) reconcile(snap *enroll.Snapshot, runners map[string]*runner
 			continue
 		}
 		want[e.ID] = true
-		m := enroll.Marshal(e)
 		switch r := runners[e.ID]; {
 		case r == nil:
 			r = &runner{s: s, wake: make(chan struct{}, 1), quit: make(chan struct{})}
-			runners[e.ID], entries[e.ID] = r, m
+			runners[e.ID], entries[e.ID] = r, e
 			s.wg.Go(func() { r.run(e) })
-		case !bytes.Equal(entries[e.ID], m):
-			entries[e.ID] = m
+		case !bytes.Equal(enroll.Marshal(entries[e.ID]), enroll.Marshal(e)):
+			entries[e.ID] = e
 			s.pluginLog(e).Info("registry entry changed: restarting the plugin", "version", e.Version)
 			r.update(e)
 		}
@@ -251,7 +252,7 @@ func (s *supervisor) reconcile(snap *enroll.Snapshot, runners map[string]*runner
 		} else if e != nil {
 			why = "its entry is no longer auto_launch"
 		}
-		s.log.Info("stopping plugin, not to be restarted: "+why, "plugin_id", id)
+		s.pluginLog(entries[id]).Info("stopping plugin, not to be restarted: " + why)
 		r.stop()
 		delete(runners, id)
 		delete(entries, id)

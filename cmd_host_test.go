@@ -31,7 +31,7 @@ const envFixtureDir = "FIXTURE_DIR"
 
 // faultSource is a source of positions resume+1, resume+2, … without end,
 // each payload {"n":position}: per events, then a pause of every
-// milliseconds (settings; default 10 and 5). It writes its pid to
+// milliseconds (settings; default 10 and 5); its Stop takes stop_ms. It writes its pid to
 // $FIXTURE_DIR/pid at start, and the newest position the host
 // acknowledged for instance I to $FIXTURE_DIR/acked.I. The host opens
 // slots 1..N in order in each session, so instance I is slot I.
@@ -52,6 +52,9 @@ func faultSource() {
 			if ms, err := strconv.Atoi(o.Settings["every"]); err == nil {
 				s.every = time.Duration(ms) * time.Millisecond
 			}
+			if ms, err := strconv.Atoi(o.Settings["stop_ms"]); err == nil {
+				s.stop = time.Duration(ms) * time.Millisecond
+			}
 			return s, nil
 		},
 	})
@@ -61,6 +64,7 @@ type counting struct {
 	next  uint64
 	per   int
 	every time.Duration
+	stop  time.Duration
 	acked *os.File
 }
 
@@ -83,6 +87,11 @@ func (c *counting) NextBatch(b *sdk.Batch) error {
 func (c *counting) Ack(position uint64) error {
 	_, err := c.acked.WriteAt(fmt.Appendf(nil, "%020d\n", position), 0)
 	return err
+}
+
+func (c *counting) Stop() error {
+	time.Sleep(c.stop)
+	return nil
 }
 
 func (c *counting) Close() error { return c.acked.Close() }
@@ -656,6 +665,43 @@ func TestHostStdout(t *testing.T) {
 	p = h.start()
 	p.waitLog(fmt.Sprintf(`msg="plugin running" plugin=faultsrc plugin_id=%s .* slot1_resumes_after=%d\b`, e.ID, n))
 	h.waitLines(n + 100)
+	p.stop()
+	exactlyOnce(t, lines(t, h.out), e.ID, 1)
+}
+
+// TestHostSecondSignal: a second signal during the drain exits at once
+// with status 1; nothing written is lost, and the next host resumes after
+// it.
+func TestHostSecondSignal(t *testing.T) {
+	t.Parallel()
+	h := newHostEnv(t)
+	e := h.enroll(h.binary("faultsrc", ""), nil)
+	cfg := h.config("[plugins.faultsrc]\nsettings = { stop_ms = 5000 }\n")
+	p := h.start("--config", cfg)
+	h.waitLines(50)
+	pid := h.pluginPid(0)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog(`msg="shutting down: draining every plugin"`)
+	time.Sleep(200 * time.Millisecond) // the plugin's Stop takes 5s: the drain is under way
+	sent := time.Now()
+	p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("the host still runs 3s after a second signal; log:\n%s", p.logText())
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.err, &ee) || ee.ExitCode() != exitFailure {
+		t.Errorf("the host exited with %v after a second signal, want status 1", p.err)
+	}
+	if d := time.Since(sent); d > time.Second {
+		t.Errorf("the host took %v to exit after the second signal", d)
+	}
+	p.waitLog(`plugctl: second signal: exiting without draining the plugins`)
+	waitFor(t, 5*time.Second, "the plugin to die with its host", func() bool { return syscall.Kill(pid, 0) != nil }, nil)
+	n := countLines(h.out)
+	p = h.start()
+	h.waitLines(n + 50)
 	p.stop()
 	exactlyOnce(t, lines(t, h.out), e.ID, 1)
 }

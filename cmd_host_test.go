@@ -529,6 +529,19 @@ func scrape(t *testing.T, addr string) string {
 	return string(b)
 }
 
+// metricValue returns the value of the series in a scrape, -1 if absent.
+func metricValue(metrics, series string) float64 {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + `(\S+)$`).FindStringSubmatch(metrics)
+	if m == nil {
+		return -1
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
 // TestHostUpdateThenRevoke: an updated entry restarts its plugin with the
 // new binary, its streams going on where they were; a revoked entry's
 // plugin is stopped and not started again.
@@ -617,16 +630,13 @@ func TestHostListen(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill() })
 	p.waitLog(`msg="plugin connected on the socket" plugin=faultsrc plugin_id=` + e.ID)
 	h.waitLines(50)
-	metrics = scrape(t, addr)
+	// The counters move just after a batch's lines are written and synced.
 	series := `{plugin="faultsrc",plugin_id="` + e.ID + `",slot="1"} `
-	for _, name := range []string{"plugctl_host_events_total", "plugctl_host_acked_position"} {
-		m := regexp.MustCompile(regexp.QuoteMeta(name+series) + `(\d+)\n`).FindStringSubmatch(metrics)
-		if m == nil {
-			t.Errorf("metrics lack %s%s", name, series)
-		} else if n, _ := strconv.Atoi(m[1]); n < 50 {
-			t.Errorf("metrics: %s%s%d, want at least the 50 events written", name, series, n)
-		}
-	}
+	waitFor(t, 5*time.Second, "the metrics to count the 50 events written", func() bool {
+		metrics = scrape(t, addr)
+		return metricValue(metrics, "plugctl_host_events_total"+series) >= 50 &&
+			metricValue(metrics, "plugctl_host_acked_position"+series) >= 50
+	}, func() string { return metrics })
 	if want := `plugctl_host_plugin_up{plugin="faultsrc",plugin_id="` + e.ID + `"} 1`; !strings.Contains(metrics, want+"\n") {
 		t.Errorf("metrics lack %s", want)
 	}

@@ -110,9 +110,9 @@ func (r *runner) run(e *enroll.Entry) {
 				e = next
 				continue
 			}
+			r.s.m.parked.WithLabelValues(e.Name, e.ID).Set(1)
 			p := r.s.o.Policy
 			log.Error(fmt.Sprintf("crash loop: %d failures within %v; plugin parked, not restarted until %s", p.CrashLoop, p.CrashWindow, wait), "err", err)
-			r.s.m.parked.WithLabelValues(e.Name, e.ID).Set(1)
 		}
 		next, _ := r.await(e, nil)
 		if next == nil {

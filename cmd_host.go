@@ -30,8 +30,9 @@ func hostCommand() *cli.Command {
 			"fails --crash-loop times within --crash-window is parked until its entry\n" +
 			"changes. Revoking, removing or updating an entry takes effect live.\n\n" +
 			"Events are appended to --out as JSON lines and acknowledged only once\n" +
-			"synced to disk; with --state, a restart of a plugin or of the host resumes\n" +
-			"every instance after its last event in the output, each event once.\n" +
+			"synced to disk; a restart of a plugin or of the host resumes every\n" +
+			"instance after its last event in the output, so each event is in it once\n" +
+			"(--state saves reading the whole output at start).\n" +
 			"SIGINT or SIGTERM drains every plugin and exits 0; a second one exits at once.\n" +
 			"docs/HOST.md has the guarantee, the configuration file and the metrics.\n\n" +
 			"Exit codes: 0 clean shutdown; 1 failure; 2 a usage error or a bad configuration.",
@@ -43,11 +44,11 @@ func hostCommand() *cli.Command {
 			&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics at http://`ADDR`/metrics, a loopback address such as 127.0.0.1:9464"},
 			&cli.BoolFlag{Name: "metrics-public", DisableDefaultText: true, Usage: "allow --metrics on an address other than loopback"},
 			&cli.StringFlag{Name: "config", Usage: "instances and settings per plugin, from the TOML `FILE`"},
-			&cli.DurationFlag{Name: "drain", Value: supervisor.DefaultDrain, Usage: "bound of each plugin's graceful stop"},
-			&cli.DurationFlag{Name: "backoff-min", Value: def.Min, Usage: "delay before the first restart of a failed plugin"},
-			&cli.DurationFlag{Name: "backoff-max", Value: def.Max, Usage: "cap of the restart delay, which doubles with each failure in a row"},
-			&cli.IntFlag{Name: "crash-loop", Value: def.CrashLoop, Usage: "failures within --crash-window that park a plugin"},
-			&cli.DurationFlag{Name: "crash-window", Value: def.CrashWindow, Usage: "the window of --crash-loop"},
+			&cli.DurationFlag{Name: "drain", Value: supervisor.DefaultDrain, Usage: "bound `D` of each plugin's graceful stop"},
+			&cli.DurationFlag{Name: "backoff-min", Value: def.Min, Usage: "delay `D` before the first restart of a failed plugin"},
+			&cli.DurationFlag{Name: "backoff-max", Value: def.Max, Usage: "cap `D` of the restart delay, which doubles with each failure in a row"},
+			&cli.IntFlag{Name: "crash-loop", Value: def.CrashLoop, Usage: "`N` failures within --crash-window park a plugin"},
+			&cli.DurationFlag{Name: "crash-window", Value: def.CrashWindow, Usage: "the window `D` of --crash-loop"},
 		},
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,

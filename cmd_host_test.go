@@ -542,15 +542,17 @@ func metricValue(metrics, series string) float64 {
 	return v
 }
 
-// TestHostUpdateThenRevoke: an updated entry restarts its plugin with the
-// new binary, its streams going on where they were; a revoked entry's
-// plugin is stopped and not started again.
+// TestHostUpdateThenRevoke: an entry enrolled while the host runs (in a
+// registry created meanwhile) is started; an updated entry restarts its
+// plugin with the new binary, its streams going on where they were; a
+// revoked entry's plugin is stopped and not started again.
 func TestHostUpdateThenRevoke(t *testing.T) {
 	t.Parallel()
 	h := newHostEnv(t)
+	p := h.start()
+	p.waitLog(`msg="host running"`)
 	bin := h.binary("faultsrc", "")
 	e := h.enroll(bin, nil)
-	p := h.start()
 	h.waitLines(50)
 	first := h.pluginPid(0)
 

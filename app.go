@@ -159,6 +159,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			testCommand(),
 			runCommand(),
 			manifestCommand(),
+			hostCommand(),
 			versionCommand(),
 			completionCommand(),
 		},

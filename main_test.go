@@ -26,12 +26,15 @@ import (
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
 
 // TestMain lets the test binary act as plugctl, so scripts run the code
-// under test as a separate process: "exec plugctl ...".
+// under test as a separate process: "exec plugctl ..."; and as the
+// fixture plugins of the host's tests.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"plugctl":         main,
 		"testhost":        func() { os.Exit(testHost()) },
 		"progress-plugin": progressPlugin,
+		"faultsrc":        faultSource,
+		"crashsrc":        crashSource,
 	})
 }
 
@@ -51,7 +54,9 @@ func TestScript(t *testing.T) {
 			"reports":    cmdReports,
 			"waitfile":   cmdWaitFile,
 			"entry":      cmdEntry,
+			"waitlines":  cmdWaitLines,
 			"eventlines": cmdEventLines,
+			"runlines":   cmdRunLines,
 		},
 	}
 	// gotooltest gives scripts a go command with the real GOCACHE, so

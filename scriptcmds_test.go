@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plugctl/plugctl/enroll"
@@ -51,13 +54,13 @@ func cmdEntry(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[2], v)
 }
 
-// cmdEventLines checks that a file holds event lines as plugctl run prints
+// cmdRunLines checks that a file holds event lines as plugctl run prints
 // them, one instance's positions first..last with none missing:
 //
-//	eventlines FILE FIRST LAST
-func cmdEventLines(ts *testscript.TestScript, neg bool, args []string) {
+//	runlines FILE FIRST LAST
+func cmdRunLines(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
-		ts.Fatalf("usage: eventlines FILE FIRST LAST")
+		ts.Fatalf("usage: runlines FILE FIRST LAST")
 	}
 	first, err := strconv.ParseUint(args[1], 10, 64)
 	ts.Check(err)
@@ -85,5 +88,75 @@ func cmdEventLines(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(sc.Err())
 	if want != last+1 {
 		ts.Fatalf("%s: positions %d to %d, want %d to %d", args[0], first, want-1, first, last)
+	}
+}
+
+// cmdWaitLines waits, at most 30s, until a file has N complete lines, or
+// N more than it has now with +N:
+//
+//	waitlines FILE N|+N
+func cmdWaitLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitlines FILE N|+N")
+	}
+	path := ts.MkAbs(args[0])
+	count := func() int {
+		b, _ := os.ReadFile(path)
+		return bytes.Count(b, []byte{'\n'})
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(args[1], "+"))
+	ts.Check(err)
+	if strings.HasPrefix(args[1], "+") {
+		n += count()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for count() < n {
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s has %d lines after 30s, want %d", args[0], count(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cmdEventLines checks a file of events as plugctl host writes them:
+// every line an event line with plugin and plugin_id, and each stream
+// (plugin id and instance) holding positions 1, 2, 3, … in order, none
+// twice, none missing. It prints one line per stream:
+//
+//	eventlines FILE    →  NAME/INSTANCE 1..LAST
+func cmdEventLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: eventlines FILE")
+	}
+	type stream struct {
+		id       string
+		instance uint16
+	}
+	last := map[stream]uint64{}
+	names := map[stream]string{}
+	var order []stream
+	for i, text := range strings.SplitAfter(ts.ReadFile(args[0]), "\n") {
+		if text == "" {
+			continue
+		}
+		if !strings.HasSuffix(text, "\n") {
+			ts.Fatalf("%s: line %d has no newline", args[0], i+1)
+		}
+		l, err := eventline.Parse([]byte(text))
+		if err != nil || l.Plugin == "" || l.PluginID == "" {
+			ts.Fatalf("%s: line %d %q: %v (plugin and plugin_id must be set)", args[0], i+1, text, err)
+		}
+		k := stream{l.PluginID, l.Instance}
+		if _, ok := last[k]; !ok {
+			order = append(order, k)
+			names[k] = l.Plugin
+		}
+		if want := last[k] + 1; l.Position != want {
+			ts.Fatalf("%s: line %d: %s/%d position %d, want %d", args[0], i+1, l.Plugin, l.Instance, l.Position, want)
+		}
+		last[k] = l.Position
+	}
+	for _, k := range order {
+		fmt.Fprintf(ts.Stdout(), "%s/%d 1..%d\n", names[k], k.instance, last[k])
 	}
 }

@@ -1,0 +1,68 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/plugctl/plugctl/wire"
+)
+
+func (s *server) handshake() bool {
+	h, body, err := s.fr.Next()
+	if err != nil {
+		s.readFailed(err)
+		return false
+	}
+	switch h.Type {
+	case wire.MsgHelloAck:
+		var ack wire.HelloAck
+		if err := ack.Decode(body); err != nil {
+			s.violation(err)
+			return false
+		}
+		if !slices.Contains(s.opts.Versions, ack.Version) {
+			s.violation(protoError{wire.ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered %v", ack.Version, s.opts.Versions)})
+			return false
+		}
+		if ack.Transport == wire.TransportRing && s.opts.Ring == nil {
+			s.violation(protoError{wire.ErrCodeUnexpected, errors.New("HELLO_ACK chose the ring transport, but the host offered no ring")})
+			return false
+		}
+		s.ack = ack
+		batch := s.opts.BatchBytes
+		if ack.Transport == wire.TransportRing {
+			batch = max(batch, ringBatchBytes(s.opts.Ring))
+		}
+		s.limits = batchLimits{
+			soft:  wire.HeaderSize + min(batch, int(ack.MaxFrame)),
+			hard:  wire.HeaderSize + int(ack.MaxFrame),
+			count: MaxBatchEvents,
+		}
+		s.fr.SetMax(ack.MaxFrame)
+		s.c.mu.Lock()
+		s.c.max = int(ack.MaxFrame)
+		if ack.Transport == wire.TransportRing {
+			// Not s.abort: the last frames (GOODBYE, ERROR) are written
+			// after it closes, each bounded by its own timer.
+			s.c.w = wire.NewRingWriter(s.opts.Ring, s.c.w, s.finished)
+		}
+		s.c.mu.Unlock()
+		close(s.welcomed)
+		return true
+	case wire.MsgReject:
+		var rj wire.Reject
+		if err := rj.Decode(body); err != nil {
+			s.violation(err)
+			return false
+		}
+		err := fmt.Errorf("plugin rejected by host: %s: %s", rj.Reason, rj.Message)
+		s.logf("%v", err)
+		s.end(outcome{code: ExitRejected, err: err})
+	case wire.MsgError:
+		s.hostError(body)
+	default:
+		s.violation(protoError{wire.ErrCodeUnexpected, fmt.Errorf("%s frame before the handshake was answered; want HELLO_ACK or REJECT", h.Type)})
+	}
+	return false
+}

@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"errors"
@@ -19,11 +19,11 @@ const (
 	exitUsage   = 2 // the command line or the manifest is wrong: fix the input
 )
 
-// run is plugctl: it runs the command line args with the given streams and
+// Run is plugctl: it runs the command line args with the given streams and
 // returns the exit code. main is a shell around it so that tests and
 // benchmarks drive plugctl in-process.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
+func Run(b Build, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(b, stdin, stdout, stderr)
 	err := app.Run(permute(app.Commands, args))
 	return exit(stderr, err)
 }
@@ -134,7 +134,7 @@ func dashed(name string) string {
 	return "--" + name
 }
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+func newApp(b Build, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:  "plugctl",
 		Usage: "make and maintain out-of-process event plugins",
@@ -154,13 +154,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			"Exit codes: 0 success; 1 failure, or generate --check found stale files;\n" +
 			"2 a usage error or an invalid manifest.",
 		Commands: []*cli.Command{
-			newCommand(),
-			generateCommand(),
+			newCommand(b),
+			generateCommand(b),
 			testCommand(),
 			runCommand(),
 			manifestCommand(),
 			hostCommand(),
-			versionCommand(),
+			versionCommand(b),
 			completionCommand(),
 		},
 		Flags: []cli.Flag{
@@ -168,7 +168,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			// differs from the version command's.
 			&cli.BoolFlag{Name: "version", DisableDefaultText: true, Usage: "print the version of plugctl and exit"},
 		},
-		Action:               rootAction,
+		Action:               func(c *cli.Context) error { return rootAction(c, b) },
 		HideVersion:          true,
 		HideHelpCommand:      false,
 		EnableBashCompletion: true,
@@ -184,9 +184,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 
 // rootAction runs when no command matched: it prints the help, the
 // version, or an unknown-command error.
-func rootAction(c *cli.Context) error {
+func rootAction(c *cli.Context, b Build) error {
 	if c.Bool("version") {
-		printVersion(c.App.Writer)
+		printVersion(c.App.Writer, b)
 		return nil
 	}
 	if !c.Args().Present() {

@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"context"
@@ -17,8 +17,7 @@ import (
 )
 
 // testCommand is `plugctl test`: the acceptance checks, run against the
-// built plugin as a separate process. Its file is not cmd_test.go because
-// that name would make it a test file.
+// built plugin as a separate process.
 func testCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "test",

@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func generateCommand() *cli.Command {
+func generateCommand(b Build) *cli.Command {
 	return &cli.Command{
 		Name:  "generate",
 		Usage: "regenerate a plugin project from its plugin.toml",
@@ -43,11 +43,11 @@ func generateCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		// "help" is plugctl's command; here it would shadow an argument.
 		HideHelpCommand: true,
-		Action:          runGenerate,
+		Action:          func(c *cli.Context) error { return runGenerate(c, b) },
 	}
 }
 
-func runGenerate(c *cli.Context) error {
+func runGenerate(c *cli.Context, b Build) error {
 	if c.NArg() > 0 {
 		return usagef("generate", "unexpected argument %q (the project directory is given with --dir)", c.Args().First())
 	}
@@ -69,7 +69,7 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := generate.Plan(m, packageSources, plugctlVersion())
+	files, err := generate.Plan(m, b.Packages, b.Version())
 	if err != nil {
 		return err
 	}

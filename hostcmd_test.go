@@ -617,7 +617,7 @@ func TestHostSecondSignal(t *testing.T) {
 		t.Fatalf("the host still runs 3s after a second signal; log:\n%s", p.logText())
 	}
 	var ee *exec.ExitError
-	if !errors.As(p.err, &ee) || ee.ExitCode() != exitFailure {
+	if !errors.As(p.err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("the host exited with %v after a second signal, want status 1", p.err)
 	}
 	if d := time.Since(sent); d > time.Second {
@@ -651,7 +651,7 @@ func TestHostUsage(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(append([]string{"plugctl", "host", "--registry", h.reg.Dir}, tc.args...), nil, &stdout, &stderr)
-		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+		if code != 2 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("plugctl host %v: exit %d, stderr\n%s\nwant exit 2 and %q", tc.args, code, stderr.String(), tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestPermute(t *testing.T) {
-	cmds := newApp(nil, nil, nil).Commands
+	cmds := newApp(Build{}, nil, nil, nil).Commands
 	for _, tc := range []struct{ in, want string }{
 		// Flags after the arguments move in front, with their values.
 		{"plugctl new source acme --dir x --module m", "plugctl new --dir x --module m source acme"},
@@ -31,7 +31,7 @@ func TestPermute(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	cmds := newApp(nil, nil, nil).Commands
+	cmds := newApp(Build{}, nil, nil, nil).Commands
 	for name, want := range map[string]string{
 		"generat": "generate", "nwe": "new", "verison": "version", "frobnicate": "",
 		"gen": "generate", "comp": "completion", "man": "manifest", "te": "",

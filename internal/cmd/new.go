@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"errors"
@@ -23,7 +23,7 @@ var kinds = []string{"source", "sink"}
 // name becomes a directory, a binary and part of the plugin's identity.
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
-func newCommand() *cli.Command {
+func newCommand(b Build) *cli.Command {
 	return &cli.Command{
 		Name:      "new",
 		Usage:     "create a plugin project: a manifest and everything generated from it",
@@ -57,11 +57,11 @@ func newCommand() *cli.Command {
 				}
 			}
 		},
-		Action: runNew,
+		Action: func(c *cli.Context) error { return runNew(c, b) },
 	}
 }
 
-func runNew(c *cli.Context) error {
+func runNew(c *cli.Context, b Build) error {
 	args := c.Args().Slice()
 	switch {
 	case len(args) == 0:
@@ -100,7 +100,7 @@ func runNew(c *cli.Context) error {
 	if err != nil {
 		return starterError(err, mod)
 	}
-	files, err := generate.Plan(m, packageSources, plugctlVersion())
+	files, err := generate.Plan(m, b.Packages, b.Version())
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugctl/plugctl/internal/linelog"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -34,7 +35,7 @@ type proc struct {
 	pid    int
 	stdin  *os.File // our end of the plugin's standard input
 	stdout *os.File // our end of the plugin's standard output
-	stderr *stderrBuf
+	stderr *linelog.Log
 
 	wmu sync.Mutex // serialises frame writes
 
@@ -94,7 +95,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		pid:     cmd.Process.Pid,
 		stdin:   inW,
 		stdout:  outR,
-		stderr:  newStderrBuf(),
+		stderr:  newStderrLog(),
 		changed: make(chan struct{}),
 		events:  map[uint16][]wire.Event{},
 		autoAck: map[uint16]bool{},
@@ -102,7 +103,10 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		exited:  make(chan struct{}),
 		stopHB:  make(chan struct{}),
 	}
-	go p.stderr.readFrom(errR)
+	go func() {
+		p.stderr.Follow(errR)
+		errR.Close()
+	}()
 	go p.readFrames()
 	go func() {
 		cmd.Wait()

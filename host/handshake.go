@@ -103,7 +103,7 @@ func (p *Plugin) handshake() error {
 	if p.hello.Name != "" {
 		p.name = p.hello.Name
 		if p.proc != nil {
-			p.proc.stderr.setName(p.name)
+			p.proc.stderr.SetPrefix(stderrPrefix(p.name))
 		}
 	}
 	return p.decide()

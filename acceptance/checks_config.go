@@ -247,7 +247,7 @@ func (t *checkRun) secretCase(what string, c config, secret string) error {
 		return failf("no secret value in a REPLY ("+what+")", "%v", re)
 	}
 	p.Close(t.ctx) // reaps the plugin: its stderr is all in log
-	for _, l := range log.all() {
+	for _, l := range log.Lines() {
 		if strings.Contains(l, secret) {
 			return failf("no secret value on stderr ("+what+")", "stderr line %q", l)
 		}

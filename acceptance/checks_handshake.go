@@ -143,7 +143,7 @@ func checkReject(t *checkRun) error {
 	if st.ExitCode() == 0 {
 		return failf("a non-zero exit after REJECT", "%s", st)
 	}
-	p.stderr.settle(exitBound)
+	p.stderr.Settle(exitBound)
 	log := p.stderr.String()
 	if !strings.Contains(log, reason) && !strings.Contains(log, rej.Reason.String()) {
 		return failf("stderr naming the reason ("+quote(rej.Reason.String())+" or the message)", "stderr %q", lastLine(log))

@@ -180,7 +180,7 @@ func checkMalformed(t *checkRun) error {
 		if err != nil {
 			return failf("exit within 2s of "+m.what, "%v", err)
 		}
-		p.stderr.settle(exitBound)
+		p.stderr.Settle(exitBound)
 		p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
 		var got *wire.ErrorMsg
 		for _, f := range p.frames() {
@@ -197,7 +197,7 @@ func checkMalformed(t *checkRun) error {
 			return failf(fmt.Sprintf("ERROR %s after %s", m.code, m.what), "%v (%v)", describeError(got), stream)
 		case st.ExitCode() == 0:
 			return failf("a non-zero exit after "+m.what, "%s", st)
-		case len(p.stderr.all()) == 0:
+		case len(p.stderr.Lines()) == 0:
 			return failf("an error on stderr after "+m.what, "nothing on stderr")
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/plugctl/plugctl/host"
+	"github.com/plugctl/plugctl/internal/linelog"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -16,8 +17,8 @@ import (
 //
 // The plugin's stderr lines arrive in the returned log, complete once the
 // plugin has been reaped (Close or Kill).
-func (t *checkRun) launchHost() (*host.Plugin, *stderrBuf, error) {
-	log := newStderrBuf()
+func (t *checkRun) launchHost() (*host.Plugin, *linelog.Log, error) {
+	log := newStderrLog()
 	t.logs = append(t.logs, log)
 	cmd := t.env.opts.Command
 	p, err := host.Launch(t.ctx, cmd[0], cmd[1:], host.Options{

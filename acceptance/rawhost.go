@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plugctl/plugctl/internal/hostwire"
+	"github.com/plugctl/plugctl/internal/linelog"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -34,7 +36,7 @@ type proc struct {
 	pid    int
 	stdin  *os.File // our end of the plugin's standard input
 	stdout *os.File // our end of the plugin's standard output
-	stderr *stderrBuf
+	stderr *linelog.Log
 
 	wmu sync.Mutex // serialises frame writes
 
@@ -53,7 +55,7 @@ type proc struct {
 	exited  chan struct{}
 	nextID  atomic.Uint32
 	version atomic.Uint32 // chosen in HELLO_ACK, stored before it is sent: bodies are decoded by it
-	stopHB  chan struct{}
+	stopHB  chan struct{} // ends the heartbeats: closed by stopHeartbeat, also on exit
 	hbOnce  sync.Once
 }
 
@@ -94,7 +96,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		pid:     cmd.Process.Pid,
 		stdin:   inW,
 		stdout:  outR,
-		stderr:  newStderrBuf(),
+		stderr:  newStderrLog(),
 		changed: make(chan struct{}),
 		events:  map[uint16][]wire.Event{},
 		autoAck: map[uint16]bool{},
@@ -102,7 +104,10 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		exited:  make(chan struct{}),
 		stopHB:  make(chan struct{}),
 	}
-	go p.stderr.readFrom(errR)
+	go func() {
+		p.stderr.Follow(errR)
+		errR.Close()
+	}()
 	go p.readFrames()
 	go func() {
 		cmd.Wait()
@@ -111,6 +116,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		p.notify()
 		p.mu.Unlock()
 		close(p.exited)
+		p.stopHeartbeat()
 	}()
 	return p, nil
 }
@@ -186,9 +192,8 @@ func (p *proc) readFrames() {
 	}
 }
 
-// decodeFrame decodes one frame body by type and, where the layout
-// depends on it, by the session's version. Messages only a host may send
-// are protocol errors when they come from the plugin.
+// decodeFrame decodes one frame body. A stream that does not start with
+// its only HELLO breaks the protocol.
 func decodeFrame(h wire.Header, body []byte, kinds []string, first bool, version uint16) (any, error) {
 	if first && h.Type != wire.MsgHello {
 		return nil, fmt.Errorf("first frame is %s, want HELLO", h.Type)
@@ -196,50 +201,7 @@ func decodeFrame(h wire.Header, body []byte, kinds []string, first bool, version
 	if !first && h.Type == wire.MsgHello {
 		return nil, errors.New("second HELLO")
 	}
-	var m interface{ Decode([]byte) error }
-	switch h.Type {
-	case wire.MsgHello:
-		m = new(wire.Hello)
-	case wire.MsgSpec:
-		m = new(wire.SpecReply)
-	case wire.MsgReply:
-		m = new(wire.Reply)
-	case wire.MsgResult:
-		m = new(wire.Result)
-	case wire.MsgProgress:
-		m = new(wire.Progress)
-	case wire.MsgEnd:
-		var end wire.End
-		if err := end.Decode(body, version); err != nil {
-			return nil, err
-		}
-		return &end, nil
-	case wire.MsgGoodbye:
-		m = new(wire.Goodbye)
-	case wire.MsgError:
-		m = new(wire.ErrorMsg)
-	case wire.MsgHeartbeat:
-		m = new(wire.Heartbeat)
-	case wire.MsgEvents:
-		b, err := wire.ParseEvents(body, kinds, wire.MsgEvents)
-		if err != nil {
-			return nil, err
-		}
-		evs := make([]wire.Event, 0, b.Len())
-		r := b.Reader()
-		var e wire.Event
-		for r.Next(&e) {
-			e.Payload = append([]byte(nil), e.Payload...)
-			evs = append(evs, e)
-		}
-		return evs, nil
-	default:
-		return nil, fmt.Errorf("plugin sent %s, which only a host may send", h.Type)
-	}
-	if err := m.Decode(body); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return hostwire.Decode(h, body, version, kinds)
 }
 
 // send writes one frame, bounded by writeTimeout.
@@ -348,25 +310,8 @@ func (p *proc) accept(heartbeat time.Duration, version uint16) error {
 	if err := p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
 		return err
 	}
-	go p.heartbeat(heartbeat)
+	go hostwire.Heartbeats(heartbeat, p.stopHB, p.sendRaw)
 	return nil
-}
-
-func (p *proc) heartbeat(every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stopHB:
-			return
-		case <-p.exited:
-			return
-		case now := <-t.C:
-			if p.send(wire.MsgHeartbeat, 0, (&wire.Heartbeat{UnixNano: now.UnixNano()}).AppendTo(nil)) != nil {
-				return
-			}
-		}
-	}
 }
 
 // stopHeartbeat ends the host's heartbeats.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/host"
+	"github.com/plugctl/plugctl/internal/linelog"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -83,7 +84,7 @@ type checkRun struct {
 	steps  []string
 	procs  []*proc        // driven over raw frames
 	hosted []*host.Plugin // run by the reference host
-	logs   []*stderrBuf   // every process's stderr, in launch order
+	logs   []*linelog.Log // every process's stderr, in launch order
 }
 
 // logf records a step, reported with -v.

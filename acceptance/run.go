@@ -149,7 +149,7 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 	if err != nil {
 		msg := fmt.Sprintf("%s does not work as a plugctl plugin: %v", strings.Join(opts.Command, " "), err)
 		if len(t.logs) > 0 {
-			if lines := tail(t.logs[0].all(), stderrTail); len(lines) > 0 {
+			if lines := tail(t.logs[0].Lines(), stderrTail); len(lines) > 0 {
 				msg += "\nits stderr ends with:\n\t" + strings.Join(lines, "\n\t")
 			}
 		}
@@ -206,7 +206,7 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 	}
 	var stderr []string
 	for _, l := range t.logs {
-		stderr = append(stderr, l.all()...)
+		stderr = append(stderr, l.Lines()...)
 	}
 	if e.opts.Verbose {
 		r.Steps, r.Stderr = t.steps, stderr
@@ -220,7 +220,7 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 func (t *checkRun) cleanup() {
 	for _, p := range t.procs {
 		p.kill()
-		p.stderr.settle(100 * time.Millisecond)
+		p.stderr.Settle(100 * time.Millisecond)
 	}
 	for _, p := range t.hosted {
 		p.Kill() // reaps the plugin, and so has forwarded all its stderr

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plugctl/plugctl/internal/hostwire"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -66,6 +67,10 @@ func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id iden
 	}
 	p.w = newWriter(c, p.quit, p.writeFailed)
 	go p.w.run()
+	go hostwire.Heartbeats(opts.Heartbeat, p.quit, func(frame []byte) error {
+		p.w.send(frame)
+		return nil
+	})
 	go p.watch()
 	go p.readLoop()
 	p.mu.Lock()
@@ -103,7 +108,7 @@ func (p *Plugin) handshake() error {
 	if p.hello.Name != "" {
 		p.name = p.hello.Name
 		if p.proc != nil {
-			p.proc.stderr.setName(p.name)
+			p.proc.stderr.SetPrefix(stderrPrefix(p.name))
 		}
 	}
 	return p.decide()

@@ -7,25 +7,19 @@ import (
 	"github.com/plugctl/plugctl/wire"
 )
 
-// watch sends the host's heartbeats and declares the plugin dead when the
-// read loop has waited three intervals for a byte. Time the read loop
-// spends in a Handler is not waiting, so a slow host never kills a
-// healthy plugin.
+// watch declares the plugin dead when the read loop has waited three
+// heartbeat intervals for a byte (hostwire.Heartbeats sends the host's).
+// Time the read loop spends in a Handler is not waiting, so a slow host
+// never kills a healthy plugin.
 func (p *Plugin) watch() {
 	every := p.opts.Heartbeat
 	tick := time.NewTicker(every / 4) // detect silence within a quarter interval
 	defer tick.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-p.quit:
 			return
-		case t := <-tick.C:
-			if t.Sub(last) >= every {
-				m := wire.Heartbeat{UnixNano: t.UnixNano()}
-				p.w.send(m.AppendTo(wire.AppendHeader(nil, wire.MsgHeartbeat, 0, 8)))
-				last = t
-			}
+		case <-tick.C:
 			waited := p.rd.waited()
 			p.mu.Lock()
 			closing := p.closing

@@ -289,7 +289,7 @@ func (p *Plugin) sessionError() error {
 	e := &SessionError{Plugin: p.name, Err: p.cause}
 	if p.proc != nil {
 		e.Exit = p.proc.state
-		e.Stderr = p.proc.stderr.lines()
+		e.Stderr = p.proc.stderr.Lines()
 	}
 	return e
 }

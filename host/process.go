@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"github.com/plugctl/plugctl/internal/linelog"
 )
 
 // stderrWait bounds the wait for a dead plugin's last stderr lines; a
@@ -16,13 +18,13 @@ type process struct {
 	exited  chan struct{} // closed once the child is reaped
 	state   *os.ProcessState
 	endedAt time.Time // when it was reaped
-	stderr  *stderrLog
+	stderr  *linelog.Log
 	errPipe *os.File // the host's end of the child's stderr
 }
 
-func newProcess(cmd *exec.Cmd, errPipe *os.File, log *stderrLog) *process {
+func newProcess(cmd *exec.Cmd, errPipe *os.File, log *linelog.Log) *process {
 	pr := &process{cmd: cmd, exited: make(chan struct{}), stderr: log, errPipe: errPipe}
-	go log.run(errPipe)
+	go log.Follow(errPipe)
 	go pr.reap()
 	return pr
 }
@@ -61,12 +63,8 @@ func (pr *process) wait(grace time.Duration) {
 		pr.kill()
 		<-pr.exited
 	}
-	t.Reset(stderrWait)
-	select {
-	case <-pr.stderr.done:
-	case <-t.C:
-	}
 	t.Stop()
+	pr.stderr.Settle(stderrWait)
 	pr.errPipe.Close()
-	<-pr.stderr.done
+	<-pr.stderr.Done()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/plugctl/plugctl/internal/hostwire"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -62,37 +63,33 @@ func (p *Plugin) dispatch(h wire.Header, body []byte) error {
 			return err
 		}
 		return inst.handle(h, body)
-	case wire.MsgHeartbeat:
-		var m wire.Heartbeat
-		return malformed(m.Decode(body))
-	case wire.MsgReply:
-		var m wire.Reply
-		if err := m.Decode(body); err != nil {
-			return malformed(err)
-		}
-		return p.respond(m.ID, response{reply: m})
-	case wire.MsgSpec:
-		var m wire.SpecReply
-		if err := m.Decode(body); err != nil {
-			return malformed(err)
-		}
+	case wire.MsgHello:
+		return unexpected(h) // a second one, whatever its body
+	}
+	msg, err := hostwire.Decode(h, body, p.ack.Version, nil)
+	if errors.Is(err, hostwire.ErrHostOnly) {
+		return unexpected(h)
+	}
+	if err != nil {
+		return malformed(err)
+	}
+	switch m := msg.(type) {
+	case *wire.Reply:
+		return p.respond(m.ID, response{reply: *m})
+	case *wire.SpecReply:
 		return p.respond(m.ID, response{reply: wire.Reply{ID: m.ID}, spec: &m.Spec})
-	case wire.MsgGoodbye:
-		var m wire.Goodbye
-		if err := m.Decode(body); err != nil {
-			return malformed(err)
-		}
+	case *wire.Goodbye:
 		p.mu.Lock()
-		p.goodbye = &m
+		p.goodbye = m
 		p.mu.Unlock()
 		return nil // the stream ends next
-	case wire.MsgError:
-		var m wire.ErrorMsg
-		if err := m.Decode(body); err != nil {
-			return malformed(err)
-		}
-		return fmt.Errorf("plugin sent ERROR: %w", &m)
+	case *wire.ErrorMsg:
+		return fmt.Errorf("plugin sent ERROR: %w", m)
 	}
+	return nil // a HEARTBEAT: its arrival is all that counts
+}
+
+func unexpected(h wire.Header) error {
 	return violationf(wire.ErrCodeUnexpected, "%s frame sent by a plugin", h.Type)
 }
 

@@ -50,19 +50,6 @@ func checkOwner(what, path string, fi fs.FileInfo) error {
 	return nil
 }
 
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // CheckBinary refuses a binary that someone other than its owner (you or
 // root) could change: the file itself, or its directory, where another
 // file could be renamed over it (a sticky directory such as /tmp lets no

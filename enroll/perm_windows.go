@@ -31,10 +31,6 @@ func checkFile(path string) error {
 	return nil
 }
 
-// syncDir does nothing: Windows cannot sync a directory, and its renames
-// are durable once the file is.
-func syncDir(string) error { return nil }
-
 // CheckBinary checks that path exists; access is left to Windows ACLs.
 func CheckBinary(path string) error {
 	_, err := os.Stat(path)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/plugctl/plugctl/internal/atomicfile"
 )
 
 // EnvRegistry names the registry directory when no --registry flag does.
@@ -282,7 +284,7 @@ func (r *Registry) Edit(fn func(tx *Tx) error) error {
 		}
 		file := filepath.Join(r.Dir, entryFile(id))
 		if e := final[id]; e != nil {
-			if err := writeAtomic(file, Marshal(e), 0o600); err != nil {
+			if err := atomicfile.Write(file, Marshal(e), 0o600); err != nil {
 				return err
 			}
 			continue
@@ -293,7 +295,7 @@ func (r *Registry) Edit(fn func(tx *Tx) error) error {
 		removed = true
 	}
 	if removed {
-		return syncDir(r.Dir)
+		return atomicfile.SyncDir(r.Dir)
 	}
 	return nil
 }

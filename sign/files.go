@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/plugctl/plugctl/internal/atomicfile"
 )
 
 // LoadPublicKey reads a public key file (KEY.pub) as ssh-keygen writes it.
@@ -102,7 +103,7 @@ func SignFile(k PrivateKey, path string) (sigPath string, err error) {
 		return "", fmt.Errorf("sign %s: %w", path, err)
 	}
 	sigPath = path + ".sig"
-	if err := replaceFile(sigPath, sig, 0o644); err != nil {
+	if err := atomicfile.Write(sigPath, sig, 0o644); err != nil {
 		return "", err
 	}
 	return sigPath, nil
@@ -131,63 +132,12 @@ func VerifyFile(k PublicKey, path string) error {
 	return nil
 }
 
-// createFile writes a new file at path, which must not exist. The data goes
-// to a synced temporary file first and is then hard-linked into place: a
-// link, unlike a rename, fails rather than replacing an existing file, and
+// createFile writes a new file at path, which must not exist, so that
 // readers never see a partly written key.
 func createFile(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := writeTemp(path, data, perm)
-	if err != nil {
-		return err
+	err := atomicfile.Create(path, data, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return existsError(path)
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return existsError(path)
-		}
-		return err
-	}
-	return nil
-}
-
-// replaceFile writes data to path through a synced temporary file renamed
-// into place, so path holds either the old or the new content.
-func replaceFile(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := writeTemp(path, data, perm)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// writeTemp writes data to a new temporary file beside path (the same
-// directory, so the same file system for link and rename) and syncs it.
-func writeTemp(path string, data []byte, perm fs.FileMode) (string, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
+	return err
 }

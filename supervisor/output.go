@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/plugctl/plugctl/eventline"
+
+	"github.com/plugctl/plugctl/internal/atomicfile"
 )
 
 // Output is where events go, as JSON lines. For a file, Write returns
@@ -62,7 +64,7 @@ func OpenOutput(path string, from int64, onFsync func(time.Duration)) (*Output, 
 	if err := lockFile(f); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil { // a new file's name must survive a crash too
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil { // a new file's name must survive a crash too
 		return fail(err)
 	}
 	size, cut, err := truncatePartial(f)

@@ -2,12 +2,13 @@ package supervisor
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/plugctl/plugctl/internal/atomicfile"
 )
 
 // Slot names one stream the host keeps a position for: instance Slot
@@ -118,47 +119,8 @@ func (s *Store) Save(k Slot, m Mark) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.file(k), append(data, '\n'))
-}
-
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(s.file(k), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("state: write %s: %w", path, err)
-	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, os.ErrInvalid) {
-		return nil // directories cannot be synced on some systems
-	}
-	return err
 }

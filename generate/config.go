@@ -174,7 +174,7 @@ func parseParam(prm *param, u *configUses) jen.Code {
 	case manifest.TypeStrings:
 		u.splitList = true
 		body = append(body, field.Clone().Op("=").Id("splitList").Call(jen.Id("s")))
-		if len(prm.rules) > 0 {
+		if len(prm.rules.List) > 0 {
 			body = append(body, jen.For(jen.List(jen.Id("_"), jen.Id("item")).Op(":=").Range().Add(field.Clone())).Block(
 				ruleChecks(prm, jen.Id("item"), jen.Id("item"), "each item ", report)...,
 			))
@@ -208,20 +208,20 @@ func conversion(prm *param, u *configUses) (conv, fail jen.Code, msg string) {
 // converted value v, or text for a regex.
 func ruleChecks(prm *param, v, text jen.Code, prefix string, report func(jen.Code, string) jen.Code) []jen.Code {
 	var out []jen.Code
-	for i := range prm.rules {
-		r := &prm.rules[i]
+	for i := range prm.rules.List {
+		r := &prm.rules.List[i]
 		var cond jen.Code
-		msg := prefix + "must be " + r.describe(prm, backquote)
-		switch r.typ {
+		msg := prefix + "must be " + describe(r, prm, backquote)
+		switch r.Type {
 		case wire.ValidationGreaterThan:
-			cond = jen.Add(v).Op("<=").Add(valueCode(prm, r.bound))
+			cond = jen.Add(v).Op("<=").Add(valueCode(prm, r.Bound))
 		case wire.ValidationLessThan:
-			cond = jen.Add(v).Op(">=").Add(valueCode(prm, r.bound))
+			cond = jen.Add(v).Op(">=").Add(valueCode(prm, r.Bound))
 		case wire.ValidationInclusion:
-			cond = jen.Op("!").Qual("slices", "Contains").Call(valuesCode(prm, r.values), v)
+			cond = jen.Op("!").Qual("slices", "Contains").Call(valuesCode(prm, r.Items), v)
 		case wire.ValidationExclusion:
-			cond = jen.Qual("slices", "Contains").Call(valuesCode(prm, r.values), v)
-			msg = prefix + "must not be one of " + strings.Join(r.texts, ", ")
+			cond = jen.Qual("slices", "Contains").Call(valuesCode(prm, r.Items), v)
+			msg = prefix + "must not be one of " + strings.Join(r.Values, ", ")
 			if prm.Secret {
 				// Naming the excluded values would tell which one the secret is.
 				msg = prefix + "must not be one of the excluded values"
@@ -236,27 +236,27 @@ func ruleChecks(prm *param, v, text jen.Code, prefix string, report func(jen.Cod
 }
 
 // valueCode writes a value of prm's item type as a Go constant.
-func valueCode(prm *param, v value) *jen.Statement {
-	switch prm.itemType() {
+func valueCode(prm *param, v wire.Value) *jen.Statement {
+	switch wire.ItemType(prm.Type) {
 	case manifest.TypeInt:
-		return jen.Lit(int(v.i))
+		return jen.Lit(int(v.Int))
 	case manifest.TypeFloat:
-		return jen.Lit(v.f)
+		return jen.Lit(v.Float)
 	case manifest.TypeBool:
-		return jen.Lit(v.b)
+		return jen.Lit(v.Bool)
 	case manifest.TypeDuration:
-		return durationCode(time.Duration(v.i))
+		return durationCode(time.Duration(v.Int))
 	}
-	return jen.Lit(v.s)
+	return jen.Lit(v.Text)
 }
 
 // valuesCode writes a slice literal of values of prm's item type.
-func valuesCode(prm *param, vs []value) *jen.Statement {
+func valuesCode(prm *param, vs []wire.Value) *jen.Statement {
 	items := make([]jen.Code, len(vs))
 	for i, v := range vs {
 		items[i] = valueCode(prm, v)
 	}
-	return jen.Index().Add(paramType(prm.itemType())).Values(items...)
+	return jen.Index().Add(paramType(wire.ItemType(prm.Type))).Values(items...)
 }
 
 // backquote quotes a regular expression for a message or comment.

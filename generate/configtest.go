@@ -8,6 +8,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/plugctl/plugctl/manifest"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // configTestFile generates config_gen_test.go: tests of ParseConfig and
@@ -207,7 +208,7 @@ func unknownTest(g *jen.Group, s scope, skip jen.Code, known []string) {
 	typo, hint := unusedName("unknown", known), ""
 	if len(known) > 0 {
 		typo = unusedName(known[0]+"x", known)
-		hint = closestName(typo, known)
+		hint = wire.Closest(typo, known)
 	}
 	g.Line()
 	comment(g, fmt.Sprintf("Test%sUnknown checks that a setting naming no parameter is reported, "+
@@ -280,7 +281,7 @@ func unusedName(name string, known []string) string {
 // or nil for the zero value.
 func settingCode(prm *param, text string) jen.Code {
 	if prm.Type == manifest.TypeStrings {
-		items := splitList(text)
+		items := wire.SplitList(text)
 		if len(items) == 0 {
 			return nil
 		}
@@ -292,7 +293,7 @@ func settingCode(prm *param, text string) jen.Code {
 	}
 	v, _ := prm.convert(text)
 	if prm.Type == manifest.TypeDuration {
-		return durationCode(time.Duration(v.i))
+		return durationCode(time.Duration(v.Int))
 	}
 	return valueCode(prm, v)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // The keys, kinds and types valid at each place of a manifest, in the order
@@ -57,7 +59,7 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 	c.unknownKeys(nil, raw, topKeys)
 
 	m.Name = c.required(raw, "name", `write name = "acme"`)
-	if m.Name != "" && !pluginNameRE.MatchString(m.Name) {
+	if m.Name != "" && !ValidName(m.Name) {
 		c.errorf([]string{"name"}, `use lowercase letters, digits and '-', starting with a letter, such as "acme-http"`,
 			"%q is not a valid plugin name", m.Name)
 	}
@@ -279,7 +281,7 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 	lt, hasLT := c.bound(key, t, "less_than", p.Type)
 	p.HasGreaterThan, p.GreaterThan = hasGT, gt.s
 	p.HasLessThan, p.LessThan = hasLT, lt.s
-	if hasGT && hasLT && !gt.less(lt) {
+	if hasGT && hasLT && gt.compare(lt) >= 0 {
 		c.errorf(at("less_than"), "no value can pass: lower greater_than or raise less_than",
 			"less_than %s is not above greater_than %s", lt.s, gt.s)
 	}
@@ -321,21 +323,35 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 	}
 	p.HasDefault = true
 	p.Default = strings.Join(canonical(items), ",")
-	// The default is checked like any value the plugin will be given, so
-	// that a plugin configured with nothing starts.
+	// The default is checked like any value the plugin will be given, with
+	// the rules the plugin checks values with, so that a plugin configured
+	// with nothing starts. A pattern that does not compile is left out: it
+	// is reported already.
+	checked := wire.Param{Type: p.Type, Validations: p.validations()}
+	if re == nil {
+		checked.Validations = slices.DeleteFunc(checked.Validations, func(v wire.Validation) bool { return v.Type == wire.ValidationRegex })
+	}
+	rules, err := wire.ParseRules(checked)
+	if err != nil {
+		return
+	}
 	for _, d := range items {
+		broken := map[wire.ValidationType]bool{}
+		for _, r := range rules.List {
+			broken[r.Type] = !r.Holds(p.Type, d.s, d.v)
+		}
 		switch {
-		case hasGT && !gt.less(d):
+		case broken[wire.ValidationGreaterThan]:
 			c.errorf(at("default"), "greater_than is exclusive: change the default or the bound",
 				"%s is not greater than %s (greater_than)", d.show(), gt.s)
-		case hasLT && !d.less(lt):
+		case broken[wire.ValidationLessThan]:
 			c.errorf(at("default"), "less_than is exclusive: change the default or the bound",
 				"%s is not less than %s (less_than)", d.show(), lt.s)
-		case re != nil && !re.MatchString(d.s):
+		case broken[wire.ValidationRegex]:
 			c.errorf(at("default"), "change the default or the regex", "%s does not match regex %q", d.show(), p.Regex)
-		case inclusion != nil && !slices.ContainsFunc(inclusion, d.equal):
+		case broken[wire.ValidationInclusion]:
 			c.errorf(at("default"), "use one of the values listed in inclusion", "%s is not in inclusion", d.show())
-		case slices.ContainsFunc(exclusion, d.equal):
+		case broken[wire.ValidationExclusion]:
 			c.errorf(at("default"), "use a value not listed in exclusion", "%s is in exclusion", d.show())
 		}
 	}
@@ -368,7 +384,7 @@ func (c *checker) list(key []string, t map[string]any, k, typ string) []value {
 	}
 	items, ok := v.([]any)
 	if !ok {
-		c.wrongType(at, v, "a list of "+typeName(typ)+" values", "write a list such as "+listExample[typ])
+		c.wrongType(at, v, "a list of "+wire.ItemType(typ)+" values", "write a list such as "+listExample[typ])
 		return nil
 	}
 	if len(items) == 0 {
@@ -398,15 +414,6 @@ var listExample = map[string]string{
 	TypeStrings:  `["debug", "info"]`,
 }
 
-// typeName names the type of one value of a typ parameter: a strings
-// parameter's values are strings.
-func typeName(typ string) string {
-	if typ == TypeStrings {
-		return TypeString
-	}
-	return typ
-}
-
 // defaultValue returns a default's values: one, or a strings list's items.
 func (c *checker) defaultValue(key []string, typ string, v any) ([]value, bool) {
 	if typ != TypeStrings {
@@ -429,31 +436,15 @@ func (c *checker) defaultValue(key []string, typ string, v any) ([]value, bool) 
 	return vals, true
 }
 
-// value is a checked parameter value: its canonical string and, for the
-// ordered types, the number bounds compare.
+// value is a checked parameter value: its canonical text and, parsed by
+// the wire package's rules, what bounds and lists compare.
 type value struct {
 	typ string
 	s   string
-	i   int64 // int, and duration in nanoseconds
-	f   float64
+	v   wire.Value
 }
 
-func (a value) less(b value) bool {
-	if a.typ == TypeFloat {
-		return a.f < b.f
-	}
-	return a.i < b.i
-}
-
-func (a value) equal(b value) bool {
-	switch a.typ {
-	case TypeFloat:
-		return a.f == b.f
-	case TypeInt, TypeDuration:
-		return a.i == b.i
-	}
-	return a.s == b.s
-}
+func (a value) compare(b value) int { return wire.CompareValues(a.typ, a.v, b.v) }
 
 // show writes a value as it is written in TOML, for messages.
 func (a value) show() string {
@@ -474,64 +465,61 @@ func canonical(vals []value) []string {
 // value converts one TOML value of a typ parameter (one item, for strings)
 // to canonical form, reporting it at key when it is not of that type.
 func (c *checker) value(key []string, typ string, v any) (value, bool) {
-	val := value{typ: typ}
-	w := want[typeName(typ)]
+	w := want[wire.ItemType(typ)]
+	var text string
+	ok := false
 	switch x := v.(type) {
 	case string:
 		switch typ {
 		case TypeString:
-			val.s = x
-			return val, true
+			text, ok = x, true
 		case TypeStrings:
 			// Lists travel joined with ',' and are split and trimmed on
 			// arrival: an item with a ',' would arrive as two, and an empty
 			// or untrimmed one changed.
 			if strings.Contains(x, ",") {
 				c.errorf(key, "lists travel comma-separated: split it into separate items", "list item %q holds a ','", x)
-				return val, false
+				return value{}, false
 			}
 			if x == "" || strings.TrimSpace(x) != x {
 				c.errorf(key, "items travel trimmed: remove the white space, or the item", "list item %q is empty or not trimmed", x)
-				return val, false
+				return value{}, false
 			}
-			val.s = x
-			return val, true
+			text, ok = x, true
 		case TypeDuration:
-			d, err := time.ParseDuration(x)
-			if err != nil {
+			// Durations keep the form they are written in.
+			if _, isDuration := wire.ParseValue(typ, x); !isDuration {
 				c.errorf(key, `write a Go duration such as "10s" or "1m30s"`, "%q is not a duration", x)
-				return val, false
+				return value{}, false
 			}
-			val.s, val.i = x, int64(d)
-			return val, true
+			text, ok = x, true
 		}
 	case int64:
 		switch typ {
 		case TypeInt:
-			val.s, val.i = strconv.FormatInt(x, 10), x
-			return val, true
+			text, ok = wire.FormatValue(typ, wire.Value{Int: x}), true
 		case TypeFloat:
-			val.f = float64(x)
-			val.s = strconv.FormatFloat(val.f, 'g', -1, 64)
-			return val, true
+			text, ok = wire.FormatValue(typ, wire.Value{Float: float64(x)}), true
 		}
 	case float64:
 		if typ == TypeFloat {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				c.errorf(key, w.hint, "%v is not a finite number", x)
-				return val, false
+				return value{}, false
 			}
-			val.s, val.f = strconv.FormatFloat(x, 'g', -1, 64), x
-			return val, true
+			text, ok = wire.FormatValue(typ, wire.Value{Float: x}), true
 		}
 	case bool:
 		if typ == TypeBool {
-			val.s = strconv.FormatBool(x)
-			return val, true
+			text, ok = wire.FormatValue(typ, wire.Value{Bool: x}), true
 		}
 	}
-	c.wrongType(key, v, w.what, w.hint)
-	return val, false
+	if !ok {
+		c.wrongType(key, v, w.what, w.hint)
+		return value{}, false
+	}
+	parsed, _ := wire.ParseValue(typ, text)
+	return value{typ: typ, s: text, v: parsed}, true
 }
 
 // describe names a decoded TOML value's type, with the value when it is

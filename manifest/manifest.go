@@ -7,6 +7,8 @@
 // reference for plugin authors.
 package manifest
 
+import "github.com/plugctl/plugctl/wire"
+
 // FileName is the manifest's name inside a plugin project.
 const FileName = "plugin.toml"
 
@@ -27,14 +29,16 @@ type Manifest struct {
 	Events []EventKind // [events.*]
 }
 
-// Parameter types, the values of a parameter's type key.
+// Parameter types, the values of a parameter's type key: those of the
+// wire protocol, whose rules (wire.ParseValue, wire.ParseRules) every
+// value of a parameter follows.
 const (
-	TypeString   = "string"
-	TypeInt      = "int"
-	TypeFloat    = "float"
-	TypeBool     = "bool"
-	TypeDuration = "duration"
-	TypeStrings  = "strings"
+	TypeString   = wire.TypeString
+	TypeInt      = wire.TypeInt
+	TypeFloat    = wire.TypeFloat
+	TypeBool     = wire.TypeBool
+	TypeDuration = wire.TypeDuration
+	TypeStrings  = wire.TypeStrings
 )
 
 // Param is one configuration parameter. Values (default, bounds, lists) are
@@ -93,10 +97,14 @@ type Field struct {
 }
 
 // ModulePath is the Go module path of the plugin project: Module, or
-// example.com/<name> when the manifest sets none.
+// DefaultModule(Name) when the manifest sets none.
 func (m *Manifest) ModulePath() string {
 	if m.Module != "" {
 		return m.Module
 	}
-	return "example.com/" + m.Name
+	return DefaultModule(m.Name)
 }
+
+// DefaultModule is the Go module path of a project whose manifest names
+// none: example.com/<name>.
+func DefaultModule(name string) string { return "example.com/" + name }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 var (
@@ -30,6 +32,10 @@ var (
 	moduleHostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 	modulePartRE = regexp.MustCompile(`^[A-Za-z0-9_~-]+(\.[A-Za-z0-9_~-]+)*$`)
 )
+
+// ValidName reports whether name is a valid plugin name: lowercase letters,
+// digits and '-', starting with a letter.
+func ValidName(name string) bool { return pluginNameRE.MatchString(name) }
 
 // validModule reports whether path is a plausible Go module path: a domain
 // followed by slash-separated elements, such as example.com/acme.
@@ -111,13 +117,7 @@ func Suggest(word string, candidates []string) string {
 			}
 		}
 	}
-	best, bestDist := "", 0
-	for _, c := range candidates {
-		d := distance(lower, c)
-		if d <= max(1, len(c)/3) && (best == "" || d < bestDist) {
-			best, bestDist = c, d
-		}
-	}
+	best := wire.Closest(lower, candidates)
 	if best != "" || len(lower) < 3 {
 		return best
 	}
@@ -132,32 +132,4 @@ func Suggest(word string, candidates []string) string {
 		}
 	}
 	return best
-}
-
-// distance is the optimal string alignment distance: the number of inserted,
-// deleted, replaced or swapped adjacent bytes that turns a into b. Swaps
-// count once because "tpye" is one slip of the fingers, not two.
-func distance(a, b string) int {
-	// d[i][j] is the distance between a[:i] and b[:j].
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

@@ -8,9 +8,9 @@ import "embed"
 // packages' tests, which the binary has no use for; TestPackagesEmbed keeps
 // the list complete.
 //
-//go:embed sdk/batch.go sdk/conn.go sdk/eventsink.go sdk/instance.go sdk/main.go
+//go:embed sdk/batch.go sdk/conn.go sdk/eventsink.go sdk/instance.go sdk/json.go sdk/main.go
 //go:embed sdk/plugin.go sdk/ring_other.go sdk/ring_unix.go sdk/ringbatch.go sdk/serve.go
-//go:embed sdk/source.go sdk/stdio_bsd.go sdk/stdio_linux.go sdk/stdio_other.go sdk/stdio_unix.go
+//go:embed sdk/settings.go sdk/source.go sdk/stdio_bsd.go sdk/stdio_linux.go sdk/stdio_other.go sdk/stdio_unix.go
 //go:embed wire/codec.go wire/doc.go wire/env.go wire/events.go wire/frame.go
 //go:embed wire/messages.go wire/params.go wire/ring.go wire/spec.go
 var packageSources embed.FS

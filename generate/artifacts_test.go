@@ -60,25 +60,26 @@ func TestConfigFile(t *testing.T) {
 		"type GlobalConfig struct",
 		"func ParseConfig(settings map[string]string) (Config, error)",
 		"func ParseGlobalConfig(settings map[string]string) (GlobalConfig, error)",
-		`patternConfigToken = regexp.MustCompile("^[a-z]+$")`,
-		`p.value("token", "", true)`,
-		`p.invalidSecret("token", "must match ` + "`^[a-z]+$`" + `")`,
-		`p.value("interval", "2s", false)`,
-		`if v <= 0 {`,
-		`p.invalid("workers", s, "must be greater than 0")`,
+		"s, err := sdk.ParseSettings(Spec().Params, settings)",
+		"s, err := sdk.ParseSettings(Spec().Global, settings)",
+		`Interval: s.Duration("interval"),`,
+		`Token:    s.String("token"),`,
+		`Workers: s.Int("workers"),`,
 		"Secret: its value never appears in an error.",
 	}, []string{
-		// No helper that nothing calls.
-		"func parseFloat", "func splitList",
+		// The parsing is the SDK's: nothing of it in the user's package.
+		"settingsParser", "func closest", "func editDistance", "configParams", "regexp.MustCompile",
 	})
 
 	m := tiny("source")
 	m.Config = append(m.Config,
 		manifest.Param{Name: "ratio", Type: manifest.TypeFloat, HasLessThan: true, LessThan: "1"},
 		manifest.Param{Name: "tags", Type: manifest.TypeStrings, Inclusion: []string{"a", "b"}})
+	m.Global = nil
 	expect(t, "config_gen.go", generated(t, configFile, m), []string{
-		"func parseFloat", "func splitList", "if v >= 1.0 {",
-		`if !slices.Contains([]string{"a", "b"}, item) {`, `"each item must be one of a, b"`,
+		`Ratio:    s.Float("ratio"),`, `Tags:     s.Strings("tags"),`,
+		"if _, err := sdk.ParseSettings(Spec().Global, settings); err != nil {",
+		"return GlobalConfig{}, nil",
 	}, nil)
 }
 
@@ -105,27 +106,25 @@ func TestEventsFile(t *testing.T) {
 		"dst = append(dst, `{\"seq\":`...)",
 		"func AddTick(b *sdk.Batch, position uint64, unixNano int64, e *TickEvent) error {",
 		"func EmitTick(s sdk.EventSink, e *TickEvent) error {",
-		"var buf [payloadBuffer]byte",
+		"var buf [sdk.PayloadBuffer]byte",
+		"dst = strconv.AppendInt(dst, e.Seq, 10)",
 	}, []string{"DecodeTick"})
 
 	sink := generated(t, eventsFile, tiny("sink"))
 	expect(t, "events_gen.go (sink)", sink, []string{
 		"func DecodeTick(payload []byte) (TickEvent, error) {",
-	}, []string{"AddTick", "EmitTick", "payloadBuffer"})
+	}, []string{"AddTick", "EmitTick", "PayloadBuffer"})
 }
 
-func TestJSONEncFile(t *testing.T) {
-	// Only an int field: no encoder is needed.
-	got := generated(t, jsonencFile, tiny("source"))
-	expect(t, "jsonenc_gen.go", got, []string{Header + "\n\n// This file holds"},
-		[]string{"func appendJSON", "hexDigits"})
-
+func TestEventEncoders(t *testing.T) {
+	// The fields' encoders are the SDK's: none is declared in the user's
+	// package.
 	m := tiny("source")
 	m.Events[0].Fields = append(m.Events[0].Fields,
 		manifest.Field{Name: "at", Type: manifest.FieldTime}, manifest.Field{Name: "tags", Type: manifest.FieldStrings})
-	expect(t, "jsonenc_gen.go", generated(t, jsonencFile, m),
-		[]string{"func appendJSONString(", "func appendJSONStrings(", "func appendJSONTime("},
-		[]string{"func appendJSONFloat(", "func appendJSONBytes("})
+	expect(t, "events_gen.go", generated(t, eventsFile, m),
+		[]string{"dst = sdk.AppendJSONTime(dst, e.At)", "dst = sdk.AppendJSONStrings(dst, e.Tags)"},
+		[]string{"func appendJSON", "hexDigits"})
 }
 
 func TestMainFile(t *testing.T) {
@@ -286,7 +285,6 @@ func TestConfigTestFile(t *testing.T) {
 		`"unknown parameter; did you mean \"interval\"?"`,
 		`settings["token"] = "s3cr3t-token"`,
 		"func TestParseGlobalConfigAllProblems(t *testing.T) {",
-		"func TestSpecParams(t *testing.T) {",
 	}, []string{"t.Skip", "TestParseGlobalConfigSecrets"})
 
 	// A required parameter no value satisfies: the tests that need valid

@@ -21,29 +21,6 @@ func configTestFile(p *project) (File, error) {
 	configTests(f.Group, p, scope{"ParseGlobalConfig", "GlobalConfig", "validGlobalSettings", "process-wide", p.global})
 
 	f.Line()
-	comment(f.Group, "TestSpecParams checks that Spec describes the parameters that ParseConfig and "+
-		"ParseGlobalConfig know, in the same order.")
-	f.Func().Id("TestSpecParams").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.Id("spec").Op(":=").Id("Spec").Call(),
-		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Index().Struct(
-			jen.Id("what").String(),
-			jen.Id("params").Index().Qual(p.wire, "Param"),
-			jen.Id("known").Index().String(),
-		).Add(lines([]jen.Code{
-			jen.Values(jen.Lit("Params"), jen.Id("spec").Dot("Params"), jen.Id("configParams")),
-			jen.Values(jen.Lit("Global"), jen.Id("spec").Dot("Global"), jen.Id("globalParams")),
-		}))).Block(
-			jen.Var().Id("names").Index().String(),
-			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("c").Dot("params")).Block(
-				jen.Id("names").Op("=").Append(jen.Id("names"), jen.Id("p").Dot("Name")),
-			),
-			jen.If(jen.Op("!").Qual("slices", "Equal").Call(jen.Id("names"), jen.Id("c").Dot("known"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("Spec().%s names %q, the parser knows %q"), jen.Id("c").Dot("what"), jen.Id("names"), jen.Id("c").Dot("known")),
-			),
-		),
-	)
-
-	f.Line()
 	comment(f.Group, "problems returns the problems in err, failing the test when err is not a *sdk.ConfigError.")
 	f.Func().Id("problems").Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.Err().Error()).Index().Qual(p.wire, "Problem").Block(
 		jen.Id("t").Dot("Helper").Call(),

@@ -111,7 +111,9 @@ func synthesize(p wire.Param) (string, bool) {
 }
 
 // candidates lists plausible values for p: the inclusion list when there
-// is one, else values around its bounds, else typical values of its type.
+// is one, else values near its default (so that a second configuration
+// differs little from the first: half the default of a duration, such as
+// an interval) and around its bounds, else typical values of its type.
 func candidates(p wire.Param) []string {
 	for _, v := range p.Validations {
 		if v.Type == wire.ValidationInclusion {
@@ -122,6 +124,16 @@ func candidates(p wire.Param) []string {
 	lt, hasLT := bound(p, wire.ValidationLessThan)
 	var cs []string
 	add := func(v wire.Value) { cs = append(cs, wire.FormatValue(p.Type, v)) }
+	if d, ok := wire.ParseValue(p.Type, p.Default); ok && p.Default != "" {
+		switch p.Type {
+		case wire.TypeInt:
+			add(wire.Value{Int: d.Int + 1})
+		case wire.TypeFloat:
+			add(wire.Value{Float: d.Float + 1})
+		case wire.TypeDuration:
+			add(wire.Value{Int: d.Int / 2})
+		}
+	}
 	switch p.Type {
 	case wire.TypeInt:
 		if hasGT {

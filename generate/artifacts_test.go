@@ -146,25 +146,33 @@ func TestSkeletonFile(t *testing.T) {
 	m := tiny("source")
 	expect(t, "source.go", generated(t, skeletonFile, m), []string{
 		"func newSource(cfg Config, o sdk.Open) (sdk.Source, error) {",
-		"s.interval = cfg.Interval",
+		"s.next = now.Add(s.cfg.Interval)",
 		"s.position = o.ResumeFrom",
 		"Seq: int64(s.position + 1),",
 		"AddTick(b, s.position+1, now.UnixNano(), &e)",
 		"return sdk.ErrTimeout",
-	}, []string{"Code generated"})
+	}, []string{"Code generated", "cfg.Interval > 0", "time.Sleep", "var debug"})
 
 	m.Config = nil
 	m.Events = nil
 	expect(t, "source.go without interval or events", generated(t, skeletonFile, m),
 		[]string{"declares no event kind", "return sdk.ErrTimeout"},
-		[]string{"cfg.Interval", "AddTick"})
+		[]string{"cfg.Interval", "AddTick", `"time"`})
+
+	m = tiny("source")
+	m.Global = append(m.Global, manifest.Param{Name: "log.level", Type: manifest.TypeString, HasDefault: true, Default: "info"})
+	expect(t, "source.go with log.level", generated(t, skeletonFile, m),
+		[]string{`debug = g.LogLevel == "debug"`, "if debug {"}, nil)
 
 	sink := tiny("sink")
 	expect(t, "sink.go without path", generated(t, skeletonFile, sink),
 		[]string{"f := os.Stderr", "return s.w.Flush()"}, []string{"cfg.Path", "Close()"})
 	sink.Config = append(sink.Config, manifest.Param{Name: "path", Type: manifest.TypeString, HasDefault: true, Default: "x.jsonl"})
 	expect(t, "sink.go with path", generated(t, skeletonFile, sink),
-		[]string{"os.OpenFile(cfg.Path,", "return s.file.Sync()", "func (s *sink) Close() error {"}, nil)
+		[]string{"os.OpenFile(cfg.Path,", "return s.file.Sync()", "func (s *sink) Close() error {"}, []string{"s.synced"})
+	sink.Config = append(sink.Config, manifest.Param{Name: "sync_every", Type: manifest.TypeDuration, HasDefault: true, Default: "1s"})
+	expect(t, "sink.go with path and sync_every", generated(t, skeletonFile, sink),
+		[]string{"if time.Since(s.synced) >= s.cfg.SyncEvery {"}, nil)
 }
 
 func TestReadmeFile(t *testing.T) {

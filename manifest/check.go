@@ -623,6 +623,11 @@ func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
 		ev.Fields = append(ev.Fields, Field{Name: f, Type: typ})
 		names = append(names, named{at, f, fieldNameRE})
 	}
+	// Fields keep the order they are written in: the payload's members
+	// come in the order its author chose.
+	sort.SliceStable(ev.Fields, func(i, j int) bool {
+		return c.pos.of(join(fkey, []string{ev.Fields[i].Name})).before(c.pos.of(join(fkey, []string{ev.Fields[j].Name})))
+	})
 	c.collisions("field", names)
 	return ev, true
 }
@@ -649,10 +654,7 @@ func (c *checker) collisions(what string, names []named) {
 			list = append(list, placed{n, c.pos.of(n.key)})
 		}
 	}
-	sort.SliceStable(list, func(i, j int) bool {
-		a, b := list[i].at, list[j].at
-		return a.line < b.line || a.line == b.line && a.col < b.col
-	})
+	sort.SliceStable(list, func(i, j int) bool { return list[i].at.before(list[j].at) })
 	seen := map[string]placed{}
 	for _, n := range list {
 		g := GoName(n.name)

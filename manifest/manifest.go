@@ -12,7 +12,8 @@ import "github.com/plugctl/plugctl/wire"
 // FileName is the manifest's name inside a plugin project.
 const FileName = "plugin.toml"
 
-// Manifest is a loaded, checked plugin.toml. Lists are sorted by name so
+// Manifest is a loaded, checked plugin.toml. Parameters and event kinds
+// are sorted by name and fields kept in the order they are written, so
 // that everything generated from a manifest is deterministic.
 type Manifest struct {
 	Path        string // the file it was loaded from, for messages
@@ -73,7 +74,7 @@ type Param struct {
 type EventKind struct {
 	Name        string // lowercase letters, digits, '_', '.' and '-', starting with a letter: log.line
 	Description string
-	Fields      []Field // sorted by name; none for a marker kind such as a heartbeat
+	Fields      []Field // in the order plugin.toml declares them; none for a marker kind such as a heartbeat
 	Line        int     // where the [events.x] table starts, for messages
 }
 

@@ -2,9 +2,12 @@ package manifest
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/plugctl/plugctl/wire"
 )
@@ -132,4 +135,50 @@ func Suggest(word string, candidates []string) string {
 		}
 	}
 	return best
+}
+
+// named is a name that becomes a Go identifier, with where it is declared
+// and the rule it must follow.
+type named struct {
+	key  []string
+	name string
+	rule *regexp.Regexp
+}
+
+// collisions reports each name whose GoName an earlier name in the file
+// already has, naming the line of both. Invalid names are left out: they
+// are reported already.
+func (c *checker) collisions(what string, names []named) {
+	type placed struct {
+		named
+		at position
+	}
+	var list []placed
+	for _, n := range names {
+		if n.rule.MatchString(n.name) {
+			list = append(list, placed{n, c.pos.of(n.key)})
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].at.before(list[j].at) })
+	seen := map[string]placed{}
+	for _, n := range list {
+		g := GoName(n.name)
+		first, ok := seen[g]
+		if !ok {
+			seen[g] = n
+			continue
+		}
+		here, there := toml.Key(n.key).String(), toml.Key(first.key).String()
+		switch {
+		case n.name == first.name && n.key[0] == first.key[0]:
+			// Two spellings of one name: [config.auth.user] and
+			// [config."auth.user"] are the same parameter to plugctl,
+			// though TOML sees two tables.
+			c.errorf(n.key, "remove one of them", "%s %q is declared twice: as %s at line %d and as %s here", what, n.name, there, first.at.line, here)
+		case n.name == first.name: // a config and a global parameter
+			c.errorf(n.key, "rename one of them", "%ss %s (line %d) and %s both become the Go name %s", what, there, first.at.line, here, g)
+		default:
+			c.errorf(n.key, "rename one of them", "%ss %q (line %d) and %q both become the Go name %s", what, first.name, first.at.line, n.name, g)
+		}
+	}
 }

@@ -184,6 +184,25 @@ func (c *checker) group(key, name []string, t map[string]any, reserved []string,
 	}
 }
 
+// declarationKeys reports the keys of t, the table declaring name at key,
+// that are not in valid. A table among them is named apart: a table that
+// declares something cannot also group names, so a name beside it must be
+// quoted. inside describes the declaration, as "parameter %q, which holds
+// parameter keys".
+func (c *checker) declarationKeys(key []string, name string, t map[string]any, valid []string, inside string) {
+	for _, k := range sortedKeys(t) {
+		switch _, isTable := t[k].(map[string]any); {
+		case slices.Contains(valid, k):
+		case isTable:
+			dotted := name + "." + k
+			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{key[0], dotted}),
+				"a table inside the "+inside, name)
+		default:
+			c.errorf(join(key, []string{k}), oneOf(k, valid), "unknown key")
+		}
+	}
+}
+
 // isGroup reports whether t holds only tables, and none of them under a
 // key in reserved, which would make t a declaration with a sub-table.
 func isGroup(t map[string]any, reserved []string) bool {

@@ -53,17 +53,7 @@ func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
 		c.errorf(key, `use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end"`,
 			"%q is not a valid event kind name", name)
 	}
-	for _, k := range sortedKeys(t) {
-		switch _, isTable := t[k].(map[string]any); {
-		case slices.Contains(eventKeys, k):
-		case isTable:
-			dotted := name + "." + k
-			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{"events", dotted}),
-				"a table inside the event kind %q, which holds the kind's own keys", name)
-		default:
-			c.errorf(join(key, []string{k}), oneOf(k, eventKeys), "unknown key")
-		}
-	}
+	c.declarationKeys(key, name, t, eventKeys, "event kind %q, which holds the kind's own keys")
 	ev := EventKind{Name: name, Line: c.pos.of(key).line}
 	ev.Description, _ = c.str(key, t, "description")
 

@@ -33,7 +33,6 @@ func (c *checker) params(raw map[string]any, section string, names *[]named) []P
 
 // param checks one parameter table, declared at key under name.
 func (c *checker) param(key []string, name string, v any) (Param, bool) {
-	section := key[0]
 	t, ok := c.table(key, v, fmt.Sprintf(`declare a parameter as a table: [%s] with type = "string"`, toml.Key(key)))
 	if !ok {
 		return Param{}, false
@@ -42,18 +41,7 @@ func (c *checker) param(key []string, name string, v any) (Param, bool) {
 		c.errorf(key, `use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token"`,
 			"%q is not a valid parameter name", name)
 	}
-	for _, k := range sortedKeys(t) {
-		switch _, isTable := t[k].(map[string]any); {
-		case slices.Contains(paramKeys, k):
-		case isTable:
-			// A table that declares a parameter cannot also group names.
-			dotted := name + "." + k
-			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{section, dotted}),
-				"a table inside the parameter %q, which holds parameter keys", name)
-		default:
-			c.errorf(join(key, []string{k}), oneOf(k, paramKeys), "unknown key")
-		}
-	}
+	c.declarationKeys(key, name, t, paramKeys, "parameter %q, which holds parameter keys")
 
 	p := Param{Name: name, Line: c.pos.of(key).line}
 	p.Description, _ = c.str(key, t, "description")

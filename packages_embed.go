@@ -10,10 +10,10 @@ import "embed"
 //
 //go:embed sdk/batch.go sdk/conn.go sdk/dispatch.go sdk/eventsink.go
 //go:embed sdk/failures.go sdk/handshake.go sdk/heartbeat.go sdk/instance.go
-//go:embed sdk/main.go sdk/plugin.go sdk/requests.go sdk/ring_other.go
-//go:embed sdk/ring_unix.go sdk/ringbatch.go sdk/serve.go sdk/shutdown.go
-//go:embed sdk/source.go sdk/stdio_bsd.go sdk/stdio_linux.go sdk/stdio_other.go
-//go:embed sdk/stdio_unix.go
+//go:embed sdk/json.go sdk/main.go sdk/plugin.go sdk/requests.go
+//go:embed sdk/ring_other.go sdk/ring_unix.go sdk/ringbatch.go sdk/serve.go
+//go:embed sdk/settings.go sdk/shutdown.go sdk/source.go sdk/stdio_bsd.go
+//go:embed sdk/stdio_linux.go sdk/stdio_other.go sdk/stdio_unix.go
 //go:embed wire/codec.go wire/doc.go wire/env.go wire/events.go wire/frame.go
-//go:embed wire/messages.go wire/ring.go wire/spec.go
+//go:embed wire/messages.go wire/params.go wire/ring.go wire/spec.go
 var packageSources embed.FS

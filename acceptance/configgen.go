@@ -2,10 +2,7 @@ package acceptance
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -114,163 +111,104 @@ func synthesize(p wire.Param) (string, bool) {
 }
 
 // candidates lists plausible values for p: the inclusion list when there
-// is one, else values around its bounds, else typical values of its type.
+// is one, else values near its default (so that a second configuration
+// differs little from the first: half the default of a duration, such as
+// an interval) and around its bounds, else typical values of its type.
 func candidates(p wire.Param) []string {
 	for _, v := range p.Validations {
 		if v.Type == wire.ValidationInclusion {
 			return v.Values
 		}
 	}
-	gt, lt := bound(p, wire.ValidationGreaterThan), bound(p, wire.ValidationLessThan)
-	switch p.Type {
-	case "int":
-		var cs []string
-		if n, err := strconv.ParseInt(gt, 10, 64); err == nil {
-			cs = append(cs, strconv.FormatInt(n+1, 10))
+	gt, hasGT := bound(p, wire.ValidationGreaterThan)
+	lt, hasLT := bound(p, wire.ValidationLessThan)
+	var cs []string
+	add := func(v wire.Value) { cs = append(cs, wire.FormatValue(p.Type, v)) }
+	if d, ok := wire.ParseValue(p.Type, p.Default); ok && p.Default != "" {
+		switch p.Type {
+		case wire.TypeInt:
+			add(wire.Value{Int: d.Int + 1})
+		case wire.TypeFloat:
+			add(wire.Value{Float: d.Float + 1})
+		case wire.TypeDuration:
+			add(wire.Value{Int: d.Int / 2})
 		}
-		if n, err := strconv.ParseInt(lt, 10, 64); err == nil {
-			cs = append(cs, strconv.FormatInt(n-1, 10))
+	}
+	switch p.Type {
+	case wire.TypeInt:
+		if hasGT {
+			add(wire.Value{Int: gt.Int + 1})
+		}
+		if hasLT {
+			add(wire.Value{Int: lt.Int - 1})
 		}
 		return append(cs, "1", "0", "10", "100")
-	case "float":
-		g, gerr := strconv.ParseFloat(gt, 64)
-		l, lerr := strconv.ParseFloat(lt, 64)
-		var cs []string
-		if gerr == nil && lerr == nil {
-			cs = append(cs, fmtFloat((g+l)/2))
+	case wire.TypeFloat:
+		if hasGT && hasLT {
+			add(wire.Value{Float: (gt.Float + lt.Float) / 2})
 		}
-		if gerr == nil {
-			cs = append(cs, fmtFloat(g+1))
+		if hasGT {
+			add(wire.Value{Float: gt.Float + 1})
 		}
-		if lerr == nil {
-			cs = append(cs, fmtFloat(l-1))
+		if hasLT {
+			add(wire.Value{Float: lt.Float - 1})
 		}
 		return append(cs, "1", "0.5", "0")
-	case "duration":
-		g, gerr := time.ParseDuration(gt)
-		l, lerr := time.ParseDuration(lt)
-		var cs []string
-		if gerr == nil && lerr == nil {
-			cs = append(cs, ((g + l) / 2).String())
+	case wire.TypeDuration:
+		if hasGT && hasLT {
+			add(wire.Value{Int: (gt.Int + lt.Int) / 2})
 		}
-		if gerr == nil {
-			cs = append(cs, (g + time.Second).String())
+		if hasGT {
+			add(wire.Value{Int: gt.Int + int64(time.Second)})
 		}
-		if lerr == nil {
-			cs = append(cs, (l / 2).String())
+		if hasLT {
+			add(wire.Value{Int: lt.Int / 2})
 		}
 		return append(cs, "1s", "1m", "1ms")
-	case "bool":
+	case wire.TypeBool:
 		return []string{"true", "false"}
 	}
 	return regexCandidates
 }
 
-func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-// bound returns the value of p's validation of type t, or "".
-func bound(p wire.Param, t wire.ValidationType) string {
+// bound returns the bound of p's validation of type t, parsed.
+func bound(p wire.Param, t wire.ValidationType) (wire.Value, bool) {
 	for _, v := range p.Validations {
 		if v.Type == t {
-			return v.Value
+			return wire.ParseValue(p.Type, v.Value)
 		}
 	}
-	return ""
+	return wire.Value{}, false
 }
 
-// problems lists the rules a set value breaks, as PROTOCOL.md §4.7 has a
-// plugin check them. It is how the checks know a synthesized value is
-// valid and a derived one invalid.
+// problems lists the rules a set value breaks, as a plugin checks them
+// (wire.ParseRules, PROTOCOL.md §4.7). It is how the checks know a
+// synthesized value is valid and a derived one invalid.
 func problems(p wire.Param, value string) []string {
-	var out []string
-	if err := typeError(p.Type, value); err != nil {
+	rules, err := wire.ParseRules(p)
+	if err != nil {
 		return []string{err.Error()}
 	}
-	// inclusion, exclusion and regex apply to each item of a list.
-	items := []string{value}
-	if p.Type == "strings" {
-		items = strings.Split(value, ",")
+	if rules.Required && value == "" {
+		return []string{wire.ValidationRequired.String()}
 	}
-	for _, v := range p.Validations {
-		ok := true
-		switch v.Type {
-		case wire.ValidationRequired:
-			ok = value != ""
-		case wire.ValidationGreaterThan:
-			ok = compare(p.Type, value, v.Value) > 0
-		case wire.ValidationLessThan:
-			ok = compare(p.Type, value, v.Value) < 0
-		case wire.ValidationInclusion, wire.ValidationExclusion, wire.ValidationRegex:
-			re, err := regexp.Compile(v.Value)
-			for _, it := range items {
-				switch v.Type {
-				case wire.ValidationInclusion:
-					ok = ok && slices.Contains(v.Values, it)
-				case wire.ValidationExclusion:
-					ok = ok && !slices.Contains(v.Values, it)
-				default:
-					ok = ok && err == nil && re.MatchString(it)
-				}
-			}
-		}
-		if !ok {
-			out = append(out, v.Type.String())
-		}
+	broken, ok := rules.Check(value)
+	if !ok || !ofType(p, value) {
+		return []string{fmt.Sprintf("%q is not of type %s", value, p.Type)}
+	}
+	var out []string
+	for _, t := range broken {
+		out = append(out, t.String())
 	}
 	return out
 }
 
-// typeError says why value is not of type typ.
-func typeError(typ, value string) error {
-	var err error
-	switch typ {
-	case "int":
-		_, err = strconv.ParseInt(value, 10, 64)
-	case "float":
-		_, err = strconv.ParseFloat(value, 64)
-	case "bool":
-		if value != "true" && value != "false" {
-			err = fmt.Errorf("%q is not true or false", value)
-		}
-	case "duration":
-		_, err = time.ParseDuration(value)
-	}
-	return err
-}
-
-// compare orders a and b as values of typ; values that do not parse
-// compare equal, so they never count as passing a bound.
-func compare(typ, a, b string) int {
-	switch typ {
-	case "int":
-		x, err1 := strconv.ParseInt(a, 10, 64)
-		y, err2 := strconv.ParseInt(b, 10, 64)
-		if err1 == nil && err2 == nil {
-			return cmpOrdered(x, y)
-		}
-	case "duration":
-		x, err1 := time.ParseDuration(a)
-		y, err2 := time.ParseDuration(b)
-		if err1 == nil && err2 == nil {
-			return cmpOrdered(x, y)
-		}
-	}
-	x, err1 := strconv.ParseFloat(a, 64)
-	y, err2 := strconv.ParseFloat(b, 64)
-	if err1 == nil && err2 == nil {
-		return cmpOrdered(x, y)
-	}
-	return 0
-}
-
-func cmpOrdered[T int64 | float64 | time.Duration](x, y T) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
+// ofType reports whether value is of p's type. The checks send what
+// senders should (PROTOCOL.md §4.7), so a bool is true or false, not one
+// of the other forms a plugin accepts.
+func ofType(p wire.Param, value string) bool {
+	v, ok := wire.ParseValue(p.Type, value)
+	return ok && (p.Type != wire.TypeBool || value == wire.FormatValue(p.Type, v))
 }
 
 // violation returns a value of p's own type that breaks rule t and so must
@@ -293,7 +231,7 @@ func violation(p wire.Param, t wire.ValidationType) (string, bool) {
 		}
 	}
 	for _, v := range tries {
-		if typeError(p.Type, v) == nil && slices.Contains(problems(p, v), t.String()) {
+		if ofType(p, v) && slices.Contains(problems(p, v), t.String()) {
 			return v, true
 		}
 	}
@@ -303,25 +241,23 @@ func violation(p wire.Param, t wire.ValidationType) (string, bool) {
 // outside returns values of type typ that are not in list.
 func outside(typ string, list []string) []string {
 	switch typ {
-	case "int", "float", "duration":
-		max := list[0]
-		for _, v := range list[1:] {
-			if compare(typ, v, max) > 0 {
-				max = v
+	case wire.TypeInt, wire.TypeFloat, wire.TypeDuration:
+		var top wire.Value
+		for i, text := range list {
+			if v, _ := wire.ParseValue(typ, text); i == 0 || wire.CompareValues(typ, v, top) > 0 {
+				top = v
 			}
 		}
 		switch typ {
-		case "int":
-			n, _ := strconv.ParseInt(max, 10, 64)
-			return []string{strconv.FormatInt(n+1, 10)}
-		case "float":
-			f, _ := strconv.ParseFloat(max, 64)
-			return []string{fmtFloat(f + 1)}
+		case wire.TypeInt:
+			top.Int++
+		case wire.TypeFloat:
+			top.Float++
 		default:
-			d, _ := time.ParseDuration(max)
-			return []string{(d + time.Second).String()}
+			top.Int += int64(time.Second)
 		}
-	case "bool":
+		return []string{wire.FormatValue(typ, top)}
+	case wire.TypeBool:
 		return []string{"true", "false"}
 	}
 	return []string{"plugctl-not-in-list", "x"}

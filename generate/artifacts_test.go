@@ -60,25 +60,26 @@ func TestConfigFile(t *testing.T) {
 		"type GlobalConfig struct",
 		"func ParseConfig(settings map[string]string) (Config, error)",
 		"func ParseGlobalConfig(settings map[string]string) (GlobalConfig, error)",
-		`patternConfigToken = regexp.MustCompile("^[a-z]+$")`,
-		`p.value("token", "", true)`,
-		`p.invalidSecret("token", "must match ` + "`^[a-z]+$`" + `")`,
-		`p.value("interval", "2s", false)`,
-		`if v <= 0 {`,
-		`p.invalid("workers", s, "must be greater than 0")`,
+		"s, err := sdk.ParseSettings(Spec().Params, settings)",
+		"s, err := sdk.ParseSettings(Spec().Global, settings)",
+		`Interval: s.Duration("interval"),`,
+		`Token:    s.String("token"),`,
+		`Workers: s.Int("workers"),`,
 		"Secret: its value never appears in an error.",
 	}, []string{
-		// No helper that nothing calls.
-		"func parseFloat", "func splitList",
+		// The parsing is the SDK's: nothing of it in the user's package.
+		"settingsParser", "func closest", "func editDistance", "configParams", "regexp.MustCompile",
 	})
 
 	m := tiny("source")
 	m.Config = append(m.Config,
 		manifest.Param{Name: "ratio", Type: manifest.TypeFloat, HasLessThan: true, LessThan: "1"},
 		manifest.Param{Name: "tags", Type: manifest.TypeStrings, Inclusion: []string{"a", "b"}})
+	m.Global = nil
 	expect(t, "config_gen.go", generated(t, configFile, m), []string{
-		"func parseFloat", "func splitList", "if v >= 1.0 {",
-		`if !slices.Contains([]string{"a", "b"}, item) {`, `"each item must be one of a, b"`,
+		`Ratio:    s.Float("ratio"),`, `Tags:     s.Strings("tags"),`,
+		"if _, err := sdk.ParseSettings(Spec().Global, settings); err != nil {",
+		"return GlobalConfig{}, nil",
 	}, nil)
 }
 
@@ -105,27 +106,25 @@ func TestEventsFile(t *testing.T) {
 		"dst = append(dst, `{\"seq\":`...)",
 		"func AddTick(b *sdk.Batch, position uint64, unixNano int64, e *TickEvent) error {",
 		"func EmitTick(s sdk.EventSink, e *TickEvent) error {",
-		"var buf [payloadBuffer]byte",
+		"var buf [sdk.PayloadBuffer]byte",
+		"dst = strconv.AppendInt(dst, e.Seq, 10)",
 	}, []string{"DecodeTick"})
 
 	sink := generated(t, eventsFile, tiny("sink"))
 	expect(t, "events_gen.go (sink)", sink, []string{
 		"func DecodeTick(payload []byte) (TickEvent, error) {",
-	}, []string{"AddTick", "EmitTick", "payloadBuffer"})
+	}, []string{"AddTick", "EmitTick", "PayloadBuffer"})
 }
 
-func TestJSONEncFile(t *testing.T) {
-	// Only an int field: no encoder is needed.
-	got := generated(t, jsonencFile, tiny("source"))
-	expect(t, "jsonenc_gen.go", got, []string{Header + "\n\n// This file holds"},
-		[]string{"func appendJSON", "hexDigits"})
-
+func TestEventEncoders(t *testing.T) {
+	// The fields' encoders are the SDK's: none is declared in the user's
+	// package.
 	m := tiny("source")
 	m.Events[0].Fields = append(m.Events[0].Fields,
 		manifest.Field{Name: "at", Type: manifest.FieldTime}, manifest.Field{Name: "tags", Type: manifest.FieldStrings})
-	expect(t, "jsonenc_gen.go", generated(t, jsonencFile, m),
-		[]string{"func appendJSONString(", "func appendJSONStrings(", "func appendJSONTime("},
-		[]string{"func appendJSONFloat(", "func appendJSONBytes("})
+	expect(t, "events_gen.go", generated(t, eventsFile, m),
+		[]string{"dst = sdk.AppendJSONTime(dst, e.At)", "dst = sdk.AppendJSONStrings(dst, e.Tags)"},
+		[]string{"func appendJSON", "hexDigits"})
 }
 
 func TestMainFile(t *testing.T) {
@@ -147,25 +146,33 @@ func TestSkeletonFile(t *testing.T) {
 	m := tiny("source")
 	expect(t, "source.go", generated(t, skeletonFile, m), []string{
 		"func newSource(cfg Config, o sdk.Open) (sdk.Source, error) {",
-		"s.interval = cfg.Interval",
+		"s.next = now.Add(s.cfg.Interval)",
 		"s.position = o.ResumeFrom",
 		"Seq: int64(s.position + 1),",
 		"AddTick(b, s.position+1, now.UnixNano(), &e)",
 		"return sdk.ErrTimeout",
-	}, []string{"Code generated"})
+	}, []string{"Code generated", "cfg.Interval > 0", "time.Sleep", "var debug"})
 
 	m.Config = nil
 	m.Events = nil
 	expect(t, "source.go without interval or events", generated(t, skeletonFile, m),
 		[]string{"declares no event kind", "return sdk.ErrTimeout"},
-		[]string{"cfg.Interval", "AddTick"})
+		[]string{"cfg.Interval", "AddTick", `"time"`})
+
+	m = tiny("source")
+	m.Global = append(m.Global, manifest.Param{Name: "log.level", Type: manifest.TypeString, HasDefault: true, Default: "info"})
+	expect(t, "source.go with log.level", generated(t, skeletonFile, m),
+		[]string{`debug = g.LogLevel == "debug"`, "if debug {"}, nil)
 
 	sink := tiny("sink")
 	expect(t, "sink.go without path", generated(t, skeletonFile, sink),
 		[]string{"f := os.Stderr", "return s.w.Flush()"}, []string{"cfg.Path", "Close()"})
 	sink.Config = append(sink.Config, manifest.Param{Name: "path", Type: manifest.TypeString, HasDefault: true, Default: "x.jsonl"})
 	expect(t, "sink.go with path", generated(t, skeletonFile, sink),
-		[]string{"os.OpenFile(cfg.Path,", "return s.file.Sync()", "func (s *sink) Close() error {"}, nil)
+		[]string{"os.OpenFile(cfg.Path,", "return s.file.Sync()", "func (s *sink) Close() error {"}, []string{"s.synced"})
+	sink.Config = append(sink.Config, manifest.Param{Name: "sync_every", Type: manifest.TypeDuration, HasDefault: true, Default: "1s"})
+	expect(t, "sink.go with path and sync_every", generated(t, skeletonFile, sink),
+		[]string{"if time.Since(s.synced) >= s.cfg.SyncEvery {"}, nil)
 }
 
 func TestReadmeFile(t *testing.T) {
@@ -286,7 +293,6 @@ func TestConfigTestFile(t *testing.T) {
 		`"unknown parameter; did you mean \"interval\"?"`,
 		`settings["token"] = "s3cr3t-token"`,
 		"func TestParseGlobalConfigAllProblems(t *testing.T) {",
-		"func TestSpecParams(t *testing.T) {",
 	}, []string{"t.Skip", "TestParseGlobalConfigSecrets"})
 
 	// A required parameter no value satisfies: the tests that need valid

@@ -8,6 +8,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/plugctl/plugctl/manifest"
+	"github.com/plugctl/plugctl/wire"
 )
 
 // configTestFile generates config_gen_test.go: tests of ParseConfig and
@@ -18,29 +19,6 @@ func configTestFile(p *project) (File, error) {
 	f := newGoFile(p, "")
 	configTests(f.Group, p, scope{"ParseConfig", "Config", "validConfigSettings", "instance", p.config})
 	configTests(f.Group, p, scope{"ParseGlobalConfig", "GlobalConfig", "validGlobalSettings", "process-wide", p.global})
-
-	f.Line()
-	comment(f.Group, "TestSpecParams checks that Spec describes the parameters that ParseConfig and "+
-		"ParseGlobalConfig know, in the same order.")
-	f.Func().Id("TestSpecParams").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.Id("spec").Op(":=").Id("Spec").Call(),
-		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Index().Struct(
-			jen.Id("what").String(),
-			jen.Id("params").Index().Qual(p.wire, "Param"),
-			jen.Id("known").Index().String(),
-		).Add(lines([]jen.Code{
-			jen.Values(jen.Lit("Params"), jen.Id("spec").Dot("Params"), jen.Id("configParams")),
-			jen.Values(jen.Lit("Global"), jen.Id("spec").Dot("Global"), jen.Id("globalParams")),
-		}))).Block(
-			jen.Var().Id("names").Index().String(),
-			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("c").Dot("params")).Block(
-				jen.Id("names").Op("=").Append(jen.Id("names"), jen.Id("p").Dot("Name")),
-			),
-			jen.If(jen.Op("!").Qual("slices", "Equal").Call(jen.Id("names"), jen.Id("c").Dot("known"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("Spec().%s names %q, the parser knows %q"), jen.Id("c").Dot("what"), jen.Id("names"), jen.Id("c").Dot("known")),
-			),
-		),
-	)
 
 	f.Line()
 	comment(f.Group, "problems returns the problems in err, failing the test when err is not a *sdk.ConfigError.")
@@ -207,7 +185,7 @@ func unknownTest(g *jen.Group, s scope, skip jen.Code, known []string) {
 	typo, hint := unusedName("unknown", known), ""
 	if len(known) > 0 {
 		typo = unusedName(known[0]+"x", known)
-		hint = closestName(typo, known)
+		hint = wire.Closest(typo, known)
 	}
 	g.Line()
 	comment(g, fmt.Sprintf("Test%sUnknown checks that a setting naming no parameter is reported, "+
@@ -280,7 +258,7 @@ func unusedName(name string, known []string) string {
 // or nil for the zero value.
 func settingCode(prm *param, text string) jen.Code {
 	if prm.Type == manifest.TypeStrings {
-		items := splitList(text)
+		items := wire.SplitList(text)
 		if len(items) == 0 {
 			return nil
 		}
@@ -292,7 +270,7 @@ func settingCode(prm *param, text string) jen.Code {
 	}
 	v, _ := prm.convert(text)
 	if prm.Type == manifest.TypeDuration {
-		return durationCode(time.Duration(v.i))
+		return durationCode(time.Duration(v.Int))
 	}
 	return valueCode(prm, v)
 }

@@ -9,22 +9,11 @@ import (
 	"github.com/plugctl/plugctl/manifest"
 )
 
-// payloadBuffer is the size of the stack buffer the Add and Emit functions
-// encode a payload in; a larger payload makes append move it to the heap.
-const payloadBuffer = 1024
-
 // eventsFile generates events_gen.go: a Go type per event kind with its
 // kind constant, its reflection-free JSON encoder, and the functions a
 // source adds events with or a sink decodes them with.
 func eventsFile(p *project) (File, error) {
 	f := newGoFile(p, "")
-	if len(p.events) > 0 && p.m.Kind == "source" {
-		f.Line()
-		comment(f.Group, "payloadBuffer is the size of the stack buffer that the Add and Emit "+
-			"functions encode a payload in, so that adding an event allocates nothing. "+
-			"A larger payload still works: the buffer then grows on the heap.")
-		f.Const().Id("payloadBuffer").Op("=").Lit(payloadBuffer)
-	}
 	for i, e := range p.events {
 		eventKind(f.Group, p, i, e)
 	}
@@ -67,7 +56,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 				sep = "{"
 			}
 			g.Id("dst").Op("=").Append(jen.Id("dst"), stringCode(sep+f.key).Op("..."))
-			g.Id("dst").Op("=").Add(fieldEncoder(f))
+			g.Id("dst").Op("=").Add(fieldEncoder(p, f))
 		}
 		g.Return(jen.Append(jen.Id("dst"), jen.LitRune('}')))
 	})
@@ -79,7 +68,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 		g.Func().Id("Add"+e.goName).Params(
 			jen.Id("b").Op("*").Add(sdkQual("Batch")), jen.Id("position").Uint64(), jen.Id("unixNano").Int64(), jen.Id("e").Op("*").Id(e.typ),
 		).Error().Block(
-			jen.Var().Id("buf").Index(jen.Id("payloadBuffer")).Byte(),
+			jen.Var().Id("buf").Index(sdkQual("PayloadBuffer")).Byte(),
 			jen.Return(jen.Id("b").Dot("Append").Call(jen.Id("position"), jen.Id("unixNano"), jen.Id(e.kind),
 				jen.Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))))),
 		)
@@ -88,7 +77,7 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 		comment(g, fmt.Sprintf("Emit%s sends e through s as %s %s event stamped with the current time; "+
 			"it is safe to call from many goroutines at once.", e.goName, article(e.Name), e.Name))
 		g.Func().Id("Emit"+e.goName).Params(jen.Id("s").Add(sdkQual("EventSink")), jen.Id("e").Op("*").Id(e.typ)).Error().Block(
-			jen.Var().Id("buf").Index(jen.Id("payloadBuffer")).Byte(),
+			jen.Var().Id("buf").Index(sdkQual("PayloadBuffer")).Byte(),
 			jen.Return(jen.Id("s").Dot("EmitKind").Call(jen.Id(e.kind), jen.Lit(0),
 				jen.Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))))),
 		)
@@ -125,8 +114,9 @@ func fieldType(t string) *jen.Statement {
 }
 
 // fieldEncoder is the call appending field f of e to dst.
-func fieldEncoder(f *field) *jen.Statement {
+func fieldEncoder(p *project, f *field) *jen.Statement {
 	dst, v := jen.Id("dst"), jen.Id("e").Dot(f.goName)
+	sdkQual := func(name string) *jen.Statement { return jen.Qual(p.sdk, name) }
 	switch f.Type {
 	case manifest.FieldInt:
 		return jen.Qual("strconv", "AppendInt").Call(dst, v, jen.Lit(10))
@@ -136,15 +126,15 @@ func fieldEncoder(f *field) *jen.Statement {
 	case manifest.FieldBool:
 		return jen.Qual("strconv", "AppendBool").Call(dst, v)
 	case manifest.FieldFloat:
-		return jen.Id("appendJSONFloat").Call(dst, v)
+		return sdkQual("AppendJSONFloat").Call(dst, v)
 	case manifest.FieldTime:
-		return jen.Id("appendJSONTime").Call(dst, v)
+		return sdkQual("AppendJSONTime").Call(dst, v)
 	case manifest.FieldBytes:
-		return jen.Id("appendJSONBytes").Call(dst, v)
+		return sdkQual("AppendJSONBytes").Call(dst, v)
 	case manifest.FieldStrings:
-		return jen.Id("appendJSONStrings").Call(dst, v)
+		return sdkQual("AppendJSONStrings").Call(dst, v)
 	}
-	return jen.Id("appendJSONString").Call(dst, v)
+	return sdkQual("AppendJSONString").Call(dst, v)
 }
 
 // article is the indefinite article for a name, by its first letter.

@@ -10,8 +10,8 @@ import (
 
 // eventsTestFile generates events_gen_test.go: for each event kind, tests
 // that AppendJSON writes what encoding/json writes and allocates nothing,
-// and benchmarks of both; and tests of the shared encoders over the values
-// where encoding/json is hardest to match.
+// and benchmarks of both. The SDK's encoders that AppendJSON calls are
+// tested in the SDK.
 func eventsTestFile(p *project) (File, error) {
 	f := newGoFile(p, "")
 	if len(p.events) > 0 {
@@ -19,16 +19,6 @@ func eventsTestFile(p *project) (File, error) {
 	}
 	for _, e := range p.events {
 		eventTests(f.Group, p, e)
-	}
-	h := neededJSONHelpers(p)
-	if h.str {
-		stringEncoderTest(f.Group)
-	}
-	if h.float {
-		floatEncoderTest(f.Group)
-	}
-	if h.time {
-		timeEncoderTest(f.Group)
 	}
 	return renderGo("events_gen_test.go", f)
 }
@@ -226,98 +216,6 @@ func eventTests(g *jen.Group, p *project, e *event) {
 		),
 		jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Len(jen.Id("out")))),
 	)
-}
-
-// encoderTest declares a test comparing an encoder with json.Marshal over
-// the values cases declares.
-func encoderTest(g *jen.Group, name, doc, encoder string, typ jen.Code, cases []jen.Code) {
-	g.Line()
-	comment(g, doc)
-	g.Func().Id(name).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.For(jen.List(jen.Id("_"), jen.Id("v")).Op(":=").Range().Index().Add(typ).Add(lines(cases))).Block(
-			jen.List(jen.Id("want"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("v")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Id("t").Dot("Fatalf").Call(jen.Lit("json.Marshal(%#v): %v"), jen.Id("v"), jen.Err()),
-			),
-			jen.If(jen.Id("got").Op(":=").Id(encoder).Call(jen.Nil(), jen.Id("v")), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit(encoder+"(%#v) = %s, json.Marshal gives %s"), jen.Id("v"), jen.Id("got"), jen.Id("want")),
-			),
-		),
-	)
-}
-
-// stringEncoderTest declares the tests of appendJSONString.
-func stringEncoderTest(g *jen.Group) {
-	g.Line()
-	comment(g, "TestAppendJSONStringBytes checks appendJSONString on each byte value alone and on all "+
-		"of them in one string, where valid and invalid UTF-8 meet.")
-	g.Func().Id("TestAppendJSONStringBytes").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.Var().Id("all").Index().Byte(),
-		jen.For(jen.Id("b").Op(":=").Range().Lit(256)).Block(
-			jen.Id("all").Op("=").Append(jen.Id("all"), jen.Byte().Call(jen.Id("b"))),
-			jen.Id("s").Op(":=").String().Call(jen.Index().Byte().Values(jen.Byte().Call(jen.Id("b")))),
-			jen.List(jen.Id("want"), jen.Id("_")).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("s")),
-			jen.If(jen.Id("got").Op(":=").Id("appendJSONString").Call(jen.Nil(), jen.Id("s")), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("byte %#x: appendJSONString = %s, json.Marshal gives %s"), jen.Id("b"), jen.Id("got"), jen.Id("want")),
-			),
-		),
-		jen.List(jen.Id("want"), jen.Id("_")).Op(":=").Qual("encoding/json", "Marshal").Call(jen.String().Call(jen.Id("all"))),
-		jen.If(jen.Id("got").Op(":=").Id("appendJSONString").Call(jen.Nil(), jen.String().Call(jen.Id("all"))), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
-			jen.Id("t").Dot("Errorf").Call(jen.Lit("all bytes: appendJSONString = %s, json.Marshal gives %s"), jen.Id("got"), jen.Id("want")),
-		),
-	)
-	var cases []jen.Code
-	for _, s := range []string{
-		"", "plain ASCII", `"quoted" \back\slashed/`, "<script>&</script>", "\u2028\u2029 line and paragraph separators",
-		"é ü ß 中文 😀", "\xff", "\xc3", "\xe2\x80", "\xed\xa0\x80 a surrogate", "\xf4\x90\x80\x80 beyond U+10FFFF",
-		"ends in \xe2\x80\xa8", "\x7f DEL", "\ufffd replacement character",
-	} {
-		cases = append(cases, jen.Lit(s))
-	}
-	encoderTest(g, "TestAppendJSONString", "TestAppendJSONString checks appendJSONString on the strings "+
-		"encoding/json escapes in its own ways.", "appendJSONString", jen.String(), cases)
-}
-
-// floatEncoderTest declares the tests of appendJSONFloat.
-func floatEncoderTest(g *jen.Group) {
-	m := func(name string) jen.Code { return jen.Qual("math", name) }
-	cases := []jen.Code{
-		jen.Lit(0.0), jen.Qual("math", "Copysign").Call(jen.Lit(0), jen.Lit(-1)), jen.Lit(1.0), jen.Lit(-1.5), jen.Lit(0.1),
-		jen.Lit(1e-6), jen.Lit(9.99e-7), jen.Lit(1e-7), jen.Lit(1e-9), jen.Lit(1.5e-10), jen.Lit(-2.5e-300),
-		jen.Lit(1e20), jen.Lit(1e21), jen.Lit(123456789.125), jen.Lit(1e300), jen.Lit(9007199254740993.0),
-		m("MaxFloat64"), m("SmallestNonzeroFloat64"), jen.Op("-").Add(m("MaxFloat64")),
-	}
-	encoderTest(g, "TestAppendJSONFloat", "TestAppendJSONFloat checks appendJSONFloat around the points "+
-		"where encoding/json switches notation, and at the extremes.", "appendJSONFloat", jen.Float64(), cases)
-
-	g.Line()
-	comment(g, "TestAppendJSONFloatNotFinite checks that NaN and the infinities, which json.Marshal refuses, are written as null.")
-	g.Func().Id("TestAppendJSONFloatNotFinite").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.For(jen.List(jen.Id("_"), jen.Id("f")).Op(":=").Range().Index().Float64().Values(
-			jen.Qual("math", "NaN").Call(), jen.Qual("math", "Inf").Call(jen.Lit(1)), jen.Qual("math", "Inf").Call(jen.Lit(-1)),
-		)).Block(
-			jen.If(jen.Id("got").Op(":=").Id("appendJSONFloat").Call(jen.Nil(), jen.Id("f")), jen.String().Call(jen.Id("got")).Op("!=").Lit("null")).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("appendJSONFloat(%v) = %s, want null"), jen.Id("f"), jen.Id("got")),
-			),
-		),
-	)
-}
-
-// timeEncoderTest declares the test of appendJSONTime.
-func timeEncoderTest(g *jen.Group) {
-	t := func(name string) *jen.Statement { return jen.Qual("time", name) }
-	date := func(y int, ns int, loc jen.Code) jen.Code {
-		return t("Date").Call(jen.Lit(y), t("March"), jen.Lit(4), jen.Lit(5), jen.Lit(6), jen.Lit(7), jen.Lit(ns), loc)
-	}
-	zone := func(secs int) jen.Code { return t("FixedZone").Call(jen.Lit(""), jen.Lit(secs)) }
-	cases := []jen.Code{
-		jen.Qual("time", "Time").Values(),
-		date(0, 0, t("UTC")), date(9999, 999999999, t("UTC")), date(2024, 100, t("UTC")),
-		date(2024, 120000000, zone(-(3*3600 + 30*60))), date(2024, 1, zone(14*3600)),
-		date(1970, 0, zone(59*60)), jen.Qual("time", "Unix").Call(jen.Lit(1700000000), jen.Lit(5)).Dot("UTC").Call(),
-	}
-	encoderTest(g, "TestAppendJSONTime", "TestAppendJSONTime checks appendJSONTime on the edges of the "+
-		"years encoding/json accepts, on fractions of a second and on zone offsets.", "appendJSONTime", t("Time"), cases)
 }
 
 // kindsTest declares the test that each Kind constant indexes its own kind

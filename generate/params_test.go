@@ -83,8 +83,8 @@ func TestTestValues(t *testing.T) {
 				t.Errorf("%s: bad value %q for %s breaks %v", p.Name, b.text, b.rule, broken)
 			}
 		}
-		if got := len(bad) - 1; got != len(p.rules)+btoi(p.wrongType() != "") {
-			t.Errorf("%s: %d bad values for %d rules: %v", p.Name, got, len(p.rules), bad)
+		if got := len(bad) - 1; got != len(p.rules.List)+btoi(p.wrongType() != "") {
+			t.Errorf("%s: %d bad values for %d rules: %v", p.Name, got, len(p.rules.List), bad)
 		}
 		if p.Secret && len(p.check(p.secretProbe())) == 0 {
 			t.Errorf("%s: secret probe %q is accepted", p.Name, p.secretProbe())
@@ -107,18 +107,6 @@ func TestSampleMatch(t *testing.T) {
 		} else if !ok && expr != `x*` && expr != `^$|^a` {
 			t.Errorf("sampleMatch(%s) found nothing", expr)
 		}
-	}
-}
-
-func TestClosestName(t *testing.T) {
-	known := []string{"interval", "level", "url"}
-	for name, want := range map[string]string{"intervall": "interval", "LEVEL": "level", "ulr": "", "urls": "url", "x": "", "mode": ""} {
-		if got := closestName(name, known); got != want {
-			t.Errorf("closestName(%q) = %q, want %q", name, got, want)
-		}
-	}
-	if d := editDistance("kitten", "sitting"); d != 3 {
-		t.Errorf("editDistance(kitten, sitting) = %d, want 3", d)
 	}
 }
 

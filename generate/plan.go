@@ -86,7 +86,6 @@ var artifacts = []func(*project) (File, error){
 	specFile,
 	eventsFile,
 	eventsTestFile,
-	jsonencFile,
 	skeletonFile,
 	readmeFile,
 	makefileFile,

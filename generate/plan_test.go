@@ -312,14 +312,15 @@ func TestGeneratedTestsFail(t *testing.T) {
 	for _, m := range []struct {
 		what, file, old, new, failing string
 	}{
-		{"a rule unchecked", "config_gen.go", "if v <= 0 {", "if false {", "TestParseConfigInvalid/auth.user_id/greater_than"},
-		{"a required parameter not required", "config_gen.go", `p.problems.Add(name, "is required")`, "_ = required", "TestParseConfigInvalid/url/required"},
-		{"a default changed", "config_gen.go", `p.value("workers", "4", false)`, `p.value("workers", "5", false)`, "TestParseGlobalConfigDefaults"},
-		{"a secret shown", "config_gen.go", `p.invalidSecret("auth.token", `, `p.invalid("auth.token", s, `, "TestParseConfigSecrets"},
-		{"an unknown setting accepted", "config_gen.go", "p.unknown(configParams)", "", "TestParseConfigUnknown"},
+		{"a rule unchecked", "spec_gen.go", `{Type: wire.ValidationGreaterThan, Value: "0"},` + "\n\t\t\t\t\t" + `{Type: wire.ValidationLessThan, Value: "1000000"},`,
+			`{Type: wire.ValidationLessThan, Value: "1000000"},`, "TestParseConfigInvalid/auth.user_id/greater_than"},
+		{"a required parameter not required", "spec_gen.go", `{Type: wire.ValidationRequired},` + "\n\t\t\t\t\t" + `{Type: wire.ValidationRegex, Value: "^https?://`,
+			`{Type: wire.ValidationRegex, Value: "^https?://`, "TestParseConfigInvalid/url/required"},
+		{"a default changed", "spec_gen.go", `Default: "4",`, `Default: "5",`, "TestParseGlobalConfigDefaults"},
+		{"a secret shown", "spec_gen.go", "Secret:      true,", "Secret:      false,", "TestParseConfigSecrets"},
+		{"an unknown setting accepted", "internal/sdk/settings.go", "problems.Add(name, msg)", "_ = msg", "TestParseConfigUnknown"},
 		{"a kind off by one", "events_gen.go", "const KindUserLogin sdk.Kind = 2", "const KindUserLogin sdk.Kind = 1", "TestKinds"},
-		{"< not escaped", "jsonenc_gen.go", "c != '<' && ", "", "TestUserLoginEventAppendJSON"},
-		{"a float written as Go writes it", "jsonenc_gen.go", "format := byte('f')", "format := byte('g')", "TestAppendJSONFloat"},
+		{"< not escaped", "internal/sdk/json.go", "c != '<' && ", "", "TestUserLoginEventAppendJSON"},
 	} {
 		t.Run(m.what, func(t *testing.T) {
 			path := filepath.Join(dir, m.file)

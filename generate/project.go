@@ -43,10 +43,7 @@ type field struct {
 // give Go code that does not compile; the manifest checker rejects them
 // too, so this only guards against manifests built by hand.
 func newProject(m *manifest.Manifest) (*project, error) {
-	p := &project{m: m, module: m.Module}
-	if p.module == "" {
-		p.module = "example.com/" + m.Name
-	}
+	p := &project{m: m, module: m.ModulePath()}
 	p.sdk = p.module + "/internal/sdk"
 	p.wire = p.module + "/internal/wire"
 	if m.Kind != "source" && m.Kind != "sink" {

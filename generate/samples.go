@@ -3,7 +3,6 @@ package generate
 import (
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,9 +41,9 @@ func (p *param) badValues() []badValue {
 	if t := p.wrongType(); t != "" {
 		out = append(out, badValue{rule: "type", text: t})
 	}
-	for _, r := range p.rules {
-		if t, ok := p.breaking(r.typ); ok {
-			out = append(out, badValue{rule: r.typ.String(), text: t})
+	for _, r := range p.rules.List {
+		if t, ok := p.breaking(r.Type); ok {
+			out = append(out, badValue{rule: r.Type.String(), text: t})
 		}
 	}
 	return out
@@ -109,40 +108,37 @@ func (p *param) candidates() []string {
 	if p.def != "" {
 		cs = append(cs, p.def)
 	}
-	var lo, hi *value
-	for i := range p.rules {
-		r := &p.rules[i]
-		switch r.typ {
+	var lo, hi *wire.Value
+	for i := range p.rules.List {
+		r := &p.rules.List[i]
+		switch r.Type {
 		case wire.ValidationGreaterThan:
-			lo = &r.bound
+			lo = &r.Bound
 		case wire.ValidationLessThan:
-			hi = &r.bound
+			hi = &r.Bound
 		}
 	}
 	if lo != nil && hi != nil {
 		cs = append(cs, p.format(p.between(*lo, *hi)))
 	}
-	for i := range p.rules {
-		r := &p.rules[i]
-		switch r.typ {
-		case wire.ValidationGreaterThan:
-			cs = append(cs, p.GreaterThan)
-			cs = append(cs, p.format(p.step(r.bound, 1)), p.format(p.step(r.bound, -1)))
-		case wire.ValidationLessThan:
-			cs = append(cs, p.LessThan)
-			cs = append(cs, p.format(p.step(r.bound, 1)), p.format(p.step(r.bound, -1)))
+	for i := range p.rules.List {
+		r := &p.rules.List[i]
+		switch r.Type {
+		case wire.ValidationGreaterThan, wire.ValidationLessThan:
+			cs = append(cs, r.Value)
+			cs = append(cs, p.format(p.step(r.Bound, 1)), p.format(p.step(r.Bound, -1)))
 		case wire.ValidationInclusion, wire.ValidationExclusion:
-			cs = append(cs, r.texts...)
-			for _, v := range r.values {
+			cs = append(cs, r.Values...)
+			for _, v := range r.Items {
 				cs = append(cs, p.format(p.step(v, 1)), p.format(p.step(v, -1)))
 			}
 		case wire.ValidationRegex:
-			if s, ok := sampleMatch(r.re); ok {
+			if s, ok := sampleMatch(r.Regexp); ok {
 				cs = append(cs, s)
 			}
 		}
 	}
-	switch p.itemType() {
+	switch wire.ItemType(p.Type) {
 	case manifest.TypeInt:
 		cs = append(cs, "1", "0", "10", "100", "-1")
 	case manifest.TypeFloat:
@@ -158,45 +154,33 @@ func (p *param) candidates() []string {
 }
 
 // format writes v of p's item type as a setting would hold it.
-func (p *param) format(v value) string {
-	switch p.itemType() {
-	case manifest.TypeInt:
-		return strconv.FormatInt(v.i, 10)
-	case manifest.TypeFloat:
-		return strconv.FormatFloat(v.f, 'g', -1, 64)
-	case manifest.TypeBool:
-		return strconv.FormatBool(v.b)
-	case manifest.TypeDuration:
-		return time.Duration(v.i).String()
-	}
-	return v.s
-}
+func (p *param) format(v wire.Value) string { return wire.FormatValue(p.Type, v) }
 
 // step moves v a little up (dir 1) or down (dir -1); a string gets a
 // suffix or loses its last byte.
-func (p *param) step(v value, dir int) value {
-	switch p.itemType() {
+func (p *param) step(v wire.Value, dir int) wire.Value {
+	switch wire.ItemType(p.Type) {
 	case manifest.TypeInt:
-		if dir > 0 && v.i < math.MaxInt64 || dir < 0 && v.i > math.MinInt64 {
-			v.i += int64(dir)
+		if dir > 0 && v.Int < math.MaxInt64 || dir < 0 && v.Int > math.MinInt64 {
+			v.Int += int64(dir)
 		}
 	case manifest.TypeDuration:
 		unit := int64(time.Millisecond)
-		if v.i%int64(time.Second) == 0 {
+		if v.Int%int64(time.Second) == 0 {
 			unit = int64(time.Second)
 		}
-		if dir > 0 && v.i <= math.MaxInt64-unit || dir < 0 && v.i >= math.MinInt64+unit {
-			v.i += int64(dir) * unit
+		if dir > 0 && v.Int <= math.MaxInt64-unit || dir < 0 && v.Int >= math.MinInt64+unit {
+			v.Int += int64(dir) * unit
 		}
 	case manifest.TypeFloat:
-		v.f += float64(dir)
+		v.Float += float64(dir)
 	case manifest.TypeBool:
-		v.b = !v.b
+		v.Bool = !v.Bool
 	default:
 		if dir > 0 {
-			v.s += "x"
-		} else if v.s != "" {
-			v.s = v.s[:len(v.s)-1]
+			v.Text += "x"
+		} else if v.Text != "" {
+			v.Text = v.Text[:len(v.Text)-1]
 		}
 	}
 	return v
@@ -204,43 +188,9 @@ func (p *param) step(v value, dir int) value {
 
 // between returns a value between lo and hi, for a parameter with both
 // greater_than and less_than.
-func (p *param) between(lo, hi value) value {
-	if p.itemType() == manifest.TypeFloat {
-		return value{f: lo.f/2 + hi.f/2}
+func (p *param) between(lo, hi wire.Value) wire.Value {
+	if wire.ItemType(p.Type) == manifest.TypeFloat {
+		return wire.Value{Float: lo.Float/2 + hi.Float/2}
 	}
-	return value{i: lo.i/2 + hi.i/2 + (lo.i%2+hi.i%2)/2}
-}
-
-// closestName mirrors the generated closest: the known name nearest to
-// name, or "" when none is near enough.
-func closestName(name string, known []string) string {
-	name = strings.ToLower(name)
-	best, bestDist := "", 0
-	for _, k := range known {
-		if d := editDistance(name, k); d <= max(1, len(k)/3) && (best == "" || d < bestDist) {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return wire.Value{Int: lo.Int/2 + hi.Int/2 + (lo.Int%2+hi.Int%2)/2}
 }

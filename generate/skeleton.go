@@ -9,11 +9,14 @@ import (
 
 // skeletonData is what source.go.tmpl and sink.go.tmpl use.
 type skeletonData struct {
-	SDK      string
-	Wire     string
-	Interval bool           // the manifest has a duration parameter "interval"
-	Path     bool           // the manifest has a string parameter "path"
-	Event    *skeletonEvent // the first event kind; nil when there is none
+	SDK       string
+	Wire      string
+	Interval  bool           // the manifest has a duration parameter "interval"
+	Path      bool           // the manifest has a string parameter "path"
+	SyncEvery bool           // the manifest has a duration parameter "sync_every"
+	LogLevel  bool           // the manifest has a global string parameter "log.level"
+	Kind      string         // "source" or "sink"
+	Event     *skeletonEvent // the first event kind; nil when there is none
 }
 
 // skeletonEvent is the event kind the example source emits.
@@ -31,16 +34,19 @@ type fieldValue struct{ Name, Value string }
 // manifest of that moment, and then belongs to the user.
 func skeletonFile(p *project) (File, error) {
 	d := skeletonData{
-		SDK:      p.sdk,
-		Wire:     p.wire,
-		Interval: hasParam(p.config, "interval", manifest.TypeDuration),
-		Path:     hasParam(p.config, "path", manifest.TypeString),
+		SDK:       p.sdk,
+		Wire:      p.wire,
+		Interval:  hasParam(p.config, "interval", manifest.TypeDuration),
+		Path:      hasParam(p.config, "path", manifest.TypeString),
+		SyncEvery: hasParam(p.config, "sync_every", manifest.TypeDuration),
+		LogLevel:  hasParam(p.global, "log.level", manifest.TypeString),
+		Kind:      p.m.Kind,
 	}
 	if len(p.events) > 0 {
 		e := p.events[0]
 		d.Event = &skeletonEvent{Name: e.Name, Type: e.typ, Add: "Add" + e.goName}
 		for _, f := range e.fields {
-			if v := exampleValue(f); v != "" {
+			if v := exampleValue(f, hasParam(p.config, "note", manifest.TypeString)); v != "" {
 				d.Event.Fields = append(d.Event.Fields, fieldValue{f.goName, v})
 			}
 		}
@@ -57,9 +63,9 @@ func skeletonFile(p *project) (File, error) {
 }
 
 // exampleValue is what the example source puts in a field: something
-// plausible for the starter's fields, the current time for any time, and
-// nothing for the rest.
-func exampleValue(f *field) string {
+// plausible for the starter's fields (the note parameter, when hasNote, for
+// a note), the current time for any time, and nothing for the rest.
+func exampleValue(f *field, hasNote bool) string {
 	switch {
 	case f.Type == manifest.FieldTime:
 		return "now"
@@ -67,6 +73,8 @@ func exampleValue(f *field) string {
 		return "int64(s.position + 1)"
 	case f.Name == "alive" && f.Type == manifest.FieldBool:
 		return "true"
+	case f.Name == "note" && f.Type == manifest.FieldString && hasNote:
+		return "s.cfg.Note"
 	case f.Name == "note" && f.Type == manifest.FieldString:
 		return fmt.Sprintf("%q", "hello")
 	}

@@ -9,7 +9,7 @@ import (
 
 // StarterManifest returns the commented plugin.toml that plugctl new writes
 // for a plugin called name of the given kind ("source" or "sink") in Go
-// module module (example.com/<name> when empty). It shows every key and
+// module module (manifest.DefaultModule(name) when empty). It shows every key and
 // rule, and every parameter has a default or is optional, so the plugin it
 // describes opens an instance with no settings at all. The result is
 // checked with manifest.Parse, so an invalid name or module is reported
@@ -19,7 +19,7 @@ func StarterManifest(name, kind, module string) ([]byte, error) {
 		return nil, fmt.Errorf("generate: kind %q: want source or sink", kind)
 	}
 	if module == "" {
-		module = "example.com/" + name
+		module = manifest.DefaultModule(name)
 	}
 	data, err := templates.Render("plugin.toml.tmpl", struct{ Name, Kind, Module string }{name, kind, module})
 	if err != nil {

@@ -56,20 +56,23 @@ type RequestError struct {
 	Problems []wire.Problem // one per invalid parameter, with invalid_config
 }
 
-// Error names the request, the status, and each invalid parameter.
+// Error names the request, the status, the message and each invalid
+// parameter. A problem the message already states is not written again:
+// the SDK's message for a *sdk.ConfigError lists every problem itself.
 func (e *RequestError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", e.Op, e.Status)
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
-	for i, p := range e.Problems {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
+	sep := ": "
+	for _, p := range e.Problems {
+		text := p.Param + ": " + p.Message
+		if strings.Contains(e.Message, text) {
+			continue
 		}
-		b.WriteString(p.Param + ": " + p.Message)
+		b.WriteString(sep + text)
+		sep = "; "
 	}
 	return b.String()
 }

@@ -2,11 +2,8 @@ package manifest
 
 import (
 	"fmt"
-	"math"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +54,7 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 	c.unknownKeys(nil, raw, topKeys)
 
 	m.Name = c.required(raw, "name", `write name = "acme"`)
-	if m.Name != "" && !pluginNameRE.MatchString(m.Name) {
+	if m.Name != "" && !ValidName(m.Name) {
 		c.errorf([]string{"name"}, `use lowercase letters, digits and '-', starting with a letter, such as "acme-http"`,
 			"%q is not a valid plugin name", m.Name)
 	}
@@ -171,21 +168,6 @@ func oneOf(word string, valid []string) string {
 	return "use one of " + strings.Join(valid, ", ")
 }
 
-// params checks the parameter tables under section, "config" or "global",
-// and adds their names to names.
-func (c *checker) params(raw map[string]any, section string, names *[]named) []Param {
-	t, _ := c.table([]string{section}, raw[section], fmt.Sprintf("declare parameters as [%s.<name>] tables", section))
-	var ps []Param
-	c.group([]string{section}, nil, t, paramKeys, func(key []string, name string, v any) {
-		if p, ok := c.param(key, name, v); ok {
-			ps = append(ps, p)
-			*names = append(*names, named{key, name, paramNameRE})
-		}
-	})
-	slices.SortFunc(ps, func(a, b Param) int { return strings.Compare(a.Name, b.Name) })
-	return ps
-}
-
 // group calls declare for each table below key that declares something
 // (a parameter, an event kind), with its dotted name. A table that holds
 // only tables, none named by a key in reserved, is a group of names and not
@@ -202,6 +184,25 @@ func (c *checker) group(key, name []string, t map[string]any, reserved []string,
 	}
 }
 
+// declarationKeys reports the keys of t, the table declaring name at key,
+// that are not in valid. A table among them is named apart: a table that
+// declares something cannot also group names, so a name beside it must be
+// quoted. inside describes the declaration, as "parameter %q, which holds
+// parameter keys".
+func (c *checker) declarationKeys(key []string, name string, t map[string]any, valid []string, inside string) {
+	for _, k := range sortedKeys(t) {
+		switch _, isTable := t[k].(map[string]any); {
+		case slices.Contains(valid, k):
+		case isTable:
+			dotted := name + "." + k
+			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{key[0], dotted}),
+				"a table inside the "+inside, name)
+		default:
+			c.errorf(join(key, []string{k}), oneOf(k, valid), "unknown key")
+		}
+	}
+}
+
 // isGroup reports whether t holds only tables, and none of them under a
 // key in reserved, which would make t a declaration with a sub-table.
 func isGroup(t map[string]any, reserved []string) bool {
@@ -211,327 +212,6 @@ func isGroup(t map[string]any, reserved []string) bool {
 		}
 	}
 	return len(t) > 0
-}
-
-// param checks one parameter table, declared at key under name.
-func (c *checker) param(key []string, name string, v any) (Param, bool) {
-	section := key[0]
-	t, ok := c.table(key, v, fmt.Sprintf(`declare a parameter as a table: [%s] with type = "string"`, toml.Key(key)))
-	if !ok {
-		return Param{}, false
-	}
-	if !paramNameRE.MatchString(name) {
-		c.errorf(key, `use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "auth.token"`,
-			"%q is not a valid parameter name", name)
-	}
-	for _, k := range sortedKeys(t) {
-		switch _, isTable := t[k].(map[string]any); {
-		case slices.Contains(paramKeys, k):
-		case isTable:
-			// A table that declares a parameter cannot also group names.
-			dotted := name + "." + k
-			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{section, dotted}),
-				"a table inside the parameter %q, which holds parameter keys", name)
-		default:
-			c.errorf(join(key, []string{k}), oneOf(k, paramKeys), "unknown key")
-		}
-	}
-
-	p := Param{Name: name, Line: c.pos.of(key).line}
-	p.Description, _ = c.str(key, t, "description")
-	p.Required = c.boolean(key, t, "required")
-	p.Secret = c.boolean(key, t, "secret")
-	if _, ok := t["type"]; !ok {
-		c.errorf(key, `add type = "string", or int, float, bool, duration or strings`, "missing type")
-		return p, true
-	}
-	p.Type, ok = c.str(key, t, "type")
-	if !ok {
-		return p, true
-	}
-	if !slices.Contains(paramTypes, p.Type) {
-		c.errorf(join(key, []string{"type"}), oneOf(p.Type, paramTypes), "unknown type %q", p.Type)
-		return p, true
-	}
-	c.validations(key, t, &p)
-	return p, true
-}
-
-// validations checks the values of a parameter whose type is known, and
-// stores their canonical forms in p.
-func (c *checker) validations(key []string, t map[string]any, p *Param) {
-	at := func(k string) []string { return join(key, []string{k}) }
-	if p.Secret {
-		// A secret's values must not be in plugin.toml, in generated code or
-		// in messages, so nothing that holds one is allowed, or echoed.
-		if p.Type != TypeString && p.Type != TypeStrings {
-			c.errorf(at("secret"), "remove secret = true", "secret applies to string and strings parameters, not %s", p.Type)
-		}
-		for _, k := range []string{"default", "inclusion", "exclusion"} {
-			if _, ok := t[k]; ok {
-				c.errorf(at(k), "remove it: plugin.toml and the generated code are readable by anyone with the plugin",
-					"a secret parameter cannot have %s", k)
-			}
-		}
-	}
-
-	gt, hasGT := c.bound(key, t, "greater_than", p.Type)
-	lt, hasLT := c.bound(key, t, "less_than", p.Type)
-	p.HasGreaterThan, p.GreaterThan = hasGT, gt.s
-	p.HasLessThan, p.LessThan = hasLT, lt.s
-	if hasGT && hasLT && !gt.less(lt) {
-		c.errorf(at("less_than"), "no value can pass: lower greater_than or raise less_than",
-			"less_than %s is not above greater_than %s", lt.s, gt.s)
-	}
-
-	var re *regexp.Regexp
-	if _, ok := t["regex"]; ok {
-		if p.Type != TypeString && p.Type != TypeStrings {
-			c.errorf(at("regex"), "remove it, or use inclusion or bounds", "regex applies to string and strings parameters, not %s", p.Type)
-		} else if s, ok := c.str(key, t, "regex"); ok {
-			var err error
-			if re, err = regexp.Compile(s); err != nil {
-				c.errorf(at("regex"), "use Go regexp syntax: https://pkg.go.dev/regexp/syntax",
-					"%q is not a valid regular expression: %s", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-			} else if s == "" {
-				c.errorf(at("regex"), "remove the key, or write a pattern such as '^[a-z]+$'", "regex is empty")
-			}
-			p.Regex = s
-		}
-	}
-
-	var inclusion, exclusion []value
-	if !p.Secret {
-		inclusion = c.list(key, t, "inclusion", p.Type)
-		exclusion = c.list(key, t, "exclusion", p.Type)
-	}
-	p.Inclusion, p.Exclusion = canonical(inclusion), canonical(exclusion)
-
-	v, ok := t["default"]
-	if !ok || p.Secret {
-		return
-	}
-	if p.Required {
-		c.errorf(at("default"), "remove required = true (a parameter with a default is never missing) or remove the default",
-			"a required parameter cannot have a default")
-	}
-	items, ok := c.defaultValue(at("default"), p.Type, v)
-	if !ok {
-		return
-	}
-	p.HasDefault = true
-	p.Default = strings.Join(canonical(items), ",")
-	// The default is checked like any value the plugin will be given, so
-	// that a plugin configured with nothing starts.
-	for _, d := range items {
-		switch {
-		case hasGT && !gt.less(d):
-			c.errorf(at("default"), "greater_than is exclusive: change the default or the bound",
-				"%s is not greater than %s (greater_than)", d.show(), gt.s)
-		case hasLT && !d.less(lt):
-			c.errorf(at("default"), "less_than is exclusive: change the default or the bound",
-				"%s is not less than %s (less_than)", d.show(), lt.s)
-		case re != nil && !re.MatchString(d.s):
-			c.errorf(at("default"), "change the default or the regex", "%s does not match regex %q", d.show(), p.Regex)
-		case inclusion != nil && !slices.ContainsFunc(inclusion, d.equal):
-			c.errorf(at("default"), "use one of the values listed in inclusion", "%s is not in inclusion", d.show())
-		case slices.ContainsFunc(exclusion, d.equal):
-			c.errorf(at("default"), "use a value not listed in exclusion", "%s is in exclusion", d.show())
-		}
-	}
-}
-
-// bound returns greater_than or less_than of a parameter of type typ.
-func (c *checker) bound(key []string, t map[string]any, k, typ string) (value, bool) {
-	v, ok := t[k]
-	if !ok {
-		return value{}, false
-	}
-	if typ != TypeInt && typ != TypeFloat && typ != TypeDuration {
-		c.errorf(join(key, []string{k}), "remove it, or use regex or inclusion", "%s applies to int, float and duration parameters, not %s", k, typ)
-		return value{}, false
-	}
-	return c.value(join(key, []string{k}), typ, v)
-}
-
-// list returns inclusion or exclusion: a non-empty list of values of the
-// parameter's type (of its items' type for strings).
-func (c *checker) list(key []string, t map[string]any, k, typ string) []value {
-	v, ok := t[k]
-	if !ok {
-		return nil
-	}
-	at := join(key, []string{k})
-	if typ == TypeBool {
-		c.errorf(at, "remove it: a bool has only two values", "%s applies to string, int, float, duration and strings parameters, not bool", k)
-		return nil
-	}
-	items, ok := v.([]any)
-	if !ok {
-		c.wrongType(at, v, "a list of "+typeName(typ)+" values", "write a list such as "+listExample[typ])
-		return nil
-	}
-	if len(items) == 0 {
-		if k == "exclusion" { // refuses nothing: the same as no exclusion
-			return nil
-		}
-		c.errorf(at, "remove the key, or list values such as "+listExample[typ], "inclusion is an empty list, which no value can pass")
-		return nil
-	}
-	var vals []value
-	for _, item := range items {
-		if val, ok := c.value(at, typ, item); ok {
-			vals = append(vals, val)
-		}
-	}
-	if len(vals) < len(items) {
-		return nil
-	}
-	return vals
-}
-
-var listExample = map[string]string{
-	TypeString:   `["debug", "info"]`,
-	TypeInt:      "[1, 2, 4]",
-	TypeFloat:    "[0.5, 1.0]",
-	TypeDuration: `["1s", "1m"]`,
-	TypeStrings:  `["debug", "info"]`,
-}
-
-// typeName names the type of one value of a typ parameter: a strings
-// parameter's values are strings.
-func typeName(typ string) string {
-	if typ == TypeStrings {
-		return TypeString
-	}
-	return typ
-}
-
-// defaultValue returns a default's values: one, or a strings list's items.
-func (c *checker) defaultValue(key []string, typ string, v any) ([]value, bool) {
-	if typ != TypeStrings {
-		val, ok := c.value(key, typ, v)
-		return []value{val}, ok
-	}
-	items, ok := v.([]any)
-	if !ok {
-		c.wrongType(key, v, want[typ].what, want[typ].hint)
-		return nil, false
-	}
-	vals := make([]value, 0, len(items))
-	for _, item := range items {
-		val, ok := c.value(key, typ, item)
-		if !ok {
-			return nil, false
-		}
-		vals = append(vals, val)
-	}
-	return vals, true
-}
-
-// value is a checked parameter value: its canonical string and, for the
-// ordered types, the number bounds compare.
-type value struct {
-	typ string
-	s   string
-	i   int64 // int, and duration in nanoseconds
-	f   float64
-}
-
-func (a value) less(b value) bool {
-	if a.typ == TypeFloat {
-		return a.f < b.f
-	}
-	return a.i < b.i
-}
-
-func (a value) equal(b value) bool {
-	switch a.typ {
-	case TypeFloat:
-		return a.f == b.f
-	case TypeInt, TypeDuration:
-		return a.i == b.i
-	}
-	return a.s == b.s
-}
-
-// show writes a value as it is written in TOML, for messages.
-func (a value) show() string {
-	if a.typ == TypeInt || a.typ == TypeFloat || a.typ == TypeBool {
-		return a.s
-	}
-	return strconv.Quote(a.s)
-}
-
-func canonical(vals []value) []string {
-	var ss []string
-	for _, v := range vals {
-		ss = append(ss, v.s)
-	}
-	return ss
-}
-
-// value converts one TOML value of a typ parameter (one item, for strings)
-// to canonical form, reporting it at key when it is not of that type.
-func (c *checker) value(key []string, typ string, v any) (value, bool) {
-	val := value{typ: typ}
-	w := want[typeName(typ)]
-	switch x := v.(type) {
-	case string:
-		switch typ {
-		case TypeString:
-			val.s = x
-			return val, true
-		case TypeStrings:
-			// Lists travel joined with ',' and are split and trimmed on
-			// arrival: an item with a ',' would arrive as two, and an empty
-			// or untrimmed one changed.
-			if strings.Contains(x, ",") {
-				c.errorf(key, "lists travel comma-separated: split it into separate items", "list item %q holds a ','", x)
-				return val, false
-			}
-			if x == "" || strings.TrimSpace(x) != x {
-				c.errorf(key, "items travel trimmed: remove the white space, or the item", "list item %q is empty or not trimmed", x)
-				return val, false
-			}
-			val.s = x
-			return val, true
-		case TypeDuration:
-			d, err := time.ParseDuration(x)
-			if err != nil {
-				c.errorf(key, `write a Go duration such as "10s" or "1m30s"`, "%q is not a duration", x)
-				return val, false
-			}
-			val.s, val.i = x, int64(d)
-			return val, true
-		}
-	case int64:
-		switch typ {
-		case TypeInt:
-			val.s, val.i = strconv.FormatInt(x, 10), x
-			return val, true
-		case TypeFloat:
-			val.f = float64(x)
-			val.s = strconv.FormatFloat(val.f, 'g', -1, 64)
-			return val, true
-		}
-	case float64:
-		if typ == TypeFloat {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				c.errorf(key, w.hint, "%v is not a finite number", x)
-				return val, false
-			}
-			val.s, val.f = strconv.FormatFloat(x, 'g', -1, 64), x
-			return val, true
-		}
-	case bool:
-		if typ == TypeBool {
-			val.s = strconv.FormatBool(x)
-			return val, true
-		}
-	}
-	c.wrongType(key, v, w.what, w.hint)
-	return val, false
 }
 
 // describe names a decoded TOML value's type, with the value when it is
@@ -556,136 +236,6 @@ func describe(v any) string {
 		return "an array of tables"
 	}
 	return fmt.Sprintf("a %T", v)
-}
-
-// events checks the [events.*] tables of a plugin of the given kind.
-func (c *checker) events(raw map[string]any, kind string) []EventKind {
-	hint := `add an [events.<name>] table with fields = { <field> = "<type>" }`
-	key := []string{"events"}
-	v, present := raw["events"]
-	t, ok := c.table(key, v, hint)
-	if len(t) == 0 && (ok || !present) {
-		// A source with no event kinds can emit nothing, and a sink with none
-		// accepts nothing.
-		switch kind {
-		case "source":
-			hint = "a source declares the kinds it emits: " + hint
-		case "sink":
-			hint = "a sink declares the kinds it accepts: " + hint
-		}
-		c.errorf(key, hint, "no event kinds declared")
-	}
-	var evs []EventKind
-	var names []named
-	c.group(key, nil, t, eventKeys, func(key []string, name string, v any) {
-		if ev, ok := c.event(key, name, v); ok {
-			evs = append(evs, ev)
-			names = append(names, named{key, name, kindNameRE})
-		}
-	})
-	slices.SortFunc(evs, func(a, b EventKind) int { return strings.Compare(a.Name, b.Name) })
-	c.collisions("event kind", names)
-	return evs
-}
-
-// event checks one event kind table, declared at key under name. A kind
-// may have no fields: a marker such as a heartbeat carries none.
-func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
-	hint := fmt.Sprintf(`declare an event kind as a table: [%s] with fields = { <field> = "<type>" }`, toml.Key(key))
-	t, ok := c.table(key, v, hint)
-	if !ok {
-		return EventKind{}, false
-	}
-	if !kindNameRE.MatchString(name) {
-		c.errorf(key, `use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end"`,
-			"%q is not a valid event kind name", name)
-	}
-	for _, k := range sortedKeys(t) {
-		switch _, isTable := t[k].(map[string]any); {
-		case slices.Contains(eventKeys, k):
-		case isTable:
-			dotted := name + "." + k
-			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{"events", dotted}),
-				"a table inside the event kind %q, which holds the kind's own keys", name)
-		default:
-			c.errorf(join(key, []string{k}), oneOf(k, eventKeys), "unknown key")
-		}
-	}
-	ev := EventKind{Name: name, Line: c.pos.of(key).line}
-	ev.Description, _ = c.str(key, t, "description")
-
-	fkey := join(key, []string{"fields"})
-	fields, _ := c.table(fkey, t["fields"], `write fields = { <field> = "<type>" }`)
-	var names []named
-	for _, f := range sortedKeys(fields) {
-		at := join(fkey, []string{f})
-		if !fieldNameRE.MatchString(f) {
-			c.errorf(at, `use letters, digits, '_', '-' and '.', starting with a letter, such as "user_id", "userId" or "http.status"`,
-				"%q is not a valid field name", f)
-		} else if GoName(f) == "AppendJSON" {
-			c.errorf(at, "rename the field", "%q becomes the Go name AppendJSON, which is the event type's encoding method", f)
-		}
-		typ, ok := fields[f].(string)
-		switch {
-		case !ok:
-			c.wrongType(at, fields[f], "a field type", "write one of "+strings.Join(fieldTypes, ", ")+` in quotes, such as "string"`)
-		case !slices.Contains(fieldTypes, typ):
-			c.errorf(at, oneOf(typ, fieldTypes), "unknown field type %q", typ)
-		}
-		ev.Fields = append(ev.Fields, Field{Name: f, Type: typ})
-		names = append(names, named{at, f, fieldNameRE})
-	}
-	c.collisions("field", names)
-	return ev, true
-}
-
-// named is a name that becomes a Go identifier, with where it is declared
-// and the rule it must follow.
-type named struct {
-	key  []string
-	name string
-	rule *regexp.Regexp
-}
-
-// collisions reports each name whose GoName an earlier name in the file
-// already has, naming the line of both. Invalid names are left out: they
-// are reported already.
-func (c *checker) collisions(what string, names []named) {
-	type placed struct {
-		named
-		at position
-	}
-	var list []placed
-	for _, n := range names {
-		if n.rule.MatchString(n.name) {
-			list = append(list, placed{n, c.pos.of(n.key)})
-		}
-	}
-	sort.SliceStable(list, func(i, j int) bool {
-		a, b := list[i].at, list[j].at
-		return a.line < b.line || a.line == b.line && a.col < b.col
-	})
-	seen := map[string]placed{}
-	for _, n := range list {
-		g := GoName(n.name)
-		first, ok := seen[g]
-		if !ok {
-			seen[g] = n
-			continue
-		}
-		here, there := toml.Key(n.key).String(), toml.Key(first.key).String()
-		switch {
-		case n.name == first.name && n.key[0] == first.key[0]:
-			// Two spellings of one name: [config.auth.user] and
-			// [config."auth.user"] are the same parameter to plugctl,
-			// though TOML sees two tables.
-			c.errorf(n.key, "remove one of them", "%s %q is declared twice: as %s at line %d and as %s here", what, n.name, there, first.at.line, here)
-		case n.name == first.name: // a config and a global parameter
-			c.errorf(n.key, "rename one of them", "%ss %s (line %d) and %s both become the Go name %s", what, there, first.at.line, here, g)
-		default:
-			c.errorf(n.key, "rename one of them", "%ss %q (line %d) and %q both become the Go name %s", what, first.name, first.at.line, n.name, g)
-		}
-	}
 }
 
 func sortedKeys(t map[string]any) []string {

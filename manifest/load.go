@@ -109,6 +109,10 @@ type positions struct {
 
 type position struct{ line, col int }
 
+func (a position) before(b position) bool {
+	return a.line < b.line || a.line == b.line && a.col < b.col
+}
+
 // newPositions indexes the lines of src. A UTF-8 byte order mark is skipped,
 // as the decoder skips it, so that offsets and columns agree with its own.
 func newPositions(src string) *positions {

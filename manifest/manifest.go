@@ -7,10 +7,13 @@
 // reference for plugin authors.
 package manifest
 
+import "github.com/plugctl/plugctl/wire"
+
 // FileName is the manifest's name inside a plugin project.
 const FileName = "plugin.toml"
 
-// Manifest is a loaded, checked plugin.toml. Lists are sorted by name so
+// Manifest is a loaded, checked plugin.toml. Parameters and event kinds
+// are sorted by name and fields kept in the order they are written, so
 // that everything generated from a manifest is deterministic.
 type Manifest struct {
 	Path        string // the file it was loaded from, for messages
@@ -27,14 +30,16 @@ type Manifest struct {
 	Events []EventKind // [events.*]
 }
 
-// Parameter types, the values of a parameter's type key.
+// Parameter types, the values of a parameter's type key: those of the
+// wire protocol, whose rules (wire.ParseValue, wire.ParseRules) every
+// value of a parameter follows.
 const (
-	TypeString   = "string"
-	TypeInt      = "int"
-	TypeFloat    = "float"
-	TypeBool     = "bool"
-	TypeDuration = "duration"
-	TypeStrings  = "strings"
+	TypeString   = wire.TypeString
+	TypeInt      = wire.TypeInt
+	TypeFloat    = wire.TypeFloat
+	TypeBool     = wire.TypeBool
+	TypeDuration = wire.TypeDuration
+	TypeStrings  = wire.TypeStrings
 )
 
 // Param is one configuration parameter. Values (default, bounds, lists) are
@@ -69,7 +74,7 @@ type Param struct {
 type EventKind struct {
 	Name        string // lowercase letters, digits, '_', '.' and '-', starting with a letter: log.line
 	Description string
-	Fields      []Field // sorted by name; none for a marker kind such as a heartbeat
+	Fields      []Field // in the order plugin.toml declares them; none for a marker kind such as a heartbeat
 	Line        int     // where the [events.x] table starts, for messages
 }
 
@@ -93,10 +98,14 @@ type Field struct {
 }
 
 // ModulePath is the Go module path of the plugin project: Module, or
-// example.com/<name> when the manifest sets none.
+// DefaultModule(Name) when the manifest sets none.
 func (m *Manifest) ModulePath() string {
 	if m.Module != "" {
 		return m.Module
 	}
-	return "example.com/" + m.Name
+	return DefaultModule(m.Name)
 }
+
+// DefaultModule is the Go module path of a project whose manifest names
+// none: example.com/<name>.
+func DefaultModule(name string) string { return "example.com/" + name }

@@ -41,7 +41,7 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Events: []manifest.EventKind{{
 			Name: "tick", Description: "A tick.", Line: 31,
-			Fields: []manifest.Field{{"alive", "bool"}, {"at", "time"}, {"note", "string"}, {"seq", "int"}},
+			Fields: []manifest.Field{{"seq", "int"}, {"alive", "bool"}, {"note", "string"}, {"at", "time"}},
 		}},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -414,7 +414,7 @@ fields = {}
 		got = append(got, fmt.Sprintf("%s %s %v", e.Name, manifest.GoName(e.Name), fields))
 	}
 	want := []string{
-		"empty Empty []", "heartbeat Heartbeat []", "log.line LogLine [http.status msg trace-id userId]",
+		"empty Empty []", "heartbeat Heartbeat []", "log.line LogLine [msg http.status userId trace-id]",
 		"ping Ping []", "span-end SpanEnd [took]", "tick Tick [seq]",
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -422,6 +422,8 @@ fields = {}
 	}
 }
 
+// TestSortedByName checks that parameters and kinds are sorted by name and
+// that fields keep the order they are written in.
 func TestSortedByName(t *testing.T) {
 	src := strings.Replace(head, `events.tick.fields = { seq = "int" }`, `events.tick.fields = { z = "int", a = "bytes", m = "strings" }`, 1) +
 		"[config.zeta]\ntype = \"int\"\n[config.alpha]\ntype = \"int\"\n[events.alarm]\nfields = { d = \"duration\", c = \"float\" }\n"
@@ -439,7 +441,7 @@ func TestSortedByName(t *testing.T) {
 			got = append(got, e.Name+"."+f.Name+":"+f.Type)
 		}
 	}
-	want := []string{"alpha", "zeta", "alarm", "alarm.c:float", "alarm.d:duration", "tick", "tick.a:bytes", "tick.m:strings", "tick.z:int"}
+	want := []string{"alpha", "zeta", "alarm", "alarm.d:duration", "alarm.c:float", "tick", "tick.z:int", "tick.a:bytes", "tick.m:strings"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}

@@ -2,9 +2,14 @@ package manifest
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 var (
@@ -30,6 +35,10 @@ var (
 	moduleHostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 	modulePartRE = regexp.MustCompile(`^[A-Za-z0-9_~-]+(\.[A-Za-z0-9_~-]+)*$`)
 )
+
+// ValidName reports whether name is a valid plugin name: lowercase letters,
+// digits and '-', starting with a letter.
+func ValidName(name string) bool { return pluginNameRE.MatchString(name) }
 
 // validModule reports whether path is a plausible Go module path: a domain
 // followed by slash-separated elements, such as example.com/acme.
@@ -111,13 +120,7 @@ func Suggest(word string, candidates []string) string {
 			}
 		}
 	}
-	best, bestDist := "", 0
-	for _, c := range candidates {
-		d := distance(lower, c)
-		if d <= max(1, len(c)/3) && (best == "" || d < bestDist) {
-			best, bestDist = c, d
-		}
-	}
+	best := wire.Closest(lower, candidates)
 	if best != "" || len(lower) < 3 {
 		return best
 	}
@@ -134,30 +137,48 @@ func Suggest(word string, candidates []string) string {
 	return best
 }
 
-// distance is the optimal string alignment distance: the number of inserted,
-// deleted, replaced or swapped adjacent bytes that turns a into b. Swaps
-// count once because "tpye" is one slip of the fingers, not two.
-func distance(a, b string) int {
-	// d[i][j] is the distance between a[:i] and b[:j].
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
+// named is a name that becomes a Go identifier, with where it is declared
+// and the rule it must follow.
+type named struct {
+	key  []string
+	name string
+	rule *regexp.Regexp
+}
+
+// collisions reports each name whose GoName an earlier name in the file
+// already has, naming the line of both. Invalid names are left out: they
+// are reported already.
+func (c *checker) collisions(what string, names []named) {
+	type placed struct {
+		named
+		at position
 	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
+	var list []placed
+	for _, n := range names {
+		if n.rule.MatchString(n.name) {
+			list = append(list, placed{n, c.pos.of(n.key)})
 		}
 	}
-	return d[len(a)][len(b)]
+	sort.SliceStable(list, func(i, j int) bool { return list[i].at.before(list[j].at) })
+	seen := map[string]placed{}
+	for _, n := range list {
+		g := GoName(n.name)
+		first, ok := seen[g]
+		if !ok {
+			seen[g] = n
+			continue
+		}
+		here, there := toml.Key(n.key).String(), toml.Key(first.key).String()
+		switch {
+		case n.name == first.name && n.key[0] == first.key[0]:
+			// Two spellings of one name: [config.auth.user] and
+			// [config."auth.user"] are the same parameter to plugctl,
+			// though TOML sees two tables.
+			c.errorf(n.key, "remove one of them", "%s %q is declared twice: as %s at line %d and as %s here", what, n.name, there, first.at.line, here)
+		case n.name == first.name: // a config and a global parameter
+			c.errorf(n.key, "rename one of them", "%ss %s (line %d) and %s both become the Go name %s", what, there, first.at.line, here, g)
+		default:
+			c.errorf(n.key, "rename one of them", "%ss %q (line %d) and %q both become the Go name %s", what, first.name, first.at.line, n.name, g)
+		}
+	}
 }

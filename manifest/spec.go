@@ -46,20 +46,26 @@ func specParams(ps []Param) []wire.Param {
 	}
 	out := make([]wire.Param, 0, len(ps))
 	for _, p := range ps {
-		rp := wire.Param{
-			Name:        p.Name,
-			Type:        p.Type,
-			Description: p.Description,
-			Secret:      p.Secret,
-		}
-		if p.HasDefault {
-			rp.Default = p.Default
-		}
-		rp.Validations = p.validations()
-		out = append(out, rp)
+		out = append(out, p.Spec())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// Spec is p as a specification reports it, and as plugins check values
+// of it: its default and its validations.
+func (p *Param) Spec() wire.Param {
+	rp := wire.Param{
+		Name:        p.Name,
+		Type:        p.Type,
+		Description: p.Description,
+		Secret:      p.Secret,
+		Validations: p.validations(),
+	}
+	if p.HasDefault {
+		rp.Default = p.Default
+	}
+	return rp
 }
 
 // validations lists p's rules in ValidationType order, one per rule set.

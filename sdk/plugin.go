@@ -74,8 +74,10 @@ type Open struct {
 // Source is a polled source, as Falco's next_batch.
 //
 // NextBatch adds the events that are ready to b and returns nil, returns
-// ErrTimeout when none is ready yet (wait a little inside, 10 to 100 ms, so
-// the loop does not spin), or ErrEndOfStream once the source is finished.
+// ErrTimeout when none is ready yet, or ErrEndOfStream once the source is
+// finished. NextBatch need not wait for events: after a call that added
+// none the SDK pauses before the next, from 1 ms up to 50 ms while nothing
+// comes, so the loop does not spin.
 // Any other error fails the instance. With a host that speaks protocol
 // version 3 or later, END tells the host why and the other instances go
 // on; with an older host, the protocol cannot fail one instance alone, so

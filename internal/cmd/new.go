@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -18,10 +17,6 @@ import (
 
 // kinds are the plugin kinds new makes, in the order help lists them.
 var kinds = []string{"source", "sink"}
-
-// nameRE is the rule for plugin names, the same as the manifest's: the
-// name becomes a directory, a binary and part of the plugin's identity.
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 func newCommand(b Build) *cli.Command {
 	return &cli.Command{
@@ -74,7 +69,7 @@ func runNew(c *cli.Context, b Build) error {
 		return usagef("new", "too many arguments: %q (flags go before or after the two arguments)", args[2:])
 	}
 	kind, name := args[0], args[1]
-	if !nameRE.MatchString(name) {
+	if !manifest.ValidName(name) {
 		return usagef("new", "invalid plugin name %q: a name is lowercase letters, digits and '-', starting with a letter (for example acme or log-tail)", name)
 	}
 	dir := c.String("dir")
@@ -83,7 +78,7 @@ func runNew(c *cli.Context, b Build) error {
 	}
 	mod := c.String("module")
 	if mod == "" {
-		mod = "example.com/" + name
+		mod = manifest.DefaultModule(name)
 	}
 	if err := checkNewDir(dir); err != nil {
 		return err

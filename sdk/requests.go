@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/plugctl/plugctl/wire"
@@ -121,7 +122,10 @@ func replyFor(id uint32, err error) wire.Reply {
 	case err == nil:
 		return wire.Reply{ID: id, Status: wire.StatusOK}
 	case errors.As(err, &ce):
-		return wire.Reply{ID: id, Status: wire.StatusInvalidConfig, Message: clip(err.Error()), Problems: ce.Problems}
+		// The problems travel one by one: the message says what was
+		// refused without listing them again.
+		msg := strings.Replace(err.Error(), ce.Error(), "invalid configuration", 1)
+		return wire.Reply{ID: id, Status: wire.StatusInvalidConfig, Message: clip(msg), Problems: ce.Problems}
 	}
 	return wire.Reply{ID: id, Status: wire.StatusFailed, Message: clip(err.Error())}
 }

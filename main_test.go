@@ -57,6 +57,7 @@ func TestScript(t *testing.T) {
 			"waitlines":  cmdWaitLines,
 			"eventlines": cmdEventLines,
 			"runlines":   cmdRunLines,
+			"benchjson":  cmdBenchJSON,
 		},
 	}
 	// gotooltest gives scripts a go command with the real GOCACHE, so

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,5 +159,37 @@ func cmdEventLines(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for _, k := range order {
 		fmt.Fprintf(ts.Stdout(), "%s/%d 1..%d\n", names[k], k.instance, last[k])
+	}
+}
+
+// cmdBenchJSON checks plugctl bench --json output: FILE is one JSON
+// object, and each FIELD is a figure {min, median, max} with all three
+// above zero; FIELD=0 only asks that the figure be there, not null, and
+// not negative (a count that may rightly be zero, such as retries).
+//
+//	benchjson FILE FIELD...
+func cmdBenchJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: benchjson FILE FIELD...")
+	}
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &res); err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+	for _, f := range args[1:] {
+		name, zeroOK := strings.CutSuffix(f, "=0")
+		raw, ok := res[name]
+		if !ok || string(raw) == "null" {
+			ts.Fatalf("%s: no figure %s (unavailable: %s)", args[0], name, res["unavailable"])
+		}
+		var s struct{ Min, Median, Max *float64 }
+		if err := json.Unmarshal(raw, &s); err != nil || s.Min == nil || s.Median == nil || s.Max == nil {
+			ts.Fatalf("%s: %s is %s, want {\"min\", \"median\", \"max\"}", args[0], name, raw)
+		}
+		for _, v := range []float64{*s.Min, *s.Median, *s.Max} {
+			if v < 0 || (v == 0 && !zeroOK) {
+				ts.Fatalf("%s: %s is %s, want every value above zero", args[0], name, raw)
+			}
+		}
 	}
 }

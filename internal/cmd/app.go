@@ -158,6 +158,7 @@ func newApp(b Build, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			generateCommand(b),
 			testCommand(),
 			runCommand(),
+			benchCommand(b),
 			manifestCommand(),
 			hostCommand(),
 			versionCommand(b),

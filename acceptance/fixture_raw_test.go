@@ -352,6 +352,8 @@ func (s *rawSource) run() {
 			}
 			s.p.send(wire.MsgEnd, s.out, (&wire.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil, version))
 			s.mu.Unlock()
+			for s.p.knob == "busy-loop" { // nothing more to send, and it spins
+			}
 			return
 		}
 		inBurst := s.next <= s.set.burst

@@ -69,7 +69,8 @@ func TestGoodFixturesPass(t *testing.T) {
 			for _, c := range registry {
 				r := rs[c.name]
 				roleSkip := r.Status == Skip && strings.Contains(r.Reason, "this check is for a")
-				if r.Status != Pass && !roleSkip {
+				noChild := r.Status == Skip && c.name == "lifecycle/children" && strings.HasPrefix(f, "good-")
+				if r.Status != Pass && !roleSkip && !noChild {
 					t.Errorf("%s: %s\n%s", c.name, r.Status, report(rs))
 				}
 			}

@@ -255,7 +255,7 @@ func checkMalformed(t *checkRun) error {
 		if _, err := p.spec(t.ctx); err != nil {
 			return err
 		}
-		if err := p.wait(t.ctx, p.exitWithin(), "waiting for HEARTBEAT", func() bool {
+		if err := p.wait(t.ctx, p.allowance(), "waiting for HEARTBEAT", func() bool {
 			return p.find(0, func(f frame) bool { return f.typ == wire.MsgHeartbeat }) >= 0
 		}); err != nil {
 			return err

@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -277,7 +278,15 @@ func checkSourceEnd(t *checkRun) error {
 	evs := p.eventsOn(1)
 	var replies []*wire.Reply
 	for _, req := range []wire.MsgType{wire.MsgStop, wire.MsgClose} {
-		r, err := p.request(t.ctx, req, 1, wire.Request{})
+		var r *wire.Reply
+		err := t.promptly(p, req.String()+" answered after END", func() (err error) {
+			r, err = p.request(t.ctx, req, 1, wire.Request{})
+			return err
+		})
+		var f *failure
+		if errors.As(err, &f) {
+			return err
+		}
 		if err != nil {
 			return failf(req.String()+" answered after END", "%v", err)
 		}

@@ -459,10 +459,10 @@ func (p *proc) exit(d time.Duration) (*os.ProcessState, error) {
 	}
 }
 
-// exitWithin is how long p may take to exit when it must: exitBound
-// plus the time it took to start, as a machine that slows a plugin's
-// start-up slows its exit too.
-func (p *proc) exitWithin() time.Duration {
+// allowance is how long p may take for what it must do at once, exit or
+// answer: exitBound plus the time it took to start, as a machine that
+// slows a plugin's start-up slows the rest of its work too.
+func (p *proc) allowance() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.log) == 0 {
@@ -471,9 +471,9 @@ func (p *proc) exitWithin() time.Duration {
 	return exitBound + p.log[0].at.Sub(p.started)
 }
 
-// mustExit waits for the exit that after requires, within exitWithin.
+// mustExit waits for the exit that after requires, within the allowance.
 func (p *proc) mustExit(after string) (*os.ProcessState, error) {
-	d := p.exitWithin()
+	d := p.allowance()
 	st, err := p.exit(d)
 	if err != nil {
 		return nil, failf(fmt.Sprintf("exit within %s of %s (%s and its start-up time)", d.Round(time.Millisecond), after, exitBound), "%v", err)
@@ -482,9 +482,9 @@ func (p *proc) mustExit(after string) (*os.ProcessState, error) {
 }
 
 // goodbye ends the session as a host does: GOODBYE, then the plugin's
-// GOODBYE and its exit, each bounded by exitWithin.
+// GOODBYE and its exit, each bounded by the allowance.
 func (p *proc) goodbye(ctx context.Context) (*os.ProcessState, error) {
-	d := p.exitWithin()
+	d := p.allowance()
 	if err := p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil)); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package acceptance
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -118,6 +119,25 @@ func (t *checkRun) start(heartbeat time.Duration) (*proc, error) {
 	}
 	t.logf("handshake done, heartbeat %s", heartbeat)
 	return p, nil
+}
+
+// errSlow is the cause of a promptly step's running out of time.
+var errSlow = errors.New("the plugin's allowance ran out")
+
+// promptly runs step with the check's time cut to p's allowance, for what
+// a plugin must do at once; running out of it fails the rule expected,
+// rather than waiting out the whole check.
+func (t *checkRun) promptly(p *proc, expected string, step func() error) error {
+	d, parent := p.allowance(), t.ctx
+	ctx, cancel := context.WithTimeoutCause(parent, d, errSlow)
+	defer cancel()
+	t.ctx = ctx
+	defer func() { t.ctx = parent }()
+	err := step()
+	if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errSlow) {
+		return failf(expected, "nothing within %s (%s and its start-up time)", d.Round(time.Millisecond), exitBound)
+	}
+	return err
 }
 
 // sleep waits d, or fails when the check's time runs out first.

@@ -144,14 +144,16 @@ func spinFor(cpu, wall time.Duration) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	for end, ran := time.Now().Add(wall), time.Duration(0); ; {
+	end := time.Now().Add(wall)
+	for {
+		// Spin a millisecond between reads: reading is a system call.
 		for next := time.Now().Add(time.Millisecond); time.Now().Before(next); {
 		}
 		now, err := threadRun()
 		if err != nil {
 			return 0, err
 		}
-		if ran = now - first; ran >= cpu || time.Now().After(end) {
+		if ran := now - first; ran >= cpu || time.Now().After(end) {
 			return ran, nil
 		}
 	}

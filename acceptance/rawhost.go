@@ -34,9 +34,9 @@ const (
 type proc struct {
 	cmd     *exec.Cmd
 	pid     int
-	started time.Time
-	stdin   *os.File // our end of the plugin's standard input
-	stdout  *os.File // our end of the plugin's standard output
+	started time.Time // until HELLO: its start-up time
+	stdin   *os.File  // our end of the plugin's standard input
+	stdout  *os.File  // our end of the plugin's standard output
 	stderr  *linelog.Log
 
 	wmu sync.Mutex // serialises frame writes

@@ -40,8 +40,16 @@ func checkHeartbeat(t *checkRun) error {
 	if err != nil {
 		return err
 	}
+	// The watch starts at the first frame after HELLO: what comes before
+	// is the end of the plugin's start-up, which load slows however it
+	// is written.
+	if err := t.promptly(p, "a HEARTBEAT after the handshake", func() error {
+		return p.waitFor(t.ctx, "waiting for the first HEARTBEAT", func() bool { return len(p.log) > 1 })
+	}); err != nil {
+		return err
+	}
 	w := &waitLog{pid: p.pid}
-	from := time.Now()
+	from := p.frames()[1].at
 	if err := w.sample(from); err != nil {
 		t.logf("no CPU waits of the plugin to allow for: %v", err)
 	}

@@ -136,9 +136,9 @@ func checkReject(t *checkRun) error {
 		return err
 	}
 	t.logf("sent REJECT %s %q", rej.Reason, reason)
-	st, err := p.exit(exitBound)
+	st, err := p.mustExit("REJECT")
 	if err != nil {
-		return failf("exit within 2s of REJECT", "%v", err)
+		return err
 	}
 	if st.ExitCode() == 0 {
 		return failf("a non-zero exit after REJECT", "%s", st)

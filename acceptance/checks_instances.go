@@ -51,10 +51,13 @@ func checkInstances(t *checkRun) error {
 	}
 	p.setAutoAck(1, true)
 	p.setAutoAck(2, true)
-	for _, inst := range []uint16{1, 2} {
-		if _, err := p.waitEvents(t.ctx, inst, fewEvents); err != nil {
-			return err
-		}
+	// Both at once: a plugin that sends one instance's events on the
+	// other shows it as soon as positions on one instance go back.
+	if err := p.waitFor(t.ctx, fmt.Sprintf("waiting for %d events on each of instances 1 and 2", fewEvents), func() bool {
+		return len(p.events[1]) >= fewEvents && len(p.events[2]) >= fewEvents ||
+			increasing(p.events[1]) != nil || increasing(p.events[2]) != nil
+	}); err != nil {
+		return err
 	}
 	for _, f := range p.frames() {
 		if f.typ == wire.MsgEvents && f.inst != 1 && f.inst != 2 {
@@ -63,7 +66,7 @@ func checkInstances(t *checkRun) error {
 	}
 	for _, inst := range []uint16{1, 2} {
 		if err := increasing(p.eventsOn(inst)); err != nil {
-			return fmt.Errorf("instance %d: %w", inst, err)
+			return failf(fmt.Sprintf("events of instance %d only on instance %d, positions increasing", inst, inst), "%v", err)
 		}
 		r, err := p.request(t.ctx, wire.MsgStop, inst, wire.Request{})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -16,6 +17,7 @@ const (
 	hbWindow   = time.Second            // how long heartbeats are watched
 	// hbMaxGap is the longest gap between frames PROTOCOL.md §6.8 allows.
 	hbMaxGap    = 2 * hbInterval
+	hbRounds    = 3                      // most windows watched while load keeps the verdict open
 	childGrace  = 200 * time.Millisecond // for children to go after the plugin exits
 	drainStdout = time.Second            // for standard output to end after exit
 )
@@ -24,48 +26,128 @@ const (
 // chose, so the host can tell a quiet plugin from a hung one. Any frame
 // counts, as the protocol lets a side skip a heartbeat after another frame.
 //
-// A loaded machine is not the plugin's fault, so two delays are added to
-// the gap allowed: how late a ticker of the check's own, at the same
-// interval, ran (this process's scheduling), and the longest time one of
-// the plugin's threads waited for a CPU (from /proc schedstat). The plugin
-// must also send at least 70% as many beats as the check's ticker ticked.
+// A loaded machine is not the plugin's fault, so each gap allowed grows by
+// what load delayed, measured during the watch: how late a ticker of the
+// check's own, at the same interval, ran (this process's scheduling), and
+// how long the plugin's threads together waited for a CPU around that gap
+// (/proc schedstat, sampled at every tick; unknown elsewhere). The beats
+// required are 70% of the check's own ticks, less the intervals the
+// plugin spent waiting. The more load delayed, the longer the watch, so
+// that a plugin sending nothing still shows a gap well beyond the one
+// allowed.
 func checkHeartbeat(t *checkRun) error {
 	p, err := t.start(hbInterval)
 	if err != nil {
 		return err
 	}
-	from, waits := time.Now(), runQueueWaits(p.pid)
+	// The watch starts at the first frame after HELLO: what comes before
+	// is the end of the plugin's start-up, which load slows however it
+	// is written.
+	if err := t.promptly(p, "a HEARTBEAT after the handshake", func() error {
+		return p.waitFor(t.ctx, "waiting for the first HEARTBEAT", func() bool { return len(p.log) > 1 })
+	}); err != nil {
+		return err
+	}
+	w := &waitLog{pid: p.pid}
+	from := p.frames()[1].at
+	if err := w.sample(from); err != nil {
+		t.logf("no CPU waits of the plugin to allow for: %v", err)
+	}
 	tk := time.NewTicker(hbInterval)
 	defer tk.Stop()
-	end := time.After(hbWindow)
 	var ticks []time.Time
-watch:
-	for {
-		select {
-		case <-tk.C:
-			ticks = append(ticks, time.Now())
-		case <-end:
-			break watch
-		case <-t.ctx.Done():
-			return t.ctx.Err()
+	for round := 1; ; round++ {
+		end := time.After(hbWindow)
+	watch:
+		for {
+			select {
+			case <-tk.C:
+				at := time.Now()
+				ticks = append(ticks, at)
+				w.sample(at)
+			case <-end:
+				break watch
+			case <-t.ctx.Done():
+				return t.ctx.Err()
+			}
 		}
-	}
-	to, starved := time.Now(), longestWait(p.pid, waits)
-	var beats []time.Time // any frame counts, but an idle plugin sends only heartbeats
-	for _, f := range p.frames() {
-		if f.at.After(from) && f.at.Before(to) {
-			beats = append(beats, f.at)
+		to := time.Now()
+		w.sample(to)
+		var beats []time.Time // any frame counts, but an idle plugin sends only heartbeats
+		for _, f := range p.frames() {
+			if f.at.After(from) && f.at.Before(to) {
+				beats = append(beats, f.at)
+			}
 		}
+		watched, starved := to.Sub(from), w.between(from, to)
+		late := max(0, longestGap(from, ticks, to)-hbInterval)
+		minBeats := max(0, len(ticks)-int(starved/hbInterval)) * 7 / 10
+		// The gap furthest over its allowance decides.
+		var worst, worstAllowed time.Duration
+		prev := from
+		for _, at := range append(beats, to) {
+			gap, allowed := at.Sub(prev), hbMaxGap+late+w.between(prev.Add(-hbInterval), at)
+			if worst == 0 || gap-allowed > worst-worstAllowed {
+				worst, worstAllowed = gap, allowed
+			}
+			prev = at
+		}
+		t.logf("%d heartbeats in %s; the gap furthest over its allowance %s (allowed %s); own ticks late by up to %s; the plugin's threads waited %s for a CPU",
+			len(beats), watched.Round(time.Millisecond), worst.Round(time.Millisecond), worstAllowed.Round(time.Millisecond), late.Round(time.Millisecond), starved.Round(time.Millisecond))
+		if worst > worstAllowed || len(beats) < minBeats {
+			return failf(fmt.Sprintf("with an interval of %s, at least %d heartbeats in %s, none more than %s apart (%s, and what load delayed)", hbInterval, minBeats, watched.Round(time.Millisecond), worstAllowed.Round(time.Millisecond), hbMaxGap),
+				"%d heartbeats, a gap of %s", len(beats), worst.Round(time.Millisecond))
+		}
+		// A pass means something only if silence would have failed.
+		if silence := hbMaxGap + late + starved; 2*silence > watched {
+			if dl, ok := t.ctx.Deadline(); round < hbRounds && (!ok || time.Until(dl) > 2*hbWindow) {
+				continue
+			}
+			return skipf("the machine was too loaded to judge heartbeats: silence for all of the %s watched would be allowed %s", watched.Round(time.Millisecond), silence.Round(time.Millisecond))
+		}
+		return nil
 	}
-	longest, late := longestGap(from, beats, to), max(0, longestGap(from, ticks, to)-hbInterval)
-	allowed, minBeats := hbMaxGap+late+starved, len(ticks)*7/10
-	t.logf("%d heartbeats in %s, longest gap %s; own ticks late by up to %s; a plugin thread waited up to %s for a CPU",
-		len(beats), hbWindow, longest.Round(time.Millisecond), late.Round(time.Millisecond), starved.Round(time.Millisecond))
-	if longest > allowed || len(beats) < minBeats {
-		return failf(fmt.Sprintf("with an interval of %s, at least %d heartbeats in %s, none more than %s apart", hbInterval, minBeats, hbWindow, allowed.Round(time.Millisecond)),
-			"%d heartbeats, longest gap %s", len(beats), longest.Round(time.Millisecond))
+}
+
+// waitLog samples how long a process's threads together have waited for
+// a CPU.
+type waitLog struct {
+	pid    int
+	err    error // the first failed sample: from then on, nothing is known
+	before map[int]sched
+	at     []time.Time
+	waited []time.Duration // since the first sample
+}
+
+// sample records the waits up to at. After a failed sample nothing more
+// is known: the plugin exited, or this system has no schedstat.
+func (w *waitLog) sample(at time.Time) error {
+	if w.err != nil {
+		return w.err
 	}
-	return nil
+	var waited time.Duration
+	if w.before == nil {
+		w.before, w.err = threadScheds(w.pid)
+	} else {
+		var threads map[int]sched
+		threads, w.err = schedSince(w.pid, w.before)
+		waited = total(threads).wait
+	}
+	if w.err == nil {
+		w.at, w.waited = append(w.at, at), append(w.waited, waited)
+	}
+	return w.err
+}
+
+// between is how long the threads waited from the last sample at or
+// before a to the first at or after b: at least the waits from a to b.
+func (w *waitLog) between(a, b time.Time) time.Duration {
+	if len(w.at) < 2 {
+		return 0
+	}
+	i := max(0, sort.Search(len(w.at), func(i int) bool { return w.at[i].After(a) })-1)
+	j := min(len(w.at)-1, sort.Search(len(w.at), func(j int) bool { return !w.at[j].Before(b) }))
+	return w.waited[j] - w.waited[i]
 }
 
 // longestGap is the longest time between from, each of ats and to.
@@ -104,9 +186,9 @@ func checkSigterm(t *checkRun) error {
 		return err
 	}
 	t.logf("sent SIGTERM")
-	st, err := p.exit(exitBound)
+	st, err := p.mustExit("SIGTERM")
 	if err != nil {
-		return failf("exit within 2s of SIGTERM", "%v", err)
+		return err
 	}
 	gotBye := p.wait(t.ctx, drainStdout, "waiting for GOODBYE", func() bool {
 		return p.find(0, func(f frame) bool { return f.typ == wire.MsgGoodbye }) >= 0
@@ -133,9 +215,9 @@ func checkStdinClose(t *checkRun) error {
 	p.stdin.Close()
 	p.wmu.Unlock()
 	t.logf("closed the plugin's standard input")
-	st, err := p.exit(exitBound)
+	st, err := p.mustExit("losing the host")
 	if err != nil {
-		return failf("exit within 2s of losing the host", "%v", err)
+		return err
 	}
 	if st.ExitCode() == 0 {
 		return failf("a non-zero exit after losing the host", "%s", st)
@@ -159,16 +241,29 @@ var malformedFrames = []struct {
 // checkMalformed: a plugin given bytes that break the protocol says so,
 // in an ERROR naming the violation and on stderr, and exits non-zero
 // instead of guessing or hanging.
+//
+// The plugins start at once and all complete the handshake first, so the
+// check waits out one start-up, not one per frame, however slow a start.
 func checkMalformed(t *checkRun) error {
-	for _, m := range malformedFrames {
-		p, err := t.start(hbInterval)
+	procs := make([]*proc, len(malformedFrames))
+	for i := range procs {
+		p, _, err := t.launch()
 		if err != nil {
 			return err
 		}
+		procs[i] = p
+	}
+	for _, p := range procs {
+		if _, err := p.handshake(t.ctx, hbInterval); err != nil {
+			return err
+		}
+	}
+	for i, m := range malformedFrames {
+		p := procs[i]
 		if _, err := p.spec(t.ctx); err != nil {
 			return err
 		}
-		if err := p.wait(t.ctx, exitBound, "waiting for HEARTBEAT", func() bool {
+		if err := p.wait(t.ctx, p.allowance(), "waiting for HEARTBEAT", func() bool {
 			return p.find(0, func(f frame) bool { return f.typ == wire.MsgHeartbeat }) >= 0
 		}); err != nil {
 			return err
@@ -176,9 +271,9 @@ func checkMalformed(t *checkRun) error {
 		if err := p.sendRaw(m.frame); err != nil {
 			return err
 		}
-		st, err := p.exit(exitBound)
+		st, err := p.mustExit(m.what)
 		if err != nil {
-			return failf("exit within 2s of "+m.what, "%v", err)
+			return err
 		}
 		p.stderr.Settle(exitBound)
 		p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
@@ -234,7 +329,7 @@ func checkStdoutClean(t *checkRun) error {
 			return err
 		}
 	}
-	if _, err := p.goodbye(t.ctx, exitBound); err != nil {
+	if _, err := p.goodbye(t.ctx); err != nil {
 		return err
 	}
 	p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
@@ -262,9 +357,15 @@ func checkChildren(t *checkRun) error {
 	if err := t.sleep(childGrace); err != nil {
 		return err
 	}
-	kids := descendants(p.pid)
+	kids, err := descendants(p.pid)
+	if err != nil {
+		return skipf("cannot list processes in /proc: %v", err)
+	}
 	t.logf("%d descendant processes before GOODBYE", len(kids))
-	if _, err := p.goodbye(t.ctx, exitBound); err != nil {
+	if len(kids) == 0 {
+		return skipf("the plugin started no child process, so none can outlive it")
+	}
+	if _, err := p.goodbye(t.ctx); err != nil {
 		return err
 	}
 	if err := t.sleep(childGrace); err != nil {

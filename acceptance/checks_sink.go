@@ -193,9 +193,12 @@ func checkSinkRetry(t *checkRun) error {
 	if err != nil {
 		return err
 	}
-	r, _, err := p.writeOnce(t, 1, b)
-	if err != nil {
-		return failf("a RESULT for a WRITE batch sent again", "%v", err)
+	var r *wire.Result
+	if err := t.promptly(p, "a RESULT for a WRITE batch sent again", func() (err error) {
+		r, _, err = p.writeOnce(t, 1, b)
+		return err
+	}); err != nil {
+		return err
 	}
 	t.logf("WRITE batch %d again: RESULT %s", b.id, r.Status)
 	if r.Status == wire.WriteError {

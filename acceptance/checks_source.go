@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -16,11 +17,11 @@ const (
 	// to have one acknowledged and one not.
 	readCount   = 3
 	fewEvents   = 2
-	idleSlice   = 100 * time.Millisecond // left to OPEN's own work
-	settleMax   = 2 * time.Second        // a source still busy after this is never idle
-	idleWindow  = 500 * time.Millisecond // how long CPU is measured
+	idleSlice   = 100 * time.Millisecond // how long a source must be quiet before it is measured
+	idleWindow  = 500 * time.Millisecond // CPU a spinning thread gets while the source is measured
+	idleWallMax = 2 * time.Second        // the longest one measure takes on a loaded machine
 	idleMaxCPU  = 0.20                   // of one core
-	busyEvents  = 50                     // more than this in a window: the source was busy
+	busyEvents  = 50                     // more than this per idleWindow of wall time: the source is busy
 	endWindow   = 2 * time.Second        // how long source/end waits for END
 	progWindow  = 1500 * time.Millisecond
 	longCount   = 1000 // events that make a long stream
@@ -184,9 +185,13 @@ func checkSourceResume(t *checkRun) error {
 }
 
 // checkSourceIdleCPU: a source with nothing to send waits instead of
-// spinning. CPU time is the child's own, from /proc, so a loaded machine
-// does not change the verdict. A window in which the source kept sending
-// shows work, not idling: the measure is taken again, until settleMax.
+// spinning. Its threads' CPU time (/proc schedstat) is compared with that
+// of a thread of the check's own that spins meanwhile, until it has run
+// idleWindow: both compete for the same cores, so other work on the
+// machine, the other checks included, changes neither the ratio nor the
+// verdict; a loaded machine only makes the measure take longer (up to
+// idleWallMax). The measure starts once the source has gone quiet, and is
+// taken again if it sent much meanwhile: that is work, not idling.
 func checkSourceIdleCPU(t *checkRun) error {
 	if err := needProcfs(); err != nil {
 		return err
@@ -196,34 +201,59 @@ func checkSourceIdleCPU(t *checkRun) error {
 		return err
 	}
 	p.setAutoAck(1, true)
-	if err := t.sleep(idleSlice); err != nil { // OPEN's own work is not idling
-		return err
-	}
-	for settled := time.Now().Add(settleMax); ; {
-		before, err := readStat(p.pid)
-		if err != nil {
+	for {
+		if err := t.quiet(p); err != nil {
 			return err
+		}
+		before, err := threadScheds(p.pid)
+		if err != nil {
+			return skipf("cannot read the plugin's scheduler statistics: %v", err)
 		}
 		n0, start := len(p.eventsOn(1)), time.Now()
-		if err := t.sleep(idleWindow); err != nil {
-			return err
+		ref, err := spinFor(idleWindow, idleWallMax)
+		if err != nil {
+			return skipf("cannot read this process's scheduler statistics: %v", err)
 		}
-		after, err := readStat(p.pid)
+		threads, err := schedSince(p.pid, before)
 		if err != nil {
 			return fmt.Errorf("plugin exited while idle: %w", err)
 		}
-		elapsed, n, cpu := time.Since(start), len(p.eventsOn(1))-n0, after.cpu-before.cpu
-		t.logf("%d events and %s of CPU in %s", n, cpu, elapsed.Round(time.Millisecond))
-		if n > busyEvents {
-			if time.Now().After(settled) {
-				return skipf("the source still sent %d events in %s after %s, so it is never idle here", n, elapsed.Round(time.Millisecond), settleMax)
-			}
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
+		elapsed, n, used := time.Since(start), len(p.eventsOn(1))-n0, total(threads)
+		t.logf("%d events in %s; the plugin's threads ran %s (and waited %s for a CPU) while a spinning thread ran %s",
+			n, elapsed.Round(time.Millisecond), used.run.Round(time.Millisecond), used.wait.Round(time.Millisecond), ref.Round(time.Millisecond))
+		if busy(n, elapsed) {
 			continue
 		}
-		if used := float64(cpu) / float64(elapsed); used > idleMaxCPU {
-			return failf(fmt.Sprintf("under %.0f%% of a core while waiting for events", idleMaxCPU*100), "%.0f%% (%s of CPU in %s, %d events)", used*100, cpu, elapsed.Round(time.Millisecond), n)
+		if share := float64(used.run) / float64(ref); share > idleMaxCPU {
+			return failf(fmt.Sprintf("under %.0f%% of a core while waiting for events", idleMaxCPU*100),
+				"%.0f%% (its threads ran %s while a spinning thread ran %s, in %s; %d events)", share*100, used.run.Round(time.Millisecond), ref.Round(time.Millisecond), elapsed.Round(time.Millisecond), n)
 		}
 		return nil
+	}
+}
+
+// busy reports whether n events in d show a source at work.
+func busy(n int, d time.Duration) bool { return time.Duration(n)*idleWindow > busyEvents*d }
+
+// quiet waits for a slice of time in which p's instance 1 sent few events:
+// OPEN's own work and a first burst are not idling. A source still busy
+// when too little of the check's time is left for a measure is never idle.
+func (t *checkRun) quiet(p *proc) error {
+	for {
+		n0, start := len(p.eventsOn(1)), time.Now()
+		if err := t.sleep(idleSlice); err != nil {
+			return err
+		}
+		n, d := len(p.eventsOn(1))-n0, time.Since(start)
+		if !busy(n, d) {
+			return nil
+		}
+		if dl, ok := t.ctx.Deadline(); ok && time.Until(dl) < idleWallMax+idleSlice {
+			return skipf("the source still sent %d events in %s with too little of the check's time left to measure it idle, so it is never idle here", n, d.Round(time.Millisecond))
+		}
 	}
 }
 
@@ -248,7 +278,15 @@ func checkSourceEnd(t *checkRun) error {
 	evs := p.eventsOn(1)
 	var replies []*wire.Reply
 	for _, req := range []wire.MsgType{wire.MsgStop, wire.MsgClose} {
-		r, err := p.request(t.ctx, req, 1, wire.Request{})
+		var r *wire.Reply
+		err := t.promptly(p, req.String()+" answered after END", func() (err error) {
+			r, err = p.request(t.ctx, req, 1, wire.Request{})
+			return err
+		})
+		var f *failure
+		if errors.As(err, &f) {
+			return err
+		}
 		if err != nil {
 			return failf(req.String()+" answered after END", "%v", err)
 		}

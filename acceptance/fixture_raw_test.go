@@ -37,6 +37,7 @@ type rawPlugin struct {
 	firstInst uint16
 	sources   map[uint16]*rawSource
 	sinks     map[uint16]*rawSink
+	children  []*exec.Cmd // started by OPEN
 }
 
 // tornAt is the position from which the "torn" knob breaks frames.
@@ -59,7 +60,23 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	if knob == "undeclared-kind" {
 		p.kinds = append(p.kinds, "undeclared")
 	}
-	return p.run()
+	code := p.run()
+	p.endChildren()
+	return code
+}
+
+// endChildren kills the child processes OPEN started, as a plugin must
+// before it exits; the "leak-child" knob leaves them running.
+func (p *rawPlugin) endChildren() {
+	if p.knob == "leak-child" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.children {
+		c.Process.Kill()
+		c.Wait()
+	}
 }
 
 func (p *rawPlugin) send(t wire.MsgType, inst uint16, body []byte) {
@@ -180,6 +197,7 @@ func (p *rawPlugin) signals(ch <-chan os.Signal) {
 	if p.knob != "sigterm-no-goodbye" {
 		p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeSignal}).AppendTo(nil))
 	}
+	p.endChildren()
 	os.Exit(0)
 }
 
@@ -286,8 +304,10 @@ func (p *rawPlugin) open(inst uint16, req wire.Request) {
 	if p.knob == "shared-instance" {
 		out = p.firstInst
 	}
-	if p.knob == "leak-child" {
-		exec.Command("sleep", "30").Start()
+	// A child of every instance gives lifecycle/children something to
+	// check. Where there is no sleep command, that check skips anyway.
+	if child := exec.Command("sleep", "30"); child.Start() == nil {
+		p.children = append(p.children, child)
 	}
 	p.reply(inst, wire.Reply{ID: req.ID})
 	if p.spec.Role == wire.RoleSink {
@@ -352,6 +372,8 @@ func (s *rawSource) run() {
 			}
 			s.p.send(wire.MsgEnd, s.out, (&wire.End{HasPosition: s.sent, Position: s.last}).AppendTo(nil, version))
 			s.mu.Unlock()
+			for s.p.knob == "busy-loop" { // nothing more to send, and it spins
+			}
 			return
 		}
 		inBurst := s.next <= s.set.burst

@@ -31,6 +31,9 @@ func runFixture(name, knob string) int {
 		runGood(fixtureManifest("source"))
 	case "good-sink":
 		runGood(fixtureManifest("sink"))
+	case "spin": // not a plugin: load for TestVerdictsUnderLoad
+		for {
+		}
 	}
 	fmt.Fprintf(os.Stderr, "unknown fixture %q\n", name)
 	return 2

@@ -32,11 +32,12 @@ const (
 // streams are plain pipes owned here (not exec's copying goroutines), so
 // the process's exit and the end of its output are observed separately.
 type proc struct {
-	cmd    *exec.Cmd
-	pid    int
-	stdin  *os.File // our end of the plugin's standard input
-	stdout *os.File // our end of the plugin's standard output
-	stderr *linelog.Log
+	cmd     *exec.Cmd
+	pid     int
+	started time.Time // until HELLO: its start-up time
+	stdin   *os.File  // our end of the plugin's standard input
+	stdout  *os.File  // our end of the plugin's standard output
+	stderr  *linelog.Log
 
 	wmu sync.Mutex // serialises frame writes
 
@@ -84,6 +85,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	ownGroup(cmd)
+	started := time.Now()
 	err := cmd.Start()
 	// The child holds its own copies; ours must go so EOF can be seen.
 	closeFiles(inR, outW, errW)
@@ -94,6 +96,7 @@ func startProc(command, env []string, dir string) (*proc, error) {
 	p := &proc{
 		cmd:     cmd,
 		pid:     cmd.Process.Pid,
+		started: started,
 		stdin:   inW,
 		stdout:  outR,
 		stderr:  newStderrLog(),
@@ -456,9 +459,32 @@ func (p *proc) exit(d time.Duration) (*os.ProcessState, error) {
 	}
 }
 
+// allowance is how long p may take for what it must do at once, exit or
+// answer: exitBound plus the time it took to start, as a machine that
+// slows a plugin's start-up slows the rest of its work too.
+func (p *proc) allowance() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.log) == 0 {
+		return exitBound
+	}
+	return exitBound + p.log[0].at.Sub(p.started)
+}
+
+// mustExit waits for the exit that after requires, within the allowance.
+func (p *proc) mustExit(after string) (*os.ProcessState, error) {
+	d := p.allowance()
+	st, err := p.exit(d)
+	if err != nil {
+		return nil, failf(fmt.Sprintf("exit within %s of %s (%s and its start-up time)", d.Round(time.Millisecond), after, exitBound), "%v", err)
+	}
+	return st, nil
+}
+
 // goodbye ends the session as a host does: GOODBYE, then the plugin's
-// GOODBYE and its exit, each bounded by d.
-func (p *proc) goodbye(ctx context.Context, d time.Duration) (*os.ProcessState, error) {
+// GOODBYE and its exit, each bounded by the allowance.
+func (p *proc) goodbye(ctx context.Context) (*os.ProcessState, error) {
+	d := p.allowance()
 	if err := p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil)); err != nil {
 		return nil, err
 	}

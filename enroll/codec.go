@@ -147,7 +147,7 @@ func Parse(path string, data []byte) (*Entry, error) {
 				// The decoder's own column is off for an error at the
 				// end of a line (it may even name the next line), so
 				// both are taken from the byte offset.
-				e.Line, e.Col = lineCol(p.src, pe.Position.Start)
+				e.Line, e.Col = manifest.NewKeyPositions(p.src).Offset(pe.Position.Start)
 			}
 		}
 		return nil, e
@@ -173,7 +173,7 @@ type parser struct {
 	file string
 	src  string
 	errs []*Error
-	at   map[string]int // keyOffsets(src), once a problem needs it
+	pos  *manifest.KeyPositions // once a problem needs it
 }
 
 func (p *parser) fail(table, key, msg, hint string) {
@@ -189,8 +189,9 @@ func (p *parser) fail(table, key, msg, hint string) {
 // line and column of the key itself (or of the table, for a key the
 // scanner cannot place), or 1:1 for a key that is not set at all.
 func (p *parser) locate(table, key string) (line, col int) {
-	if p.at == nil {
-		p.at = keyOffsets(p.src)
+	if p.pos == nil {
+		pos := manifest.NewKeyPositions(p.src)
+		p.pos = &pos
 	}
 	var path []string
 	if table != "" {
@@ -199,12 +200,7 @@ func (p *parser) locate(table, key string) (line, col int) {
 	if key != "" {
 		path = append(path, key)
 	}
-	for ; len(path) > 0; path = path[:len(path)-1] {
-		if off, ok := p.at[pathKey(path)]; ok {
-			return lineCol(p.src, off)
-		}
-	}
-	return 1, 1
+	return p.pos.Key(path...)
 }
 
 func (p *parser) entry(raw map[string]any) *Entry {

@@ -106,7 +106,7 @@ func TestParseErrors(t *testing.T) {
 		// Unknown keys.
 		{"unknown key", doc(`sha265 = "x"`), []wantErr{{6, 1, "sha265", "unknown key"}}, `did you mean "sha256"?`},
 		{"unknown key no suggestion", doc(`colour = "blue"`), []wantErr{{6, 1, "colour", "unknown key"}}, "remove it"},
-		{"unknown table", doc(`[extra]`, `a = 1`), []wantErr{{6, 1, "extra", "unknown key"}}, ""},
+		{"unknown table", doc(`[extra]`, `a = 1`), []wantErr{{6, 2, "extra", "unknown key"}}, ""},
 		{"unknown dotted key", doc(`extra.a = 1`), []wantErr{{6, 1, "extra", "unknown key"}}, ""},
 
 		// Wrong types, every key.
@@ -150,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{"env name dash", doc(`[env]`, `A-B = "x"`), []wantErr{{7, 1, "env.A-B", "not an environment variable name"}}, ""},
 		{"env name equals", doc(`[env]`, `"A=B" = "x"`), []wantErr{{7, 1, "env.A=B", "not an environment variable name"}}, ""},
 		{"env value int", doc(`[env]`, `A = 1`), []wantErr{{7, 1, "env.A", "must be a string, not an integer"}}, "quote it"},
-		{"env value table", doc(`[env.A]`, `B = "x"`), []wantErr{{6, 1, "env.A", "must be a string, not a table"}}, ""},
+		{"env value table", doc(`[env.A]`, `B = "x"`), []wantErr{{6, 6, "env.A", "must be a string, not a table"}}, ""},
 		{"max_sessions negative", doc(`max_sessions = -1`), []wantErr{{6, 1, "max_sessions", "-1 is out of range"}}, "65536"},
 		{"max_sessions too big", doc(`max_sessions = 65537`), []wantErr{{6, 1, "max_sessions", "65537 is out of range"}}, ""},
 		{"max_sessions float", doc(`max_sessions = 1.0`), []wantErr{{6, 1, "max_sessions", "must be an integer, not a float"}}, ""},
@@ -186,7 +186,7 @@ func TestParseErrors(t *testing.T) {
 		{"env header quoted", doc(`["env"]`, `B = 2`), []wantErr{{7, 1, "env.B", "must be a string"}}, ""},
 		{"env key also top level", doc(`version = "A"`, `[env]`, `OK = "x"`, `version = 2`), []wantErr{{9, 1, "env.version", "must be a string"}}, ""},
 		{"env inline", doc(`env = { A = "ok", B = 2 }`), []wantErr{{6, 19, "env.B", "must be a string"}}, ""},
-		{"env dotted", doc(`env.B = 2`), []wantErr{{6, 1, "env.B", "must be a string"}}, ""},
+		{"env dotted", doc(`env.B = 2`), []wantErr{{6, 5, "env.B", "must be a string"}}, ""},
 		{"key after date with space", doc(`updated_at = 2026-12-02 13:25:56Z`, `revoked = 1`), []wantErr{{7, 1, "revoked", "must be true or false"}}, ""},
 
 		// Not TOML at all: the decoder's position, as line and column.

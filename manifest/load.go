@@ -417,3 +417,29 @@ func unescape(raw string) string {
 func join(a, b []string) []string {
 	return append(append(make([]string, 0, len(a)+len(b)), a...), b...)
 }
+
+// KeyPositions locates keys in a TOML document the decoder accepted, for
+// the other TOML files plugctl reads (registry entries): the same scan
+// that places the manifest's own problems.
+type KeyPositions struct{ p *positions }
+
+// NewKeyPositions scans src.
+func NewKeyPositions(src string) KeyPositions {
+	p := newPositions(src)
+	p.scanKeys()
+	return KeyPositions{p}
+}
+
+// Key returns the line and column where the key path is first set, or its
+// nearest ancestor's when the path is not, and 1:1 when neither is.
+func (k KeyPositions) Key(path ...string) (line, col int) {
+	at := k.p.of(path)
+	return at.line, at.col
+}
+
+// Offset returns the line and column of a byte offset, as the decoder
+// reports offsets (after a byte order mark).
+func (k KeyPositions) Offset(off int) (line, col int) {
+	at := k.p.at(off)
+	return at.line, at.col
+}

@@ -65,8 +65,9 @@ func (e *ConfigError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// configError turns a refused request into a *ConfigError.
-func configError(err error) error {
+// AsConfigError turns a request the plugin refused for its configuration
+// into a *ConfigError; any other error is returned as it is.
+func AsConfigError(err error) error {
 	var re *host.RequestError
 	if errors.As(err, &re) && re.Status == wire.StatusInvalidConfig {
 		return &ConfigError{Op: re.Op, Message: re.Message, Problems: re.Problems}
@@ -95,7 +96,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	kill := func() { p.Kill() }
 	defer kill()
 	if err := p.Setup(ctx, o.Global); err != nil {
-		return nil, configError(err)
+		return nil, AsConfigError(err)
 	}
 	r := &run{o: o, p: p, st: st, start: time.Now(), stopping: make(chan struct{})}
 	if p.Hello().Role == wire.RoleSink {

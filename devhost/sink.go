@@ -42,7 +42,7 @@ func (r *run) sink(ctx context.Context) error {
 	for range r.o.Instances {
 		s, err := r.p.OpenSink(ctx, r.o.Settings)
 		if err != nil {
-			return configError(err)
+			return AsConfigError(err)
 		}
 		sinks = append(sinks, s)
 	}

@@ -62,7 +62,7 @@ func (r *run) source(ctx context.Context) error {
 		}
 		src, err := r.p.OpenSource(ctx, r.o.Settings, r.resume(slot+1), handler)
 		if err != nil {
-			return configError(err)
+			return AsConfigError(err)
 		}
 		srcs = append(srcs, src)
 	}

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -289,4 +291,19 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// ctxOf is the command's context, background when urfave/cli gives none.
+func ctxOf(c *cli.Context) context.Context {
+	if c.Context != nil {
+		return c.Context
+	}
+	return context.Background()
+}
+
+// writeJSON prints v as indented JSON, the form of manifest and bench --json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

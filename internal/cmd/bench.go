@@ -1,9 +1,6 @@
 package cmd
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,8 +10,6 @@ import (
 	"github.com/plugctl/plugctl/acceptance"
 	"github.com/plugctl/plugctl/benchrun"
 	"github.com/plugctl/plugctl/devhost"
-	"github.com/plugctl/plugctl/host"
-	"github.com/plugctl/plugctl/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -113,7 +108,7 @@ func runBench(c *cli.Context, b Build) error {
 	if isTerminal(c.App.ErrWriter) {
 		o.Progress = c.App.ErrWriter
 	}
-	ctx, stop := signal.NotifyContext(contextOf(c), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctxOf(c), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	exe, dir := c.String("exec"), c.Args().First()
@@ -158,29 +153,10 @@ func runBench(c *cli.Context, b Build) error {
 
 	res, err := benchrun.Run(ctx, o)
 	if err != nil {
-		return refusedConfig(err)
+		return devhost.AsConfigError(err)
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(c.App.Writer, res)
 	}
 	return res.WriteTable(c.App.Writer)
-}
-
-// refusedConfig turns a configuration the plugin refused into the
-// *devhost.ConfigError that plugctl run reports, one parameter per line.
-func refusedConfig(err error) error {
-	var re *host.RequestError
-	if errors.As(err, &re) && re.Status == wire.StatusInvalidConfig {
-		return &devhost.ConfigError{Op: re.Op, Message: re.Message, Problems: re.Problems}
-	}
-	return err
-}
-
-func contextOf(c *cli.Context) context.Context {
-	if c.Context != nil {
-		return c.Context
-	}
-	return context.Background()
 }

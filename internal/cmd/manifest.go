@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,13 +66,6 @@ func openRegistry(c *cli.Context) (*enroll.Registry, error) {
 		return nil, err
 	}
 	return enroll.Open(dir), nil
-}
-
-func ctxOf(c *cli.Context) context.Context {
-	if c.Context != nil {
-		return c.Context
-	}
-	return context.Background()
 }
 
 func enrollCommand() *cli.Command {
@@ -612,12 +603,6 @@ func jsonEntries(es []*enroll.Entry) []entryJSON {
 		out[i] = jsonEntry(e)
 	}
 	return out
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func dash(s string) string {

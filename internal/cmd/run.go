@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -101,10 +100,7 @@ func runRun(c *cli.Context) error {
 	}
 	o.Status = isTerminal(c.App.ErrWriter)
 
-	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := ctxOf(c)
 	if exe := c.String("exec"); exe != "" {
 		if c.NArg() > 0 {
 			return usagef("run", "give a directory or --exec, not both")

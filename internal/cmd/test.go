@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -105,10 +104,7 @@ func runTest(c *cli.Context) error {
 		opts.Manifest = m
 	}
 
-	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := ctxOf(c)
 	if exe != "" {
 		// The command's arguments may be paths relative to where the
 		// user is, such as "python3 plugin.py": run it there.

@@ -145,7 +145,7 @@ func runBench(c *cli.Context, b Build) error {
 	if o.Command == nil {
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {
-			return &cannotRunError{err}
+			return &cannotRunError{step: "build", err: err}
 		}
 		defer cleanup()
 		o.Command = []string{bin}

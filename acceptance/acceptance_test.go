@@ -178,3 +178,35 @@ func TestRunNotAPlugin(t *testing.T) {
 		}
 	}
 }
+
+// TestOneCauseReportedOnce: a plugin that refuses the valid configuration,
+// or whose SPEC is not the manifest's, fails the one check that owns the
+// cause; the checks that need a configured plugin skip, naming it, rather
+// than each failing with the same cause.
+func TestOneCauseReportedOnce(t *testing.T) {
+	for _, tc := range []struct{ knob, owner string }{
+		{"reject-valid", "config/valid"},
+		{"spec-stale", "spec/matches-manifest"},
+	} {
+		t.Run(tc.knob, func(t *testing.T) {
+			t.Parallel()
+			rs := runSuite(t, fixtureOptions("raw-source", tc.knob, true), "")
+			blocked := 0
+			for name, r := range rs {
+				switch {
+				case name == tc.owner:
+					if r.Status != Fail {
+						t.Errorf("%s: %s, want fail", name, r.Status)
+					}
+				case r.Status == Fail:
+					t.Errorf("%s failed too: %s", name, r.Got)
+				case r.Status == Skip && strings.Contains(r.Reason, tc.owner+" failed"):
+					blocked++
+				}
+			}
+			if blocked < 10 {
+				t.Errorf("%d checks skipped naming %s, want the checks that need a configured plugin\n%s", blocked, tc.owner, report(rs))
+			}
+		})
+	}
+}

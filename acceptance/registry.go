@@ -80,6 +80,7 @@ const (
 // checkRun is what a running check works with: its deadline, the run's shared
 // expectations, and the processes it launched (killed when it ends).
 type checkRun struct {
+	name   string // the check's
 	ctx    context.Context
 	env    *env
 	steps  []string
@@ -152,6 +153,9 @@ func (t *checkRun) sleep(d time.Duration) error {
 
 // config returns the valid configuration, or a skip saying why there is none.
 func (t *checkRun) config() (config, error) {
+	if b := t.env.blocker; b != nil && b.check != t.name {
+		return config{}, skipf("not run: it needs %s, and %s failed", b.needs, b.check)
+	}
 	if t.env.cfgErr != nil {
 		return config{}, skipf("%v", t.env.cfgErr)
 	}

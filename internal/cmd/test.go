@@ -166,6 +166,7 @@ func checkPlugin(c *cli.Context, dir string, opts acceptance.Options) ([]accepta
 		}
 		defer cleanup()
 		opts.Command = []string{bin}
+		opts.SpecHint = "(the generated code is older than " + manifest.FileName + "? run plugctl generate)"
 	}
 
 	results, err := acceptance.Run(ctx, opts)

@@ -1,6 +1,7 @@
 package acceptance
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -157,4 +158,89 @@ func quote(s string) string { return `"` + s + `"` }
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// checkEveryVersion: every protocol version the plugin offers, that a
+// host may choose, works for a whole session, as a host built for that
+// version runs it: SPEC, SETUP, OPEN, a short stream (a source's first
+// events; a WRITE to a sink), STOP naming the last position, CLOSE, and
+// GOODBYE with exit 0. Each version has a plugin of its own.
+func checkEveryVersion(t *checkRun) error {
+	var versions []uint16
+	for _, v := range t.env.hello.Versions {
+		if v >= 1 && v <= wire.ProtocolVersion && !slices.Contains(versions, v) {
+			versions = append(versions, v)
+		}
+	}
+	slices.Sort(versions)
+	if len(versions) == 0 {
+		return skipf("the plugin offers protocol versions %v, none of 1 to %d: handshake/version covers it", t.env.hello.Versions, wire.ProtocolVersion)
+	}
+	var sessions []fault
+	for _, v := range versions {
+		sessions = append(sessions, fault{what: fmt.Sprintf("a session under protocol version %d", v), stage: stageHello, run: func(t *checkRun, p *proc) error {
+			return t.sessionAt(p, v)
+		}})
+	}
+	return t.runFaults(sessions)
+}
+
+// sessionAt runs a whole short session with p under version v.
+func (t *checkRun) sessionAt(p *proc, v uint16) error {
+	c, err := t.config()
+	if err != nil {
+		return err
+	}
+	if err := p.accept(defaultHeartbeat, v); err != nil {
+		return err
+	}
+	under := fmt.Sprintf("under protocol version %d", v)
+	t.logf("HELLO_ACK chose version %d", v)
+	if err := t.promptly(p, "SPEC answered "+under, func() error {
+		_, err := p.spec(t.ctx)
+		return err
+	}); err != nil {
+		return failf("SPEC answered "+under, "%v", describeFailure(p, err))
+	}
+	if err := t.setup(p, c); err != nil {
+		return failf("SETUP accepted "+under, "%v", describeFailure(p, err))
+	}
+	if err := t.open(p, 1, c, nil); err != nil {
+		return failf("OPEN accepted "+under, "%v", describeFailure(p, err))
+	}
+	if t.env.spec.Role == wire.RoleSink {
+		h, _ := p.hello(t.ctx)
+		b, err := t.makeBatch(h, 1, 1)
+		if err != nil {
+			return err
+		}
+		if _, err := p.write(t, 1, b); err != nil {
+			return failf("a WRITE written "+under, "%v", describeFailure(p, err))
+		}
+		r, err := t.within(p, wire.MsgStop, 1, wire.Request{})
+		last := b.first + batchEvents - 1
+		if err != nil || r.Status != wire.StatusOK || !r.HasPosition || r.Position != last {
+			return failf(fmt.Sprintf("STOP answered ok %s with the last position written, %d", under, last), "%v", replyOrErr(r, describeFailure(p, err)))
+		}
+	} else {
+		p.setAutoAck(1, true)
+		if err := p.wait(t.ctx, endWindow, "waiting for EVENTS", func() bool { return len(p.events[1]) > 0 }); err != nil && p.broken() {
+			return failf("events "+under, "%v", describeFailure(p, err))
+		}
+		if err := t.stopDrained(p, under, 0); err != nil {
+			return err
+		}
+	}
+	if r, err := t.within(p, wire.MsgClose, 1, wire.Request{}); err != nil || r.Status != wire.StatusOK {
+		return failf("CLOSE answered ok "+under, "%v", replyOrErr(r, describeFailure(p, err)))
+	}
+	st, err := p.goodbye(t.ctx)
+	if err != nil {
+		return err
+	}
+	if st.ExitCode() != 0 {
+		return failf("exit status 0 after GOODBYE "+under, "%s", st)
+	}
+	t.logf("the whole session ran %s", under)
+	return nil
 }

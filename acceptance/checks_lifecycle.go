@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -225,78 +228,33 @@ func checkStdinClose(t *checkRun) error {
 	return nil
 }
 
-// malformedFrames are broken frames a host might send, each mid-session:
-// after a SPEC round trip and the plugin's first HEARTBEAT.
+// malformedFrames are broken frames a host might send, each mid-session,
+// after a SPEC round trip, and the words of which the plugin's error line
+// must hold one to say what was wrong.
 var malformedFrames = []struct {
 	what  string
 	frame []byte
 	code  wire.ErrorCode // the ERROR the plugin must send
+	names []string
 }{
-	{"a frame of unknown type 0x7f", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, wire.ErrCodeMalformed},
-	{"a HEARTBEAT with flags set", append([]byte{8, 0, 0, 0, byte(wire.MsgHeartbeat), 1, 0, 0}, make([]byte, 8)...), wire.ErrCodeMalformed},
-	{"a SETUP body cut short", []byte{9, 0, 0, 0, byte(wire.MsgSetup), 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'k'}, wire.ErrCodeMalformed},
-	{"a frame over the limit", wire.AppendHeader(nil, wire.MsgWrite, 1, checkMaxFrame+1), wire.ErrCodeTooLarge},
+	{"a frame of unknown type 0x7f", []byte{0, 0, 0, 0, 0x7f, 0, 0, 0}, wire.ErrCodeMalformed, []string{"0x7f", "0x7F", "127"}},
+	{"a HEARTBEAT with flags set", append([]byte{8, 0, 0, 0, byte(wire.MsgHeartbeat), 1, 0, 0}, make([]byte, 8)...), wire.ErrCodeMalformed, []string{"flag"}},
+	{"a SETUP body cut short", []byte{9, 0, 0, 0, byte(wire.MsgSetup), 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'k'}, wire.ErrCodeMalformed, typeNames(wire.MsgSetup)},
+	{"a frame over the limit", wire.AppendHeader(nil, wire.MsgWrite, 1, checkMaxFrame+1), wire.ErrCodeTooLarge, tooLargeNames(checkMaxFrame + 1)},
 }
 
 // checkMalformed: a plugin given bytes that break the protocol says so,
-// in an ERROR naming the violation and on stderr, and exits non-zero
-// instead of guessing or hanging.
-//
-// The plugins start at once and all complete the handshake first, so the
-// check waits out one start-up, not one per frame, however slow a start.
+// in an ERROR with the violation's code and in a line on stderr that
+// says what was wrong, and exits 4 instead of guessing or hanging. Each
+// frame goes to a plugin of its own, all at once.
 func checkMalformed(t *checkRun) error {
-	procs := make([]*proc, len(malformedFrames))
-	for i := range procs {
-		p, _, err := t.launch()
-		if err != nil {
-			return err
-		}
-		procs[i] = p
+	var faults []fault
+	for _, m := range malformedFrames {
+		faults = append(faults, fault{what: m.what, stage: stageReady, run: func(t *checkRun, p *proc) error {
+			return t.fatal(p, m.what, m.frame, m.code, m.names...)
+		}})
 	}
-	for _, p := range procs {
-		if _, err := p.handshake(t.ctx, hbInterval); err != nil {
-			return err
-		}
-	}
-	for i, m := range malformedFrames {
-		p := procs[i]
-		if _, err := p.spec(t.ctx); err != nil {
-			return err
-		}
-		if err := p.wait(t.ctx, p.allowance(), "waiting for HEARTBEAT", func() bool {
-			return p.find(0, func(f frame) bool { return f.typ == wire.MsgHeartbeat }) >= 0
-		}); err != nil {
-			return err
-		}
-		if err := p.sendRaw(m.frame); err != nil {
-			return err
-		}
-		st, err := p.mustExit(m.what)
-		if err != nil {
-			return err
-		}
-		p.stderr.Settle(exitBound)
-		p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
-		var got *wire.ErrorMsg
-		for _, f := range p.frames() {
-			if e, ok := f.msg.(*wire.ErrorMsg); ok {
-				got = e
-			}
-		}
-		t.logf("after %s: ERROR %v, %s; stderr %q", m.what, got, st, lastLine(p.stderr.String()))
-		switch {
-		case got == nil || got.Code != m.code:
-			p.mu.Lock()
-			stream := p.streamError()
-			p.mu.Unlock()
-			return failf(fmt.Sprintf("ERROR %s after %s", m.code, m.what), "%v (%v)", describeError(got), stream)
-		case st.ExitCode() == 0:
-			return failf("a non-zero exit after "+m.what, "%s", st)
-		case len(p.stderr.Lines()) == 0:
-			return failf("an error on stderr after "+m.what, "nothing on stderr")
-		}
-	}
-	return nil
+	return t.runFaults(faults)
 }
 
 func describeError(e *wire.ErrorMsg) string {
@@ -382,6 +340,62 @@ func checkChildren(t *checkRun) error {
 	}
 	if len(left) > 0 {
 		return failf("no child process left after the plugin exited", "still running: %v", left)
+	}
+	return nil
+}
+
+// checkChildFDs: the protocol's descriptors are the plugin's alone
+// (PROTOCOL.md §1.5): a child process it starts holds neither its input
+// pipe nor its output pipe, under any descriptor number, so that the
+// child can neither write into the stream nor keep it open after the
+// plugin is gone. Read from /proc/PID/fd of each child, on Linux.
+func checkChildFDs(t *checkRun) error {
+	if err := needProcfs(); err != nil {
+		return err
+	}
+	p, err := t.startBusy()
+	if err != nil {
+		return err
+	}
+	if err := t.sleep(childGrace); err != nil {
+		return err
+	}
+	kids, err := descendants(p.pid)
+	if err != nil {
+		return skipf("cannot list processes in /proc: %v", err)
+	}
+	if len(kids) == 0 {
+		return skipf("the plugin started no child process, so none can hold its descriptors")
+	}
+	pipes := map[string]string{}
+	for what, f := range map[string]*os.File{"input": p.stdin, "output": p.stdout} {
+		name, err := pipeName(f)
+		if err != nil {
+			return skipf("cannot tell the protocol's pipes apart: %v", err)
+		}
+		pipes[name] = what
+	}
+	var held []string
+	seen := 0
+	for _, k := range kids {
+		fds, err := openFiles(k.pid)
+		if err != nil {
+			t.logf("child %d (%s): %v", k.pid, k.comm, err) // gone meanwhile, or not ours to read
+			continue
+		}
+		seen++
+		for _, fd := range slices.Sorted(maps.Keys(fds)) {
+			if what, ok := pipes[fds[fd]]; ok {
+				held = append(held, fmt.Sprintf("child %d (%s) holds the protocol's %s pipe as descriptor %d", k.pid, k.comm, what, fd))
+			}
+		}
+	}
+	t.logf("read the descriptors of %d of %d child processes", seen, len(kids))
+	switch {
+	case len(held) > 0:
+		return failf("no child process holding the protocol's pipes (they are close-on-exec, PROTOCOL.md §1.5)", "%s", strings.Join(held, "; "))
+	case seen == 0:
+		return skipf("the descriptors of none of the %d child processes could be read", len(kids))
 	}
 	return nil
 }

@@ -210,30 +210,39 @@ func checkSinkRetry(t *checkRun) error {
 	return nil
 }
 
-// checkSinkStopFlush: STOP flushes: sent right behind a run of WRITEs, its
-// REPLY comes after the RESULT of every one (an instance's frames are
-// handled in order) and names the last position of a batch written ok.
+// checkSinkStopFlush: STOP flushes: sent right behind a run of WRITEs, all
+// reaching the sink together (it is held meanwhile), so that they wait in
+// its queue when STOP comes, STOP's REPLY comes after the RESULT of every
+// one (an instance's frames are handled in order) and names the last
+// position of a batch written ok.
 func checkSinkStopFlush(t *checkRun) error {
 	p, h, err := t.startSink()
 	if err != nil {
 		return err
 	}
 	var batches []batch
+	var frames []byte
 	for i := range uint64(writeBatches) {
 		b, err := t.makeBatch(h, i+1, 1+i*batchEvents)
 		if err != nil {
 			return err
 		}
-		if err := p.send(wire.MsgWrite, 1, b.body); err != nil {
-			return err
-		}
+		frames = append(frames, frameOf(wire.MsgWrite, 1, b.body)...)
 		batches = append(batches, b)
 	}
-	r, err := p.request(t.ctx, wire.MsgStop, 1, wire.Request{})
+	id := p.nextID.Add(1)
+	frames = append(frames, frameOf(wire.MsgStop, 1, (&wire.Request{ID: id}).AppendTo(nil, wire.MsgStop))...)
+	release := hold(p)
+	err = p.sendRaw(frames)
+	release()
 	if err != nil {
 		return err
 	}
-	t.logf("sent %d WRITEs then STOP: %s", len(batches), describeReply(r))
+	r, err := p.awaitReply(t.ctx, wire.MsgStop, id)
+	if err != nil {
+		return err
+	}
+	t.logf("sent %d WRITEs then STOP, together: %s", len(batches), describeReply(r))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	at := p.find(0, func(f frame) bool { return f.msg == any(r) })

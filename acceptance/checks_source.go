@@ -17,14 +17,15 @@ const (
 	// to have one acknowledged and one not.
 	readCount   = 3
 	fewEvents   = 2
-	idleSlice   = 100 * time.Millisecond // how long a source must be quiet before it is measured
-	idleWindow  = 500 * time.Millisecond // CPU a spinning thread gets while the source is measured
-	idleWallMax = 2 * time.Second        // the longest one measure takes on a loaded machine
-	idleMaxCPU  = 0.20                   // of one core
-	busyEvents  = 50                     // more than this per idleWindow of wall time: the source is busy
-	endWindow   = 2 * time.Second        // how long source/end waits for END
-	progWindow  = 1500 * time.Millisecond
-	longCount   = 1000 // events that make a long stream
+	idleSlice   = 100 * time.Millisecond  // how long a source must be quiet before it is measured
+	idleWindow  = 500 * time.Millisecond  // CPU a spinning thread gets while the source is measured
+	idleWallMax = 2 * time.Second         // the longest one measure takes on a loaded machine
+	idleMaxCPU  = 0.20                    // of one core
+	busyEvents  = 50                      // more than this per idleWindow of wall time: the source is busy
+	endWindow   = 2 * time.Second         // how long source/end waits for END
+	progWindow  = 1500 * time.Millisecond // for the first PROGRESS
+	progWatch   = 2500 * time.Millisecond // from it, for the end of the stream
+	longCount   = 1000                    // events that make a long stream
 	longWindow  = time.Second
 	dayDuration = 24 * time.Hour
 )
@@ -359,22 +360,55 @@ func checkSourceEndVersion1(t *checkRun) error {
 	return nil
 }
 
-// checkSourceProgress: PROGRESS, when a source reports it, is a percentage.
-// The codec refuses a percent outside 0-100, so a bad one ends the wait
-// with that error.
+// checkSourceProgress: PROGRESS, when a source reports it, is a
+// percentage from 0 to 100 in every report over the whole stream, not
+// only the first (the raw host's decoder refuses one outside, which
+// breaks the stream); and a report of 100 declares the end of the
+// stream: END follows within endWindow.
 func checkSourceProgress(t *checkRun) error {
 	p, err := t.startOpen()
 	if err != nil {
 		return err
 	}
 	p.setAutoAck(1, true)
-	err = p.wait(t.ctx, progWindow, "waiting for PROGRESS", func() bool {
-		return p.find(0, func(f frame) bool { return f.typ == wire.MsgProgress }) >= 0
-	})
+	isProgress := func(f frame) bool { return f.typ == wire.MsgProgress && f.inst == 1 }
+	err = p.wait(t.ctx, progWindow, "waiting for PROGRESS", func() bool { return p.find(0, isProgress) >= 0 })
 	if err != nil && !p.broken() {
 		return skipf("no PROGRESS within %s: the source does not report progress", progWindow)
 	}
-	return err
+	if err == nil {
+		p.wait(t.ctx, progWatch, "watching PROGRESS until END", func() bool { return p.find(0, isEnd(1)) >= 0 })
+	}
+	p.mu.Lock()
+	broken := p.readErr != nil
+	stream := p.streamError()
+	var reports []frame
+	for _, f := range p.log {
+		if isProgress(f) {
+			reports = append(reports, f)
+		}
+	}
+	at100 := slices.IndexFunc(reports, func(f frame) bool { return f.msg.(*wire.Progress).Percent == 100 })
+	p.mu.Unlock()
+	t.logf("%d PROGRESS reports watched", len(reports))
+	if broken {
+		return failf("every PROGRESS over the whole stream within 0 to 100", "%v", stream)
+	}
+	if at100 < 0 {
+		return nil
+	}
+	declared := reports[at100].at
+	err = p.wait(t.ctx, time.Until(declared.Add(endWindow)), "waiting for END", func() bool {
+		i := p.find(0, isEnd(1))
+		return i >= 0 && !p.log[i].at.After(declared.Add(endWindow))
+	})
+	if expected := fmt.Sprintf("END within %s of PROGRESS at 100%%, which declares the end of the stream", endWindow); err != nil {
+		if p.broken() {
+			return failf(expected, "%v", err)
+		}
+		return failf(expected, "no END %s after it", endWindow)
+	}
+	return nil
 }
 
 // checkSourceStopDrain: STOP's REPLY names the last position sent, every

@@ -106,14 +106,18 @@ func (p *rawPlugin) reply(inst uint16, r wire.Reply) {
 	p.send(wire.MsgReply, inst, r.AppendTo(nil))
 }
 
-// fatal reports a violation by the host: ERROR, stderr, exit 1.
+// fatal reports a violation by the host: ERROR, stderr, exit 4.
 func (p *rawPlugin) fatal(code wire.ErrorCode, err error) int {
-	logf("protocol error: %v", err)
+	if p.knob == "vague-error" {
+		logf("protocol error")
+	} else {
+		logf("protocol error: %v", err)
+	}
 	if p.knob == "ignore-malformed" {
 		select {} // the broken behaviour: neither exit nor answer
 	}
 	p.send(wire.MsgError, 0, (&wire.ErrorMsg{Code: code, Message: err.Error()}).AppendTo(nil))
-	return 1
+	return 4
 }
 
 func (p *rawPlugin) run() int {
@@ -121,11 +125,14 @@ func (p *rawPlugin) run() int {
 		Versions: []uint16{1, 3}, ID: os.Getenv(wire.EnvPluginID),
 		Name: p.spec.Name, Version: p.spec.Version, Role: p.spec.Role, EventKinds: p.kinds,
 	}
+	_, offered := os.LookupEnv(wire.EnvRingFD)
 	ring, err := sdk.OfferedRing()
 	if err != nil {
 		logf("cannot use the ring offered: %v", err)
 	}
-	if ring != nil {
+	// Version 2 says the plugin takes a ring it was offered; with none
+	// offered it may be listed all the same.
+	if ring != nil || !offered {
 		hello.Versions = []uint16{1, 2, 3}
 	}
 	switch p.knob {
@@ -145,32 +152,56 @@ func (p *rawPlugin) run() int {
 
 	fr := wire.NewFrameReader(os.Stdin, wire.HelloMaxFrame)
 	h, body, err := fr.Next()
-	if err != nil {
+	switch {
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		return p.fatal(wire.ErrCodeTooLarge, err)
+	case errors.Is(err, wire.ErrMalformed) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return p.fatal(wire.ErrCodeMalformed, err)
+	case err != nil:
 		logf("no answer to HELLO: %v", err)
-		return 1
+		return 3
 	}
 	switch h.Type {
 	case wire.MsgReject:
 		var r wire.Reject
-		r.Decode(body)
+		if err := r.Decode(body); err != nil {
+			return p.fatal(wire.ErrCodeMalformed, err)
+		}
 		logf("rejected: %s: %s", r.Reason, r.Message)
 		if p.knob == "reject-exit0" {
 			return 0
 		}
-		return 3
+		return 2
 	case wire.MsgHelloAck:
 		if err := p.ack.Decode(body); err != nil {
 			return p.fatal(wire.ErrCodeMalformed, err)
+		}
+		if !slices.Contains(hello.Versions, p.ack.Version) && p.knob != "versions" {
+			return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose version %d, not offered", p.ack.Version))
 		}
 		// The "ring-ignored" knob claims version 2, then keeps writing
 		// frames on stdout when the host chooses the ring.
 		if p.ack.Transport == wire.TransportRing && p.knob != "ring-ignored" {
 			p.out = wire.NewRingWriter(ring, os.Stdout, nil)
 		}
+	case wire.MsgError:
+		var m wire.ErrorMsg
+		if err := m.Decode(body); err != nil {
+			return p.fatal(wire.ErrCodeMalformed, err)
+		}
+		logf("host sent ERROR %v", &m)
+		return 3
 	default:
 		return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("%s before HELLO_ACK", h.Type))
 	}
+	if p.knob == "fail-v2" && p.ack.Version == 2 {
+		logf("version 2 is not really spoken")
+		return 1
+	}
 	fr.SetMax(p.ack.MaxFrame)
+	if p.knob == "limit-off-by-one" { // a frame of exactly the limit is refused
+		fr.SetMax(p.ack.MaxFrame - 1)
+	}
 	if p.knob != "no-heartbeat" {
 		go p.heartbeat()
 	}
@@ -182,9 +213,12 @@ func (p *rawPlugin) run() int {
 				select {}
 			}
 			logf("the host closed the connection")
-			return 1
+			return 3
 		case errors.Is(err, wire.ErrFrameTooLarge):
 			return p.fatal(wire.ErrCodeTooLarge, err)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			logf("the host went away inside a frame")
+			return 3
 		case err != nil:
 			return p.fatal(wire.ErrCodeMalformed, err)
 		}
@@ -209,13 +243,27 @@ func (p *rawPlugin) heartbeat() {
 	}
 }
 
+// decoder is a message body that can decode itself.
+type decoder interface{ Decode([]byte) error }
+
 // handle acts on one frame; it returns an exit code to end, or -1.
 func (p *rawPlugin) handle(h wire.Header, body []byte) int {
 	var req wire.Request
 	switch h.Type {
 	case wire.MsgSpecRequest, wire.MsgSetup, wire.MsgOpen, wire.MsgStop, wire.MsgClose:
+		if h.Type == wire.MsgOpen && p.knob == "panic-truncated" {
+			naiveOpen(body)
+		}
 		if err := req.Decode(body, h.Type); err != nil {
 			return p.fatal(wire.ErrCodeMalformed, err)
+		}
+	case wire.MsgHeartbeat, wire.MsgGoodbye, wire.MsgError, wire.MsgAck:
+		m := map[wire.MsgType]decoder{wire.MsgHeartbeat: new(wire.Heartbeat), wire.MsgGoodbye: new(wire.Goodbye), wire.MsgError: new(wire.ErrorMsg), wire.MsgAck: new(wire.Ack)}[h.Type]
+		if err := m.Decode(body); err != nil {
+			return p.fatal(wire.ErrCodeMalformed, err)
+		}
+		if a, ok := m.(*wire.Ack); ok {
+			return p.acked(h.Instance, a.Position)
 		}
 	}
 	p.mu.Lock()
@@ -232,26 +280,21 @@ func (p *rawPlugin) handle(h wire.Header, body []byte) int {
 	case wire.MsgStop, wire.MsgClose:
 		switch {
 		case src != nil:
-			src.request(h.Type, req.ID)
+			src.jobs <- func() { src.request(h.Type, req.ID) }
 		case sink != nil:
-			sink.request(h.Type, req.ID)
+			sink.jobs <- func() { sink.request(h.Type, req.ID) }
 		default:
-			return p.fatal(wire.ErrCodeUnknownInstance, fmt.Errorf("%s for instance %d", h.Type, h.Instance))
-		}
-	case wire.MsgAck:
-		var a wire.Ack
-		if err := a.Decode(body); err != nil {
-			return p.fatal(wire.ErrCodeMalformed, err)
-		}
-		if src != nil {
-			src.acked(a.Position)
+			p.reply(h.Instance, wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: fmt.Sprintf("instance %d is not open", h.Instance)})
 		}
 	case wire.MsgWrite:
-		if sink == nil {
-			return p.fatal(wire.ErrCodeUnknownInstance, fmt.Errorf("WRITE for instance %d", h.Instance))
+		switch {
+		case p.spec.Role == wire.RoleSource:
+			return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d of a source", h.Instance))
+		case sink == nil:
+			return p.fatal(wire.ErrCodeUnknownInstance, fmt.Errorf("WRITE for instance %d, not open", h.Instance))
 		}
-		if err := sink.write(body); err != nil {
-			return p.fatal(wire.ErrCodeMalformed, err)
+		if code, err := sink.write(body); err != nil {
+			return p.fatal(code, err)
 		}
 	case wire.MsgGoodbye:
 		p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeRequested}).AppendTo(nil))
@@ -261,9 +304,40 @@ func (p *rawPlugin) handle(h wire.Header, body []byte) int {
 		return 0
 	case wire.MsgError:
 		logf("host sent ERROR")
-		return 1
+		return 3
 	default:
 		return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("%s from the host", h.Type))
+	}
+	return -1
+}
+
+// naiveOpen reads OPEN's fields at the offsets their lengths say, without
+// checking them against the body: the "panic-truncated" knob's decoder,
+// which a body cut short makes index past its end.
+func naiveOpen(b []byte) {
+	n := binary.LittleEndian.Uint32(b[4:])
+	off := 8
+	for range n {
+		off += 4 + int(binary.LittleEndian.Uint32(b[off:]))
+		off += 4 + int(binary.LittleEndian.Uint32(b[off:]))
+	}
+	_ = b[off] == 1 && binary.LittleEndian.Uint64(b[off+1:]) > 0
+}
+
+// acked routes an ACK: a sink takes none; an instance not open, or a
+// position beyond the last one sent, breaks the protocol.
+func (p *rawPlugin) acked(inst uint16, pos uint64) int {
+	p.mu.Lock()
+	src := p.sources[inst]
+	p.mu.Unlock()
+	switch {
+	case p.spec.Role == wire.RoleSink:
+		return p.fatal(wire.ErrCodeUnexpected, fmt.Errorf("ACK for instance %d of a sink", inst))
+	case src == nil:
+		return p.fatal(wire.ErrCodeUnknownInstance, fmt.Errorf("ACK for instance %d, not open", inst))
+	}
+	if err := src.acked(pos); err != nil {
+		return p.fatal(wire.ErrCodeUnexpected, err)
 	}
 	return -1
 }
@@ -271,7 +345,11 @@ func (p *rawPlugin) handle(h wire.Header, body []byte) int {
 // configure answers SETUP (inst 0) or validates OPEN's settings; it
 // reports whether they were accepted.
 func (p *rawPlugin) configure(inst uint16, req wire.Request, params []wire.Param) bool {
-	if inst == 0 && p.setup || inst != 0 && !p.setup {
+	p.mu.Lock()
+	anyOpen := len(p.sources)+len(p.sinks) > 0
+	p.mu.Unlock()
+	lateOK := p.knob == "setup-after-open" && anyOpen
+	if inst == 0 && (p.setup || anyOpen) && !lateOK || inst != 0 && !p.setup {
 		p.reply(inst, wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: "out of order"})
 		return false
 	}
@@ -294,6 +372,13 @@ func (p *rawPlugin) configure(inst uint16, req wire.Request, params []wire.Param
 }
 
 func (p *rawPlugin) open(inst uint16, req wire.Request) {
+	p.mu.Lock()
+	inUse := p.sources[inst] != nil || p.sinks[inst] != nil
+	p.mu.Unlock()
+	if inst == 0 || inUse && p.knob != "reopen-replaces" {
+		p.reply(inst, wire.Reply{ID: req.ID, Status: wire.StatusUnsupported, Message: fmt.Sprintf("instance %d is 0 or in use", inst)})
+		return
+	}
 	if !p.configure(inst, req, p.spec.Params) {
 		return
 	}
@@ -308,15 +393,28 @@ func (p *rawPlugin) open(inst uint16, req wire.Request) {
 	}
 	// A child of every instance gives lifecycle/children something to
 	// check. Where there is no sleep command, that check skips anyway.
-	if child := exec.Command("sleep", "30"); child.Start() == nil {
+	child := exec.Command("sleep", "30")
+	if p.knob == "child-fds" {
+		child.ExtraFiles = []*os.File{os.Stdin, os.Stdout} // the protocol's own descriptors
+	}
+	if child.Start() == nil {
 		p.children = append(p.children, child)
 	}
 	p.reply(inst, wire.Reply{ID: req.ID})
+	jobs := make(chan func(), 16)
+	go func() {
+		for job := range jobs {
+			job()
+		}
+	}()
 	if p.spec.Role == wire.RoleSink {
-		p.sinks[inst] = &rawSink{p: p, inst: inst, out: out, written: map[uint64]bool{}, retried: map[uint64]bool{}}
+		k := &rawSink{p: p, inst: inst, out: out, jobs: jobs, written: map[uint64]bool{}, retried: map[uint64]bool{}}
+		k.cond = sync.NewCond(&k.mu)
+		p.sinks[inst] = k
+		go k.work()
 		return
 	}
-	s := &rawSource{p: p, inst: inst, out: out, set: parseFixtureSettings(req.Settings), next: 1}
+	s := &rawSource{p: p, inst: inst, out: out, jobs: jobs, set: parseFixtureSettings(req.Settings), next: 1, stopCh: make(chan struct{}), drained: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	if req.HasResume {
 		s.next = req.Resume + 1
@@ -324,46 +422,56 @@ func (p *rawPlugin) open(inst uint16, req wire.Request) {
 			s.next++
 		}
 	}
+	s.last = s.next - 1
 	p.sources[inst] = s
 	go s.run()
 	go s.progress()
 }
 
 // rawSource emits positions 1..burst+ticks: the burst in batches of two,
-// then one event per interval, then END.
+// then one event per interval, then END. Each batch is made first, then
+// sent once the window has room.
 type rawSource struct {
 	p         *rawPlugin
 	inst, out uint16 // its id, and the id its frames carry
 	set       fixtureSettings
+	jobs      chan<- func() // STOP and CLOSE, answered in order
 
 	mu       sync.Mutex
 	cond     *sync.Cond
-	next     uint64
-	last     uint64
+	next     uint64 // the next position to make
+	last     uint64 // the last position sent, or the resume point
 	sent     bool
-	inflight []uint64 // last positions of unacknowledged batches
+	inflight []span // unacknowledged batches
 	stopped  bool
+	stopCh   chan struct{} // closed with stopped
+	drained  chan struct{} // closed when run has sent its last frame
 	ended    bool
 	torn     bool // the "torn" knob has broken a frame
 	repeated bool // the "positions-repeat" knob has repeated a position
 }
 
+// span is the first and last position of a batch.
+type span struct{ first, last uint64 }
+
 func (s *rawSource) limit() uint64 { return s.set.burst + s.set.ticks }
 
 func (s *rawSource) run() {
+	defer close(s.drained)
 	if s.p.knob == "no-events" {
 		return
 	}
 	for {
 		s.mu.Lock()
-		for len(s.inflight) >= int(s.p.ack.Window) && !s.stopped {
-			s.cond.Wait()
-		}
 		if s.stopped {
 			s.mu.Unlock()
 			return
 		}
 		if s.next > s.limit() {
+			if s.p.knob == "progress-no-end" {
+				s.mu.Unlock()
+				return
+			}
 			s.ended = true
 			version := s.p.ack.Version
 			switch s.p.knob {
@@ -383,7 +491,16 @@ func (s *rawSource) run() {
 		if inBurst {
 			n = min(2, s.set.burst-s.next+1)
 		}
-		s.emit(n)
+		body, b := s.make(n)
+		for len(s.inflight) >= int(s.p.ack.Window) && s.p.knob != "window-ignored" {
+			if s.stopped && s.p.knob == "stop-drops-waiting" {
+				s.last, s.sent = b.last, true // counted as sent, and dropped
+				s.mu.Unlock()
+				return
+			}
+			s.cond.Wait()
+		}
+		s.sendBatch(body, b)
 		s.mu.Unlock()
 		if !inBurst {
 			s.pause()
@@ -391,18 +508,22 @@ func (s *rawSource) run() {
 	}
 }
 
-// pause waits one interval; the "busy-loop" knob spins instead.
+// pause waits one interval, or until a stop; the "busy-loop" knob spins
+// instead.
 func (s *rawSource) pause() {
 	if s.p.knob != "busy-loop" {
-		time.Sleep(s.set.interval)
+		select {
+		case <-time.After(s.set.interval):
+		case <-s.stopCh:
+		}
 		return
 	}
 	for start := time.Now(); time.Since(start) < s.set.interval; {
 	}
 }
 
-// emit sends n events from s.next; s.mu is held.
-func (s *rawSource) emit(n uint64) {
+// make builds the body of a batch of n events from s.next; s.mu is held.
+func (s *rawSource) make(n uint64) ([]byte, span) {
 	body := binary.LittleEndian.AppendUint32(nil, uint32(n))
 	kind := uint16(0)
 	if s.p.knob == "undeclared-kind" {
@@ -416,19 +537,25 @@ func (s *rawSource) emit(n uint64) {
 		pos := s.next + i
 		body = wire.AppendEvent(body, pos, at, kind, fmt.Appendf(nil, `{"seq":%d}`, pos), nil)
 	}
-	s.last, s.sent = s.next+n-1, true
-	s.next = s.last + 1
-	if s.p.knob == "torn" && s.last >= tornAt && !s.torn {
+	b := span{s.next, s.next + n - 1}
+	s.next = b.last + 1
+	if s.p.knob == "positions-repeat" && !s.repeated {
+		s.repeated = true
+		s.next = b.last
+	}
+	return body, b
+}
+
+// sendBatch sends a batch made by make; s.mu is held.
+func (s *rawSource) sendBatch(body []byte, b span) {
+	s.last, s.sent = b.last, true
+	if s.p.knob == "torn" && b.last >= tornAt && !s.torn {
 		s.torn = true
 		s.p.sendTorn(s.out, body)
 	} else {
 		s.p.send(wire.MsgEvents, s.out, body)
 	}
-	s.inflight = append(s.inflight, s.last)
-	if s.p.knob == "positions-repeat" && !s.repeated {
-		s.repeated = true
-		s.next = s.last
-	}
+	s.inflight = append(s.inflight, b)
 }
 
 func (s *rawSource) progress() {
@@ -439,101 +566,169 @@ func (s *rawSource) progress() {
 			return
 		}
 		pct := float64(s.last) / float64(s.limit()) * 100
-		if s.p.knob == "progress-150" {
+		switch s.p.knob {
+		case "progress-150":
 			pct = 150
+		case "progress-late-150": // right at first, over 100 at the end
+			pct = float64(s.last) / float64(s.limit()-3) * 100
 		}
 		s.p.send(wire.MsgProgress, s.out, (&wire.Progress{Percent: pct}).AppendTo(nil))
 		s.mu.Unlock()
 	}
 }
 
-func (s *rawSource) acked(pos uint64) {
+// acked applies a cumulative ACK; one beyond the last position sent is
+// an error.
+func (s *rawSource) acked(pos uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.inflight = slices.DeleteFunc(s.inflight, func(last uint64) bool { return last <= pos })
+	if pos > s.last && s.p.knob != "ack-beyond-accepted" {
+		return fmt.Errorf("ACK for instance %d at position %d, beyond the last sent, %d", s.inst, pos, s.last)
+	}
+	s.inflight = slices.DeleteFunc(s.inflight, func(b span) bool {
+		if s.p.knob == "ack-inside-batch" { // an ACK inside a batch frees it
+			return b.first <= pos
+		}
+		return b.last <= pos
+	})
 	s.cond.Broadcast()
+	return nil
 }
 
-// request answers STOP and CLOSE. Frames are sent under s.mu, so the REPLY
-// to STOP follows every EVENTS of the instance.
+// request answers STOP and CLOSE, each once the instance has drained, so
+// that the REPLY follows every EVENTS of the instance. It runs on the
+// instance's own queue: the reader goes on reading ACKs meanwhile.
 func (s *rawSource) request(t wire.MsgType, id uint32) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended && s.p.knob == "end-ignore-stop" {
+	ended := s.ended
+	if !s.stopped {
+		s.stopped = true
+		close(s.stopCh)
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	if ended && s.p.knob == "end-ignore-stop" {
 		return
 	}
+	<-s.drained
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if t == wire.MsgClose {
-		if !s.stopped && !s.ended {
-			s.p.reply(s.inst, wire.Reply{ID: id, Status: wire.StatusUnsupported, Message: "not stopped"})
-			return
-		}
 		s.p.mu.Lock()
 		delete(s.p.sources, s.inst)
 		s.p.mu.Unlock()
 		s.p.reply(s.inst, wire.Reply{ID: id})
 		return
 	}
-	s.stopped = true
-	s.cond.Broadcast()
-	if s.p.knob == "stop-early" && !s.ended {
+	if s.p.knob == "stop-early" && !ended {
 		s.p.reply(s.inst, wire.Reply{ID: id, HasPosition: true, Position: s.last + 3})
-		s.emit(3)
+		body, b := s.make(3)
+		s.sendBatch(body, b)
 		return
 	}
 	s.p.reply(s.inst, wire.Reply{ID: id, HasPosition: s.sent, Position: s.last})
 }
 
+// sinkDelay is how long the raw sink takes to write a batch: slow enough
+// that WRITEs arriving together wait in its queue.
+const sinkDelay = 2 * time.Millisecond
+
 // rawSink answers the first attempt of every batch starting at a position
-// 3n+1 with retry, and every other one with ok.
+// 3n+1 with retry, and every other one with ok. Its WRITEs wait in a queue
+// for a worker that writes one at a time.
 type rawSink struct {
 	p         *rawPlugin
 	inst, out uint16
+	jobs      chan<- func() // STOP and CLOSE, answered in order
 
-	mu      sync.Mutex
-	last    uint64          // highest position written
-	written map[uint64]bool // batch ids answered ok
-	retried map[uint64]bool // first positions answered retry
+	mu       sync.Mutex
+	cond     *sync.Cond      // signalled when the queue changes
+	queue    []queued        // WRITEs not answered yet, oldest first
+	stopping bool            // STOP or CLOSE arrived: no WRITE may follow
+	last     uint64          // highest position written
+	written  map[uint64]bool // batch ids answered ok
+	retried  map[uint64]bool // first positions answered retry
 }
 
-func (k *rawSink) write(body []byte) error {
+// queued is a WRITE waiting for the worker.
+type queued struct{ id, first, last uint64 }
+
+// write queues a WRITE, or says which rule it breaks.
+func (k *rawSink) write(body []byte) (wire.ErrorCode, error) {
 	if len(body) < 8 {
-		return fmt.Errorf("WRITE body of %d bytes", len(body))
+		return wire.ErrCodeMalformed, fmt.Errorf("WRITE body of %d bytes", len(body))
 	}
 	id := binary.LittleEndian.Uint64(body)
 	evs, err := wire.ParseEvents(body[8:], k.p.kinds, wire.MsgWrite)
 	if err != nil {
-		return err
+		return wire.ErrCodeMalformed, err
 	}
-	first, last := evs.First(), evs.Last()
-	if k.p.knob == "stop-before-results" {
-		// Answered later, so a STOP arriving meanwhile overtakes it.
-		time.AfterFunc(30*time.Millisecond, func() { k.result(id, first, last) })
-		return nil
-	}
-	k.result(id, first, last)
-	return nil
-}
-
-func (k *rawSink) result(id, first, last uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r := wire.Result{Batch: id}
+	switch {
+	case k.stopping:
+		return wire.ErrCodeUnexpected, fmt.Errorf("WRITE for instance %d after its STOP", k.inst)
+	case len(k.queue) >= int(k.p.ack.Window):
+		return wire.ErrCodeWindowExceeded, fmt.Errorf("WRITE for instance %d with %d unanswered, the window", k.inst, len(k.queue))
+	}
+	k.queue = append(k.queue, queued{id, evs.First(), evs.Last()})
+	k.cond.Broadcast()
+	return 0, nil
+}
+
+// work writes the queued batches one at a time, in order.
+func (k *rawSink) work() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for {
+		for len(k.queue) == 0 {
+			k.cond.Wait()
+		}
+		q := k.queue[0]
+		k.mu.Unlock()
+		time.Sleep(sinkDelay)
+		k.mu.Lock()
+		k.result(q)
+		if len(k.queue) > 0 && k.queue[0] == q { // else dropped meanwhile
+			k.queue = k.queue[1:]
+		}
+		k.cond.Broadcast()
+	}
+}
+
+// result answers one batch; k.mu is held.
+func (k *rawSink) result(q queued) {
+	r := wire.Result{Batch: q.id}
 	switch {
 	case k.p.knob == "sink-error":
 		r.Status, r.Message = wire.WriteError, "cannot write"
-	case k.p.knob == "drop-repeat" && k.written[id]:
+	case k.p.knob == "drop-repeat" && k.written[q.id]:
 		return
-	case k.p.knob == "retry-forever" || !k.retried[first] && first%3 == 1:
-		k.retried[first] = true
+	case k.p.knob == "retry-forever" || !k.retried[q.first] && q.first%3 == 1:
+		k.retried[q.first] = true
 		r.Status, r.Message = wire.WriteRetry, "busy, try again"
 	default:
-		k.written[id] = true
-		k.last = max(k.last, last)
+		k.written[q.id] = true
+		k.last = max(k.last, q.last)
 	}
 	k.p.send(wire.MsgResult, k.out, r.AppendTo(nil))
 }
 
+// request answers STOP and CLOSE once every WRITE received before it is
+// answered, so that the REPLY follows their RESULTs.
 func (k *rawSink) request(t wire.MsgType, id uint32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopping = true
+	switch k.p.knob {
+	case "stop-drops-queued":
+		k.queue = nil
+	case "stop-before-results":
+	default:
+		for len(k.queue) > 0 {
+			k.cond.Wait()
+		}
+	}
 	if t == wire.MsgClose {
 		k.p.mu.Lock()
 		delete(k.p.sinks, k.inst)
@@ -541,7 +736,5 @@ func (k *rawSink) request(t wire.MsgType, id uint32) {
 		k.p.reply(k.inst, wire.Reply{ID: id})
 		return
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.p.reply(k.inst, wire.Reply{ID: id, HasPosition: k.last > 0, Position: k.last})
 }

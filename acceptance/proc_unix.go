@@ -16,3 +16,10 @@ func killGroup(p *proc) { syscall.Kill(-p.pid, syscall.SIGKILL) }
 
 // terminate asks the plugin to shut down, as a service manager does.
 func terminate(p *proc) error { return syscall.Kill(p.pid, syscall.SIGTERM) }
+
+// hold stops the plugin (SIGSTOP), so that the frames sent until release
+// reach it together, all already in its input when it goes on (SIGCONT).
+func hold(p *proc) (release func()) {
+	syscall.Kill(p.pid, syscall.SIGSTOP)
+	return func() { syscall.Kill(p.pid, syscall.SIGCONT) }
+}

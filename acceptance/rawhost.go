@@ -52,6 +52,12 @@ type proc struct {
 	readErr error // why reading stdout stopped: io.EOF on a clean end
 	lastIn  []byte
 	state   *os.ProcessState // set once the process has exited
+	// The window as the host sees it, per instance: the last position of
+	// every EVENTS batch, the index of the first one no ACK sent covers,
+	// and the first batch that came beyond the window, described.
+	batches    map[uint16][]posRange
+	uncovered  map[uint16]int
+	overWindow map[uint16]string
 
 	ackMu sync.Mutex        // orders ACKs, which must never go backwards
 	acked map[uint16]uint64 // the last ACK sent per instance
@@ -59,6 +65,7 @@ type proc struct {
 	exited  chan struct{}
 	nextID  atomic.Uint32
 	version atomic.Uint32 // chosen in HELLO_ACK, stored before it is sent: bodies are decoded by it
+	window  atomic.Uint32 // offered in HELLO_ACK, stored before it is sent
 	stopHB  chan struct{} // ends the heartbeats: closed by stopHeartbeat, also on exit
 	hbOnce  sync.Once
 }
@@ -107,8 +114,12 @@ func startProc(command, env []string, dir string) (*proc, error) {
 		events:  map[uint16][]wire.Event{},
 		autoAck: map[uint16]bool{},
 		acked:   map[uint16]uint64{},
-		exited:  make(chan struct{}),
-		stopHB:  make(chan struct{}),
+
+		batches:    map[uint16][]posRange{},
+		uncovered:  map[uint16]int{},
+		overWindow: map[uint16]string{},
+		exited:     make(chan struct{}),
+		stopHB:     make(chan struct{}),
 	}
 	go func() {
 		p.stderr.Follow(errR)
@@ -188,6 +199,7 @@ func (p *proc) readFrames() {
 			fr.SetMax(checkMaxFrame)
 		case []wire.Event:
 			p.events[h.Instance] = append(p.events[h.Instance], m...)
+			p.noteBatch(h.Instance, m)
 			ack, ackAt = p.autoAck[h.Instance], m[len(m)-1].Position
 		}
 		p.notify()
@@ -196,6 +208,45 @@ func (p *proc) readFrames() {
 			p.ack(h.Instance, ackAt)
 		}
 	}
+}
+
+// noteBatch records a batch of inst and whether it came beyond the
+// window: with more of the instance's batches than the window not covered
+// by an ACK the host had sent (PROTOCOL.md §6.3). An ACK counts from just
+// before it is written, so a plugin that sent after reading it is never
+// held to less. p.mu is held.
+func (p *proc) noteBatch(inst uint16, evs []wire.Event) {
+	r := posRange{evs[0].Position, evs[len(evs)-1].Position}
+	b := append(p.batches[inst], r)
+	p.batches[inst] = b
+	i := p.oldestUnacked(inst)
+	p.uncovered[inst] = i
+	if w, n := int(p.window.Load()), len(b)-i; n > w && p.overWindow[inst] == "" {
+		p.overWindow[inst] = fmt.Sprintf("batch %d (positions %d to %d) with %d batches unacknowledged, the window being %d", len(b), r.first, r.last, n, w)
+	}
+}
+
+// posRange is the first and last position of a batch.
+type posRange struct{ first, last uint64 }
+
+// oldestUnacked is the index of inst's first batch that no ACK sent
+// covers (len(p.batches[inst]) if there is none). p.mu is held.
+func (p *proc) oldestUnacked(inst uint16) int {
+	b := p.batches[inst]
+	acked, ok := p.ackedAt(inst)
+	i := p.uncovered[inst]
+	for ok && i < len(b) && b[i].last <= acked {
+		i++
+	}
+	return i
+}
+
+// ackedAt is the last position acknowledged on inst, if any was.
+func (p *proc) ackedAt(inst uint16) (uint64, bool) {
+	p.ackMu.Lock()
+	defer p.ackMu.Unlock()
+	pos, ok := p.acked[inst]
+	return pos, ok
 }
 
 // decodeFrame decodes one frame body. A stream that does not start with
@@ -305,24 +356,35 @@ func (p *proc) hello(ctx context.Context) (*wire.Hello, error) {
 // both sides speak and the given heartbeat interval, then heartbeats to the plugin at that interval
 // so it never declares the host dead.
 func (p *proc) handshake(ctx context.Context, heartbeat time.Duration) (*wire.Hello, error) {
+	return p.handshakeLimits(ctx, heartbeat, checkWindow, checkMaxFrame)
+}
+
+// handshakeLimits is handshake offering a window and a frame limit of
+// the check's choice.
+func (p *proc) handshakeLimits(ctx context.Context, heartbeat time.Duration, window, maxFrame uint32) (*wire.Hello, error) {
 	h, err := p.hello(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// With no version in common, version 1 still lets the checks see how
-	// the plugin takes a choice it did not offer.
-	return h, p.accept(heartbeat, max(wire.NewestVersion(h.Versions), 1))
+	return h, p.acceptAck(heartbeat, wire.HelloAck{Version: chosenVersion(h), MaxFrame: maxFrame, Window: window})
 }
+
+// chosenVersion is the version the raw host picks for h: the newest both
+// speak. With none in common, version 1 still lets the checks see how the
+// plugin takes a choice it did not offer.
+func chosenVersion(h *wire.Hello) uint16 { return max(wire.NewestVersion(h.Versions), 1) }
 
 // accept answers HELLO with HELLO_ACK choosing version, then heartbeats.
 func (p *proc) accept(heartbeat time.Duration, version uint16) error {
-	p.version.Store(uint32(version))
-	ack := wire.HelloAck{
-		Version:     version, // the raw host offers no ring: the transport stays the stream
-		MaxFrame:    checkMaxFrame,
-		HeartbeatMS: uint32(heartbeat / time.Millisecond),
-		Window:      checkWindow,
-	}
+	return p.acceptAck(heartbeat, wire.HelloAck{Version: version, MaxFrame: checkMaxFrame, Window: checkWindow})
+}
+
+// acceptAck answers HELLO with ack, its interval set to heartbeat, then
+// heartbeats. The raw host offers no ring: the transport stays the stream.
+func (p *proc) acceptAck(heartbeat time.Duration, ack wire.HelloAck) error {
+	ack.HeartbeatMS = uint32(heartbeat / time.Millisecond)
+	p.version.Store(uint32(ack.Version))
+	p.window.Store(ack.Window)
 	if err := p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
 		return err
 	}
@@ -357,11 +419,16 @@ func (p *proc) request(ctx context.Context, t wire.MsgType, inst uint16, r wire.
 	if err := p.send(t, inst, r.AppendTo(nil, t)); err != nil {
 		return nil, err
 	}
+	return p.awaitReply(ctx, t, r.ID)
+}
+
+// awaitReply waits for the REPLY to request id, of type t.
+func (p *proc) awaitReply(ctx context.Context, t wire.MsgType, id uint32) (*wire.Reply, error) {
 	var reply *wire.Reply
 	err := p.waitFor(ctx, fmt.Sprintf("waiting for the REPLY to %s", t), func() bool {
 		i := p.find(0, func(f frame) bool {
 			m, ok := f.msg.(*wire.Reply)
-			return ok && m.ID == r.ID
+			return ok && m.ID == id
 		})
 		if i >= 0 {
 			reply = p.log[i].msg.(*wire.Reply)

@@ -25,6 +25,7 @@ type check struct {
 // plugin processes, so any two can run at once.
 var registry = []check{
 	{"handshake/version", 0, "HELLO offers protocol version 1 and the plugin proceeds once the host picks it", checkVersion},
+	{"handshake/every-version", 0, "under each protocol version the plugin offers, a whole session runs: SPEC, SETUP, OPEN, a short stream or a WRITE, STOP naming the last position, CLOSE, GOODBYE and exit 0", checkEveryVersion},
 	{"handshake/identity", 0, "HELLO's name, version, role and kind table agree with the expected spec", checkIdentity},
 	{"handshake/plugin-id", 0, "HELLO's plugin id is the PLUGCTL_PLUGIN_ID it was started with", checkPluginID},
 	{"handshake/ring", 0, "a plugin offering protocol version 2 takes the shared ring the reference host offers and answers through it", checkRing},
@@ -53,8 +54,11 @@ var registry = []check{
 	{"source/idle-cpu", wire.RoleSource, "a source waiting for events uses under 20% of the CPU a spinning thread gets meanwhile", checkSourceIdleCPU},
 	{"source/end", wire.RoleSource, "END of the chosen version says finished, then the instance still answers STOP and CLOSE and sends nothing", checkSourceEnd},
 	{"source/end-version-1", wire.RoleSource, "when the host picks version 1, END has version 1's layout though the plugin offers newer versions", checkSourceEndVersion1},
-	{"source/progress", wire.RoleSource, "PROGRESS reports percent within 0-100", checkSourceProgress},
+	{"source/progress", wire.RoleSource, "every PROGRESS over the whole stream reports a percent within 0-100, and one at 100 is followed by END within 2s", checkSourceProgress},
 	{"source/stop-drain", wire.RoleSource, "STOP's REPLY names the last event sent, and follows it", checkSourceStopDrain},
+	{"source/window", wire.RoleSource, "with acknowledgements held back, a source sends no more batches than the window; once they resume it goes on where it stopped, losing nothing, and drains on STOP", checkSourceWindow},
+	{"source/stop-full-window", wire.RoleSource, "STOP while the window is full: no batch beyond the window until acknowledgements come, then what was made, and STOP's REPLY names the last event sent", checkSourceStopFullWindow},
+	{"source/slow-acks", wire.RoleSource, "acknowledged slowly, one batch at a time and at times inside a batch, a source with as many emitters as its parameters allow never exceeds the window and loses nothing", checkSourceSlowAcks},
 	{"source/long-stream", wire.RoleSource, "a long stream of events arrives in whole frames", checkSourceLongStream},
 
 	{"sink/write", wire.RoleSink, "under the reference host, every batch is written and STOP names the last position", checkSinkWrite},
@@ -66,9 +70,13 @@ var registry = []check{
 	{"lifecycle/heartbeat", 0, "HEARTBEAT every interval the host chose", checkHeartbeat},
 	{"lifecycle/sigterm", 0, "SIGTERM gives GOODBYE and exit 0 within 2s and its start-up time", checkSigterm},
 	{"lifecycle/stdin-close", 0, "closing the host's end ends the plugin within 2s and its start-up time, exit code non-zero", checkStdinClose},
-	{"lifecycle/malformed-frame", 0, "a malformed frame from the host gives ERROR, an error on stderr and a non-zero exit within 2s and its start-up time", checkMalformed},
+	{"lifecycle/malformed-frame", 0, "a malformed frame from the host gives ERROR with its code, an error line on stderr saying what was wrong, and exit 4, within 2s and its start-up time", checkMalformed},
+	{"faults/truncated", 0, "every message a host sends, cut short at the start of each field and inside each, gives ERROR malformed, an error line naming the message and exit 4, without a crash", checkTruncated},
+	{"faults/out-of-state", 0, "a message at the wrong time, for the wrong instance or role gets its documented reaction: a request REPLY unsupported and the session goes on, anything else ERROR with its code and exit 4", checkOutOfState},
+	{"faults/limits", 0, "a frame of exactly the size limit is read, one byte more is too_large; one WRITE beyond a sink's window is window_exceeded", checkLimits},
 	{"lifecycle/stdout-clean", 0, "every byte on standard output is a frame, from HELLO to GOODBYE", checkStdoutClean},
 	{"lifecycle/children", 0, "no child process outlives the plugin", checkChildren},
+	{"lifecycle/child-fds", 0, "a child process the plugin starts holds neither of the protocol's pipes: they are close-on-exec", checkChildFDs},
 }
 
 // Bounds of the checks' own waits.

@@ -79,6 +79,7 @@ type env struct {
 	opts   Options
 	dir    string          // the plugins' working directory, so files they write stay out of the user's project
 	spec   wire.Spec       // expectations: the manifest's, else the plugin's SPEC
+	hello  wire.Hello      // what the plugin said first: its versions and kind table
 	secret map[string]bool // names of secret parameters
 	cfg    config          // the valid configuration
 	cfgErr error           // why there is none
@@ -172,7 +173,8 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 		}
 		return nil, errors.New(msg)
 	}
-	e.spec = *s
+	h, _ := p.hello(ctx)
+	e.hello, e.spec = *h, *s
 	if opts.Manifest != nil {
 		e.spec = opts.Manifest.Spec()
 	}

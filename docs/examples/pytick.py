@@ -366,11 +366,14 @@ def main():
     timer.cancel()
     if f is None: die(3, msg="host closed the stream")
     t, inst, body = f
-    if t == REJECT:
-        d = Dec(body); r = d.u16(); m = d.str()
-        die(2, msg="rejected: %s: %s" % (REJECT_NAMES.get(r, "reject_%d" % r), m))
-    if t == ERROR:
-        d = Dec(body); die(3, msg="host error %d: %s" % (d.u16(), d.str()))
+    if t in (REJECT, ERROR):
+        try:
+            d = Dec(body); code = d.u16(); m = d.str(); d.end()
+        except Malformed as e:
+            die(4, E_MALFORMED, "type 0x%02x: %s" % (t, e))
+        if t == REJECT:
+            die(2, msg="rejected: %s: %s" % (REJECT_NAMES.get(code, "reject_%d" % code), m))
+        die(3, msg="host error %d: %s" % (code, m))
     if t != HELLO_ACK:
         die(4, E_UNEXPECTED, "frame type 0x%02x before HELLO_ACK" % t)
     try:

@@ -184,8 +184,8 @@ func checkSourceWindow(t *checkRun) error {
 	held := len(p.eventsOn(1))
 	p.setAutoAck(1, true)
 	n := p.batchCount()
-	p.wait(t.ctx, hold, "waiting for more batches", func() bool {
-		return len(p.batches[1]) >= n+flowWindow || p.find(0, isEnd(1)) >= 0
+	p.wait(t.ctx, hold, "waiting for the next batch", func() bool {
+		return len(p.batches[1]) > n || p.find(0, isEnd(1)) >= 0
 	})
 	t.logf("acknowledgements resumed: %d events then, %d now", held, len(p.eventsOn(1)))
 	if err := p.overWindowErr("after acknowledgements resumed"); err != nil {

@@ -71,12 +71,13 @@ var registry = []check{
 	{"lifecycle/sigterm", 0, "SIGTERM gives GOODBYE and exit 0 within 2s and its start-up time", checkSigterm},
 	{"lifecycle/stdin-close", 0, "closing the host's end ends the plugin within 2s and its start-up time, exit code non-zero", checkStdinClose},
 	{"lifecycle/malformed-frame", 0, "a malformed frame from the host gives ERROR with its code, an error line on stderr saying what was wrong, and exit 4, within 2s and its start-up time", checkMalformed},
-	{"faults/truncated", 0, "every message a host sends, cut short at the start of each field and inside each, gives ERROR malformed, an error line naming the message and exit 4, without a crash", checkTruncated},
-	{"faults/out-of-state", 0, "a message at the wrong time, for the wrong instance or role gets its documented reaction: a request REPLY unsupported and the session goes on, anything else ERROR with its code and exit 4", checkOutOfState},
-	{"faults/limits", 0, "a frame of exactly the size limit is read, one byte more is too_large; one WRITE beyond a sink's window is window_exceeded", checkLimits},
 	{"lifecycle/stdout-clean", 0, "every byte on standard output is a frame, from HELLO to GOODBYE", checkStdoutClean},
 	{"lifecycle/children", 0, "no child process outlives the plugin", checkChildren},
 	{"lifecycle/child-fds", 0, "a child process the plugin starts holds neither of the protocol's pipes: they are close-on-exec", checkChildFDs},
+
+	{"faults/truncated", 0, "every message a host sends, cut short at the start of each field and inside each, gives ERROR malformed, an error line naming the message and exit 4, without a crash", checkTruncated},
+	{"faults/out-of-state", 0, "a message at the wrong time, for the wrong instance or role gets its documented reaction: a request REPLY unsupported and the session goes on, anything else ERROR with its code and exit 4", checkOutOfState},
+	{"faults/limits", 0, "a frame of exactly the size limit is read, one byte more is too_large; one WRITE beyond a sink's window is window_exceeded", checkLimits},
 }
 
 // Bounds of the checks' own waits.

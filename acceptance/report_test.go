@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,21 @@ func TestWriteJUnit(t *testing.T) {
 	}
 	if s.Cases[1].Failure == nil || s.Cases[2].Skipped == nil || s.Cases[0].Failure != nil {
 		t.Errorf("cases %+v", s.Cases)
+	}
+}
+
+// TestChecksDocumented: README.md lists every check and docs/CHECKS.md
+// says what each needs, so that neither falls behind the registry.
+func TestChecksDocumented(t *testing.T) {
+	for _, doc := range []string{"../README.md", "../docs/CHECKS.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range registry {
+			if !strings.Contains(string(b), "`"+c.name+"`") {
+				t.Errorf("%s does not name %s", doc, c.name)
+			}
+		}
 	}
 }

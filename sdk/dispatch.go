@@ -43,12 +43,15 @@ func (s *server) dispatch(h wire.Header, body []byte) error {
 		var m wire.Heartbeat
 		return m.Decode(body)
 	case wire.MsgAck:
+		// A sink takes no ACK at all, so neither its body nor the
+		// instance it names matters (PROTOCOL.md §4.6.2), as WRITE to a
+		// source below.
+		if s.p.Sink != nil {
+			return protoError{wire.ErrCodeUnexpected, fmt.Errorf("ACK for instance %d, but this plugin is a sink", h.Instance)}
+		}
 		var m wire.Ack
 		if err := m.Decode(body); err != nil {
 			return err
-		}
-		if s.p.Sink != nil {
-			return protoError{wire.ErrCodeUnexpected, fmt.Errorf("ACK for instance %d, but this plugin is a sink", h.Instance)}
 		}
 		in, err := s.target(h)
 		if err != nil {

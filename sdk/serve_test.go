@@ -794,6 +794,34 @@ func TestServeAckErrors(t *testing.T) {
 	})
 }
 
+// TestServeWrongRole: a message the plugin's role never takes is
+// unexpected whatever the instance it names and whatever its body.
+func TestServeWrongRole(t *testing.T) {
+	source := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error { s.Wait(); return nil }}
+	sink := Plugin{Spec: testSpec, Sink: func(Open) (Sink, error) { return sinkFunc(func(*wire.Events) error { return nil }), nil }}
+	for _, tc := range []struct {
+		name  string
+		p     Plugin
+		frame []byte
+		text  string
+	}{
+		{"ACK on a sink, no instance open", sink, append(wire.AppendHeader(nil, wire.MsgAck, 5, 8), make([]byte, 8)...), "ACK for instance 5, but this plugin is a sink"},
+		{"ACK on a sink, body cut short", sink, append(wire.AppendHeader(nil, wire.MsgAck, 5, 3), 1, 2, 3), "ACK for instance 5, but this plugin is a sink"},
+		{"WRITE on a source, no instance open", source, append(wire.AppendHeader(nil, wire.MsgWrite, 5, 3), 1, 2, 3), "WRITE for instance 5, but this plugin is a source"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startPlugin(t, tc.p, ServeOptions{})
+			h.handshake(defaultAck)
+			h.sendRaw(tc.frame)
+			var e wire.ErrorMsg
+			if err := e.Decode(h.expect(wire.MsgError).body); err != nil || e.Code != wire.ErrCodeUnexpected {
+				t.Fatalf("ERROR %+v (%v), want unexpected", e, err)
+			}
+			h.wantExit(ExitProtocolViolation, tc.text)
+		})
+	}
+}
+
 func TestServeManyProducers(t *testing.T) {
 	const producers, each = 50, 2000
 	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {

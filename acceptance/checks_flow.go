@@ -119,7 +119,7 @@ func (t *checkRun) drained(p *proc, what string, from int, id uint32, send bool)
 	defer cancel()
 	r, err := p.awaitReply(ctx, wire.MsgStop, id)
 	if err != nil {
-		return failf("STOP answered "+what, "%v", err)
+		return failf("STOP answered "+what, "%v", describeFailure(p, err))
 	}
 	before, after := p.split(1, r)
 	t.logf("STOP %s: %s; %d events before it, %d after", what, describeReply(r), len(before), len(after))

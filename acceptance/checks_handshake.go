@@ -1,6 +1,8 @@
 package acceptance
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -185,8 +187,24 @@ func checkEveryVersion(t *checkRun) error {
 	return t.runFaults(sessions)
 }
 
-// sessionAt runs a whole short session with p under version v.
+// sessionAt runs a whole short session with p under version v. Its
+// failures say under which version.
 func (t *checkRun) sessionAt(p *proc, v uint16) error {
+	under := fmt.Sprintf("under protocol version %d", v)
+	err := t.session(p, v)
+	var f *failure
+	var s *skipped
+	switch {
+	case err == nil || errors.As(err, &s):
+		return err
+	case errors.As(err, &f):
+		return failf(f.expected+" "+under, "%s", f.got)
+	}
+	return failf("a whole session "+under, "%v", describeFailure(p, err))
+}
+
+// session is sessionAt's work.
+func (t *checkRun) session(p *proc, v uint16) error {
 	c, err := t.config()
 	if err != nil {
 		return err
@@ -194,19 +212,18 @@ func (t *checkRun) sessionAt(p *proc, v uint16) error {
 	if err := p.accept(defaultHeartbeat, v); err != nil {
 		return err
 	}
-	under := fmt.Sprintf("under protocol version %d", v)
 	t.logf("HELLO_ACK chose version %d", v)
-	if err := t.promptly(p, "SPEC answered "+under, func() error {
-		_, err := p.spec(t.ctx)
-		return err
-	}); err != nil {
-		return failf("SPEC answered "+under, "%v", describeFailure(p, err))
+	ctx, cancel := context.WithTimeout(t.ctx, p.allowance())
+	_, err = p.spec(ctx)
+	cancel()
+	if err != nil {
+		return failf("SPEC answered", "%v", describeFailure(p, err))
 	}
 	if err := t.setup(p, c); err != nil {
-		return failf("SETUP accepted "+under, "%v", describeFailure(p, err))
+		return err
 	}
 	if err := t.open(p, 1, c, nil); err != nil {
-		return failf("OPEN accepted "+under, "%v", describeFailure(p, err))
+		return err
 	}
 	if t.env.spec.Role == wire.RoleSink {
 		h, _ := p.hello(t.ctx)
@@ -215,32 +232,32 @@ func (t *checkRun) sessionAt(p *proc, v uint16) error {
 			return err
 		}
 		if _, err := p.write(t, 1, b); err != nil {
-			return failf("a WRITE written "+under, "%v", describeFailure(p, err))
+			return err
 		}
 		r, err := t.within(p, wire.MsgStop, 1, wire.Request{})
 		last := b.first + batchEvents - 1
 		if err != nil || r.Status != wire.StatusOK || !r.HasPosition || r.Position != last {
-			return failf(fmt.Sprintf("STOP answered ok %s with the last position written, %d", under, last), "%v", replyOrErr(r, describeFailure(p, err)))
+			return failf(fmt.Sprintf("STOP answered ok with the last position written, %d", last), "%v", replyOrErr(r, describeFailure(p, err)))
 		}
 	} else {
 		p.setAutoAck(1, true)
 		if err := p.wait(t.ctx, endWindow, "waiting for EVENTS", func() bool { return len(p.events[1]) > 0 }); err != nil && p.broken() {
-			return failf("events "+under, "%v", describeFailure(p, err))
+			return err
 		}
-		if err := t.stopDrained(p, under, 0); err != nil {
+		if err := t.stopDrained(p, "after a short stream", 0); err != nil {
 			return err
 		}
 	}
 	if r, err := t.within(p, wire.MsgClose, 1, wire.Request{}); err != nil || r.Status != wire.StatusOK {
-		return failf("CLOSE answered ok "+under, "%v", replyOrErr(r, describeFailure(p, err)))
+		return failf("CLOSE answered ok", "%v", replyOrErr(r, describeFailure(p, err)))
 	}
 	st, err := p.goodbye(t.ctx)
 	if err != nil {
 		return err
 	}
 	if st.ExitCode() != 0 {
-		return failf("exit status 0 after GOODBYE "+under, "%s", st)
+		return failf("exit status 0 after GOODBYE", "%s", st)
 	}
-	t.logf("the whole session ran %s", under)
+	t.logf("the whole session ran under protocol version %d", v)
 	return nil
 }

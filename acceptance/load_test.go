@@ -50,6 +50,11 @@ func TestVerdictsUnderLoad(t *testing.T) {
 		{"lifecycle/heartbeat", "raw-source", "no-heartbeat", Fail, "a HEARTBEAT after the handshake; got nothing within"},
 		{"lifecycle/heartbeat", "good-source", "", Pass, ""},
 		{"lifecycle/malformed-frame", "raw-source", "", Pass, ""},
+		{"source/window", "good-source", "", Pass, ""},
+		{"source/window", "raw-source", "window-ignored", Fail, "got batch 3"},
+		{"source/stop-full-window", "raw-source", "", Pass, ""},
+		{"faults/truncated", "good-source", "", Pass, ""},
+		{"faults/out-of-state", "raw-sink", "", Pass, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.check+"/"+c.fixture+"/"+c.knob, func(t *testing.T) {

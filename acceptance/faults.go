@@ -18,9 +18,10 @@ import (
 // protocol (PROTOCOL.md §8.3).
 const exitViolation = 4
 
-// faultParallel is how many faults of one check run at once. Each has a
-// plugin process of its own that mostly waits, but they start at once,
-// and starting is what costs.
+// faultParallel is how many faults run at once, over all the checks of a
+// run together. Each has a plugin process of its own that mostly waits,
+// but starting one is what costs: more at once would starve the checks
+// that measure time, and the plugins' own heartbeat watches.
 const faultParallel = 4
 
 // stage is how far a fault takes a fresh plugin's session before it
@@ -57,7 +58,7 @@ func (t *checkRun) runFaults(probes []fault) error {
 	}
 	results := make([]error, len(todo))
 	runs := make([]*checkRun, len(todo))
-	sem := make(chan struct{}, faultParallel)
+	sem := t.env.faultSlots
 	var wg sync.WaitGroup
 	var longest atomic.Int64 // the longest a fault took so far
 	tried, untried := make([]bool, len(todo)), 0

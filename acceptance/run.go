@@ -76,13 +76,15 @@ type Result struct {
 
 // env is what every check of one run shares.
 type env struct {
-	opts   Options
-	dir    string          // the plugins' working directory, so files they write stay out of the user's project
-	spec   wire.Spec       // expectations: the manifest's, else the plugin's SPEC
-	hello  wire.Hello      // what the plugin said first: its versions and kind table
-	secret map[string]bool // names of secret parameters
-	cfg    config          // the valid configuration
-	cfgErr error           // why there is none
+	opts  Options
+	dir   string     // the plugins' working directory, so files they write stay out of the user's project
+	spec  wire.Spec  // expectations: the manifest's, else the plugin's SPEC
+	hello wire.Hello // what the plugin said first: its versions and kind table
+	// faultSlots bounds the fault plugins running at once (faultParallel).
+	faultSlots chan struct{}
+	secret     map[string]bool // names of secret parameters
+	cfg        config          // the valid configuration
+	cfgErr     error           // why there is none
 	// blocker is the check whose failure every check that needs the
 	// valid configuration would repeat, found while probing; nil if none.
 	blocker *blocker
@@ -156,7 +158,7 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	e := &env{opts: opts, dir: dir}
+	e := &env{opts: opts, dir: dir, faultSlots: make(chan struct{}, faultParallel)}
 	t := &checkRun{ctx: ctx, env: e}
 	defer t.cleanup()
 	p, err := t.start(defaultHeartbeat)

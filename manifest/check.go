@@ -14,7 +14,7 @@ import (
 // the reference lists them; suggestions for typos are drawn from them.
 var (
 	topKeys    = []string{"name", "kind", "version", "summary", "description", "author", "module", "config", "global", "events"}
-	paramKeys  = []string{"type", "description", "required", "secret", "default", "greater_than", "less_than", "regex", "inclusion", "exclusion"}
+	paramKeys  = []string{"type", "description", "required", "secret", "default", "example", "greater_than", "less_than", "regex", "inclusion", "exclusion"}
 	eventKeys  = []string{"description", "fields"}
 	kinds      = []string{"source", "sink"}
 	paramTypes = []string{TypeString, TypeInt, TypeFloat, TypeBool, TypeDuration, TypeStrings}

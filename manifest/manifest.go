@@ -58,6 +58,11 @@ type Param struct {
 	// absent, since "" and "0" are values in their own right.
 	HasDefault bool
 	Default    string
+	// Example is a value to try the plugin with: plugctl test, run and
+	// bench set it when the user gives the parameter no value. The plugin
+	// itself never sees it otherwise.
+	HasExample bool
+	Example    string
 
 	HasGreaterThan bool
 	GreaterThan    string

@@ -30,17 +30,17 @@ func TestLoadFullExample(t *testing.T) {
 		Module:      "example.com/acme",
 		Config: []manifest.Param{
 			{Name: "interval", Type: "duration", HasDefault: true, Default: "10s",
-				HasGreaterThan: true, GreaterThan: "0s", HasLessThan: true, LessThan: "1h", Line: 15},
+				HasGreaterThan: true, GreaterThan: "0s", HasLessThan: true, LessThan: "1h", Line: 16},
 			{Name: "level", Type: "string", HasDefault: true, Default: "info",
-				Inclusion: []string{"debug", "info", "warn"}, Line: 21},
+				Inclusion: []string{"debug", "info", "warn"}, Line: 22},
 			{Name: "url", Type: "string", Description: "Endpoint to poll.", Required: true,
-				Regex: "^https?://", Line: 9},
+				HasExample: true, Example: "https://api.acme.test", Regex: "^https?://", Line: 9},
 		},
 		Global: []manifest.Param{
-			{Name: "workers", Type: "int", HasDefault: true, Default: "4", HasGreaterThan: true, GreaterThan: "0", Line: 26},
+			{Name: "workers", Type: "int", HasDefault: true, Default: "4", HasGreaterThan: true, GreaterThan: "0", Line: 27},
 		},
 		Events: []manifest.EventKind{{
-			Name: "tick", Description: "A tick.", Line: 31,
+			Name: "tick", Description: "A tick.", Line: 32,
 			Fields: []manifest.Field{{"seq", "int"}, {"alive", "bool"}, {"note", "string"}, {"at", "time"}},
 		}},
 	}
@@ -186,6 +186,14 @@ func TestErrors(t *testing.T) {
 			`10:1: config.token.default: a secret parameter cannot have default (remove it: plugin.toml and the generated code are readable by anyone with the plugin)`,
 			`11:1: config.token.inclusion: a secret parameter cannot have inclusion (remove it: plugin.toml and the generated code are readable by anyone with the plugin)`,
 			`14:1: config.pin.secret: secret applies to string and strings parameters, not int (remove secret = true)`}},
+		{"examples", head + "[config.url]\ntype = \"string\"\nrequired = true\nregex = '^https://'\nexample = \"http://x\"\n" +
+			"[config.n]\ntype = \"int\"\nexample = \"4\"\n[config.tags]\ntype = \"strings\"\ninclusion = [\"a\", \"b\"]\nexample = [\"a\", \"c\"]\n" +
+			"[config.wait]\ntype = \"duration\"\ndefault = \"1s\"\nless_than = \"1m\"\nexample = \"1m\"\n[config.token]\ntype = \"string\"\nsecret = true\nexample = \"hunter2\"\n", []string{
+			`11:1: config.url.example: "http://x" does not match regex "^https://" (change the example or the regex)`,
+			`14:1: config.n.example: want an int, found a string ("4") (write a whole number without quotes, such as 4)`,
+			`18:1: config.tags.example: "c" is not in inclusion (use one of the values listed in inclusion)`,
+			`23:1: config.wait.example: "1m" is not less than 1m (less_than) (less_than is exclusive: change the example or the bound)`,
+			`27:1: config.token.example: a secret parameter cannot have example (remove it: plugin.toml and the generated code are readable by anyone with the plugin)`}},
 		{"flags of the wrong type", head + "[config.url]\ntype = \"string\"\nrequired = \"yes\"\n", []string{
 			`9:1: config.url.required: want a bool, found a string ("yes") (write true or false, without quotes)`}},
 		{"Go name collisions", head + "[config.\"auth.token\"]\ntype = \"string\"\n[global.auth_token]\ntype = \"string\"\n" +

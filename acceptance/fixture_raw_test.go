@@ -43,6 +43,10 @@ type rawPlugin struct {
 // tornAt is the position from which the "torn" knob breaks frames.
 const tornAt = 500
 
+// lateRetryFrom is the position after which the "late-retry-error" knob's
+// sink first asks for a retry.
+const lateRetryFrom = 100
+
 func runRaw(m *manifest.Manifest, knob string) int {
 	p := &rawPlugin{knob: knob, out: os.Stdout, spec: m.Spec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
 	switch knob {
@@ -482,7 +486,9 @@ func (s *rawSource) request(t wire.MsgType, id uint32) {
 }
 
 // rawSink answers the first attempt of every batch starting at a position
-// 3n+1 with retry, and every other one with ok.
+// 3n+1 with retry, and every other one with ok. The "late-retry-error"
+// knob asks for retries only after position lateRetryFrom, and answers a
+// batch sent again after a retry with error.
 type rawSink struct {
 	p         *rawPlugin
 	inst, out uint16
@@ -521,6 +527,11 @@ func (k *rawSink) result(id, first, last uint64) {
 		r.Status, r.Message = wire.WriteError, "cannot write"
 	case k.p.knob == "drop-repeat" && k.written[id]:
 		return
+	case k.p.knob == "late-retry-error" && k.retried[first]:
+		r.Status, r.Message = wire.WriteError, "lost the batch it asked to be sent again"
+	case k.p.knob == "late-retry-error" && first <= lateRetryFrom:
+		k.written[id] = true
+		k.last = max(k.last, last)
 	case k.p.knob == "retry-forever" || !k.retried[first] && first%3 == 1:
 		k.retried[first] = true
 		r.Status, r.Message = wire.WriteRetry, "busy, try again"

@@ -26,12 +26,20 @@ type Options struct {
 	Command  []string           // the plugin executable and its arguments
 	Manifest *manifest.Manifest // expectations; nil: the plugin's own SPEC
 	// Settings is the user's configuration (--set, --config). Keys naming
-	// a global parameter go to SETUP, all others to OPEN.
-	Settings  map[string]string
-	Run, Skip *regexp.Regexp // select checks by name; nil selects all, skips none
-	Timeout   time.Duration  // per check; 0 means DefaultTimeout
-	Verbose   bool           // keep every check's steps and the plugin's stderr
-	Env       []string       // added to the plugin's environment
+	// a global parameter go to SETUP, all others to OPEN. Checks keep
+	// these values, except for a parameter whose rules a check probes.
+	// Parameters left out take the manifest's example, else the default;
+	// a required one without either gets a value found from its rules.
+	Settings map[string]string
+	// InstanceSettings are settings for one instance, over Settings: the
+	// checks open instance 1, and instances/isolated also instance 2,
+	// which otherwise differs from instance 1 in one derived value. They
+	// cannot name a global parameter.
+	InstanceSettings map[uint16]map[string]string
+	Run, Skip        *regexp.Regexp // select checks by name; nil selects all, skips none
+	Timeout          time.Duration  // per check; 0 means DefaultTimeout
+	Verbose          bool           // keep every check's steps and the plugin's stderr
+	Env              []string       // added to the plugin's environment
 	// Dir is the plugins' working directory. Empty: a fresh scratch
 	// directory, removed afterwards, so that files a plugin writes stay
 	// out of the project.
@@ -68,6 +76,11 @@ type Result struct {
 	Stderr   []string // on failure, or with Verbose: the plugin's last stderr lines
 	Steps    []string // with Verbose: what the check did
 	Reason   string   // on skip: why
+	// Missing names, on a skip for want of configuration, the parameters
+	// the user must give values for (--set, or an example in the
+	// manifest) for the check to run; empty for a skip the plugin's own
+	// nature or declarations cause.
+	Missing []string
 }
 
 // env is what every check of one run shares.
@@ -76,8 +89,13 @@ type env struct {
 	dir    string          // the plugins' working directory, so files they write stay out of the user's project
 	spec   wire.Spec       // expectations: the manifest's, else the plugin's SPEC
 	secret map[string]bool // names of secret parameters
-	cfg    config          // the valid configuration
-	cfgErr error           // why there is none
+	cfg    config          // the valid configuration, instance 1's
+	cfgErr error           // why there is none: a skip
+	// second is instance 2's configuration when the user gave settings
+	// for it, or why there is none; both nil: derived from cfg.
+	second    *config
+	secondErr error
+	given     map[string]bool // parameters the user set: derived configurations keep them
 }
 
 // Run runs the selected checks against the plugin and returns their
@@ -167,7 +185,24 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 			}
 		}
 	}
-	e.cfg, e.cfgErr = validConfig(&e.spec, opts.Settings)
+	ex := examples(opts.Manifest)
+	user, err := userSettings(&e.spec, &opts, 1)
+	if err != nil {
+		return nil, err
+	}
+	e.cfg, e.cfgErr = validConfig(&e.spec, user, ex)
+	e.given = map[string]bool{}
+	for k := range user {
+		e.given[k] = true
+	}
+	if len(opts.InstanceSettings[2]) > 0 {
+		user, err := userSettings(&e.spec, &opts, 2)
+		if err != nil {
+			return nil, err
+		}
+		c, err := validConfig(&e.spec, user, ex)
+		e.second, e.secondErr = &c, err
+	}
 	return e, nil
 }
 
@@ -198,7 +233,7 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 	case err == nil:
 		r.Status = Pass
 	case errors.As(err, &s):
-		r.Status, r.Reason = Skip, s.reason
+		r.Status, r.Reason, r.Missing = Skip, s.reason, s.missing
 	case errors.As(err, &f):
 		r.Status, r.Expected, r.Got = Fail, f.expected, f.got
 	default:

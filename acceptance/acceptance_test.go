@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,45 @@ func TestRunNotAPlugin(t *testing.T) {
 		if !strings.Contains(err.Error(), "does not work as a plugctl plugin") {
 			t.Errorf("%v: %v", cmd, err)
 		}
+	}
+}
+
+// TestSkipsForWantOfConfiguration: when no value of a required parameter
+// can be found, the checks that need a configuration skip naming it, and
+// a skip for what the plugin is does not.
+func TestSkipsForWantOfConfiguration(t *testing.T) {
+	o := fixtureOptions("good-source", "", true)
+	for i, p := range o.Manifest.Config {
+		if p.Name == "url" {
+			o.Manifest.Config[i].HasExample, o.Manifest.Config[i].Regex = false, `^a\bb$` // nothing matches
+		}
+	}
+	rs := runSuite(t, o, "^(config/valid|instances/isolated|sink/write)$")
+	for _, name := range []string{"config/valid", "instances/isolated"} {
+		if r := rs[name]; r.Status != Skip || !slices.Equal(r.Missing, []string{"url"}) || !strings.Contains(r.Reason, "--set url=VALUE") {
+			t.Errorf("%s: %s %q, missing %q; want a skip for want of url", name, r.Status, r.Reason, r.Missing)
+		}
+	}
+	if r := rs["sink/write"]; r.Status != Skip || len(r.Missing) > 0 {
+		t.Errorf("sink/write: %s, missing %q; want a skip for the plugin's role alone", r.Status, r.Missing)
+	}
+}
+
+// TestInstanceSettings: a configuration given for instance 2 is the one
+// instances/isolated opens it with; one naming a global parameter, which
+// the instances of a process share, stops the run.
+func TestInstanceSettings(t *testing.T) {
+	o := fixtureOptions("good-source", "", true)
+	o.InstanceSettings = map[uint16]map[string]string{2: {"burst": "7"}}
+	o.Verbose = true
+	r := runSuite(t, o, "^instances/isolated$")["instances/isolated"]
+	if r.Status != Pass || !slices.ContainsFunc(r.Steps, func(s string) bool {
+		return strings.Contains(s, "OPEN instance 2") && strings.Contains(s, "burst:7")
+	}) {
+		t.Errorf("instances/isolated: %s, steps:\n%s", r.Status, strings.Join(r.Steps, "\n"))
+	}
+	o.InstanceSettings = map[uint16]map[string]string{2: {"workers": "3"}}
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--set workers=3") {
+		t.Errorf("Run with a global parameter for instance 2: %v", err)
 	}
 }

@@ -218,7 +218,7 @@ func (t *checkRun) probeAll(base config, ps []cfgCase) error {
 			return err
 		}
 	}
-	t.logf("%d configurations answered as expected", len(ps))
+	t.logf("every configuration answered as expected (%d)", len(ps))
 	return nil
 }
 
@@ -339,7 +339,8 @@ func checkConfigSecret(t *checkRun) error {
 	}
 	token := "s3cr3t-" + newUUID()[:8]
 	valid, raw := base.clone(), base.clone()
-	var params, missing, secrets []string
+	var params, secrets []string
+	var missing []wire.Param
 	for _, sc := range t.scopes() {
 		for _, p := range sc.params {
 			if !p.Secret {
@@ -352,7 +353,7 @@ func checkConfigSecret(t *checkRun) error {
 				v, ok = given, true // the user's own, which must not leak either
 			}
 			if !ok {
-				missing = append(missing, p.Name)
+				missing = append(missing, p)
 				continue
 			}
 			valid.scope(sc.global)[p.Name] = v

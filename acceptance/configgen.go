@@ -100,7 +100,7 @@ func userSettings(spec *wire.Spec, o *Options, n uint16) (map[string]string, err
 // passing every validation can be found: the user must give one.
 func validConfig(spec *wire.Spec, user, examples map[string]string) (config, error) {
 	c := splitSettings(spec, user)
-	var missing []string
+	var missing []wire.Param
 	for _, sc := range []struct {
 		params []wire.Param
 		into   map[string]string
@@ -118,7 +118,7 @@ func validConfig(spec *wire.Spec, user, examples map[string]string) (config, err
 			case required(p):
 				v, ok := synthesize(p)
 				if !ok {
-					missing = append(missing, p.Name)
+					missing = append(missing, p)
 					continue
 				}
 				sc.into[p.Name] = v
@@ -132,10 +132,10 @@ func validConfig(spec *wire.Spec, user, examples map[string]string) (config, err
 }
 
 // paramList names parameters in a sentence: parameter "a", parameters "a" and "b".
-func paramList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
+func paramList(ps []wire.Param) string {
+	q := make([]string, len(ps))
+	for i, p := range ps {
+		q[i] = fmt.Sprintf("%q", p.Name)
 	}
 	if len(q) == 1 {
 		return "parameter " + q[0]

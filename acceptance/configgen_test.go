@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -221,5 +222,38 @@ func TestProblems(t *testing.T) {
 	}
 	if got := problems(param("bool"), "TRUE"); len(got) == 0 {
 		t.Error("TRUE accepted as a bool; the canonical form is true")
+	}
+}
+
+// TestSecondConfig: instance 2 differs in one value within its rules, never
+// in one the user set, a duration or a secret; the user's own
+// configuration for it wins.
+func TestSecondConfig(t *testing.T) {
+	spec := fixtureManifest("sink").Spec()
+	base, err := validConfig(&spec, map[string]string{"level": "warn"}, examples(fixtureManifest("sink")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &checkRun{env: &env{spec: spec, given: map[string]bool{"level": true}}}
+	c2, err := run.secondConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for k, v := range c2.instance {
+		if base.instance[k] != v {
+			changed = append(changed, k)
+			if p := findParam(spec.Params, k); len(problems(*p, v)) > 0 {
+				t.Errorf("instance 2's %s = %q breaks %v", k, v, problems(*p, v))
+			}
+		}
+	}
+	if !slices.Equal(changed, []string{"mode"}) || c2.instance["mode"] != "fast2" {
+		t.Errorf("instance 2 changes %v (mode %q), want only mode, to fast2: level is the user's, auth.token a secret", changed, c2.instance["mode"])
+	}
+	given := config{global: map[string]string{}, instance: map[string]string{"burst": "5"}}
+	run.env.second = &given
+	if c2, _ := run.secondConfig(base); !reflect.DeepEqual(c2, given) {
+		t.Errorf("instance 2 = %+v, want the configuration given for it", c2)
 	}
 }

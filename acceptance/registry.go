@@ -258,16 +258,21 @@ func skipf(format string, args ...any) error {
 	return &skipped{reason: fmt.Sprintf(format, args...)}
 }
 
-// needf is a skip for want of values of the parameters named; the reason
+// needf is a skip for want of values of the parameters ps; the reason
 // ends with how to give them.
-func needf(params []string, format string, args ...any) error {
-	var sets []string
-	for _, p := range params {
-		sets = append(sets, "--set "+p+"=VALUE")
+func needf(ps []wire.Param, format string, args ...any) error {
+	var names, ways []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+		way := "--set " + p.Name + "=VALUE"
+		if !p.Secret {
+			way += " or an example in plugin.toml"
+		}
+		ways = append(ways, way)
 	}
 	return &skipped{
-		reason:  fmt.Sprintf(format, args...) + "; give a value with " + strings.Join(sets, " ") + " or an example in plugin.toml",
-		missing: params,
+		reason:  fmt.Sprintf(format, args...) + "; give a value with " + strings.Join(ways, "; "),
+		missing: names,
 	}
 }
 

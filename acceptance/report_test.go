@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,15 @@ func TestWriteJUnit(t *testing.T) {
 	}
 	if s.Cases[1].Failure == nil || s.Cases[2].Skipped == nil || s.Cases[0].Failure != nil {
 		t.Errorf("cases %+v", s.Cases)
+	}
+}
+
+func TestWantConfig(t *testing.T) {
+	rs := append(slices.Clone(sampleResults),
+		Result{Name: "config/valid", Status: Skip, Reason: "no value", Missing: []string{"url"}},
+		Result{Name: "config/secret", Status: Skip, Reason: "no value", Missing: []string{"auth.token", "url"}})
+	n, params := WantConfig(rs)
+	if n != 2 || !slices.Equal(params, []string{"url", "auth.token"}) {
+		t.Errorf("WantConfig = %d, %q; want 2 checks wanting url and auth.token (source/end's skip is the plugin's)", n, params)
 	}
 }

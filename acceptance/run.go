@@ -96,6 +96,7 @@ type env struct {
 	second    *config
 	secondErr error
 	given     map[string]bool // parameters the user set: derived configurations keep them
+	hide      []string        // the user's secret values, kept out of reports
 }
 
 // Run runs the selected checks against the plugin and returns their
@@ -185,23 +186,32 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 			}
 		}
 	}
+	// Instance 1's configuration serves every check; instance 2's, given
+	// by the user, instances/isolated.
 	ex := examples(opts.Manifest)
-	user, err := userSettings(&e.spec, &opts, 1)
-	if err != nil {
-		return nil, err
-	}
-	e.cfg, e.cfgErr = validConfig(&e.spec, user, ex)
 	e.given = map[string]bool{}
-	for k := range user {
-		e.given[k] = true
-	}
-	if len(opts.InstanceSettings[2]) > 0 {
-		user, err := userSettings(&e.spec, &opts, 2)
+	for n := uint16(1); n <= 2; n++ {
+		if n == 2 && len(opts.InstanceSettings[2]) == 0 {
+			break
+		}
+		user, err := userSettings(&e.spec, &opts, n)
 		if err != nil {
 			return nil, err
 		}
 		c, err := validConfig(&e.spec, user, ex)
-		e.second, e.secondErr = &c, err
+		if n == 1 {
+			e.cfg, e.cfgErr = c, err
+		} else {
+			e.second, e.secondErr = &c, err
+		}
+		for k, v := range user {
+			if n == 1 {
+				e.given[k] = true
+			}
+			if e.secret[k] && v != "" {
+				e.hide = append(e.hide, v)
+			}
+		}
 	}
 	return e, nil
 }
@@ -242,6 +252,14 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 	var stderr []string
 	for _, l := range t.logs {
 		stderr = append(stderr, l.Lines()...)
+	}
+	for _, x := range e.hide {
+		for _, lines := range [][]string{stderr, t.steps} {
+			for i := range lines {
+				lines[i] = strings.ReplaceAll(lines[i], x, "<secret>")
+			}
+		}
+		r.Got = strings.ReplaceAll(r.Got, x, "<secret>")
 	}
 	if e.opts.Verbose {
 		r.Steps, r.Stderr = t.steps, stderr

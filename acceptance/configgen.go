@@ -177,7 +177,7 @@ func synthesize(p wire.Param) (string, bool) {
 
 // candidates lists plausible values for p: the inclusion list when there
 // is one, else values near its default and around its bounds, else
-// typical values of its type.
+// typical values of its type; for a string, values most patterns accept.
 func candidates(p wire.Param) []string {
 	for _, v := range p.Validations {
 		if v.Type == wire.ValidationInclusion {
@@ -231,6 +231,11 @@ func candidates(p wire.Param) []string {
 		return append(cs, "1s", "1m", "1ms")
 	case wire.TypeBool:
 		return []string{"true", "false"}
+	}
+	if rule(p, wire.ValidationRegex).Type == 0 {
+		// Nothing says what the text is: a word, which also works as a
+		// file name, a label or a host.
+		return []string{"plugctl-acceptance"}
 	}
 	return regexCandidates
 }

@@ -31,6 +31,7 @@ func TestSynthesize(t *testing.T) {
 		{param("float", v(wire.ValidationGreaterThan, "0"), v(wire.ValidationLessThan, "1")), "0.5"},
 		{param("duration", v(wire.ValidationGreaterThan, "1s"), v(wire.ValidationLessThan, "3s")), "2s"},
 		{param("bool"), "true"},
+		{param("string", v(wire.ValidationRequired, "")), "plugctl-acceptance"},
 		{param("strings", v(wire.ValidationRegex, "^[a-z]+$")), "a"},
 	} {
 		got, ok := synthesize(c.p)

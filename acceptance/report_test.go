@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -97,5 +99,26 @@ func TestWantConfig(t *testing.T) {
 	n, params := WantConfig(rs)
 	if n != 2 || !slices.Equal(params, []string{"url", "auth.token"}) {
 		t.Errorf("WantConfig = %d, %q; want 2 checks wanting url and auth.token (source/end's skip is the plugin's)", n, params)
+	}
+}
+
+// TestREADMEListsEveryCheck: README's table of checks has a line for
+// each check, and for no other.
+func TestREADMEListsEveryCheck(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := regexp.MustCompile("(?m)^\\| `([a-z-]+/[a-z0-9-]+)` \\| ").FindAllStringSubmatch(string(readme), -1)
+	var names []string
+	for _, m := range listed {
+		names = append(names, m[1])
+	}
+	var want []string
+	for _, c := range registry {
+		want = append(want, c.name)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("README lists the checks %q,\nthe registry has %q", names, want)
 	}
 }

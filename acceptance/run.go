@@ -259,6 +259,7 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 				lines[i] = strings.ReplaceAll(lines[i], x, "<secret>")
 			}
 		}
+		r.Expected = strings.ReplaceAll(r.Expected, x, "<secret>")
 		r.Got = strings.ReplaceAll(r.Got, x, "<secret>")
 	}
 	if e.opts.Verbose {

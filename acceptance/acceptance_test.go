@@ -228,3 +228,17 @@ func TestInstanceSettings(t *testing.T) {
 		t.Errorf("Run with a global parameter for instance 2: %v", err)
 	}
 }
+
+// TestUserSecretsRedacted: a secret value the user gives never shows in a
+// report, even from a plugin that logs it.
+func TestUserSecretsRedacted(t *testing.T) {
+	const secret = "tok_mysecretvalue1"
+	o := fixtureOptions("raw-source", "log-settings", true)
+	o.Settings = map[string]string{"auth.token": secret}
+	o.Verbose = true
+	r := runSuite(t, o, "^config/valid$")["config/valid"]
+	all := strings.Join(append(append(r.Steps, r.Stderr...), r.Expected, r.Got), "\n")
+	if strings.Contains(all, secret) || !strings.Contains(all, "auth.token:<secret>") {
+		t.Errorf("config/valid %s; report:\n%s", r.Status, all)
+	}
+}

@@ -33,6 +33,7 @@ var cases = []struct {
 	load func(t testing.TB) *manifest.Manifest
 }{
 	{"starter-source", func(t testing.TB) *manifest.Manifest { return starter(t, "source") }},
+	{"starter-callback", func(t testing.TB) *manifest.Manifest { return starter(t, "source", manifest.ShapeCallback) }},
 	{"starter-sink", func(t testing.TB) *manifest.Manifest { return starter(t, "sink") }},
 	{"big", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/big.toml") }},
 	{"forms", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/forms.toml") }},
@@ -42,10 +43,11 @@ var cases = []struct {
 	}},
 }
 
-// starter is the manifest plugctl new writes for a plugin called acme.
-func starter(t testing.TB, kind string) *manifest.Manifest {
+// starter is the manifest plugctl new writes for a plugin called acme, of
+// the kind and the optional shape.
+func starter(t testing.TB, kind string, shape ...string) *manifest.Manifest {
 	t.Helper()
-	data, err := StarterManifest("acme", kind, "")
+	data, err := StarterManifest(Starter{Name: "acme", Kind: kind, Shape: strings.Join(shape, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

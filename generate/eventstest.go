@@ -91,50 +91,31 @@ var months = [...]string{1: "January", 2: "February", 12: "December"}
 
 // eventTests declares the sample events, tests and benchmarks of one kind.
 func eventTests(g *jen.Group, p *project, e *event) {
-	samplesFn := "sample" + e.typ + "s"
-
+	samplesFn := sampleEvents(g, e)
 	// A kind without fields has one value, its zero value, which is then
 	// also the one benchmarked and read back.
 	fieldless := len(e.fields) == 0
 	bench := jen.Id(samplesFn).Call().Index(jen.Lit(1))
-	g.Line()
-	events := []jen.Code{jen.Values()}
 	if fieldless {
 		bench = jen.Id(samplesFn).Call().Index(jen.Lit(0))
-		comment(g, fmt.Sprintf("%s returns the one %s value there is: the kind has no fields.", samplesFn, e.typ))
-	} else {
-		comment(g, fmt.Sprintf("%s returns %s values to encode: the zero value, then values with escapes, "+
-			"extremes and time zones. Only the last holds invalid UTF-8.", samplesFn, e.typ))
-		for i := range samples {
-			var fs fields
-			for _, f := range e.fields {
-				fs.add(f.goName, fieldSample(f.Type, i))
-			}
-			events = append(events, fs.lines())
-		}
 	}
-	g.Func().Id(samplesFn).Params().Index().Id(e.typ).Block(
-		jen.Return(jen.Index().Id(e.typ).Add(lines(events))),
-	)
 
-	// test declares a test or benchmark whose body is the statements.
-	test := func(name, doc string, b bool, body ...jen.Code) {
-		param := jen.Id("t").Op("*").Qual("testing", "T")
-		if b {
-			param = jen.Id("b").Op("*").Qual("testing", "B")
-		}
+	// test declares a test (param tt) or benchmark (bb) whose body is the
+	// statements.
+	tt, bb := jen.Id("t").Op("*").Qual("testing", "T"), jen.Id("b").Op("*").Qual("testing", "B")
+	test := func(name, doc string, param *jen.Statement, body ...jen.Code) {
 		g.Line()
 		comment(g, doc)
-		g.Func().Id(name).Params(param).Block(body...)
+		g.Func().Id(name).Params(param.Clone()).Block(body...)
 	}
 	check := func(name string, args ...jen.Code) jen.Code { return jen.Qual(p.sdktest, name).Call(args...) }
 	t := jen.Id("t")
 
 	test("Test"+e.typ+"AppendJSON", fmt.Sprintf("Test%sAppendJSON checks that AppendJSON writes what "+
-		"json.Marshal writes, and that it appends to what dst holds.", e.typ), false,
+		"json.Marshal writes, and that it appends to what dst holds.", e.typ), tt,
 		check("AppendJSON", t, jen.Id(samplesFn).Call()))
 	test("Test"+e.typ+"AppendJSONAllocs", fmt.Sprintf("Test%sAppendJSONAllocs checks that AppendJSON "+
-		"allocates nothing when dst has room.", e.typ), false,
+		"allocates nothing when dst has room.", e.typ), tt,
 		check("AppendJSONAllocs", t, jen.Id(samplesFn).Call()))
 
 	// A round trip shows the JSON reads back as the same event; a sink
@@ -160,14 +141,39 @@ func eventTests(g *jen.Group, p *project, e *event) {
 	} else {
 		body = append(body, check("RoundTrip", t, valid))
 	}
-	test(name, doc, false, body...)
+	test(name, doc, tt, body...)
 
 	test("BenchmarkAppendJSON"+e.goName, fmt.Sprintf("BenchmarkAppendJSON%s measures AppendJSON; "+
-		"compare with BenchmarkMarshal%s.", e.goName, e.goName), true,
+		"compare with BenchmarkMarshal%s.", e.goName, e.goName), bb,
 		check("BenchmarkAppendJSON", jen.Id("b"), bench.Clone()))
 	test("BenchmarkMarshal"+e.goName, fmt.Sprintf("BenchmarkMarshal%s measures encoding/json on the same "+
-		"event as BenchmarkAppendJSON%s.", e.goName, e.goName), true,
+		"event as BenchmarkAppendJSON%s.", e.goName, e.goName), bb,
 		check("BenchmarkMarshal", jen.Id("b"), bench.Clone()))
+}
+
+// sampleEvents declares the function returning the sample events of a
+// kind, and returns its name.
+func sampleEvents(g *jen.Group, e *event) string {
+	name := "sample" + e.typ + "s"
+	g.Line()
+	events := []jen.Code{jen.Values()}
+	if len(e.fields) == 0 {
+		comment(g, fmt.Sprintf("%s returns the one %s value there is: the kind has no fields.", name, e.typ))
+	} else {
+		comment(g, fmt.Sprintf("%s returns %s values to encode: the zero value, then values with escapes, "+
+			"extremes and time zones. Only the last holds invalid UTF-8.", name, e.typ))
+		for i := range samples {
+			var fs fields
+			for _, f := range e.fields {
+				fs.add(f.goName, fieldSample(f.Type, i))
+			}
+			events = append(events, fs.lines())
+		}
+	}
+	g.Func().Id(name).Params().Index().Id(e.typ).Block(
+		jen.Return(jen.Index().Id(e.typ).Add(lines(events))),
+	)
+	return name
 }
 
 // kindsTest declares the test that each Kind constant indexes its own kind

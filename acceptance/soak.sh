@@ -54,4 +54,8 @@ done
 
 echo "soak: $failed of $((runs * 3)) runs failed"
 sort -t' ' -k4 -n "$work/times" | awk '{t[NR]=$4} END {printf "soak: suite time min %s, median %s, max %s\n", t[1], t[int((NR+1)/2)], t[NR]}'
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+	rm -rf "$work"
+else
+	exit 1
+fi

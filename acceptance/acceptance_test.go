@@ -210,3 +210,18 @@ func TestOneCauseReportedOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestExitedPluginReportedAtOnce: a source that exits instead of sending
+// its first event, or soon when idle, fails the checks that wait for
+// events or heartbeats with its exit status, not with the check's time
+// running out.
+func TestExitedPluginReportedAtOnce(t *testing.T) {
+	o := fixtureOptions("raw-source", "exit-at-first-event", true)
+	o.Timeout = time.Minute // a wait for the timeout would fail this test's own deadline, not pass it
+	rs := runSuite(t, o, "^(source/read|source/positions|lifecycle/heartbeat)$")
+	for name, r := range rs {
+		if r.Status != Fail || !strings.Contains(r.Got, "exit status 3") {
+			t.Errorf("%s: %s, got %q; want a failure naming exit status 3\n%s", name, r.Status, r.Got, report(rs))
+		}
+	}
+}

@@ -174,6 +174,10 @@ func (p *rawPlugin) run() int {
 	if p.knob != "no-heartbeat" {
 		go p.heartbeat()
 	}
+	if p.knob == "exit-at-first-event" {
+		// Idle too, it does not last: it dies before its second heartbeat.
+		time.AfterFunc(time.Duration(p.ack.HeartbeatMS)*time.Millisecond*3/2, func() { os.Exit(3) })
+	}
 	for {
 		h, body, err := fr.Next()
 		switch {
@@ -403,6 +407,9 @@ func (s *rawSource) pause() {
 
 // emit sends n events from s.next; s.mu is held.
 func (s *rawSource) emit(n uint64) {
+	if s.p.knob == "exit-at-first-event" {
+		os.Exit(3)
+	}
 	body := binary.LittleEndian.AppendUint32(nil, uint32(n))
 	kind := uint16(0)
 	if s.p.knob == "undeclared-kind" {

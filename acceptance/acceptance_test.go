@@ -242,3 +242,50 @@ func TestUserSecretsRedacted(t *testing.T) {
 		t.Errorf("config/valid %s; report:\n%s", r.Status, all)
 	}
 }
+
+// TestOneCauseReportedOnce: a plugin that refuses the valid configuration,
+// or whose SPEC is not the manifest's, fails the one check that owns the
+// cause; the checks that need a configured plugin skip, naming it, rather
+// than each failing with the same cause.
+func TestOneCauseReportedOnce(t *testing.T) {
+	for _, tc := range []struct{ knob, owner string }{
+		{"reject-valid", "config/valid"},
+		{"spec-stale", "spec/matches-manifest"},
+	} {
+		t.Run(tc.knob, func(t *testing.T) {
+			t.Parallel()
+			rs := runSuite(t, fixtureOptions("raw-source", tc.knob, true), "")
+			blocked := 0
+			for name, r := range rs {
+				switch {
+				case name == tc.owner:
+					if r.Status != Fail {
+						t.Errorf("%s: %s, want fail", name, r.Status)
+					}
+				case r.Status == Fail:
+					t.Errorf("%s failed too: %s", name, r.Got)
+				case r.Status == Skip && strings.Contains(r.Reason, tc.owner+" failed"):
+					blocked++
+				}
+			}
+			if blocked < 10 {
+				t.Errorf("%d checks skipped naming %s, want the checks that need a configured plugin\n%s", blocked, tc.owner, report(rs))
+			}
+		})
+	}
+}
+
+// TestExitedPluginReportedAtOnce: a source that exits instead of sending
+// its first event, or soon when idle, fails the checks that wait for
+// events or heartbeats with its exit status, not with the check's time
+// running out.
+func TestExitedPluginReportedAtOnce(t *testing.T) {
+	o := fixtureOptions("raw-source", "exit-at-first-event", true)
+	o.Timeout = time.Minute // a wait for the timeout would fail this test's own deadline, not pass it
+	rs := runSuite(t, o, "^(source/read|source/positions|lifecycle/heartbeat)$")
+	for name, r := range rs {
+		if r.Status != Fail || !strings.Contains(r.Got, "exit status 3") {
+			t.Errorf("%s: %s, got %q; want a failure naming exit status 3\n%s", name, r.Status, r.Got, report(rs))
+		}
+	}
+}

@@ -307,7 +307,7 @@ func checkSourceEnd(t *checkRun) error {
 	case len(evs) == 0 && end.HasPosition:
 		return failf("END without a position (no event was sent)", "END at position %d", end.Position)
 	case len(evs) > 0 && (!end.HasPosition || end.Position != evs[len(evs)-1].Position):
-		return failf(fmt.Sprintf("END naming the last event's position %d", evs[len(evs)-1].Position), "END %+v", *end)
+		return failf(fmt.Sprintf("END naming the last event's position %d", evs[len(evs)-1].Position), "%s", describeEnd(end))
 	case end.Status != wire.EndFinished || end.Message != "":
 		return failf("END status finished, with no message, from a source that ran to its end", "END status %s %q", end.Status, end.Message)
 	case stop.Status != wire.StatusOK || stop.HasPosition != end.HasPosition || stop.Position != end.Position:
@@ -432,4 +432,13 @@ func checkSourceLongStream(t *checkRun) error {
 		}
 	}
 	return increasing(evs)
+}
+
+// describeEnd renders an END for reports.
+func describeEnd(e *wire.End) string {
+	s := "END without a position"
+	if e.HasPosition {
+		s = fmt.Sprintf("END at position %d", e.Position)
+	}
+	return s + ", status " + e.Status.String()
 }

@@ -34,6 +34,9 @@ func checkSpecMatches(t *checkRun) error {
 		if len(d) > maxDiffs {
 			d = append(d[:maxDiffs], fmt.Sprintf("and %d more differences", len(d)-maxDiffs))
 		}
+		if h := t.env.opts.SpecHint; h != "" {
+			d = append(d, h)
+		}
 		return failf("SPEC equal to the manifest's specification", "%s", strings.Join(d, "\n"))
 	}
 	return nil

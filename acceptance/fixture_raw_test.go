@@ -53,6 +53,8 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	case "spec-description":
 		i := slices.IndexFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 		p.spec.Params[i].Description = "Not what the manifest says."
+	case "spec-stale": // a parameter added to the manifest after the code was generated
+		p.spec.Params = slices.DeleteFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 	case "no-summary":
 		p.spec.Summary = ""
 	case "version-v":
@@ -175,6 +177,10 @@ func (p *rawPlugin) run() int {
 	fr.SetMax(p.ack.MaxFrame)
 	if p.knob != "no-heartbeat" {
 		go p.heartbeat()
+	}
+	if p.knob == "exit-at-first-event" {
+		// Idle too, it does not last: it dies before its second heartbeat.
+		time.AfterFunc(time.Duration(p.ack.HeartbeatMS)*time.Millisecond*3/2, func() { os.Exit(3) })
 	}
 	for {
 		h, body, err := fr.Next()
@@ -405,6 +411,9 @@ func (s *rawSource) pause() {
 
 // emit sends n events from s.next; s.mu is held.
 func (s *rawSource) emit(n uint64) {
+	if s.p.knob == "exit-at-first-event" {
+		os.Exit(3)
+	}
 	body := binary.LittleEndian.AppendUint32(nil, uint32(n))
 	kind := uint16(0)
 	if s.p.knob == "undeclared-kind" {

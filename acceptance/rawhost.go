@@ -23,6 +23,9 @@ const (
 	// writeTimeout bounds one frame write, so a plugin that stops reading
 	// its standard input cannot block a check.
 	writeTimeout = 2 * time.Second
+	// exitGrace is how long a report of a plugin's closed output waits for
+	// its exit status.
+	exitGrace = 200 * time.Millisecond
 )
 
 // proc is one plugin process driven directly over the wire protocol. It
@@ -235,6 +238,16 @@ func (p *proc) waitFor(ctx context.Context, what string, cond func() bool) error
 			return nil
 		}
 		if p.readErr != nil {
+			if p.state == nil {
+				// The exit follows the end of the output at once as a rule;
+				// a moment's wait lets the report say how the plugin exited.
+				p.mu.Unlock()
+				select {
+				case <-p.exited:
+				case <-time.After(exitGrace):
+				}
+				p.mu.Lock()
+			}
 			err := p.streamError()
 			p.mu.Unlock()
 			return fmt.Errorf("%s: %w", what, err)
@@ -488,12 +501,19 @@ func (p *proc) goodbye(ctx context.Context) (*os.ProcessState, error) {
 	if err := p.send(wire.MsgGoodbye, 0, (&wire.Goodbye{Reason: wire.GoodbyeNormal}).AppendTo(nil)); err != nil {
 		return nil, err
 	}
+	// A slow shutdown is its own fault: say so, so that a check about
+	// something else (children, stdout) does not report it as its own.
+	expected := fmt.Sprintf("GOODBYE and exit within %s of the host's GOODBYE (%s and its start-up time)", d.Round(time.Millisecond), exitBound)
 	if err := p.wait(ctx, d, "waiting for GOODBYE", func() bool {
 		return p.find(0, func(f frame) bool { return f.typ == wire.MsgGoodbye }) >= 0
 	}); err != nil {
-		return nil, err
+		return nil, failf(expected, "%v", err)
 	}
-	return p.exit(d)
+	st, err := p.exit(d)
+	if err != nil {
+		return nil, failf(expected, "GOODBYE, then %v", err)
+	}
+	return st, nil
 }
 
 // kill ends the process group and releases the pipes. Safe to call twice.

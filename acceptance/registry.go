@@ -82,6 +82,7 @@ const (
 // checkRun is what a running check works with: its deadline, the run's shared
 // expectations, and the processes it launched (killed when it ends).
 type checkRun struct {
+	name   string // the check's
 	ctx    context.Context
 	env    *env
 	steps  []string
@@ -155,6 +156,9 @@ func (t *checkRun) sleep(d time.Duration) error {
 // config returns the valid configuration (instance 1's), or a skip saying
 // why there is none.
 func (t *checkRun) config() (config, error) {
+	if b := t.env.blocker; b != nil && b.check != t.name {
+		return config{}, skipf("not run: it needs %s, and %s failed", b.needs, b.check)
+	}
 	if t.env.cfgErr != nil {
 		return config{}, t.env.cfgErr
 	}

@@ -40,6 +40,10 @@ type Options struct {
 	Timeout          time.Duration  // per check; 0 means DefaultTimeout
 	Verbose          bool           // keep every check's steps and the plugin's stderr
 	Env              []string       // added to the plugin's environment
+	// SpecHint, when set, follows spec/matches-manifest's differences: the
+	// likely cause and its fix, such as generated code older than the
+	// manifest.
+	SpecHint string
 	// Dir is the plugins' working directory. Empty: a fresh scratch
 	// directory, removed afterwards, so that files a plugin writes stay
 	// out of the project.
@@ -97,6 +101,19 @@ type env struct {
 	secondErr error
 	given     map[string]bool // parameters the user set: derived configurations keep them
 	hide      []string        // the user's secret values, kept out of reports
+	// blocker is the check whose failure every check that needs the
+	// valid configuration would repeat, found while probing; nil if none.
+	blocker *blocker
+}
+
+// blocker is a failure found while probing that keeps the plugin from
+// being configured: its SPEC is not the manifest's, or it refuses the
+// valid configuration. The check that owns the cause reports it; the
+// checks that need a configured plugin skip, naming that check, so one
+// cause is reported once.
+type blocker struct {
+	check string // the check that reports the cause
+	needs string // what the skipping checks needed, for their reason
 }
 
 // Run runs the selected checks against the plugin and returns their
@@ -213,7 +230,29 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 			}
 		}
 	}
+	switch {
+	case opts.Manifest != nil && len(diffSpec(configurable(&e.spec), configurable(s))) > 0:
+		e.blocker = &blocker{"spec/matches-manifest", "a plugin whose SPEC is the manifest's"}
+	case e.cfgErr == nil:
+		t.name = "config/valid"
+		if t.setup(p, e.cfg) != nil || t.open(p, 1, e.cfg, nil) != nil {
+			e.blocker = &blocker{"config/valid", "a plugin that accepts the valid configuration"}
+		}
+	}
 	return e, nil
+}
+
+// configurable is the part of s that decides which configurations are
+// valid: the role and the parameters without their descriptions.
+func configurable(s *wire.Spec) *wire.Spec {
+	c := &wire.Spec{Role: s.Role}
+	for _, ps := range []struct{ from, to *[]wire.Param }{{&s.Global, &c.Global}, {&s.Params, &c.Params}} {
+		for _, p := range *ps.from {
+			p.Description = ""
+			*ps.to = append(*ps.to, p)
+		}
+	}
+	return c
 }
 
 // run runs one check within its time bound and turns its verdict into a
@@ -221,7 +260,7 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 func (e *env) run(ctx context.Context, c check) (r Result) {
 	ctx, cancel := context.WithTimeoutCause(ctx, e.opts.Timeout, fmt.Errorf("check timed out after %s", e.opts.Timeout))
 	defer cancel()
-	t := &checkRun{ctx: ctx, env: e}
+	t := &checkRun{ctx: ctx, env: e, name: c.name}
 	r.Name = c.name
 	start := time.Now()
 	err := func() (err error) {

@@ -23,6 +23,7 @@ func TestLoadFullExample(t *testing.T) {
 		Path:        path,
 		Name:        "acme",
 		Kind:        "source",
+		Shape:       "polled",
 		Version:     "0.1.0",
 		Summary:     "One line.",
 		Description: "Longer.",
@@ -96,6 +97,10 @@ func TestErrors(t *testing.T) {
 			`4:1: summary: must not be empty (write summary = "What the plugin does, in one line.")`}},
 		{"not semver", strings.Replace(head, `"0.1.0"`, `"1.0"`, 1), []string{
 			`3:1: version: "1.0" is not a semantic version (write MAJOR.MINOR.PATCH such as "0.1.0", optionally followed by -prerelease and +build)`}},
+		{"shape misspelt", head + "shape = \"callbak\"\n", []string{
+			`7:1: shape: "callbak" is not a source shape (did you mean "callback"?)`}},
+		{"shape of a sink", strings.Replace(head, `"source"`, `"sink"`, 1) + "shape = \"callback\"\n", []string{
+			`7:1: shape: shape is for sources (remove it: a sink has one shape, Write)`}},
 		{"kind far from both", strings.Replace(head, `"source"`, `"filter"`, 1), []string{
 			`2:1: kind: "filter" is not a plugin kind (use one of source, sink)`}},
 		{"summary of two lines", strings.Replace(head, `"One line."`, `"One line.\nTwo."`, 1), []string{
@@ -106,7 +111,7 @@ func TestErrors(t *testing.T) {
 			`7:1: module: "acme" is not a Go module path (write a path that starts with a domain, such as "example.com/acme")`}},
 		{"unknown top-level keys", head + "summry = \"x\"\nzzz = 1\n[confg.url]\ntype = \"string\"\n", []string{
 			`7:1: summry: unknown key (did you mean "summary"?)`,
-			`8:1: zzz: unknown key (use one of name, kind, version, summary, description, author, module, config, global, events)`,
+			`8:1: zzz: unknown key (use one of name, kind, shape, version, summary, description, author, module, config, global, events)`,
 			`9:2: confg: unknown key (did you mean "config"?)`}},
 
 		// Parameters.

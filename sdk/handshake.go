@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,13 +17,18 @@ func (s *server) handshake() bool {
 	}
 	switch h.Type {
 	case wire.MsgHelloAck:
+		// The chosen version decides the rest of the body's layout, so it
+		// is checked first (PROTOCOL.md §9 step 3): a version this plugin
+		// did not offer is unexpected, whatever follows it.
+		if len(body) >= 2 {
+			if v := binary.LittleEndian.Uint16(body); !slices.Contains(s.opts.Versions, v) {
+				s.violation(protoError{wire.ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered %v", v, s.opts.Versions)})
+				return false
+			}
+		}
 		var ack wire.HelloAck
 		if err := ack.Decode(body); err != nil {
 			s.violation(err)
-			return false
-		}
-		if !slices.Contains(s.opts.Versions, ack.Version) {
-			s.violation(protoError{wire.ErrCodeUnexpected, fmt.Errorf("HELLO_ACK chose protocol version %d; this plugin offered %v", ack.Version, s.opts.Versions)})
 			return false
 		}
 		if ack.Transport == wire.TransportRing && s.opts.Ring == nil {

@@ -47,8 +47,8 @@ type instance struct {
 	// Sinks.
 	snk          Sink
 	wq           writeQueue
-	writesClosed bool // read loop only: STOP or CLOSE arrived, no WRITE may follow
-	lastWritten  uint64
+	writesClosed bool   // read loop only: STOP or CLOSE arrived, no WRITE may follow
+	lastWritten  uint64 // the highest position of the batches written ok
 	anyWritten   bool
 
 	hookMu     sync.Mutex
@@ -393,7 +393,12 @@ func (in *instance) write(j *writeJob) wire.Result {
 	r := wire.Result{Batch: j.batch}
 	switch err := in.snk.Write(&j.ev); {
 	case err == nil:
-		in.lastWritten, in.anyWritten = j.ev.Last(), true
+		// The highest position written, not the last batch's: a retried
+		// batch written after later ones must not move it back (§6.6).
+		if last := j.ev.Last(); !in.anyWritten || last > in.lastWritten {
+			in.lastWritten = last
+		}
+		in.anyWritten = true
 	case IsRetry(err):
 		r.Status, r.Message = wire.WriteRetry, clip(err.Error())
 	default:

@@ -627,6 +627,10 @@ func TestServeSink(t *testing.T) {
 		}
 	}
 	h.send(wire.MsgWrite, 1, writeBody(14, 8, "ok-8"))
+	h.expect(wire.MsgResult)
+	// The retried batch is written now, after a later one: STOP still
+	// names the highest position written (PROTOCOL.md §6.6).
+	h.send(wire.MsgWrite, 1, writeBody(11, 3, "ok-3"))
 	r := h.request(wire.MsgStop, 1, wire.Request{})
 	// The RESULT for the WRITE sent before STOP comes before its reply.
 	if len(h.stash) != 1 || h.stash[0].h.Type != wire.MsgResult {
@@ -641,7 +645,7 @@ func TestServeSink(t *testing.T) {
 	}
 	snk.mu.Lock()
 	defer snk.mu.Unlock()
-	if got := strings.Join(snk.written, " "); got != "ok-1 ok-2 retry-3 err-4 ok-5 ok-6 ok-7 ok-8" || !snk.stopped || !snk.closed {
+	if got := strings.Join(snk.written, " "); got != "ok-1 ok-2 retry-3 err-4 ok-5 ok-6 ok-7 ok-8 ok-3" || !snk.stopped || !snk.closed {
 		t.Fatalf("sink wrote %q, stopped %v, closed %v", got, snk.stopped, snk.closed)
 	}
 }
@@ -1257,5 +1261,33 @@ func TestServeRingOfferedButNotGiven(t *testing.T) {
 	h.open(1, nil)
 	if _, end := h.receiveUntilEnd(1); end.Status != wire.EndFinished {
 		t.Fatalf("END %+v, want finished", end)
+	}
+}
+
+// TestServeHelloAckVersionFirst: a HELLO_ACK choosing a version the plugin
+// did not offer is unexpected, whatever the rest of its body holds, since
+// the version decides that body's layout (PROTOCOL.md §9 step 3); a body
+// too short to hold a version is malformed.
+func TestServeHelloAckVersionFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+		code wire.ErrorCode
+		text string
+	}{
+		{"unoffered version, short body", []byte{9, 0}, wire.ErrCodeUnexpected, "chose protocol version 9"},
+		{"unoffered version, whole body", (&wire.HelloAck{Version: 9, MaxFrame: wire.DefaultMaxFrame, HeartbeatMS: 1000, Window: 4}).AppendTo(nil), wire.ErrCodeUnexpected, "chose protocol version 9"},
+		{"no version", []byte{1}, wire.ErrCodeMalformed, "HELLO_ACK body truncated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
+			h.expect(wire.MsgHello)
+			h.send(wire.MsgHelloAck, 0, tc.body)
+			var e wire.ErrorMsg
+			if err := e.Decode(h.expect(wire.MsgError).body); err != nil || e.Code != tc.code {
+				t.Fatalf("ERROR %+v (%v), want code %s", e, err, tc.code)
+			}
+			h.wantExit(ExitProtocolViolation, tc.text)
+		})
 	}
 }

@@ -52,15 +52,19 @@ func exit(stderr io.Writer, err error) int {
 	case errors.As(err, &refused):
 		fmt.Fprintf(stderr, "plugctl: %v\n", refused)
 		return exitUsage
-	case errors.As(err, &cannotRun):
-		fmt.Fprintf(stderr, "plugctl: %v\n", err)
-		return exitUsage
 	case errors.As(err, &bad):
 		// Each line is already file:line:col: message, the form editors
 		// link to, so it is printed as it is.
 		fmt.Fprintln(stderr, bad)
 		n := len(bad.List)
-		fmt.Fprintf(stderr, "plugctl: %d %s in the manifest; nothing was written\n", n, plural(n, "problem", "problems"))
+		outcome := "nothing was written"
+		if errors.As(err, &cannotRun) {
+			outcome = "no check ran"
+		}
+		fmt.Fprintf(stderr, "plugctl: %d %s in the manifest; %s\n", n, plural(n, "problem", "problems"), outcome)
+		return exitUsage
+	case errors.As(err, &cannotRun):
+		fmt.Fprintf(stderr, "plugctl: %v\n", err)
 		return exitUsage
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "plugctl: %v\n", usage)

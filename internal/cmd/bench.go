@@ -150,7 +150,7 @@ func runBench(c *cli.Context, b Build) error {
 		}
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {
-			return &cannotRunError{err}
+			return &cannotRunError{step: "build", err: err}
 		}
 		defer cleanup()
 		o.Command = []string{bin}

@@ -118,7 +118,7 @@ func runRun(c *cli.Context) error {
 		}
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {
-			return &cannotRunError{err}
+			return &cannotRunError{step: "build", err: err}
 		}
 		defer cleanup()
 		o.Command = []string{bin}

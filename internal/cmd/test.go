@@ -50,8 +50,9 @@ func testCommand() *cli.Command {
 			"unless --allow-skips is given. Skips for what the plugin is (a sink has no\n" +
 			"source checks) or does not do (a source without an end) never fail a run.\n\n" +
 			"Exit codes: 0 every check passed; 1 a check failed, or checks skipped for\n" +
-			"want of configuration; 2 the checks could not run (bad flags, a failed\n" +
-			"build, not a plugin).",
+			"want of configuration; 2 the checks could not run (bad flags, a bad\n" +
+			"manifest, a failed build, not a plugin); --json and --junit then report\n" +
+			"one failing entry, manifest, build or start, saying why.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "exec", Usage: "run the checks against `CMD` (split on spaces) instead of building DIR"},
 			&cli.StringFlag{Name: "manifest", Usage: "expectations from this plugin.toml `FILE` (default DIR/plugin.toml; with --exec: the plugin's own spec)"},
@@ -72,8 +73,25 @@ func testCommand() *cli.Command {
 	}
 }
 
-// cannotRunError means the checks never started: exit code 2.
-type cannotRunError struct{ err error }
+// cannotRunError means the checks never started: exit code 2. step
+// names what failed (manifest, build, start) in the report a CI reads.
+type cannotRunError struct {
+	step string
+	err  error
+}
+
+// cannotRunExpectations says, per step, what had to work for the checks to
+// run.
+var cannotRunExpectations = map[string]string{
+	"manifest": "plugin.toml loads",
+	"build":    "the plugin builds with go build",
+	"start":    "the plugin starts, completes the handshake and answers SPEC_REQUEST",
+}
+
+// result is the one failing entry a report holds when nothing ran.
+func (e *cannotRunError) result() acceptance.Result {
+	return acceptance.Result{Name: e.step, Status: acceptance.Fail, Expected: cannotRunExpectations[e.step], Got: e.err.Error()}
+}
 
 func (e *cannotRunError) Error() string { return e.err.Error() }
 func (e *cannotRunError) Unwrap() error { return e.err }
@@ -105,54 +123,20 @@ func runTest(c *cli.Context) error {
 		return err
 	}
 
-	manifestPath := c.String("manifest")
-	exe := c.String("exec")
-	if exe == "" && manifestPath == "" {
-		manifestPath = filepath.Join(dir, manifest.FileName)
-	}
-	if manifestPath != "" {
-		m, err := manifest.Load(manifestPath)
-		if errors.Is(err, fs.ErrNotExist) {
-			return usagef("test", "no %s: run plugctl test in a plugin project, or give --exec and --manifest", manifestPath)
-		}
-		if err != nil {
-			return err
-		}
-		opts.Manifest = m
-	}
-
-	ctx := ctxOf(c)
-	if exe != "" {
-		// The command's arguments may be paths relative to where the
-		// user is, such as "python3 plugin.py": run it there.
-		opts.Command = strings.Fields(exe)
-		if opts.Dir, err = os.Getwd(); err != nil {
-			return &cannotRunError{err}
-		}
-	} else {
-		bin, cleanup, err := acceptance.Build(ctx, dir)
-		if err != nil {
-			return &cannotRunError{err}
-		}
-		defer cleanup()
-		opts.Command = []string{bin}
-	}
-
-	results, err := acceptance.Run(ctx, opts)
+	results, err := checkPlugin(c, dir, opts)
 	if err != nil {
-		return &cannotRunError{err}
-	}
-	if junit := c.String("junit"); junit != "" {
-		if err := writeJUnit(junit, results); err != nil {
-			return err
+		// A CI dashboard reading --json or --junit must still see why
+		// nothing ran: one failing entry that says so.
+		var cr *cannotRunError
+		if errors.As(err, &cr) && (c.Bool("json") || c.String("junit") != "") {
+			if rerr := report(c, []acceptance.Result{cr.result()}, opts.Verbose); rerr != nil {
+				return rerr
+			}
 		}
+		return err
 	}
-	if c.Bool("json") {
-		if err := acceptance.WriteJSON(c.App.Writer, results); err != nil {
-			return err
-		}
-	} else {
-		acceptance.WriteText(c.App.Writer, results, opts.Verbose)
+	if err := report(c, results, opts.Verbose); err != nil {
+		return err
 	}
 	for _, r := range results {
 		if r.Status == acceptance.Fail {
@@ -168,6 +152,67 @@ func runTest(c *cli.Context) error {
 			n, plural(n, "check", "checks"), strings.Join(sets, " "))
 		return errChecksFailed
 	}
+	return nil
+}
+
+// checkPlugin loads the expectations, builds the plugin unless --exec
+// names it, and runs the checks. An error that kept the checks from
+// running is a *cannotRunError naming the step.
+func checkPlugin(c *cli.Context, dir string, opts acceptance.Options) ([]acceptance.Result, error) {
+	manifestPath := c.String("manifest")
+	exe := c.String("exec")
+	if exe == "" && manifestPath == "" {
+		manifestPath = filepath.Join(dir, manifest.FileName)
+	}
+	if manifestPath != "" {
+		m, err := manifest.Load(manifestPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usagef("test", "no %s: run plugctl test in a plugin project, or give --exec and --manifest", manifestPath)
+		}
+		if err != nil {
+			return nil, &cannotRunError{step: "manifest", err: err}
+		}
+		opts.Manifest = m
+	}
+
+	ctx := ctxOf(c)
+	if exe != "" {
+		// The command's arguments may be paths relative to where the
+		// user is, such as "python3 plugin.py": run it there.
+		opts.Command = strings.Fields(exe)
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, &cannotRunError{step: "start", err: err}
+		}
+		opts.Dir = wd
+	} else {
+		bin, cleanup, err := acceptance.Build(ctx, dir)
+		if err != nil {
+			return nil, &cannotRunError{step: "build", err: err}
+		}
+		defer cleanup()
+		opts.Command = []string{bin}
+		opts.SpecHint = "(the generated code is older than " + manifest.FileName + "? run plugctl generate)"
+	}
+
+	results, err := acceptance.Run(ctx, opts)
+	if err != nil {
+		return nil, &cannotRunError{step: "start", err: err}
+	}
+	return results, nil
+}
+
+// report writes the results as --json and --junit ask, else as text.
+func report(c *cli.Context, results []acceptance.Result, verbose bool) error {
+	if junit := c.String("junit"); junit != "" {
+		if err := writeJUnit(junit, results); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		return acceptance.WriteJSON(c.App.Writer, results)
+	}
+	acceptance.WriteText(c.App.Writer, results, verbose)
 	return nil
 }
 

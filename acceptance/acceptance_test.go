@@ -193,12 +193,7 @@ func TestRunNotAPlugin(t *testing.T) {
 // can be found, the checks that need a configuration skip naming it, and
 // a skip for what the plugin is does not.
 func TestSkipsForWantOfConfiguration(t *testing.T) {
-	o := fixtureOptions("good-source", "", true)
-	for i, p := range o.Manifest.Config {
-		if p.Name == "url" {
-			o.Manifest.Config[i].HasExample, o.Manifest.Config[i].Regex = false, `^a\bb$` // nothing matches
-		}
-	}
+	o := fixtureOptions("raw-source", "url-unmatchable", false)
 	rs := runSuite(t, o, "^(config/valid|instances/isolated|sink/write)$")
 	for _, name := range []string{"config/valid", "instances/isolated"} {
 		if r := rs[name]; r.Status != Skip || !slices.Equal(r.Missing, []string{"url"}) || !strings.Contains(r.Reason, "--set url=VALUE") {

@@ -53,6 +53,9 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	case "spec-description":
 		i := slices.IndexFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 		p.spec.Params[i].Description = "Not what the manifest says."
+	case "url-unmatchable": // no value can be found for the required url
+		i := slices.IndexFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
+		p.spec.Params[i].Validations[1].Value = `^a\bb$`
 	case "spec-stale": // a parameter added to the manifest after the code was generated
 		p.spec.Params = slices.DeleteFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 	case "no-summary":

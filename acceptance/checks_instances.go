@@ -10,11 +10,12 @@ import (
 // secondConfig is instance 2's configuration: the user's for it when
 // given (Options.InstanceSettings), else c with one parameter changed,
 // so that a plugin mixing up its instances' configurations can show it.
-// The change is the smallest that keeps every rule: a string (another
-// allowed value, or the text with a "2" in it), else an int or a float
-// one away. Never a duration, which may slow the instance down, a bool,
-// which may switch what it does, a secret, a parameter without a value,
-// or one the user set.
+// The change is the smallest that keeps every rule, to a parameter at its
+// default, which the plugin works with untold: a string (another allowed
+// value, or the text with a "2" in it), else an int or a float one away.
+// Never a duration, which may slow the instance down, a bool, which may
+// switch what it does, a secret, nor a value the user set or an example,
+// which may name something outside, such as an endpoint.
 func (t *checkRun) secondConfig(c config) (config, error) {
 	if t.env.secondErr != nil {
 		return config{}, t.env.secondErr
@@ -26,8 +27,8 @@ func (t *checkRun) secondConfig(c config) (config, error) {
 	d := c.clone()
 	for _, typ := range []string{wire.TypeString, wire.TypeInt, wire.TypeFloat} {
 		for _, p := range t.env.spec.Params {
-			cur, ok := c.instance[p.Name]
-			if p.Type != typ || p.Secret || !ok || cur == "" || t.env.given[p.Name] {
+			cur := c.instance[p.Name]
+			if p.Type != typ || p.Secret || cur == "" || cur != p.Default || t.env.given[p.Name] {
 				continue
 			}
 			if vs := nearby(p, cur); len(vs) > 0 {

@@ -8,14 +8,13 @@ import (
 )
 
 // secondConfig is instance 2's configuration: the user's for it when
-// given (Options.InstanceSettings), else c with one parameter changed,
-// so that a plugin mixing up its instances' configurations can show it.
-// The change is the smallest that keeps every rule, to a parameter at its
-// default, which the plugin works with untold: a string (another allowed
-// value, or the text with a "2" in it), else an int or a float one away.
-// Never a duration, which may slow the instance down, a bool, which may
-// switch what it does, a secret, nor a value the user set or an example,
-// which may name something outside, such as an endpoint.
+// given (Options.InstanceSettings), else c with one string parameter at
+// its default (a name, a path, a label) changed within its rules, the
+// text with a "2" in it, so that a plugin mixing up its instances'
+// configurations can show it. Nothing else changes: a number may be a
+// limit where 0 means none, a duration may slow the instance down, a
+// bool or an inclusion list is a switch, and a value the user set or an
+// example may name something outside, such as an endpoint.
 func (t *checkRun) secondConfig(c config) (config, error) {
 	if t.env.secondErr != nil {
 		return config{}, t.env.secondErr
@@ -25,20 +24,18 @@ func (t *checkRun) secondConfig(c config) (config, error) {
 		return t.env.second.clone(), nil
 	}
 	d := c.clone()
-	for _, typ := range []string{wire.TypeString, wire.TypeInt, wire.TypeFloat} {
-		for _, p := range t.env.spec.Params {
-			cur := c.instance[p.Name]
-			if p.Type != typ || p.Secret || cur == "" || cur != p.Default || t.env.given[p.Name] {
-				continue
-			}
-			if vs := nearby(p, cur); len(vs) > 0 {
-				d.instance[p.Name] = vs[0]
-				t.logf("instance 2 sets %q to %q, instance 1 has %q", p.Name, vs[0], cur)
-				return d, nil
-			}
+	for _, p := range t.env.spec.Params {
+		cur := c.instance[p.Name]
+		if p.Type != wire.TypeString || p.Secret || cur == "" || cur != p.Default || t.env.given[p.Name] || rule(p, wire.ValidationInclusion).Type != 0 {
+			continue
+		}
+		if vs := nearby(p, cur); len(vs) > 0 {
+			d.instance[p.Name] = vs[0]
+			t.logf("instance 2 sets %q to %q, instance 1 has %q", p.Name, vs[0], cur)
+			return d, nil
 		}
 	}
-	t.logf("no parameter can differ; both instances have the same configuration")
+	t.logf("no string at its default can differ; both instances have the same configuration")
 	return d, nil
 }
 

@@ -599,38 +599,14 @@ func itemPool(p wire.Param) []string {
 	return append(pool, "a", "b", "c", "plugctl", "acceptance")
 }
 
-// nearby returns values of p close to cur that differ from it, for a
-// second instance's configuration: another allowed value, the text with a
-// "2" in it or its last character doubled, a number one away.
+// nearby returns texts close to cur that p's rules allow, for a second
+// instance's string: with a "2" before the extension or at the end, or
+// its last character doubled.
 func nearby(p wire.Param, cur string) []string {
 	var vs []string
-	switch p.Type {
-	case wire.TypeString:
-		if inc := rule(p, wire.ValidationInclusion); inc.Type != 0 {
-			vs = inc.Values
-			break
-		}
-		if i := strings.LastIndexByte(cur, '.'); i > 0 {
-			vs = append(vs, cur[:i]+"2"+cur[i:])
-		}
-		vs = append(vs, cur+"2", cur+"-2", cur+"_2")
-		if cur != "" {
-			vs = append(vs, cur+cur[len(cur)-1:])
-		}
-	case wire.TypeInt, wire.TypeFloat:
-		v, ok := wire.ParseValue(p.Type, cur)
-		if !ok {
-			return nil
-		}
-		if p.Type == wire.TypeFloat {
-			vs = append(vs, wire.FormatValue(p.Type, wire.Value{Float: v.Float + 1}), wire.FormatValue(p.Type, wire.Value{Float: v.Float - 1}))
-			break
-		}
-		for _, up := range []bool{true, false} {
-			if x, ok := step(p.Type, v, up, 1); ok {
-				vs = append(vs, wire.FormatValue(p.Type, x))
-			}
-		}
+	if i := strings.LastIndexByte(cur, '.'); i > 0 {
+		vs = append(vs, cur[:i]+"2"+cur[i:])
 	}
+	vs = append(vs, cur+"2", cur+"-2", cur+"_2", cur+cur[len(cur)-1:])
 	return slices.DeleteFunc(valid(p, vs), func(v string) bool { return v == cur })
 }

@@ -160,16 +160,14 @@ func TestNearby(t *testing.T) {
 	}{
 		{param("string", v(wire.ValidationRegex, `\.jsonl$`), v(wire.ValidationExclusion, "", "plugin.jsonl")), "events.jsonl", "events2.jsonl"},
 		{param("string", v(wire.ValidationRegex, `^[a-z ]+$`)), "hello", "helloo"},
-		{param("string", v(wire.ValidationInclusion, "", "debug", "info")), "info", "debug"},
-		{param("int", v(wire.ValidationLessThan, "8")), "7", "6"},
-		{param("float"), "0.5", "1.5"},
+		{param("string"), "fast", "fast2"},
 	} {
 		if got := nearby(c.p, c.cur); len(got) == 0 || got[0] != c.want {
 			t.Errorf("nearby(%v, %q) = %q, want %q first", c.p.Validations, c.cur, got, c.want)
 		}
 	}
-	if got := nearby(param("string", v(wire.ValidationInclusion, "", "only")), "only"); len(got) > 0 {
-		t.Errorf("nearby of the only allowed value: %q", got)
+	if got := nearby(param("string", v(wire.ValidationRegex, "^x$")), "x"); len(got) > 0 {
+		t.Errorf("nearby of the only value the pattern allows: %q", got)
 	}
 }
 

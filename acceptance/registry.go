@@ -63,7 +63,7 @@ var registry = []check{
 	{"sink/retry", wire.RoleSink, "a batch answered retry is written when sent again, and a batch sent twice is answered; to be exercised, a sink must answer retry to one of the first 128 batches of 2 events, written one at a time", checkSinkRetry},
 	{"sink/stop-flush", wire.RoleSink, "STOP's REPLY comes after the RESULT of every WRITE sent before it", checkSinkStopFlush},
 
-	{"instances/isolated", 0, "two instances with their own configurations (the second's given with --set-instance 2:key=value, else one string or number at its default changed within its rules) run at once without mixing", checkInstances},
+	{"instances/isolated", 0, "two instances with their own configurations (the second's given with --set-instance 2:key=value, else one string at its default changed within its rules) run at once without mixing", checkInstances},
 
 	{"lifecycle/heartbeat", 0, "HEARTBEAT every interval the host chose", checkHeartbeat},
 	{"lifecycle/sigterm", 0, "SIGTERM gives GOODBYE and exit 0 within 2s and its start-up time", checkSigterm},

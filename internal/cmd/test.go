@@ -43,8 +43,9 @@ func testCommand() *cli.Command {
 			"of these gets a value found from its rules. Checks keep the values you\n" +
 			"give, except for the parameter whose rules a check probes. The checks open\n" +
 			"instance 1, and instances/isolated also instance 2, which differs from\n" +
-			"instance 1 in one default changed within its rules unless --set-instance\n" +
-			"2:key=value gives it its own (--set-instance 1:... is instance 1's).\n\n" +
+			"instance 1 in one string default changed within its rules, unless\n" +
+			"--set-instance 2:key=value gives it its own (--set-instance 1:... is\n" +
+			"instance 1's).\n\n" +
 			"A check that cannot run for want of a parameter's value skips, and the run\n" +
 			"then fails, saying which --set to add (or give the parameter an example),\n" +
 			"unless --allow-skips is given. Skips for what the plugin is (a sink has no\n" +

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,14 +100,22 @@ var brokenFixtures = []struct {
 	{"spec/semver", "raw-source", "version-v", true, `got "v1.2.3"`},
 	{"config/valid", "raw-source", "reject-valid", false, "rejected whatever it is"},
 	{"config/required", "raw-source", "no-required", false, `"url" left out rejected: invalid_config naming "url"; got accepted`},
+	{"config/required", "raw-source", "required-presence", false, `"url" = "" (empty, as if left out) rejected: invalid_config naming "url"; got accepted`},
 	{"config/greater-than", "raw-source", "no-gt", false, `naming "workers"; got accepted`},
+	{"config/greater-than", "raw-source", "gt-tight", false, `SETUP with "workers" = "1" (greater_than 0) accepted; got setup: invalid_config`},
 	{"config/less-than", "raw-source", "no-lt", false, `(less_than 100001) rejected: invalid_config naming "burst"; got accepted`},
+	{"config/less-than", "raw-source", "lt-tight", false, `OPEN with "burst" = "100000" (less_than 100001) accepted; got open instance`},
 	{"config/inclusion", "raw-source", "no-inclusion", false, `naming "level"; got accepted`},
+	{"config/inclusion", "raw-source", "inclusion-substring", false, `OPEN with "level" = "debu" (inclusion ["debug" "info" "warn"]) rejected: invalid_config naming "level"; got accepted`},
 	{"config/exclusion", "raw-source", "no-exclusion", false, `naming "mode"; got accepted`},
-	{"config/regex", "raw-source", "no-regex", false, `(regex ^https?://) rejected: invalid_config naming "url"; got accepted`},
+	{"config/exclusion", "raw-source", "exclusion-substring", false, `OPEN with "mode" = "xlegacy" (exclusion ["legacy"]) accepted; got open instance`},
+	{"config/regex", "raw-source", "no-regex", false, `(regex ^tok_[a-z0-9]{8,}$) rejected: invalid_config naming "auth.token"; got accepted`},
+	{"config/regex", "raw-source", "regex-anchored", false, `OPEN with "tags" = "xa" (regex ^[a-z]) accepted; got open instance`},
+	{"config/edge-values", "raw-source", "int32", false, `SETUP with "workers" = "9223372036854775807" (int) accepted; got setup: invalid_config`},
+	{"config/edge-values", "raw-source", "empty-set", false, `SETUP with "workers" = "" (int, empty: its default) accepted; got setup: invalid_config`},
 	{"config/wrong-type", "raw-source", "no-types", false, `(type int) rejected: invalid_config naming "burst"; got accepted`},
 	{"config/unknown-param", "raw-source", "allow-unknown", false, `naming "plugctl_acceptance_unknown"; got accepted`},
-	{"config/secret", "raw-source", "log-settings", false, "no secret value on stderr"},
+	{"config/secret", "raw-source", "log-settings", false, "no secret value on stderr (valid configuration)"},
 	{"source/read", "raw-source", "no-events", false, "got 0 of 3 events"},
 	{"source/positions", "raw-source", "positions-repeat", false, "got position 2 after 2"},
 	{"source/timestamps", "raw-source", "zero-time", false, "has time 0 (1970"},
@@ -123,6 +132,7 @@ var brokenFixtures = []struct {
 	{"source/long-stream", "raw-source", "torn", false, "malformed frame"},
 	{"sink/write", "raw-sink", "sink-error", false, "sink dropped the batch"},
 	{"sink/retry", "raw-sink", "drop-repeat", false, "sent again; got nothing within"},
+	{"sink/retry", "raw-sink", "late-retry-error", false, `RESULT ok for WRITE batch 52; got RESULT error "lost the batch it asked to be sent again"`},
 	{"sink/stop-flush", "raw-sink", "stop-before-results", false, "no RESULT for batch 1 before the REPLY"},
 	{"sink/stop-flush", "raw-sink", "stop-drops-queued", false, "the RESULT of every WRITE before STOP's REPLY; got no RESULT for batch"},
 	{"source/window", "raw-source", "window-ignored", false, "at most 2 unacknowledged batches while no ACK came (the source waits for an ACK at the window); got batch 3"},
@@ -194,6 +204,55 @@ func TestRunNotAPlugin(t *testing.T) {
 	}
 }
 
+// TestSkipsForWantOfConfiguration: when no value of a required parameter
+// can be found, the checks that need a configuration skip naming it, and
+// a skip for what the plugin is does not.
+func TestSkipsForWantOfConfiguration(t *testing.T) {
+	o := fixtureOptions("raw-source", "url-unmatchable", false)
+	rs := runSuite(t, o, "^(config/valid|instances/isolated|sink/write)$")
+	for _, name := range []string{"config/valid", "instances/isolated"} {
+		if r := rs[name]; r.Status != Skip || !slices.Equal(r.Missing, []string{"url"}) || !strings.Contains(r.Reason, "--set url=VALUE") {
+			t.Errorf("%s: %s %q, missing %q; want a skip for want of url", name, r.Status, r.Reason, r.Missing)
+		}
+	}
+	if r := rs["sink/write"]; r.Status != Skip || len(r.Missing) > 0 {
+		t.Errorf("sink/write: %s, missing %q; want a skip for the plugin's role alone", r.Status, r.Missing)
+	}
+}
+
+// TestInstanceSettings: a configuration given for instance 2 is the one
+// instances/isolated opens it with; one naming a global parameter, which
+// the instances of a process share, stops the run.
+func TestInstanceSettings(t *testing.T) {
+	o := fixtureOptions("good-source", "", true)
+	o.InstanceSettings = map[uint16]map[string]string{2: {"burst": "7"}}
+	o.Verbose = true
+	r := runSuite(t, o, "^instances/isolated$")["instances/isolated"]
+	if r.Status != Pass || !slices.ContainsFunc(r.Steps, func(s string) bool {
+		return strings.Contains(s, "OPEN instance 2") && strings.Contains(s, "burst:7")
+	}) {
+		t.Errorf("instances/isolated: %s, steps:\n%s", r.Status, strings.Join(r.Steps, "\n"))
+	}
+	o.InstanceSettings = map[uint16]map[string]string{2: {"workers": "3"}}
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--set workers=3") {
+		t.Errorf("Run with a global parameter for instance 2: %v", err)
+	}
+}
+
+// TestUserSecretsRedacted: a secret value the user gives never shows in a
+// report, even from a plugin that logs it.
+func TestUserSecretsRedacted(t *testing.T) {
+	const secret = "tok_mysecretvalue1"
+	o := fixtureOptions("raw-source", "log-settings", true)
+	o.Settings = map[string]string{"auth.token": secret}
+	o.Verbose = true
+	r := runSuite(t, o, "^config/valid$")["config/valid"]
+	all := strings.Join(append(append(r.Steps, r.Stderr...), r.Expected, r.Got), "\n")
+	if strings.Contains(all, secret) || !strings.Contains(all, "auth.token:<secret>") {
+		t.Errorf("config/valid %s; report:\n%s", r.Status, all)
+	}
+}
+
 // TestOneCauseReportedOnce: a plugin that refuses the valid configuration,
 // or whose SPEC is not the manifest's, fails the one check that owns the
 // cause; the checks that need a configured plugin skip, naming it, rather
@@ -223,5 +282,20 @@ func TestOneCauseReportedOnce(t *testing.T) {
 				t.Errorf("%d checks skipped naming %s, want the checks that need a configured plugin\n%s", blocked, tc.owner, report(rs))
 			}
 		})
+	}
+}
+
+// TestExitedPluginReportedAtOnce: a source that exits instead of sending
+// its first event, or soon when idle, fails the checks that wait for
+// events or heartbeats with its exit status, not with the check's time
+// running out.
+func TestExitedPluginReportedAtOnce(t *testing.T) {
+	o := fixtureOptions("raw-source", "exit-at-first-event", true)
+	o.Timeout = time.Minute // a wait for the timeout would fail this test's own deadline, not pass it
+	rs := runSuite(t, o, "^(source/read|source/positions|lifecycle/heartbeat)$")
+	for name, r := range rs {
+		if r.Status != Fail || !strings.Contains(r.Got, "exit status 3") {
+			t.Errorf("%s: %s, got %q; want a failure naming exit status 3\n%s", name, r.Status, r.Got, report(rs))
+		}
 	}
 }

@@ -7,21 +7,36 @@ import (
 	"github.com/plugctl/plugctl/wire"
 )
 
-// otherConfig returns c with one instance parameter changed to another
-// valid value, so two instances differ; c itself when none can change.
-func (t *checkRun) otherConfig(c config) config {
+// secondConfig is instance 2's configuration: the user's for it when
+// given (Options.InstanceSettings), else c with one string parameter at
+// its default (a name, a path, a label) changed within its rules, the
+// text with a "2" in it, so that a plugin mixing up its instances'
+// configurations can show it. Nothing else changes: a number may be a
+// limit where 0 means none, a duration may slow the instance down, a
+// bool or an inclusion list is a switch, and a value the user set or an
+// example may name something outside, such as an endpoint.
+func (t *checkRun) secondConfig(c config) (config, error) {
+	if t.env.secondErr != nil {
+		return config{}, t.env.secondErr
+	}
+	if t.env.second != nil {
+		t.logf("instance 2 has the configuration given for it")
+		return t.env.second.clone(), nil
+	}
 	d := c.clone()
 	for _, p := range t.env.spec.Params {
-		for _, v := range candidates(p) {
-			if v != c.instance[p.Name] && len(problems(p, v)) == 0 {
-				d.instance[p.Name] = v
-				t.logf("instance 2 sets %q to %q", p.Name, v)
-				return d
-			}
+		cur := c.instance[p.Name]
+		if p.Type != wire.TypeString || p.Secret || cur == "" || cur != p.Default || t.env.given[p.Name] || rule(p, wire.ValidationInclusion).Type != 0 {
+			continue
+		}
+		if vs := nearby(p, cur); len(vs) > 0 {
+			d.instance[p.Name] = vs[0]
+			t.logf("instance 2 sets %q to %q, instance 1 has %q", p.Name, vs[0], cur)
+			return d, nil
 		}
 	}
-	t.logf("no second valid configuration found; both instances use the same")
-	return d
+	t.logf("no string at its default can differ; both instances have the same configuration")
+	return d, nil
 }
 
 // checkInstances: two instances of one process, configured differently,
@@ -43,7 +58,11 @@ func checkInstances(t *checkRun) error {
 	if err := t.open(p, 1, c, nil); err != nil {
 		return err
 	}
-	if err := t.open(p, 2, t.otherConfig(c), nil); err != nil {
+	c2, err := t.secondConfig(c)
+	if err != nil {
+		return err
+	}
+	if err := t.open(p, 2, c2, nil); err != nil {
 		return err
 	}
 	if t.env.spec.Role == wire.RoleSink {

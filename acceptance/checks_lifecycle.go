@@ -70,6 +70,8 @@ func checkHeartbeat(t *checkRun) error {
 				w.sample(at)
 			case <-end:
 				break watch
+			case <-p.exited:
+				return failf("HEARTBEAT every interval the host chose", "the plugin exited while idle: %s", p.cmd.ProcessState)
 			case <-t.ctx.Done():
 				return t.ctx.Err()
 			}

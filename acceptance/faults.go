@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,7 +87,7 @@ func (t *checkRun) runFaults(probes []fault) error {
 	}
 	wg.Wait()
 	ran, failed := 0, -1
-	var skips []string
+	var skips, missing []string
 	for i, err := range results {
 		if !tried[i] {
 			continue
@@ -98,7 +99,14 @@ func (t *checkRun) runFaults(probes []fault) error {
 			ran++
 			t.logf("%s: as required", todo[i].what)
 		case errors.As(err, &s):
-			skips = append(skips, todo[i].what+": "+s.reason)
+			if !slices.Contains(skips, s.reason) {
+				skips = append(skips, s.reason)
+			}
+			for _, m := range s.missing {
+				if !slices.Contains(missing, m) {
+					missing = append(missing, m)
+				}
+			}
 			t.logf("%s: skipped: %s", todo[i].what, s.reason)
 		default:
 			ran++
@@ -117,7 +125,8 @@ func (t *checkRun) runFaults(probes []fault) error {
 		return skipf("the check's time ran out with %d of its %d faults not tried, each taking up to %s; give more time with --timeout", untried, len(todo), time.Duration(longest.Load()).Round(time.Millisecond))
 	}
 	if ran == 0 {
-		return skipf("none of its faults could be tried: %s", strings.Join(skips, "; "))
+		// A skip for want of configuration stays one: the run says what to set.
+		return &skipped{reason: strings.Join(skips, "; "), missing: missing}
 	}
 	return nil
 }

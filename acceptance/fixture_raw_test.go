@@ -43,12 +43,19 @@ type rawPlugin struct {
 // tornAt is the position from which the "torn" knob breaks frames.
 const tornAt = 500
 
+// lateRetryFrom is the position after which the "late-retry-error" knob's
+// sink first asks for a retry.
+const lateRetryFrom = 100
+
 func runRaw(m *manifest.Manifest, knob string) int {
 	p := &rawPlugin{knob: knob, out: os.Stdout, spec: m.Spec(), sources: map[uint16]*rawSource{}, sinks: map[uint16]*rawSink{}}
 	switch knob {
 	case "spec-description":
 		i := slices.IndexFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 		p.spec.Params[i].Description = "Not what the manifest says."
+	case "url-unmatchable": // no value can be found for the required url
+		i := slices.IndexFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
+		p.spec.Params[i].Validations[1].Value = `^a\bb$`
 	case "spec-stale": // a parameter added to the manifest after the code was generated
 		p.spec.Params = slices.DeleteFunc(p.spec.Params, func(p wire.Param) bool { return p.Name == "url" })
 	case "no-summary":
@@ -204,6 +211,10 @@ func (p *rawPlugin) run() int {
 	}
 	if p.knob != "no-heartbeat" {
 		go p.heartbeat()
+	}
+	if p.knob == "exit-at-first-event" {
+		// Idle too, it does not last: it dies before its second heartbeat.
+		time.AfterFunc(time.Duration(p.ack.HeartbeatMS)*time.Millisecond*3/2, func() { os.Exit(3) })
 	}
 	for {
 		h, body, err := fr.Next()
@@ -548,6 +559,9 @@ func (s *rawSource) make(n uint64) ([]byte, span) {
 
 // sendBatch sends a batch made by make; s.mu is held.
 func (s *rawSource) sendBatch(body []byte, b span) {
+	if s.p.knob == "exit-at-first-event" {
+		os.Exit(3)
+	}
 	s.last, s.sent = b.last, true
 	if s.p.knob == "torn" && b.last >= tornAt && !s.torn {
 		s.torn = true
@@ -634,7 +648,9 @@ func (s *rawSource) request(t wire.MsgType, id uint32) {
 const sinkDelay = 2 * time.Millisecond
 
 // rawSink answers the first attempt of every batch starting at a position
-// 3n+1 with retry, and every other one with ok. Its WRITEs wait in a queue
+// 3n+1 with retry, and every other one with ok. The "late-retry-error"
+// knob asks for retries only after position lateRetryFrom, and answers a
+// batch sent again after a retry with error. Its WRITEs wait in a queue
 // for a worker that writes one at a time.
 type rawSink struct {
 	p         *rawPlugin
@@ -704,6 +720,11 @@ func (k *rawSink) result(q queued) {
 		r.Status, r.Message = wire.WriteError, "cannot write"
 	case k.p.knob == "drop-repeat" && k.written[q.id]:
 		return
+	case k.p.knob == "late-retry-error" && k.retried[q.first]:
+		r.Status, r.Message = wire.WriteError, "lost the batch it asked to be sent again"
+	case k.p.knob == "late-retry-error" && q.first <= lateRetryFrom:
+		k.written[q.id] = true
+		k.last = max(k.last, q.last)
 	case k.p.knob == "retry-forever" || !k.retried[q.first] && q.first%3 == 1:
 		k.retried[q.first] = true
 		r.Status, r.Message = wire.WriteRetry, "busy, try again"

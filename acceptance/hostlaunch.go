@@ -60,7 +60,7 @@ func (t *checkRun) hostStart() (*host.Plugin, *hostInstance, error) {
 // hostOpen opens an instance of either role under the reference host. A
 // source's events are collected and acknowledged as they come.
 func (t *checkRun) hostOpen(p *host.Plugin, settings map[string]string) (*hostInstance, error) {
-	in := &hostInstance{more: make(chan struct{}, 1)}
+	in := &hostInstance{plugin: p, more: make(chan struct{}, 1)}
 	var err error
 	if p.Hello().Role == wire.RoleSink {
 		in.sink, err = p.OpenSink(t.ctx, settings)
@@ -72,6 +72,7 @@ func (t *checkRun) hostOpen(p *host.Plugin, settings map[string]string) (*hostIn
 
 // hostInstance is an open instance under the reference host.
 type hostInstance struct {
+	plugin *host.Plugin
 	source *host.Source
 	sink   *host.Sink
 
@@ -96,8 +97,14 @@ func (in *hostInstance) collect(b *wire.Events) error {
 	return nil
 }
 
-// wait waits for n events.
+// wait waits for n events. A plugin that exits, or an instance that ends,
+// before they came is reported at once, with why.
 func (in *hostInstance) wait(t *checkRun, n int) ([]wire.Event, error) {
+	const expected = "an opened source delivers events"
+	var ended <-chan struct{}
+	if in.source != nil {
+		ended = in.source.Ended()
+	}
 	for {
 		in.mu.Lock()
 		evs := slices.Clone(in.events)
@@ -107,10 +114,32 @@ func (in *hostInstance) wait(t *checkRun, n int) ([]wire.Event, error) {
 		}
 		select {
 		case <-in.more:
+		case <-in.plugin.Done():
+			if in.caughtUp(n) {
+				continue
+			}
+			return evs, failf(expected, "%d of %d events, then the session ended: %v", len(evs), n, in.plugin.Err())
+		case <-ended:
+			if in.caughtUp(n) {
+				continue
+			}
+			why := "END, finished"
+			if err := in.source.Err(); err != nil {
+				why = err.Error()
+			}
+			return evs, failf(expected, "%d of %d events, then the instance ended: %s", len(evs), n, why)
 		case <-t.ctx.Done():
-			return evs, failf("an opened source delivers events", "%d of %d events before the check's time ran out", len(evs), n)
+			return evs, failf(expected, "%d of %d events before the check's time ran out", len(evs), n)
 		}
 	}
+}
+
+// caughtUp reports whether n events have arrived: the events a plugin sent
+// just before it ended may be handled after its end is seen.
+func (in *hostInstance) caughtUp(n int) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.events) >= n
 }
 
 // requestError returns err's *host.RequestError, if it is one.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/plugctl/plugctl/host"
@@ -36,15 +37,16 @@ var registry = []check{
 	{"spec/semver", 0, "SPEC's version is a semantic version", checkSpecSemver},
 
 	{"config/valid", 0, "a valid configuration is accepted by SETUP and OPEN under the reference host", checkConfigValid},
-	{"config/required", 0, "leaving out a required parameter is rejected, naming it", checkConfigRequired},
-	{"config/greater-than", 0, "a value not greater than its bound is rejected, naming the parameter", checkConfigRule(wire.ValidationGreaterThan)},
-	{"config/less-than", 0, "a value not less than its bound is rejected, naming the parameter", checkConfigRule(wire.ValidationLessThan)},
-	{"config/inclusion", 0, "a value outside the inclusion list is rejected, naming the parameter", checkConfigRule(wire.ValidationInclusion)},
-	{"config/exclusion", 0, "a value in the exclusion list is rejected, naming the parameter", checkConfigRule(wire.ValidationExclusion)},
-	{"config/regex", 0, "a value not matching the regex is rejected, naming the parameter", checkConfigRule(wire.ValidationRegex)},
+	{"config/required", 0, "leaving out a required parameter, or sending it empty, is rejected, naming it", checkConfigRequired},
+	{"config/greater-than", 0, "a value not greater than its bound (the bound, one step below it, far below it) is rejected, naming the parameter; one step above it (1, 1ns, the next float), where the other rules allow, is accepted", checkConfigRule(wire.ValidationGreaterThan)},
+	{"config/less-than", 0, "a value not less than its bound (the bound, one step above it, far above it) is rejected, naming the parameter; one step below it (1, 1ns, the next float), where the other rules allow, is accepted", checkConfigRule(wire.ValidationLessThan)},
+	{"config/inclusion", 0, "a value outside the inclusion list, or a part of an allowed value or one holding it, is rejected, naming the parameter; each allowed value (for strings, also all at once) is accepted", checkConfigRule(wire.ValidationInclusion)},
+	{"config/exclusion", 0, "each excluded value is rejected, naming the parameter; a part of an excluded value or one holding it, where the other rules allow, is accepted", checkConfigRule(wire.ValidationExclusion)},
+	{"config/regex", 0, "a value not matching the regex is rejected, naming the parameter; matches (the configured value and ones built from the pattern, bare and with text around them) are accepted where the rules allow", checkConfigRule(wire.ValidationRegex)},
+	{"config/edge-values", 0, "values at the edges of each type are accepted where the rules allow: the default sent explicitly, an empty value (no value), the largest and smallest int, float and duration, a negative duration, both bools, a strings list of one and of several items", checkConfigEdges},
 	{"config/wrong-type", 0, "a value of the wrong type is rejected, naming the parameter", checkConfigWrongType},
 	{"config/unknown-param", 0, "an unknown parameter is rejected, naming it", checkConfigUnknown},
-	{"config/secret", 0, "secret values appear in no REPLY and not on stderr", checkConfigSecret},
+	{"config/secret", 0, "secret values, sent with values that pass their rules and again with ones that break them, appear in no REPLY and not on stderr", checkConfigSecret},
 
 	{"source/read", wire.RoleSource, "under the reference host, an opened source delivers events and drains on STOP", checkSourceRead},
 	{"source/positions", wire.RoleSource, "positions are unique and increasing", checkSourcePositions},
@@ -62,10 +64,10 @@ var registry = []check{
 	{"source/long-stream", wire.RoleSource, "a long stream of events arrives in whole frames", checkSourceLongStream},
 
 	{"sink/write", wire.RoleSink, "under the reference host, every batch is written and STOP names the last position", checkSinkWrite},
-	{"sink/retry", wire.RoleSink, "a batch answered retry is written when sent again; a repeated batch is answered", checkSinkRetry},
+	{"sink/retry", wire.RoleSink, "a batch answered retry is written when sent again, and a batch sent twice is answered; to be exercised, a sink must answer retry to one of the first 128 batches of 2 events, written one at a time", checkSinkRetry},
 	{"sink/stop-flush", wire.RoleSink, "STOP's REPLY comes after the RESULT of every WRITE sent before it", checkSinkStopFlush},
 
-	{"instances/isolated", 0, "two instances with their own configurations run at once without mixing", checkInstances},
+	{"instances/isolated", 0, "two instances with their own configurations (the second's given with --set-instance 2:key=value, else one string at its default changed within its rules) run at once without mixing", checkInstances},
 
 	{"lifecycle/heartbeat", 0, "HEARTBEAT every interval the host chose", checkHeartbeat},
 	{"lifecycle/sigterm", 0, "SIGTERM gives GOODBYE and exit 0 within 2s and its start-up time", checkSigterm},
@@ -160,13 +162,14 @@ func (t *checkRun) sleep(d time.Duration) error {
 	}
 }
 
-// config returns the valid configuration, or a skip saying why there is none.
+// config returns the valid configuration (instance 1's), or a skip saying
+// why there is none.
 func (t *checkRun) config() (config, error) {
 	if b := t.env.blocker; b != nil && b.check != t.name {
 		return config{}, skipf("not run: it needs %s, and %s failed", b.needs, b.check)
 	}
 	if t.env.cfgErr != nil {
-		return config{}, skipf("%v", t.env.cfgErr)
+		return config{}, t.env.cfgErr
 	}
 	return t.env.cfg.clone(), nil
 }
@@ -253,13 +256,37 @@ func failf(expected, format string, args ...any) error {
 	return &failure{expected: expected, got: fmt.Sprintf(format, args...)}
 }
 
-// skipped says a check could not judge this plugin, and why.
-type skipped struct{ reason string }
+// skipped says a check could not judge this plugin, and why. missing
+// names the parameters it lacked values for: a skip for want of
+// configuration, which the user can remedy, unlike one for what the
+// plugin is or declares.
+type skipped struct {
+	reason  string
+	missing []string
+}
 
 func (s *skipped) Error() string { return "skipped: " + s.reason }
 
 func skipf(format string, args ...any) error {
 	return &skipped{reason: fmt.Sprintf(format, args...)}
+}
+
+// needf is a skip for want of values of the parameters ps; the reason
+// ends with how to give them.
+func needf(ps []wire.Param, format string, args ...any) error {
+	var names, ways []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+		way := "--set " + p.Name + "=VALUE"
+		if !p.Secret {
+			way += " or an example in plugin.toml"
+		}
+		ways = append(ways, way)
+	}
+	return &skipped{
+		reason:  fmt.Sprintf(format, args...) + "; give a value with " + strings.Join(ways, "; "),
+		missing: names,
+	}
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -59,6 +60,23 @@ func Summary(rs []Result) string {
 	return s
 }
 
+// WantConfig counts the checks skipped for want of configuration and
+// names, once each, the parameters they lacked values for.
+func WantConfig(rs []Result) (n int, params []string) {
+	for _, r := range rs {
+		if r.Status != Skip || len(r.Missing) == 0 {
+			continue
+		}
+		n++
+		for _, p := range r.Missing {
+			if !slices.Contains(params, p) {
+				params = append(params, p)
+			}
+		}
+	}
+	return n, params
+}
+
 // indent keeps continuation lines of a multi-line message under its first.
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n               ") }
 
@@ -78,6 +96,7 @@ type jsonResult struct {
 	Expected   string   `json:"expected"`
 	Got        string   `json:"got"`
 	Reason     string   `json:"reason"`
+	Missing    []string `json:"missing,omitempty"` // a skip for want of these parameters' values
 	Stderr     []string `json:"stderr"`
 	Steps      []string `json:"steps,omitempty"`
 }
@@ -88,7 +107,7 @@ func WriteJSON(w io.Writer, rs []Result) error {
 	for _, r := range rs {
 		j := jsonResult{
 			Name: r.Name, Status: r.Status, DurationMS: r.Duration.Milliseconds(),
-			Expected: r.Expected, Got: r.Got, Reason: r.Reason,
+			Expected: r.Expected, Got: r.Got, Reason: r.Reason, Missing: r.Missing,
 			Stderr: r.Stderr, Steps: r.Steps,
 		}
 		if j.Stderr == nil {

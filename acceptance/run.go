@@ -26,12 +26,20 @@ type Options struct {
 	Command  []string           // the plugin executable and its arguments
 	Manifest *manifest.Manifest // expectations; nil: the plugin's own SPEC
 	// Settings is the user's configuration (--set, --config). Keys naming
-	// a global parameter go to SETUP, all others to OPEN.
-	Settings  map[string]string
-	Run, Skip *regexp.Regexp // select checks by name; nil selects all, skips none
-	Timeout   time.Duration  // per check; 0 means DefaultTimeout
-	Verbose   bool           // keep every check's steps and the plugin's stderr
-	Env       []string       // added to the plugin's environment
+	// a global parameter go to SETUP, all others to OPEN. Checks keep
+	// these values, except for a parameter whose rules a check probes.
+	// Parameters left out take the manifest's example, else the default;
+	// a required one without either gets a value found from its rules.
+	Settings map[string]string
+	// InstanceSettings are settings for one instance, over Settings: the
+	// checks open instance 1, and instances/isolated also instance 2,
+	// which otherwise differs from instance 1 in one derived value. They
+	// cannot name a global parameter.
+	InstanceSettings map[uint16]map[string]string
+	Run, Skip        *regexp.Regexp // select checks by name; nil selects all, skips none
+	Timeout          time.Duration  // per check; 0 means DefaultTimeout
+	Verbose          bool           // keep every check's steps and the plugin's stderr
+	Env              []string       // added to the plugin's environment
 	// SpecHint, when set, follows spec/matches-manifest's differences: the
 	// likely cause and its fix, such as generated code older than the
 	// manifest.
@@ -72,19 +80,30 @@ type Result struct {
 	Stderr   []string // on failure, or with Verbose: the plugin's last stderr lines
 	Steps    []string // with Verbose: what the check did
 	Reason   string   // on skip: why
+	// Missing names, on a skip for want of configuration, the parameters
+	// the user must give values for (--set, or an example in the
+	// manifest) for the check to run; empty for a skip the plugin's own
+	// nature or declarations cause.
+	Missing []string
 }
 
 // env is what every check of one run shares.
 type env struct {
-	opts  Options
-	dir   string     // the plugins' working directory, so files they write stay out of the user's project
-	spec  wire.Spec  // expectations: the manifest's, else the plugin's SPEC
-	hello wire.Hello // what the plugin said first: its versions and kind table
+	opts   Options
+	dir    string          // the plugins' working directory, so files they write stay out of the user's project
+	spec   wire.Spec       // expectations: the manifest's, else the plugin's SPEC
+	hello  wire.Hello      // what the plugin said first: its versions and kind table
+	secret map[string]bool // names of secret parameters
+	cfg    config          // the valid configuration, instance 1's
+	cfgErr error           // why there is none: a skip
+	// second is instance 2's configuration when the user gave settings
+	// for it, or why there is none; both nil: derived from cfg.
+	second    *config
+	secondErr error
+	given     map[string]bool // parameters the user set: derived configurations keep them
+	hide      []string        // the user's secret values, kept out of reports
 	// faultSlots bounds the fault plugins running at once (faultParallel).
 	faultSlots chan struct{}
-	secret     map[string]bool // names of secret parameters
-	cfg        config          // the valid configuration
-	cfgErr     error           // why there is none
 	// blocker is the check whose failure every check that needs the
 	// valid configuration would repeat, found while probing; nil if none.
 	blocker *blocker
@@ -188,7 +207,33 @@ func probe(ctx context.Context, opts Options, dir string) (*env, error) {
 			}
 		}
 	}
-	e.cfg, e.cfgErr = validConfig(&e.spec, opts.Settings)
+	// Instance 1's configuration serves every check; instance 2's, given
+	// by the user, instances/isolated.
+	ex := examples(opts.Manifest)
+	e.given = map[string]bool{}
+	for n := uint16(1); n <= 2; n++ {
+		if n == 2 && len(opts.InstanceSettings[2]) == 0 {
+			break
+		}
+		user, err := userSettings(&e.spec, &opts, n)
+		if err != nil {
+			return nil, err
+		}
+		c, err := validConfig(&e.spec, user, ex)
+		if n == 1 {
+			e.cfg, e.cfgErr = c, err
+		} else {
+			e.second, e.secondErr = &c, err
+		}
+		for k, v := range user {
+			if n == 1 {
+				e.given[k] = true
+			}
+			if e.secret[k] && v != "" {
+				e.hide = append(e.hide, v)
+			}
+		}
+	}
 	switch {
 	case opts.Manifest != nil && len(diffSpec(configurable(&e.spec), configurable(s))) > 0:
 		e.blocker = &blocker{"spec/matches-manifest", "a plugin whose SPEC is the manifest's"}
@@ -241,7 +286,7 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 	case err == nil:
 		r.Status = Pass
 	case errors.As(err, &s):
-		r.Status, r.Reason = Skip, s.reason
+		r.Status, r.Reason, r.Missing = Skip, s.reason, s.missing
 	case errors.As(err, &f):
 		r.Status, r.Expected, r.Got = Fail, f.expected, f.got
 	default:
@@ -250,6 +295,15 @@ func (e *env) run(ctx context.Context, c check) (r Result) {
 	var stderr []string
 	for _, l := range t.logs {
 		stderr = append(stderr, l.Lines()...)
+	}
+	for _, x := range e.hide {
+		for _, lines := range [][]string{stderr, t.steps} {
+			for i := range lines {
+				lines[i] = strings.ReplaceAll(lines[i], x, "<secret>")
+			}
+		}
+		r.Expected = strings.ReplaceAll(r.Expected, x, "<secret>")
+		r.Got = strings.ReplaceAll(r.Got, x, "<secret>")
 	}
 	if e.opts.Verbose {
 		r.Steps, r.Stderr = t.steps, stderr

@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,21 +20,21 @@ func TestSpec(t *testing.T) {
 	for _, p := range s.Params {
 		names = append(names, p.Name)
 	}
-	if strings.Join(names, " ") != "burst interval level mode ticks token url" {
+	if strings.Join(names, " ") != "auth.token burst interval level mode ratio tags ticks url verbose" {
 		t.Errorf("params in order %v", names)
 	}
-	url := s.Params[6]
+	url := s.Params[8]
 	want := []wire.Validation{{Type: wire.ValidationRequired}, {Type: wire.ValidationRegex, Value: "^https?://"}}
 	if !reflect.DeepEqual(url.Validations, want) || url.Default != "" {
 		t.Errorf("url %+v", url)
 	}
-	burst := s.Params[0]
+	burst := s.Params[1]
 	want = []wire.Validation{{Type: wire.ValidationGreaterThan, Value: "-1"}, {Type: wire.ValidationLessThan, Value: "100001"}}
 	if !reflect.DeepEqual(burst.Validations, want) || burst.Default != "1000" {
 		t.Errorf("burst %+v", burst)
 	}
-	if !s.Params[5].Secret || s.Params[2].Validations[0].Type != wire.ValidationInclusion {
-		t.Errorf("token or level %+v %+v", s.Params[5], s.Params[2])
+	if !s.Params[0].Secret || s.Params[3].Validations[0].Type != wire.ValidationInclusion {
+		t.Errorf("auth.token or level %+v %+v", s.Params[0], s.Params[3])
 	}
 }
 
@@ -43,8 +44,8 @@ func TestDiffSpec(t *testing.T) {
 		t.Fatalf("a spec differs from itself: %v", d)
 	}
 	got := fixtureManifest("source").Spec()
-	got.Params[6].Validations[1].Value = "^https://"
-	got.Params = got.Params[1:] // burst missing
+	got.Params[8].Validations[1].Value = "^https://"
+	got.Params = slices.Delete(got.Params, 1, 2) // burst missing
 	got.Events[0].Fields = append(got.Events[0].Fields, wire.Field{Name: "extra", Type: "int"})
 	d := diffSpec(&want, &got)
 	wantDiffs := []string{

@@ -25,7 +25,7 @@ const syntheticModule = "example.com/plugctl-synthetic"
 // every batch at once.
 func WriteSynthetic(dir, role string, size int, pkgs fs.FS, generator string) error {
 	name := "synthetic-" + role
-	starter, err := generate.StarterManifest(name, role, syntheticModule)
+	starter, err := generate.StarterManifest(generate.Starter{Name: name, Kind: role, Module: syntheticModule})
 	if err != nil {
 		return err
 	}

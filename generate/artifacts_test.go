@@ -283,23 +283,53 @@ func TestPlanRejects(t *testing.T) {
 func TestConfigTestFile(t *testing.T) {
 	got := generated(t, configTestFile, tiny("source"))
 	expect(t, "config_gen_test.go", got, []string{
-		`return map[string]string{"token": "a"}`,
-		"want := Config{\n\t\tInterval: 2 * time.Second,\n\t\tToken:    \"a\",\n\t}",
-		`{"token", "required", ""},`,
-		`{"token", "regex", "https://example.com"},`,
-		`{"workers", "type", "1.5"},`,
-		`{"workers", "greater_than", "0"},`,
-		`settings["intervalx"] = "1"`,
-		`"unknown parameter; did you mean \"interval\"?"`,
-		`settings["token"] = "s3cr3t-token"`,
+		"var configParser = sdktest.Parser[Config]{",
+		`Valid: map[string]string{"token": "a"},`,
+		"configParser.Defaults(t, Config{\n\t\tInterval: 2 * time.Second,\n\t\tToken:    \"a\",\n\t})",
+		`{Param: "token", Rule: "required", Value: ""},`,
+		`{Param: "token", Rule: "regex", Value: "https://example.com"},`,
+		`{Param: "workers", Rule: "type", Value: "1.5"},`,
+		`{Param: "workers", Rule: "greater_than", Value: "0"},`,
+		`configParser.Unknown(t, "intervalx", "unknown parameter; did you mean \"interval\"?")`,
+		`{Param: "token", Value: "s3cr3t-token"},`,
 		"func TestParseGlobalConfigAllProblems(t *testing.T) {",
-	}, []string{"t.Skip", "TestParseGlobalConfigSecrets"})
+	}, []string{
+		"Skip:", "TestParseGlobalConfigSecrets",
+		// The checks are sdktest's: no helper in the user's package.
+		"func problems", "func params", "func valid",
+	})
 
 	// A required parameter no value satisfies: the tests that need valid
 	// settings say so and skip, rather than fail on plugctl's account.
 	m := tiny("source")
 	m.Config[0].Secret, m.Config[0].Regex, m.Config[0].Exclusion = false, "^a$", []string{"a"}
 	expect(t, "config_gen_test.go", generated(t, configTestFile, m), []string{
-		`t.Skip("plugctl found no value that required parameter token accepts; the tests that need one are skipped")`,
+		`Skip:  "plugctl found no value that required parameter token accepts; the tests that need one are skipped",`,
 	}, nil)
+}
+
+func TestEventsTestFile(t *testing.T) {
+	for _, kind := range []string{"source", "sink"} {
+		got := generated(t, eventsTestFile, tiny(kind))
+		roundTrip := "sdktest.RoundTrip(t, events[:len(events)-1])"
+		if kind == "sink" {
+			roundTrip = `sdktest.Decode(t, events[:len(events)-1], "DecodeTick", DecodeTick)`
+		}
+		expect(t, "events_gen_test.go ("+kind+")", got, []string{
+			`sdktest.Kinds(t, Spec(), map[string]sdk.Kind{"tick": KindTick})`,
+			"func sampleTickEvents() []TickEvent {",
+			"sdktest.AppendJSON(t, sampleTickEvents())",
+			"sdktest.AppendJSONAllocs(t, sampleTickEvents())",
+			roundTrip,
+			"sdktest.BenchmarkAppendJSON(b, sampleTickEvents()[1])",
+			"sdktest.BenchmarkMarshal(b, sampleTickEvents()[1])",
+		}, []string{`"encoding/json"`, `"bytes"`})
+		// Only the samples are declared beside the tests and benchmarks.
+		for _, line := range strings.Split(got, "\n") {
+			if strings.HasPrefix(line, "func ") && !strings.HasPrefix(line, "func Test") &&
+				!strings.HasPrefix(line, "func Benchmark") && !strings.HasPrefix(line, "func sampleTickEvents") {
+				t.Errorf("events_gen_test.go (%s) declares %s", kind, line)
+			}
+		}
+	}
 }

@@ -43,8 +43,8 @@ func eventKind(g *jen.Group, p *project, index int, e *event) {
 	g.Line()
 	comment(g, "AppendJSON appends e to dst as a JSON object: byte for byte what "+
 		"encoding/json's Marshal writes for it, but without reflection and without allocating "+
-		"beyond growing dst. Where Marshal would fail, AppendJSON writes what its encoders in "+
-		"jsonenc_gen.go document.")
+		"beyond growing dst. Where Marshal would fail (such as on a NaN float, or a time "+
+		"after the year 9999), AppendJSON writes what sdk.AppendJSONFloat and sdk.AppendJSONTime document.")
 	g.Func().Params(jen.Id("e").Op("*").Id(e.typ)).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().BlockFunc(func(g *jen.Group) {
 		if len(e.fields) == 0 {
 			g.Return(jen.Append(jen.Id("dst"), jen.Lit("{}").Op("...")))

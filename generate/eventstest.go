@@ -10,8 +10,9 @@ import (
 
 // eventsTestFile generates events_gen_test.go: for each event kind, tests
 // that AppendJSON writes what encoding/json writes and allocates nothing,
-// and benchmarks of both. The SDK's encoders that AppendJSON calls are
-// tested in the SDK.
+// and benchmarks of both. The checks are sdktest's; the file holds the
+// sample events and the names. The SDK's encoders that AppendJSON calls
+// are tested in the SDK.
 func eventsTestFile(p *project) (File, error) {
 	f := newGoFile(p, "")
 	if len(p.events) > 0 {
@@ -90,21 +91,77 @@ var months = [...]string{1: "January", 2: "February", 12: "December"}
 
 // eventTests declares the sample events, tests and benchmarks of one kind.
 func eventTests(g *jen.Group, p *project, e *event) {
-	samplesFn := "sample" + e.typ + "s"
-	tt := jen.Id("t").Op("*").Qual("testing", "T")
-
+	samplesFn := sampleEvents(g, e)
 	// A kind without fields has one value, its zero value, which is then
 	// also the one benchmarked and read back.
 	fieldless := len(e.fields) == 0
-	bench, roundTrip := jen.Lit(1), jen.Id("events").Index(jen.Op(":").Len(jen.Id("events")).Op("-").Lit(1))
+	bench := jen.Id(samplesFn).Call().Index(jen.Lit(1))
+	if fieldless {
+		bench = jen.Id(samplesFn).Call().Index(jen.Lit(0))
+	}
+
+	// test declares a test (param tt) or benchmark (bb) whose body is the
+	// statements.
+	tt, bb := jen.Id("t").Op("*").Qual("testing", "T"), jen.Id("b").Op("*").Qual("testing", "B")
+	test := func(name, doc string, param *jen.Statement, body ...jen.Code) {
+		g.Line()
+		comment(g, doc)
+		g.Func().Id(name).Params(param.Clone()).Block(body...)
+	}
+	check := func(name string, args ...jen.Code) jen.Code { return jen.Qual(p.sdktest, name).Call(args...) }
+	t := jen.Id("t")
+
+	test("Test"+e.typ+"AppendJSON", fmt.Sprintf("Test%sAppendJSON checks that AppendJSON writes what "+
+		"json.Marshal writes, and that it appends to what dst holds.", e.typ), tt,
+		check("AppendJSON", t, jen.Id(samplesFn).Call()))
+	test("Test"+e.typ+"AppendJSONAllocs", fmt.Sprintf("Test%sAppendJSONAllocs checks that AppendJSON "+
+		"allocates nothing when dst has room.", e.typ), tt,
+		check("AppendJSONAllocs", t, jen.Id(samplesFn).Call()))
+
+	// A round trip shows the JSON reads back as the same event; a sink
+	// reads it with the generated Decode function. The last sample holds
+	// invalid UTF-8, which does not survive one.
+	name, what := "Test"+e.typ+"RoundTrip", "json.Unmarshal"
+	if p.m.Kind == "sink" {
+		name, what = "TestDecode"+e.goName, "Decode"+e.goName
+	}
+	doc := fmt.Sprintf("%s checks that %s reads what AppendJSON writes back as the same event, "+
+		"for the samples that are valid UTF-8.", name, what)
+	var body []jen.Code
+	valid := jen.Id("events")
+	if fieldless {
+		doc = fmt.Sprintf("%s checks that %s reads what AppendJSON writes back as the same event.", name, what)
+		valid = jen.Id(samplesFn).Call()
+	} else {
+		body = append(body, jen.Id("events").Op(":=").Id(samplesFn).Call())
+		valid = valid.Index(jen.Op(":").Len(jen.Id("events")).Op("-").Lit(1))
+	}
+	if p.m.Kind == "sink" {
+		body = append(body, check("Decode", t, valid, jen.Lit(what), jen.Id(what)))
+	} else {
+		body = append(body, check("RoundTrip", t, valid))
+	}
+	test(name, doc, tt, body...)
+
+	test("BenchmarkAppendJSON"+e.goName, fmt.Sprintf("BenchmarkAppendJSON%s measures AppendJSON; "+
+		"compare with BenchmarkMarshal%s.", e.goName, e.goName), bb,
+		check("BenchmarkAppendJSON", jen.Id("b"), bench.Clone()))
+	test("BenchmarkMarshal"+e.goName, fmt.Sprintf("BenchmarkMarshal%s measures encoding/json on the same "+
+		"event as BenchmarkAppendJSON%s.", e.goName, e.goName), bb,
+		check("BenchmarkMarshal", jen.Id("b"), bench.Clone()))
+}
+
+// sampleEvents declares the function returning the sample events of a
+// kind, and returns its name.
+func sampleEvents(g *jen.Group, e *event) string {
+	name := "sample" + e.typ + "s"
 	g.Line()
 	events := []jen.Code{jen.Values()}
-	if fieldless {
-		bench, roundTrip = jen.Lit(0), jen.Id("events")
-		comment(g, fmt.Sprintf("%s returns the one %s value there is: the kind has no fields.", samplesFn, e.typ))
+	if len(e.fields) == 0 {
+		comment(g, fmt.Sprintf("%s returns the one %s value there is: the kind has no fields.", name, e.typ))
 	} else {
 		comment(g, fmt.Sprintf("%s returns %s values to encode: the zero value, then values with escapes, "+
-			"extremes and time zones. Only the last holds invalid UTF-8.", samplesFn, e.typ))
+			"extremes and time zones. Only the last holds invalid UTF-8.", name, e.typ))
 		for i := range samples {
 			var fs fields
 			for _, f := range e.fields {
@@ -113,131 +170,24 @@ func eventTests(g *jen.Group, p *project, e *event) {
 			events = append(events, fs.lines())
 		}
 	}
-	g.Func().Id(samplesFn).Params().Index().Id(e.typ).Block(
+	g.Func().Id(name).Params().Index().Id(e.typ).Block(
 		jen.Return(jen.Index().Id(e.typ).Add(lines(events))),
 	)
-
-	g.Line()
-	comment(g, fmt.Sprintf("Test%sAppendJSON checks that AppendJSON writes what json.Marshal writes, "+
-		"and that it appends to what dst holds.", e.typ))
-	g.Func().Id("Test" + e.typ + "AppendJSON").Params(tt.Clone()).Block(
-		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id(samplesFn).Call()).Block(
-			jen.List(jen.Id("want"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Op("&").Id("e")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Id("t").Dot("Fatalf").Call(jen.Lit("sample %d: json.Marshal: %v"), jen.Id("i"), jen.Err()),
-			),
-			jen.If(jen.Id("got").Op(":=").Id("e").Dot("AppendJSON").Call(jen.Nil()), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("got"), jen.Id("want"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d:\nAppendJSON   %s\njson.Marshal %s"), jen.Id("i"), jen.Id("got"), jen.Id("want")),
-			),
-			jen.If(jen.Id("got").Op(":=").Id("e").Dot("AppendJSON").Call(jen.Index().Byte().Parens(jen.Lit("x"))),
-				jen.String().Parens(jen.Id("got")).Op("!=").Lit("x").Op("+").String().Parens(jen.Id("want"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d: AppendJSON after \"x\" = %s"), jen.Id("i"), jen.Id("got")),
-			),
-		),
-	)
-
-	g.Line()
-	comment(g, fmt.Sprintf("Test%sAppendJSONAllocs checks that AppendJSON allocates nothing when dst "+
-		"has room.", e.typ))
-	g.Func().Id("Test"+e.typ+"AppendJSONAllocs").Params(tt.Clone()).Block(
-		jen.Id("buf").Op(":=").Make(jen.Index().Byte(), jen.Lit(0), jen.Lit(4096)),
-		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id(samplesFn).Call()).Block(
-			jen.If(jen.Id("n").Op(":=").Qual("testing", "AllocsPerRun").Call(jen.Lit(100), jen.Func().Params().Block(
-				jen.Id("buf").Op("=").Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))),
-			)), jen.Id("n").Op("!=").Lit(0)).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d: AppendJSON allocates %v times, want 0"), jen.Id("i"), jen.Id("n")),
-			),
-		),
-	)
-
-	// A round trip shows the JSON reads back as the same event; a sink
-	// reads it with the generated Decode function.
-	decode := func(payload jen.Code) []jen.Code {
-		if p.m.Kind == "sink" {
-			return []jen.Code{jen.List(jen.Id("got"), jen.Err()).Op(":=").Id("Decode" + e.goName).Call(payload)}
-		}
-		return []jen.Code{
-			jen.Var().Id("got").Id(e.typ),
-			jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(payload, jen.Op("&").Id("got")),
-		}
-	}
-	name := "Test" + e.typ + "RoundTrip"
-	what := "json.Unmarshal"
-	if p.m.Kind == "sink" {
-		name, what = "TestDecode"+e.goName, "Decode"+e.goName
-	}
-	doc := fmt.Sprintf("%s checks that %s reads what AppendJSON writes back as the same event, "+
-		"for the samples that are valid UTF-8.", name, what)
-	if fieldless {
-		doc = fmt.Sprintf("%s checks that %s reads what AppendJSON writes back as the same event.", name, what)
-	}
-	g.Line()
-	comment(g, doc)
-	g.Func().Id(name).Params(tt.Clone()).Block(
-		jen.Id("events").Op(":=").Id(samplesFn).Call(),
-		jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Add(roundTrip)).BlockFunc(func(g *jen.Group) {
-			g.Id("payload").Op(":=").Id("e").Dot("AppendJSON").Call(jen.Nil())
-			for _, c := range decode(jen.Id("payload")) {
-				g.Add(c)
-			}
-			g.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Id("t").Dot("Fatalf").Call(jen.Lit("sample %d: "+what+"(%s): %v"), jen.Id("i"), jen.Id("payload"), jen.Err()),
-			)
-			g.If(jen.Id("again").Op(":=").Id("got").Dot("AppendJSON").Call(jen.Nil()), jen.Op("!").Qual("bytes", "Equal").Call(jen.Id("again"), jen.Id("payload"))).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("sample %d: read back as %s, want %s"), jen.Id("i"), jen.Id("again"), jen.Id("payload")),
-			)
-		}),
-	)
-
-	bb := jen.Id("b").Op("*").Qual("testing", "B")
-	g.Line()
-	comment(g, fmt.Sprintf("BenchmarkAppendJSON%s measures AppendJSON; compare with BenchmarkMarshal%s.", e.goName, e.goName))
-	g.Func().Id("BenchmarkAppendJSON"+e.goName).Params(bb.Clone()).Block(
-		jen.Id("e").Op(":=").Id(samplesFn).Call().Index(bench.Clone()),
-		jen.Id("buf").Op(":=").Make(jen.Index().Byte(), jen.Lit(0), jen.Lit(4096)),
-		jen.Id("b").Dot("ReportAllocs").Call(),
-		jen.For(jen.Range().Id("b").Dot("N")).Block(
-			jen.Id("buf").Op("=").Id("e").Dot("AppendJSON").Call(jen.Id("buf").Index(jen.Op(":").Lit(0))),
-		),
-		jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Len(jen.Id("buf")))),
-	)
-
-	g.Line()
-	comment(g, fmt.Sprintf("BenchmarkMarshal%s measures encoding/json on the same event as BenchmarkAppendJSON%s.", e.goName, e.goName))
-	g.Func().Id("BenchmarkMarshal"+e.goName).Params(bb.Clone()).Block(
-		jen.Id("e").Op(":=").Id(samplesFn).Call().Index(bench.Clone()),
-		jen.Var().Id("out").Index().Byte(),
-		jen.Id("b").Dot("ReportAllocs").Call(),
-		jen.For(jen.Range().Id("b").Dot("N")).Block(
-			jen.Var().Err().Error(),
-			jen.If(jen.List(jen.Id("out"), jen.Err()).Op("=").Qual("encoding/json", "Marshal").Call(jen.Op("&").Id("e")), jen.Err().Op("!=").Nil()).Block(
-				jen.Id("b").Dot("Fatal").Call(jen.Err()),
-			),
-		),
-		jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Len(jen.Id("out")))),
-	)
+	return name
 }
 
 // kindsTest declares the test that each Kind constant indexes its own kind
 // in the specification's kind table.
 func kindsTest(g *jen.Group, p *project) {
-	kinds := make([]jen.Code, len(p.events))
-	for i, e := range p.events {
-		kinds[i] = jen.Values(jen.Id(e.kind), jen.Lit(e.Name))
+	kinds := jen.Dict{}
+	for _, e := range p.events {
+		kinds[jen.Lit(e.Name)] = jen.Id(e.kind)
 	}
 	g.Line()
 	comment(g, "TestKinds checks that each Kind constant is the index of its kind in Spec().Events, "+
 		"the kind table the host receives.")
 	g.Func().Id("TestKinds").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.Id("events").Op(":=").Id("Spec").Call().Dot("Events"),
-		jen.For(jen.List(jen.Id("_"), jen.Id("k")).Op(":=").Range().Index().Struct(
-			jen.Id("kind").Qual(p.sdk, "Kind"),
-			jen.Id("name").String(),
-		).Add(lines(kinds))).Block(
-			jen.If(jen.Int().Call(jen.Id("k").Dot("kind")).Op(">=").Len(jen.Id("events")).Op("||").
-				Id("events").Index(jen.Id("k").Dot("kind")).Dot("Name").Op("!=").Id("k").Dot("name")).Block(
-				jen.Id("t").Dot("Errorf").Call(jen.Lit("kind %d is not %q in Spec().Events"), jen.Id("k").Dot("kind"), jen.Id("k").Dot("name")),
-			),
-		),
+		jen.Qual(p.sdktest, "Kinds").Call(jen.Id("t"), jen.Id("Spec").Call(),
+			jen.Map(jen.String()).Qual(p.sdk, "Kind").Values(kinds)),
 	)
 }

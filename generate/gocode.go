@@ -27,6 +27,7 @@ func newGoFile(p *project, fileDoc string) *jen.File {
 	// A comment starting with "//" is written as it is, blank line included.
 	f.HeaderComment(header)
 	f.ImportName(p.sdk, "sdk")
+	f.ImportName(p.sdktest, "sdktest")
 	f.ImportName(p.wire, "wire")
 	// Formatting happens in renderGo, where a failure can name the file.
 	f.NoFormat = true

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dave/jennifer/jen"
+	"github.com/plugctl/plugctl/manifest"
 )
 
 // mainFile generates main.go, which hands the plugin to sdk.Main:
@@ -39,6 +40,18 @@ func mainFile(p *project) (File, error) {
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Id(ctor).Call(jen.Id("cfg"), jen.Id("o"))),
 	)
+	if p.m.Shape == manifest.ShapeCallback {
+		// The SDK answers OPEN once run first emits or returns, so a
+		// configuration error returned here still refuses the OPEN.
+		ctor = "run"
+		open = jen.Id("Run").Op(":").Func().Params(
+			jen.Id("o").Add(sdkQual("Open")), jen.Id("sink").Add(sdkQual("EventSink")), jen.Id("s").Op("*").Add(sdkQual("Session")),
+		).Error().Block(
+			jen.List(jen.Id("cfg"), jen.Err()).Op(":=").Id("ParseConfig").Call(jen.Id("o").Dot("Settings")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Return(jen.Id(ctor).Call(jen.Id("cfg"), jen.Id("o"), jen.Id("sink"), jen.Id("s"))),
+		)
+	}
 	setup := jen.Id("Setup").Op(":").Func().Params(jen.Id("settings").Map(jen.String()).String()).Error().Block(
 		jen.List(jen.Id("g"), jen.Err()).Op(":=").Id("ParseGlobalConfig").Call(jen.Id("settings")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),

@@ -1,27 +1,30 @@
 package generate
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 )
 
-// wireImport is the wire package's import path, quoted as the sdk
-// package's import declaration has it.
-const wireImport = `"github.com/plugctl/plugctl/wire"`
+// CopiedPackages are the directories of plugctl's packages that every
+// project gets a copy of, in internal/ under the same path, so that it
+// builds with the standard library alone: the SDK, its checks for the
+// generated tests, and the wire protocol.
+var CopiedPackages = []string{"sdk", "sdk/sdktest", "wire"}
 
-// packageFiles copies the sources of the sdk and wire packages, held in the
-// directories of those names in src, into internal/sdk and internal/wire,
-// so that the project builds with the standard library alone. Each copy is
-// the original with the header line and a blank line in front, and in the
-// sdk's, the import of the wire package turned into one of the project's
-// copy; nothing else changes: a test compares them byte for byte.
+// packageFiles copies the sources of CopiedPackages, held in directories
+// of those paths in src, into the project's internal/. Each copy is the
+// original with the header line and a blank line in front, and the imports
+// of the copied packages turned into imports of the project's copies;
+// nothing else changes: a test compares them byte for byte.
 func packageFiles(src fs.FS, p *project) ([]File, error) {
-	projectWire := []byte(`"` + p.wire + `"`)
+	imports := strings.NewReplacer(
+		`"github.com/plugctl/plugctl/sdk"`, `"`+p.sdk+`"`,
+		`"github.com/plugctl/plugctl/wire"`, `"`+p.wire+`"`,
+	)
 	var files []File
-	for _, dir := range []string{"sdk", "wire"} {
+	for _, dir := range CopiedPackages {
 		names, err := fs.Glob(src, dir+"/*.go")
 		if err != nil {
 			return nil, fmt.Errorf("%s sources: %w", dir, err)
@@ -35,12 +38,8 @@ func packageFiles(src fs.FS, p *project) ([]File, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s sources: %w", dir, err)
 			}
-			if dir == "sdk" {
-				orig = bytes.ReplaceAll(orig, []byte(wireImport), projectWire)
-			}
-			data := make([]byte, 0, len(Header)+2+len(orig))
-			data = append(append(data, Header+"\n\n"...), orig...)
-			files = append(files, File{Path: path.Join("internal", name), Data: data, Owner: Plugctl})
+			data := Header + "\n\n" + imports.Replace(string(orig))
+			files = append(files, File{Path: path.Join("internal", name), Data: []byte(data), Owner: Plugctl})
 		}
 		if len(files) == copied {
 			return nil, fmt.Errorf("%s sources: no .go file found", dir)

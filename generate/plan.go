@@ -42,10 +42,10 @@ type File struct {
 }
 
 // Plan returns every file of the project that m describes, sorted by path.
-// src holds the sources of the sdk and wire packages in directories of
-// those names; they are copied into the project. generator is the version
-// of plugctl that plans it (such as v1.2.3, or (devel) for a build from
-// source), which the project's CI workflow installs. Plan is pure: the same
+// src holds the sources of CopiedPackages in directories of those paths;
+// they are copied into the project. generator is the version of plugctl
+// that plans it (such as v1.2.3, or (devel) for a build from source),
+// which the project's CI workflow installs. Plan is pure: the same
 // manifest, sources and generator give the same files, byte for byte, and
 // nothing is read or written elsewhere.
 func Plan(m *manifest.Manifest, src fs.FS, generator string) ([]File, error) {

@@ -22,8 +22,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // testGenerator is the plugctl version the test projects are planned by.
 const testGenerator = "v0.9.0"
 
-// packageSources holds the sdk and wire packages' sources in their
-// directories, as the CLI embeds them.
+// packageSources holds the copied packages' sources in their directories,
+// as the CLI embeds them.
 var packageSources = os.DirFS("..")
 
 // cases are the manifests whose projects are compared with golden files
@@ -33,6 +33,7 @@ var cases = []struct {
 	load func(t testing.TB) *manifest.Manifest
 }{
 	{"starter-source", func(t testing.TB) *manifest.Manifest { return starter(t, "source") }},
+	{"starter-callback", func(t testing.TB) *manifest.Manifest { return starter(t, "source", manifest.ShapeCallback) }},
 	{"starter-sink", func(t testing.TB) *manifest.Manifest { return starter(t, "sink") }},
 	{"big", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/big.toml") }},
 	{"forms", func(t testing.TB) *manifest.Manifest { return load(t, "testdata/forms.toml") }},
@@ -42,10 +43,11 @@ var cases = []struct {
 	}},
 }
 
-// starter is the manifest plugctl new writes for a plugin called acme.
-func starter(t testing.TB, kind string) *manifest.Manifest {
+// starter is the manifest plugctl new writes for a plugin called acme, of
+// the kind and the optional shape.
+func starter(t testing.TB, kind string, shape ...string) *manifest.Manifest {
 	t.Helper()
-	data, err := StarterManifest("acme", kind, "")
+	data, err := StarterManifest(Starter{Name: "acme", Kind: kind, Shape: strings.Join(shape, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +76,8 @@ func plan(t testing.TB, m *manifest.Manifest) []File {
 	return files
 }
 
-// isCopy reports whether a planned file is a copy of the sdk or wire
-// package, which changes with the package and is checked against it
+// isCopy reports whether a planned file is a copy of the sdk, sdktest or
+// wire package, which changes with the package and is checked against it
 // instead of a golden file.
 func isCopy(f File) bool {
 	return strings.HasPrefix(f.Path, "internal/sdk/") || strings.HasPrefix(f.Path, "internal/wire/")
@@ -204,10 +206,10 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
-// TestPackageCopy checks that every source of the sdk and wire packages,
-// and nothing else, is copied into internal/sdk and internal/wire
-// unchanged but for the header and a blank line, and in the sdk's copy the
-// wire package's import path, which becomes the project's copy's.
+// TestPackageCopy checks that every source of the copied packages, and
+// nothing else, is copied into internal/ unchanged but for the header and a
+// blank line, and the imports of the sdk and wire packages, which become
+// the project's copies'.
 func TestPackageCopy(t *testing.T) {
 	files := plan(t, starter(t, "source"))
 	copies := map[string][]byte{}
@@ -219,8 +221,11 @@ func TestPackageCopy(t *testing.T) {
 			copies[strings.TrimPrefix(f.Path, "internal/")] = f.Data
 		}
 	}
+	imports := strings.NewReplacer(
+		`"github.com/plugctl/plugctl/sdk"`, `"example.com/acme/internal/sdk"`,
+		`"github.com/plugctl/plugctl/wire"`, `"example.com/acme/internal/wire"`)
 	n := 0
-	for _, dir := range []string{"sdk", "wire"} {
+	for _, dir := range []string{"sdk", "sdk/sdktest", "wire"} {
 		names, err := fs.Glob(packageSources, dir+"/*.go")
 		if err != nil {
 			t.Fatal(err)
@@ -237,12 +242,9 @@ func TestPackageCopy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Header + "\n\n" + string(orig)
-			if dir == "sdk" {
-				want = strings.ReplaceAll(want, `"github.com/plugctl/plugctl/wire"`, `"example.com/acme/internal/wire"`)
-			}
+			want := Header + "\n\n" + imports.Replace(string(orig))
 			if got := copies[name]; string(got) != want {
-				t.Errorf("internal/%s is not %s with the header in front and the wire import the project's", name, name)
+				t.Errorf("internal/%s is not %s with the header in front and the imports the project's", name, name)
 			}
 			if strings.Contains(string(copies[name]), "github.com/plugctl/plugctl") {
 				t.Errorf("internal/%s still refers to github.com/plugctl/plugctl", name)
@@ -250,7 +252,7 @@ func TestPackageCopy(t *testing.T) {
 		}
 	}
 	if n == 0 || len(copies) != n {
-		t.Errorf("copied %d files, want the %d sources of sdk and wire", len(copies), n)
+		t.Errorf("copied %d files, want the %d sources of sdk, sdk/sdktest and wire", len(copies), n)
 	}
 }
 

@@ -12,13 +12,14 @@ import (
 // project is a manifest with everything generation derives from it once:
 // Go names, sorted lists, parsed bounds. Every artifact is built from it.
 type project struct {
-	m      *manifest.Manifest
-	module string // the generated project's module path
-	sdk    string // import path of its copy of the SDK
-	wire   string // import path of its copy of the wire package
-	config []*param
-	global []*param
-	events []*event // in kind-table order: index i is sdk.Kind(i)
+	m       *manifest.Manifest
+	module  string // the generated project's module path
+	sdk     string // import path of its copy of the SDK
+	sdktest string // import path of its copy of the SDK's test checks
+	wire    string // import path of its copy of the wire package
+	config  []*param
+	global  []*param
+	events  []*event // in kind-table order: index i is sdk.Kind(i)
 
 	generator string // the plugctl version generating the project
 }
@@ -45,6 +46,7 @@ type field struct {
 func newProject(m *manifest.Manifest) (*project, error) {
 	p := &project{m: m, module: m.ModulePath()}
 	p.sdk = p.module + "/internal/sdk"
+	p.sdktest = p.sdk + "/sdktest"
 	p.wire = p.module + "/internal/wire"
 	if m.Kind != "source" && m.Kind != "sink" {
 		return nil, fmt.Errorf("kind %q: want source or sink", m.Kind)

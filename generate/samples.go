@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plugctl/plugctl/internal/regexsample"
 	"github.com/plugctl/plugctl/manifest"
 	"github.com/plugctl/plugctl/wire"
 )
@@ -133,7 +134,7 @@ func (p *param) candidates() []string {
 				cs = append(cs, p.format(p.step(v, 1)), p.format(p.step(v, -1)))
 			}
 		case wire.ValidationRegex:
-			if s, ok := sampleMatch(r.Regexp); ok {
+			if s, ok := regexsample.Match(r.Regexp); ok {
 				cs = append(cs, s)
 			}
 		}

@@ -15,6 +15,7 @@ type skeletonData struct {
 	Path      bool           // the manifest has a string parameter "path"
 	SyncEvery bool           // the manifest has a duration parameter "sync_every"
 	LogLevel  bool           // the manifest has a global string parameter "log.level"
+	Workers   bool           // the manifest has an int parameter "workers"
 	Kind      string         // "source" or "sink"
 	Event     *skeletonEvent // the first event kind; nil when there is none
 }
@@ -23,7 +24,9 @@ type skeletonData struct {
 type skeletonEvent struct {
 	Name   string
 	Type   string
-	Add    string
+	Add    string       // the generated function that adds one to a batch
+	Emit   string       // the generated function that emits one through an EventSink
+	Count  bool         // the callback example counts its events: a field or the debug log shows the count
 	Fields []fieldValue // the fields the example fills in
 }
 
@@ -40,19 +43,35 @@ func skeletonFile(p *project) (File, error) {
 		Path:      hasParam(p.config, "path", manifest.TypeString),
 		SyncEvery: hasParam(p.config, "sync_every", manifest.TypeDuration),
 		LogLevel:  hasParam(p.global, "log.level", manifest.TypeString),
+		Workers:   hasParam(p.config, "workers", manifest.TypeInt),
 		Kind:      p.m.Kind,
+	}
+	tmpl := p.skeleton() + ".tmpl"
+	// The polled example keeps its position and configuration in s and
+	// reads the clock once per batch; the callback one counts its events
+	// in seq and has cfg at hand.
+	x := exampleExprs{seq: "int64(s.position + 1)", now: "now"}
+	cfg := "s.cfg"
+	if p.m.Shape == manifest.ShapeCallback {
+		tmpl, cfg = "source_callback.go.tmpl", "cfg"
+		x = exampleExprs{seq: "n", now: "time.Now()"}
 	}
 	if len(p.events) > 0 {
 		e := p.events[0]
-		d.Event = &skeletonEvent{Name: e.Name, Type: e.typ, Add: "Add" + e.goName}
+		d.Event = &skeletonEvent{Name: e.Name, Type: e.typ, Add: "Add" + e.goName, Emit: "Emit" + e.goName}
+		if hasParam(p.config, "note", manifest.TypeString) {
+			x.note = cfg + ".Note"
+		}
 		for _, f := range e.fields {
-			if v := exampleValue(f, hasParam(p.config, "note", manifest.TypeString)); v != "" {
+			if v := exampleValue(f, x); v != "" {
 				d.Event.Fields = append(d.Event.Fields, fieldValue{f.goName, v})
+				d.Event.Count = d.Event.Count || v == x.seq
 			}
 		}
+		d.Event.Count = d.Event.Count || d.LogLevel
 	}
 	path := p.skeleton()
-	b, err := render(path, p.skeleton()+".tmpl", User, d)
+	b, err := render(path, tmpl, User, d)
 	if err != nil {
 		return File{}, err
 	}
@@ -62,19 +81,23 @@ func skeletonFile(p *project) (File, error) {
 	return b, nil
 }
 
+// exampleExprs are the Go expressions the example source's template has
+// for a seq field, the note parameter (empty: there is none) and the time.
+type exampleExprs struct{ seq, note, now string }
+
 // exampleValue is what the example source puts in a field: something
-// plausible for the starter's fields (the note parameter, when hasNote, for
-// a note), the current time for any time, and nothing for the rest.
-func exampleValue(f *field, hasNote bool) string {
+// plausible for the starter's fields, the current time for any time, and
+// nothing for the rest.
+func exampleValue(f *field, x exampleExprs) string {
 	switch {
 	case f.Type == manifest.FieldTime:
-		return "now"
+		return x.now
 	case f.Name == "seq" && f.Type == manifest.FieldInt:
-		return "int64(s.position + 1)"
+		return x.seq
 	case f.Name == "alive" && f.Type == manifest.FieldBool:
 		return "true"
-	case f.Name == "note" && f.Type == manifest.FieldString && hasNote:
-		return "s.cfg.Note"
+	case f.Name == "note" && f.Type == manifest.FieldString && x.note != "":
+		return x.note
 	case f.Name == "note" && f.Type == manifest.FieldString:
 		return fmt.Sprintf("%q", "hello")
 	}

@@ -15,7 +15,7 @@ import (
 func TestStarterManifest(t *testing.T) {
 	for _, kind := range []string{"source", "sink"} {
 		t.Run(kind, func(t *testing.T) {
-			data, err := StarterManifest("acme", kind, "")
+			data, err := StarterManifest(Starter{Name: "acme", Kind: kind})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestStarterManifest(t *testing.T) {
 			}
 		})
 	}
-	if _, err := StarterManifest("acme", "sink", "example.org/team/acme"); err != nil {
+	if _, err := StarterManifest(Starter{Name: "acme", Kind: "sink", Module: "example.org/team/acme"}); err != nil {
 		t.Errorf("module given: %v", err)
 	}
 	for _, c := range []struct{ name, kind, module, want string }{
@@ -68,7 +68,7 @@ func TestStarterManifest(t *testing.T) {
 		{"Acme", "source", "", "not a valid plugin name"},
 		{"acme", "source", "not a module", "not a Go module path"},
 	} {
-		if _, err := StarterManifest(c.name, c.kind, c.module); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := StarterManifest(Starter{Name: c.name, Kind: c.kind, Module: c.module}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("StarterManifest(%q, %q, %q): %v, want an error with %q", c.name, c.kind, c.module, err, c.want)
 		}
 	}

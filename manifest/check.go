@@ -13,10 +13,11 @@ import (
 // The keys, kinds and types valid at each place of a manifest, in the order
 // the reference lists them; suggestions for typos are drawn from them.
 var (
-	topKeys    = []string{"name", "kind", "version", "summary", "description", "author", "module", "config", "global", "events"}
-	paramKeys  = []string{"type", "description", "required", "secret", "default", "greater_than", "less_than", "regex", "inclusion", "exclusion"}
+	topKeys    = []string{"name", "kind", "shape", "version", "summary", "description", "author", "module", "config", "global", "events"}
+	paramKeys  = []string{"type", "description", "required", "secret", "default", "example", "greater_than", "less_than", "regex", "inclusion", "exclusion"}
 	eventKeys  = []string{"description", "fields"}
 	kinds      = []string{"source", "sink"}
+	shapes     = []string{ShapePolled, ShapeCallback}
 	paramTypes = []string{TypeString, TypeInt, TypeFloat, TypeBool, TypeDuration, TypeStrings}
 	fieldTypes = []string{FieldString, FieldInt, FieldFloat, FieldBool, FieldTime, FieldDuration, FieldBytes, FieldStrings}
 )
@@ -62,6 +63,18 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 	if m.Kind != "" && !slices.Contains(kinds, m.Kind) {
 		c.errorf([]string{"kind"}, oneOf(m.Kind, kinds), "%q is not a plugin kind", m.Kind)
 	}
+	var ok bool
+	if m.Shape, ok = c.str(nil, raw, "shape"); ok {
+		switch {
+		case m.Kind == "sink":
+			c.errorf([]string{"shape"}, "remove it: a sink has one shape, Write", "shape is for sources")
+		case !slices.Contains(shapes, m.Shape):
+			c.errorf([]string{"shape"}, oneOf(m.Shape, shapes), "%q is not a source shape", m.Shape)
+		}
+	}
+	if m.Kind == "source" && m.Shape == "" {
+		m.Shape = ShapePolled
+	}
 	m.Version = c.required(raw, "version", `write version = "0.1.0"`)
 	if m.Version != "" && !semverRE.MatchString(m.Version) {
 		hint := `write MAJOR.MINOR.PATCH such as "0.1.0", optionally followed by -prerelease and +build`
@@ -76,7 +89,6 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 	}
 	m.Description, _ = c.str(nil, raw, "description")
 	m.Author, _ = c.str(nil, raw, "author")
-	var ok bool
 	if m.Module, ok = c.str(nil, raw, "module"); ok && !validModule(m.Module) {
 		c.errorf([]string{"module"}, `write a path that starts with a domain, such as "example.com/acme"`,
 			"%q is not a Go module path", m.Module)

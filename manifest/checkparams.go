@@ -73,7 +73,7 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 		if p.Type != TypeString && p.Type != TypeStrings {
 			c.errorf(at("secret"), "remove secret = true", "secret applies to string and strings parameters, not %s", p.Type)
 		}
-		for _, k := range []string{"default", "inclusion", "exclusion"} {
+		for _, k := range []string{"default", "example", "inclusion", "exclusion"} {
 			if _, ok := t[k]; ok {
 				c.errorf(at(k), "remove it: plugin.toml and the generated code are readable by anyone with the plugin",
 					"a secret parameter cannot have %s", k)
@@ -113,32 +113,41 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 	}
 	p.Inclusion, p.Exclusion = canonical(inclusion), canonical(exclusion)
 
-	v, ok := t["default"]
-	if !ok || p.Secret {
-		return
-	}
-	if p.Required {
-		c.errorf(at("default"), "remove required = true (a parameter with a default is never missing) or remove the default",
-			"a required parameter cannot have a default")
-	}
-	items, ok := c.defaultValue(at("default"), p.Type, v)
-	if !ok {
-		return
-	}
-	p.HasDefault = true
-	p.Default = strings.Join(canonical(items), ",")
-	// The default is checked like any value the plugin will be given, with
-	// the rules the plugin checks values with, so that a plugin configured
-	// with nothing starts. A pattern that does not compile is left out: it
-	// is reported already.
 	checked := wire.Param{Type: p.Type, Validations: p.validations()}
 	if re == nil {
+		// A pattern that does not compile is reported already; values are
+		// checked against the other rules.
 		checked.Validations = slices.DeleteFunc(checked.Validations, func(v wire.Validation) bool { return v.Type == wire.ValidationRegex })
+	}
+	if p.Secret {
+		return
 	}
 	rules, err := wire.ParseRules(checked)
 	if err != nil {
-		return
+		rules.List = nil // reported already: the values' types are still checked
 	}
+	if v, ok := t["default"]; ok {
+		if p.Required {
+			c.errorf(at("default"), "remove required = true (a parameter with a default is never missing) or remove the default",
+				"a required parameter cannot have a default")
+		}
+		p.HasDefault, p.Default = c.ruledValue(at("default"), p, &rules, v)
+	}
+	if v, ok := t["example"]; ok {
+		p.HasExample, p.Example = c.ruledValue(at("example"), p, &rules, v)
+	}
+}
+
+// ruledValue checks the value v of p's default or example, at key, like
+// any value the plugin will be given: of p's type, and passing p's rules
+// as the plugin checks them, so that a plugin configured with it starts.
+// It returns the value in canonical form, and whether it is one.
+func (c *checker) ruledValue(key []string, p *Param, rules *wire.Rules, v any) (bool, string) {
+	items, ok := c.defaultValue(key, p.Type, v)
+	if !ok {
+		return false, ""
+	}
+	what := key[len(key)-1]
 	for _, d := range items {
 		broken := map[wire.ValidationType]bool{}
 		for _, r := range rules.List {
@@ -146,19 +155,20 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 		}
 		switch {
 		case broken[wire.ValidationGreaterThan]:
-			c.errorf(at("default"), "greater_than is exclusive: change the default or the bound",
-				"%s is not greater than %s (greater_than)", d.show(), gt.s)
+			c.errorf(key, "greater_than is exclusive: change the "+what+" or the bound",
+				"%s is not greater than %s (greater_than)", d.show(), p.GreaterThan)
 		case broken[wire.ValidationLessThan]:
-			c.errorf(at("default"), "less_than is exclusive: change the default or the bound",
-				"%s is not less than %s (less_than)", d.show(), lt.s)
+			c.errorf(key, "less_than is exclusive: change the "+what+" or the bound",
+				"%s is not less than %s (less_than)", d.show(), p.LessThan)
 		case broken[wire.ValidationRegex]:
-			c.errorf(at("default"), "change the default or the regex", "%s does not match regex %q", d.show(), p.Regex)
+			c.errorf(key, "change the "+what+" or the regex", "%s does not match regex %q", d.show(), p.Regex)
 		case broken[wire.ValidationInclusion]:
-			c.errorf(at("default"), "use one of the values listed in inclusion", "%s is not in inclusion", d.show())
+			c.errorf(key, "use one of the values listed in inclusion", "%s is not in inclusion", d.show())
 		case broken[wire.ValidationExclusion]:
-			c.errorf(at("default"), "use a value not listed in exclusion", "%s is in exclusion", d.show())
+			c.errorf(key, "use a value not listed in exclusion", "%s is in exclusion", d.show())
 		}
 	}
+	return true, strings.Join(canonical(items), ",")
 }
 
 // bound returns greater_than or less_than of a parameter of type typ.
@@ -218,7 +228,8 @@ var listExample = map[string]string{
 	TypeStrings:  `["debug", "info"]`,
 }
 
-// defaultValue returns a default's values: one, or a strings list's items.
+// defaultValue returns a default's or example's values: one, or a strings
+// list's items.
 func (c *checker) defaultValue(key []string, typ string, v any) ([]value, bool) {
 	if typ != TypeStrings {
 		val, ok := c.value(key, typ, v)

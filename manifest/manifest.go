@@ -19,6 +19,7 @@ type Manifest struct {
 	Path        string // the file it was loaded from, for messages
 	Name        string // lowercase letters, digits and '-', starting with a letter
 	Kind        string // "source" or "sink"
+	Shape       string // a source's: ShapePolled (the default) or ShapeCallback; empty for a sink
 	Version     string // semver, without a leading "v"
 	Summary     string // one line
 	Description string // optional, may span lines
@@ -29,6 +30,13 @@ type Manifest struct {
 	Global []Param     // process-wide parameters ([global.*])
 	Events []EventKind // [events.*]
 }
+
+// The shapes of a source, the values of shape: how its code hands events
+// to the SDK.
+const (
+	ShapePolled   = "polled"   // the SDK calls NextBatch in a loop (sdk.Plugin.Source)
+	ShapeCallback = "callback" // the plugin's run emits from its own goroutines (sdk.Plugin.Run)
+)
 
 // Parameter types, the values of a parameter's type key: those of the
 // wire protocol, whose rules (wire.ParseValue, wire.ParseRules) every
@@ -58,6 +66,11 @@ type Param struct {
 	// absent, since "" and "0" are values in their own right.
 	HasDefault bool
 	Default    string
+	// Example is a value to try the plugin with: plugctl test, run and
+	// bench set it when the user gives the parameter no value. The plugin
+	// itself never sees it otherwise.
+	HasExample bool
+	Example    string
 
 	HasGreaterThan bool
 	GreaterThan    string

@@ -23,6 +23,7 @@ func TestLoadFullExample(t *testing.T) {
 		Path:        path,
 		Name:        "acme",
 		Kind:        "source",
+		Shape:       "polled",
 		Version:     "0.1.0",
 		Summary:     "One line.",
 		Description: "Longer.",
@@ -30,17 +31,17 @@ func TestLoadFullExample(t *testing.T) {
 		Module:      "example.com/acme",
 		Config: []manifest.Param{
 			{Name: "interval", Type: "duration", HasDefault: true, Default: "10s",
-				HasGreaterThan: true, GreaterThan: "0s", HasLessThan: true, LessThan: "1h", Line: 15},
+				HasGreaterThan: true, GreaterThan: "0s", HasLessThan: true, LessThan: "1h", Line: 16},
 			{Name: "level", Type: "string", HasDefault: true, Default: "info",
-				Inclusion: []string{"debug", "info", "warn"}, Line: 21},
+				Inclusion: []string{"debug", "info", "warn"}, Line: 22},
 			{Name: "url", Type: "string", Description: "Endpoint to poll.", Required: true,
-				Regex: "^https?://", Line: 9},
+				HasExample: true, Example: "https://api.acme.test", Regex: "^https?://", Line: 9},
 		},
 		Global: []manifest.Param{
-			{Name: "workers", Type: "int", HasDefault: true, Default: "4", HasGreaterThan: true, GreaterThan: "0", Line: 26},
+			{Name: "workers", Type: "int", HasDefault: true, Default: "4", HasGreaterThan: true, GreaterThan: "0", Line: 27},
 		},
 		Events: []manifest.EventKind{{
-			Name: "tick", Description: "A tick.", Line: 31,
+			Name: "tick", Description: "A tick.", Line: 32,
 			Fields: []manifest.Field{{"seq", "int"}, {"alive", "bool"}, {"note", "string"}, {"at", "time"}},
 		}},
 	}
@@ -96,6 +97,10 @@ func TestErrors(t *testing.T) {
 			`4:1: summary: must not be empty (write summary = "What the plugin does, in one line.")`}},
 		{"not semver", strings.Replace(head, `"0.1.0"`, `"1.0"`, 1), []string{
 			`3:1: version: "1.0" is not a semantic version (write MAJOR.MINOR.PATCH such as "0.1.0", optionally followed by -prerelease and +build)`}},
+		{"shape misspelt", head + "shape = \"callbak\"\n", []string{
+			`7:1: shape: "callbak" is not a source shape (did you mean "callback"?)`}},
+		{"shape of a sink", strings.Replace(head, `"source"`, `"sink"`, 1) + "shape = \"callback\"\n", []string{
+			`7:1: shape: shape is for sources (remove it: a sink has one shape, Write)`}},
 		{"kind far from both", strings.Replace(head, `"source"`, `"filter"`, 1), []string{
 			`2:1: kind: "filter" is not a plugin kind (use one of source, sink)`}},
 		{"summary of two lines", strings.Replace(head, `"One line."`, `"One line.\nTwo."`, 1), []string{
@@ -106,7 +111,7 @@ func TestErrors(t *testing.T) {
 			`7:1: module: "acme" is not a Go module path (write a path that starts with a domain, such as "example.com/acme")`}},
 		{"unknown top-level keys", head + "summry = \"x\"\nzzz = 1\n[confg.url]\ntype = \"string\"\n", []string{
 			`7:1: summry: unknown key (did you mean "summary"?)`,
-			`8:1: zzz: unknown key (use one of name, kind, version, summary, description, author, module, config, global, events)`,
+			`8:1: zzz: unknown key (use one of name, kind, shape, version, summary, description, author, module, config, global, events)`,
 			`9:2: confg: unknown key (did you mean "config"?)`}},
 
 		// Parameters.
@@ -186,6 +191,14 @@ func TestErrors(t *testing.T) {
 			`10:1: config.token.default: a secret parameter cannot have default (remove it: plugin.toml and the generated code are readable by anyone with the plugin)`,
 			`11:1: config.token.inclusion: a secret parameter cannot have inclusion (remove it: plugin.toml and the generated code are readable by anyone with the plugin)`,
 			`14:1: config.pin.secret: secret applies to string and strings parameters, not int (remove secret = true)`}},
+		{"examples", head + "[config.url]\ntype = \"string\"\nrequired = true\nregex = '^https://'\nexample = \"http://x\"\n" +
+			"[config.n]\ntype = \"int\"\nexample = \"4\"\n[config.tags]\ntype = \"strings\"\ninclusion = [\"a\", \"b\"]\nexample = [\"a\", \"c\"]\n" +
+			"[config.wait]\ntype = \"duration\"\ndefault = \"1s\"\nless_than = \"1m\"\nexample = \"1m\"\n[config.token]\ntype = \"string\"\nsecret = true\nexample = \"hunter2\"\n", []string{
+			`11:1: config.url.example: "http://x" does not match regex "^https://" (change the example or the regex)`,
+			`14:1: config.n.example: want an int, found a string ("4") (write a whole number without quotes, such as 4)`,
+			`18:1: config.tags.example: "c" is not in inclusion (use one of the values listed in inclusion)`,
+			`23:1: config.wait.example: "1m" is not less than 1m (less_than) (less_than is exclusive: change the example or the bound)`,
+			`27:1: config.token.example: a secret parameter cannot have example (remove it: plugin.toml and the generated code are readable by anyone with the plugin)`}},
 		{"flags of the wrong type", head + "[config.url]\ntype = \"string\"\nrequired = \"yes\"\n", []string{
 			`9:1: config.url.required: want a bool, found a string ("yes") (write true or false, without quotes)`}},
 		{"Go name collisions", head + "[config.\"auth.token\"]\ntype = \"string\"\n[global.auth_token]\ntype = \"string\"\n" +

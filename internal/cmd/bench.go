@@ -34,7 +34,9 @@ func benchCommand(b Build) *cli.Command {
 			"it, opens --instances instances, warms up for a third of the round\n" +
 			"(100 ms to 2 s), then measures a window of steady state. Every figure is\n" +
 			"printed as min, median and max over the rounds: results vary from run\n" +
-			"to run on a shared machine, so one figure would mislead.\n\n" +
+			"to run on a shared machine, so one figure would mislead. A parameter\n" +
+			"you give no value (--set, --config, --global) takes its example from\n" +
+			"DIR/plugin.toml when it has one, as in plugctl test.\n\n" +
 			"A source sends as fast as it does; bench reports events/s and MB/s of\n" +
 			"payload, the time from launch to its first event, emit → host latency\n" +
 			"p50/p99/p99.9, batches/s and mean batch size. Emit → host latency is the\n" +
@@ -143,6 +145,9 @@ func runBench(c *cli.Context, b Build) error {
 		dir = "."
 	}
 	if o.Command == nil {
+		if err := withExamples(dir, o.Settings, o.Global); err != nil {
+			return err
+		}
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {
 			return &cannotRunError{step: "build", err: err}

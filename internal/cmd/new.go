@@ -23,18 +23,24 @@ func newCommand(b Build) *cli.Command {
 		Name:      "new",
 		Usage:     "create a plugin project: a manifest and everything generated from it",
 		ArgsUsage: "source|sink NAME",
-		UsageText: "plugctl new source|sink NAME [--dir DIR] [--module PATH]\n\n" +
+		UsageText: "plugctl new source|sink NAME [--dir DIR] [--module PATH] [--shape polled|callback]\n\n" +
 			"plugctl new source acme                        # a source plugin in ./acme\n" +
+			"plugctl new source acme --shape callback       # a source that emits from its own goroutines\n" +
 			"plugctl new sink audit-log --dir plugins/audit # a sink plugin in plugins/audit\n" +
 			"plugctl new source acme --module github.com/you/acme",
 		Description: "new writes a starter plugin.toml for a source (it emits events) or a sink\n" +
 			"(it receives them) and generates the project from it, ready to build and to\n" +
 			"pass plugctl test. NAME is lowercase letters, digits and '-', starting with\n" +
 			"a letter. The directory must be new or empty; for an existing plugin.toml\n" +
-			"use plugctl generate instead. Flags may come before or after the arguments.",
+			"use plugctl generate instead. Flags may come before or after the arguments.\n\n" +
+			"A source comes in two shapes. polled (the default): the SDK calls the\n" +
+			"source's NextBatch in a loop, for sources that read when asked. callback:\n" +
+			"the source's run function emits through an EventSink from any number of\n" +
+			"goroutines, for sources pushed to by a library, a socket or several readers.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Usage: "write the project to `DIR` (default: ./NAME)"},
 			&cli.StringFlag{Name: "module", Usage: "Go module `PATH` of the project (default: example.com/NAME)"},
+			&cli.StringFlag{Name: "shape", Usage: "a source's `SHAPE`: polled (NextBatch, the default) or callback (run emits from goroutines)"},
 		},
 		OnUsageError: onUsageError,
 		// "help" is plugctl's command; here it would shadow an argument.
@@ -72,6 +78,13 @@ func runNew(c *cli.Context, b Build) error {
 	if !manifest.ValidName(name) {
 		return usagef("new", "invalid plugin name %q: a name is lowercase letters, digits and '-', starting with a letter (for example acme or log-tail)", name)
 	}
+	shape := c.String("shape")
+	switch {
+	case shape != "" && kind == "sink":
+		return usagef("new", "--shape is for sources: a sink has one shape, Write")
+	case shape != "" && shape != manifest.ShapePolled && shape != manifest.ShapeCallback:
+		return usagef("new", "unknown --shape %q: a source is %q (the SDK polls NextBatch) or %q (run emits from goroutines)", shape, manifest.ShapePolled, manifest.ShapeCallback)
+	}
 	dir := c.String("dir")
 	if dir == "" {
 		dir = name
@@ -84,7 +97,7 @@ func runNew(c *cli.Context, b Build) error {
 		return err
 	}
 
-	starter, err := generate.StarterManifest(name, kind, mod)
+	starter, err := generate.StarterManifest(generate.Starter{Name: name, Kind: kind, Shape: shape, Module: mod})
 	if err != nil {
 		return err
 	}

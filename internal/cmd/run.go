@@ -30,7 +30,9 @@ func runCommand() *cli.Command {
 			"plugctl run ./acme | plugctl run ./acme-out   # a source into a sink\n" +
 			"plugctl run ./acme-out --input events.jsonl   # a sink fed from a file",
 		Description: "run builds the plugin in DIR (default .) as plugctl test does, or runs\n" +
-			"--exec, configures it and opens its instances.\n\n" +
+			"--exec, configures it and opens its instances. A parameter you give no\n" +
+			"value (--set, --config, --global) takes its example from DIR/plugin.toml\n" +
+			"when it has one, as in plugctl test.\n\n" +
 			"A source's events go to standard output, one JSON line each, flushed as\n" +
 			"they arrive: instance, position, time (RFC 3339 with nanoseconds), kind,\n" +
 			"and the payload (as JSON, or payload_base64 when it is not JSON). On a\n" +
@@ -110,6 +112,9 @@ func runRun(c *cli.Context) error {
 		dir := c.Args().First()
 		if dir == "" {
 			dir = "."
+		}
+		if err := withExamples(dir, o.Settings, o.Global); err != nil {
+			return err
 		}
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {

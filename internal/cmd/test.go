@@ -27,6 +27,7 @@ func testCommand() *cli.Command {
 			"plugctl test ./acme -v                # show each check's steps and the plugin's stderr\n" +
 			"plugctl test --run '^source/'         # only the source checks\n" +
 			"plugctl test --set url=https://x.test # configuration for the instances\n" +
+			"plugctl test --set-instance 2:path=b.jsonl  # instance 2's own value\n" +
 			"plugctl test --json --junit report.xml\n" +
 			"plugctl test --exec \"python3 plugin.py\" --manifest plugin.toml",
 		Description: "test builds the plugin in DIR (default .) with go build, starts it as a\n" +
@@ -37,10 +38,22 @@ func testCommand() *cli.Command {
 			"the protocol, with expectations from --manifest when given, otherwise from\n" +
 			"the plugin's own specification.\n\n" +
 			"Instances are configured with the parameters' defaults, overridden by\n" +
-			"--config FILE (a TOML file of key = value) and then by --set key=value.\n\n" +
-			"Exit codes: 0 every check passed; 1 a check failed; 2 the checks could not\n" +
-			"run (bad flags, a bad manifest, a failed build, not a plugin); --json and\n" +
-			"--junit then report one failing entry, manifest, build or start, saying why.",
+			"their examples in plugin.toml, then by --config FILE (a TOML file of\n" +
+			"key = value) and then by --set key=value; a required parameter with none\n" +
+			"of these gets a value found from its rules. Checks keep the values you\n" +
+			"give, except for the parameter whose rules a check probes. The checks open\n" +
+			"instance 1, and instances/isolated also instance 2, which differs from\n" +
+			"instance 1 in one string default changed within its rules, unless\n" +
+			"--set-instance 2:key=value gives it its own (--set-instance 1:... is\n" +
+			"instance 1's).\n\n" +
+			"A check that cannot run for want of a parameter's value skips, and the run\n" +
+			"then fails, saying which --set to add (or give the parameter an example),\n" +
+			"unless --allow-skips is given. Skips for what the plugin is (a sink has no\n" +
+			"source checks) or does not do (a source without an end) never fail a run.\n\n" +
+			"Exit codes: 0 every check passed; 1 a check failed, or checks skipped for\n" +
+			"want of configuration; 2 the checks could not run (bad flags, a bad\n" +
+			"manifest, a failed build, not a plugin); --json and --junit then report\n" +
+			"one failing entry, manifest, build or start, saying why.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "exec", Usage: "run the checks against `CMD` (split on spaces) instead of building DIR"},
 			&cli.StringFlag{Name: "manifest", Usage: "expectations from this plugin.toml `FILE` (default DIR/plugin.toml; with --exec: the plugin's own spec)"},
@@ -52,6 +65,8 @@ func testCommand() *cli.Command {
 			&cli.StringFlag{Name: "junit", Usage: "also write a JUnit XML report to `FILE`"},
 			&cli.StringSliceFlag{Name: "set", Usage: "a configuration value, `key=value` (repeatable)"},
 			&cli.StringFlag{Name: "config", Usage: "configuration values from a TOML `FILE` of key = value"},
+			&cli.StringSliceFlag{Name: "set-instance", Usage: "a value for one instance only, `N:key=value` with N 1 or 2 (repeatable)"},
+			&cli.BoolFlag{Name: "allow-skips", DisableDefaultText: true, Usage: "pass a run in which checks skipped for want of configuration"},
 		},
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
@@ -105,6 +120,9 @@ func runTest(c *cli.Context) error {
 	if opts.Settings, err = settingsFrom("test", c.String("config"), c.StringSlice("set")); err != nil {
 		return err
 	}
+	if opts.InstanceSettings, err = instanceSettings(c.StringSlice("set-instance")); err != nil {
+		return err
+	}
 
 	results, err := checkPlugin(c, dir, opts)
 	if err != nil {
@@ -125,6 +143,15 @@ func runTest(c *cli.Context) error {
 		if r.Status == acceptance.Fail {
 			return errChecksFailed
 		}
+	}
+	if n, missing := acceptance.WantConfig(results); n > 0 && !c.Bool("allow-skips") {
+		var sets []string
+		for _, p := range missing {
+			sets = append(sets, "--set "+p+"=VALUE")
+		}
+		fmt.Fprintf(c.App.ErrWriter, "plugctl test: %d %s skipped for want of configuration: add %s, or pass --allow-skips\n",
+			n, plural(n, "check", "checks"), strings.Join(sets, " "))
+		return errChecksFailed
 	}
 	return nil
 }
@@ -190,6 +217,25 @@ func report(c *cli.Context, results []acceptance.Result, verbose bool) error {
 	return nil
 }
 
+// instanceSettings parses --set-instance N:key=value: settings by
+// instance, for the instances the checks open.
+func instanceSettings(values []string) (map[uint16]map[string]string, error) {
+	out := map[uint16]map[string]string{}
+	for _, v := range values {
+		n, kv, ok := strings.Cut(v, ":")
+		k, val, okKV := strings.Cut(kv, "=")
+		if !ok || !okKV || k == "" || (n != "1" && n != "2") {
+			return nil, usagef("test", "--set-instance %q: want N:key=value with N 1 or 2, the instances the checks open", v)
+		}
+		inst := uint16(n[0] - '0')
+		if out[inst] == nil {
+			out[inst] = map[string]string{}
+		}
+		out[inst][k] = val
+	}
+	return out, nil
+}
+
 func compileFlag(c *cli.Context, name string) (*regexp.Regexp, error) {
 	s := c.String(name)
 	if s == "" {
@@ -234,6 +280,30 @@ func settingsFrom(cmd, file string, sets []string) (map[string]string, error) {
 		settings[k] = v
 	}
 	return settings, nil
+}
+
+// withExamples gives each parameter of the manifest in dir that has an
+// example and no value in settings (instance parameters) or global its
+// example, as plugctl test does. Without a manifest there is none.
+func withExamples(dir string, settings, global map[string]string) error {
+	m, err := manifest.Load(filepath.Join(dir, manifest.FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, sc := range []struct {
+		params []manifest.Param
+		into   map[string]string
+	}{{m.Config, settings}, {m.Global, global}} {
+		for _, p := range sc.params {
+			if _, set := sc.into[p.Name]; p.HasExample && !set {
+				sc.into[p.Name] = p.Example
+			}
+		}
+	}
+	return nil
 }
 
 func writeJUnit(path string, results []acceptance.Result) error {

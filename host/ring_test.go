@@ -460,12 +460,14 @@ func TestRingBatchBudget(t *testing.T) {
 
 // TestRingNoOfferNoVariable: a ring variable in the host's own
 // environment does not reach a plugin offered no ring, which would take
-// it for an offer it cannot use and leave out version 2.
+// it for an offer it cannot use and leave out version 2 (or 4, for the
+// input ring).
 func TestRingNoOfferNoVariable(t *testing.T) {
 	t.Setenv(wire.EnvRingFD, "99")
+	t.Setenv(wire.EnvInputRingFD, "98")
 	p := launchRing(t, "count", Options{RingSize: -1})
-	if v := p.Hello().Versions; !slices.Equal(v, []uint16{1, 2, 3}) {
-		t.Errorf("HELLO offers versions %v, want [1 2 3]", v)
+	if v := p.Hello().Versions; !slices.Equal(v, []uint16{1, 2, 3, 4}) {
+		t.Errorf("HELLO offers versions %v, want [1 2 3 4]", v)
 	}
 	checkAck(t, p, wire.ProtocolVersion, wire.TransportStream)
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -18,6 +19,7 @@ type writer struct {
 	bw   *bufio.Writer
 	wake chan struct{} // capacity 1: a pending wake-up
 	quit <-chan struct{}
+	done chan struct{} // closed when run has returned: nothing writes any more
 	fail func(error)
 
 	mu    sync.Mutex
@@ -35,6 +37,7 @@ func newWriter(w io.Writer, quit <-chan struct{}, fail func(error)) *writer {
 		bw:   bufio.NewWriterSize(w, 64<<10),
 		wake: make(chan struct{}, 1),
 		quit: quit,
+		done: make(chan struct{}),
 		fail: fail,
 	}
 }
@@ -82,6 +85,7 @@ func (w *writer) ack(s *Source) {
 }
 
 func (w *writer) run() {
+	defer close(w.done)
 	var (
 		queue []queued
 		acks  []*Source
@@ -132,10 +136,16 @@ func (w *writer) run() {
 
 // writeFailed ends the session after a failed write, unless the read loop
 // ends it first: a plugin that exited (after GOODBYE or in a crash) breaks
-// the pipe before its stream's end is read, and that end says more.
+// the pipe before its stream's end is read, and that end says more. A
+// corrupt input ring ends it at once, without ERROR: the plugin stored a
+// read position it cannot have, and the ring can carry nothing more.
 func (p *Plugin) writeFailed(err error) {
 	if p.closed.Load() {
 		return // the host closed the connection: the session is ending
+	}
+	if errors.Is(err, wire.ErrRingCorrupt) {
+		p.abort(&violation{wire.ErrCodeMalformed, fmt.Errorf("input ring: %w", err)}, 0)
+		return
 	}
 	time.AfterFunc(p.opts.Heartbeat, func() {
 		p.abort(fmt.Errorf("%w: writing to the plugin: %w", ErrConnectionLost, err), 0)

@@ -10,8 +10,9 @@ import (
 // ProtocolVersion is the newest wire protocol version this package speaks;
 // it speaks every version from 1 up. docs/PROTOCOL.md in the plugctl
 // repository is their specification. Version 2 adds the ring transport;
-// version 3 adds a status to END, so that one instance can fail alone.
-const ProtocolVersion = 3
+// version 3 adds a status to END, so that one instance can fail alone;
+// version 4 adds the input ring, which carries the host's frames.
+const ProtocolVersion = 4
 
 // Versions that changed a message's layout: a body's layout follows from
 // the session's version, never from its length.
@@ -24,6 +25,11 @@ const (
 	// EndStatusVersion is the first version whose END carries a status
 	// and a message.
 	EndStatusVersion = 3
+
+	// InputRingVersion is the first version whose HELLO_ACK carries an
+	// input transport. A plugin lists exactly this version to say it can
+	// take an input ring the host offers, as RingVersion says of the ring.
+	InputRingVersion = 4
 )
 
 // Frame size limits, in bytes of body (the 8-byte header is not counted).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +35,14 @@ type Sink struct {
 	mu      sync.Mutex
 	last    uint64                      // last batch id issued
 	waiting map[uint64]chan wire.Result // nil: abandoned by its Write
+	spare   [][]byte                    // frames of answered batches, for reuse
 	stopped bool
 	closed  bool
 }
+
+// maxSpare bounds the frames a Sink keeps for reuse: one per concurrent
+// Write is enough, and a few cover the usual callers.
+const maxSpare = 4
 
 // OpenSink opens an instance of a sink plugin with its settings. A
 // refusal is a *RequestError.
@@ -69,10 +75,34 @@ func (s *Sink) Write(ctx context.Context, events []wire.Event) error {
 	}
 	for _, f := range frames {
 		if err := s.send(ctx, f); err != nil {
-			return err
+			return err // a frame may still be queued: none is reused
 		}
 	}
+	// Each frame was answered, so the writer is done with it: a sink
+	// answers only what it has read whole.
+	s.mu.Lock()
+	for _, f := range frames {
+		if len(s.spare) < maxSpare {
+			s.spare = append(s.spare, f)
+		}
+	}
+	s.mu.Unlock()
 	return nil
+}
+
+// frame returns an empty frame buffer with room for size bytes, a spare
+// one if it is large enough: a fresh buffer per batch would have the
+// garbage collector run all the time under a stream of large batches.
+func (s *Sink) frame(size int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.spare {
+		if cap(f) >= size {
+			s.spare = slices.Delete(s.spare, i, i+1)
+			return f[:wire.HeaderSize+writeHeader]
+		}
+	}
+	return make([]byte, wire.HeaderSize+writeHeader, size)
 }
 
 // encode builds WRITE frames of at most MaxFrame bytes of body; the batch
@@ -89,18 +119,27 @@ func (s *Sink) encode(events []wire.Event) ([][]byte, error) {
 		frames = append(frames, f)
 		f, n = nil, 0
 	}
+	var kind uint16
+	var kindName string // kind's name: a batch's events mostly share one
 	for i := range events {
 		e := &events[i]
-		kind, ok := s.p.kinds[e.Kind]
-		if !ok {
-			return nil, fmt.Errorf("write: event at position %d has kind %q, which plugin %s does not declare", e.Position, e.Kind, s.p.name)
+		if e.Kind != kindName || i == 0 {
+			k, ok := s.p.kinds[e.Kind]
+			if !ok {
+				return nil, fmt.Errorf("write: event at position %d has kind %q, which plugin %s does not declare", e.Position, e.Kind, s.p.name)
+			}
+			kind, kindName = k, e.Kind
 		}
 		for {
 			if f == nil {
-				f = make([]byte, wire.HeaderSize+writeHeader, size)
+				f = s.frame(size)
 			}
 			mark := len(f)
-			f = wire.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
+			if len(e.Metadata) == 0 && cap(f)-len(f) >= wire.EventHeaderSize+len(e.Payload) {
+				f = wire.PutEvent(f, e.Position, e.Time, kind, e.Payload)
+			} else {
+				f = wire.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
+			}
 			if len(f)-wire.HeaderSize <= limit {
 				n++
 				break

@@ -365,3 +365,35 @@ func TestHeaderAndFrameReader(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameReaderSwap: a body handed over with Swap stays as it was while
+// later frames are read, into the buffer given instead or, when that is
+// too small, into a new one.
+func TestFrameReaderSwap(t *testing.T) {
+	var stream []byte
+	for _, b := range []byte{1, 2, 3} {
+		stream = append(stream, AppendHeader(nil, MsgAck, 1, 8)...)
+		stream = append(stream, b, 0, 0, 0, 0, 0, 0, 0)
+	}
+	fr := NewFrameReader(bytes.NewReader(stream), 100)
+	_, first, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := fr.Swap(make([]byte, 8))
+	if &kept[0] != &first[0] {
+		t.Fatal("Swap did not hand over the buffer holding the last body")
+	}
+	_, second, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr.Swap(make([]byte, 2)) // too small: the next frame needs a new buffer
+	_, third, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0] != 1 || second[0] != 2 || third[0] != 3 || &first[0] == &second[0] || &second[0] == &third[0] {
+		t.Fatalf("bodies %v %v %v: a handed-over body was overwritten or shared", first, second, third)
+	}
+}

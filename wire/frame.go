@@ -166,7 +166,18 @@ func NewFrameReader(r io.Reader, max uint32) *FrameReader {
 // SetMax changes the body limit, as after a handshake.
 func (fr *FrameReader) SetMax(max uint32) { fr.max = max }
 
-// Next reads one frame. The body is valid until the next call.
+// Swap hands over the buffer holding the body that Next returned last,
+// which then stays valid for good, and gives the reader buf to read later
+// frames into (a nil or small buf is replaced as frames need). A reader of
+// large frames that keeps their bodies spares itself a copy of each.
+func (fr *FrameReader) Swap(buf []byte) []byte {
+	old := fr.buf
+	fr.buf = buf
+	return old
+}
+
+// Next reads one frame. The body is valid until the next call, or for good
+// after Swap.
 // A clean end of stream between frames returns io.EOF; a stream that ends
 // inside a frame returns an error wrapping io.ErrUnexpectedEOF.
 func (fr *FrameReader) Next() (Header, []byte, error) {

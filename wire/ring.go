@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -307,6 +308,10 @@ func (rr *RingReader) spin() bool {
 			if time.Since(start) > spinFor {
 				return false
 			}
+			// A goroutine the reader has just woken (the one waiting
+			// for the frame it read) may be queued behind it on this
+			// thread: let it run rather than make it wait out the spin.
+			runtime.Gosched()
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -25,6 +26,11 @@ type writer struct {
 	mu    sync.Mutex
 	queue []queued
 	acks  []*Source // sources with a newer position to acknowledge
+	sent  uint64    // frames queued so far: the number of the last one
+
+	// written is the number of the last frame written: once it is at
+	// least a frame's number, the writer is done with that frame's bytes.
+	written atomic.Uint64
 }
 
 type queued struct {
@@ -49,12 +55,16 @@ func (w *writer) signal() {
 	}
 }
 
-// send queues a frame. The frame must not change afterwards.
-func (w *writer) send(frame []byte) {
+// send queues a frame and returns its number (see written). The frame
+// must not change until written has reached that number.
+func (w *writer) send(frame []byte) uint64 {
 	w.mu.Lock()
 	w.queue = append(w.queue, queued{frame: frame})
+	w.sent++
+	n := w.sent
 	w.mu.Unlock()
 	w.signal()
+	return n
 }
 
 // sendWait queues a frame and waits up to d for it to be written.
@@ -62,6 +72,7 @@ func (w *writer) sendWait(frame []byte, d time.Duration) {
 	sent := make(chan struct{})
 	w.mu.Lock()
 	w.queue = append(w.queue, queued{frame, sent})
+	w.sent++
 	w.mu.Unlock()
 	w.signal()
 	t := time.NewTimer(d)
@@ -100,6 +111,7 @@ func (w *writer) run() {
 		w.mu.Lock()
 		queue, w.queue = w.queue, queue[:0]
 		acks, w.acks = w.acks, acks[:0]
+		upto := w.sent
 		w.mu.Unlock()
 
 		// ACKs first: a CLOSE queued after a drain must find the drained
@@ -120,6 +132,9 @@ func (w *writer) run() {
 			w.bw.Write(q.frame)
 		}
 		err := w.bw.Flush()
+		if err == nil {
+			w.written.Store(upto)
+		}
 		for i, q := range queue {
 			if q.sent != nil {
 				close(q.sent)

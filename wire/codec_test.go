@@ -50,6 +50,10 @@ func TestGolden(t *testing.T) {
 		{"HELLO_ACK version 2, ring", frame(MsgHelloAck, 0, (&HelloAck{Version: 2, MaxFrame: 1 << 20, HeartbeatMS: 5000, Window: 8, Transport: TransportRing}).AppendTo(nil)), `
 			0f000000 02 00 0000
 			0200 00001000 88130000 08000000 01`},
+		// docs/PROTOCOL.md §5.2, version 4 choosing both rings.
+		{"HELLO_ACK version 4, both rings", frame(MsgHelloAck, 0, (&HelloAck{Version: 4, MaxFrame: 1 << 20, HeartbeatMS: 1000, Window: 8, Transport: TransportRing, InputTransport: TransportRing}).AppendTo(nil)), `
+			10000000 02 00 0000
+			0400 00001000 e8030000 08000000 01 01`},
 		{"REJECT", frame(MsgReject, 0, (&Reject{Reason: RejectRevoked, Message: "no"}).AppendTo(nil)), `
 			08000000 03 00 0000
 			0400 02000000 6e6f`},

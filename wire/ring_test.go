@@ -596,21 +596,32 @@ func TestRingOnIdle(t *testing.T) {
 	}
 }
 
-// TestHelloAckTransport covers the transport byte of version 2 (the bytes
-// themselves are pinned in TestGolden).
+// TestHelloAckTransport covers the transport byte of version 2 and the
+// input transport byte of version 4 (the bytes themselves are pinned in
+// TestGolden).
 func TestHelloAckTransport(t *testing.T) {
 	base := HelloAck{MaxFrame: DefaultMaxFrame, HeartbeatMS: 1000, Window: 8}
-	v1, v2 := base, base
-	v1.Version, v2.Version = 1, 2
+	v1, v2, v3, v4 := base, base, base, base
+	v1.Version, v2.Version, v3.Version, v4.Version = 1, 2, 3, 4
 
 	ring1 := v1
-	ring1.Transport = TransportRing
+	ring1.Transport, ring1.InputTransport = TransportRing, TransportRing
 	if b := ring1.AppendTo(nil); len(b) != 14 {
 		t.Errorf("version 1 HELLO_ACK is %d bytes, want 14 (no transport byte)", len(b))
 	} else {
 		var got HelloAck
 		if err := got.Decode(b); err != nil || got != v1 {
-			t.Errorf("version 1 decodes to %+v, %v; want %+v (transport 0)", got, err, v1)
+			t.Errorf("version 1 decodes to %+v, %v; want %+v (transports 0)", got, err, v1)
+		}
+	}
+	ring3 := v3
+	ring3.Transport, ring3.InputTransport = TransportRing, TransportRing
+	if b := ring3.AppendTo(nil); len(b) != 15 {
+		t.Errorf("version 3 HELLO_ACK is %d bytes, want 15 (no input transport byte)", len(b))
+	} else {
+		var got HelloAck
+		if err := got.Decode(b); err != nil || got.Transport != TransportRing || got.InputTransport != TransportStream {
+			t.Errorf("version 3 decodes to %+v, %v; want transport 1, input transport 0", got, err)
 		}
 	}
 	for _, tr := range []uint8{TransportStream, TransportRing} {
@@ -624,10 +635,24 @@ func TestHelloAckTransport(t *testing.T) {
 		if err := got.Decode(b); err != nil || got != in {
 			t.Errorf("version 2 transport %d decodes to %+v, %v", tr, got, err)
 		}
+		for _, itr := range []uint8{TransportStream, TransportRing} {
+			in := v4
+			in.Transport, in.InputTransport = tr, itr
+			b := in.AppendTo(nil)
+			if len(b) != 16 || b[14] != tr || b[15] != itr {
+				t.Errorf("version 4 transports %d, %d encode as % x, want 16 bytes ending in %02x %02x", tr, itr, b, tr, itr)
+			}
+			var got HelloAck
+			if err := got.Decode(b); err != nil || got != in {
+				t.Errorf("version 4 transports %d, %d decode to %+v, %v", tr, itr, got, err)
+			}
+		}
 	}
 
 	bad2 := v2
 	bad2.Transport = 2
+	bad4 := v4
+	bad4.InputTransport = 2
 	for _, tc := range []struct {
 		name string
 		body []byte
@@ -638,6 +663,10 @@ func TestHelloAckTransport(t *testing.T) {
 		{"version 2 without transport", v2.AppendTo(nil)[:14], ""},
 		{"version 1 with transport", append(v1.AppendTo(nil), TransportRing), "trailing"},
 		{"version 2 with two transports", append(v2.AppendTo(nil), TransportStream), "trailing"},
+		{"version 3 with an input transport", append(v3.AppendTo(nil), TransportRing), "trailing"},
+		{"version 4 without input transport", v4.AppendTo(nil)[:15], "input transport"},
+		{"input transport 2", bad4.AppendTo(nil), "input transport 2 is neither"},
+		{"version 4 with three transports", append(v4.AppendTo(nil), TransportStream), "trailing"},
 	} {
 		var got HelloAck
 		if err := got.Decode(tc.body); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {

@@ -279,7 +279,7 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 		}
 		n, err := rr.bell.Read(rr.bells[:])
 		if i := slices.IndexFunc(rr.bells[:n], func(b byte) bool { return b != 0 }); i >= 0 {
-			return 0, fmt.Errorf("%w: byte 0x%02x on the doorbell stream after the move to the shared ring, where only 0x00 doorbells may follow (frames written there instead of into the ring?)", ErrMalformed, rr.bells[i])
+			return 0, fmt.Errorf("%w: byte 0x%02x on the sender's stream after it moved to the shared ring, where only 0x00 doorbells may follow (frames written there instead of into the ring?)", ErrMalformed, rr.bells[i])
 		}
 		if err != nil {
 			// Whatever the producer wrote before its doorbell stream

@@ -35,7 +35,7 @@ type Sink struct {
 	mu      sync.Mutex
 	last    uint64                      // last batch id issued
 	waiting map[uint64]chan wire.Result // nil: abandoned by its Write
-	spare   [][]byte                    // frames of answered batches, for reuse
+	spare   []spareFrame                // frames of answered batches, for reuse
 	stopped bool
 	closed  bool
 }
@@ -43,6 +43,13 @@ type Sink struct {
 // maxSpare bounds the frames a Sink keeps for reuse: one per concurrent
 // Write is enough, and a few cover the usual callers.
 const maxSpare = 4
+
+// spareFrame is a frame kept for reuse, free once the writer's count of
+// frames written reaches sent.
+type spareFrame struct {
+	f    []byte
+	sent uint64
+}
 
 // OpenSink opens an instance of a sink plugin with its settings. A
 // refusal is a *RequestError.
@@ -79,16 +86,14 @@ func (s *Sink) Write(ctx context.Context, events []wire.Event) error {
 			return err // a frame may still be queued: none is reused
 		}
 	}
-	// Each frame was answered, so the writer is done with it (a sink
-	// answers only what it has read whole); the writer's count says so
-	// too, in terms the race detector sees.
-	if s.p.w.written.Load() < last {
-		return nil
-	}
+	// Each frame was answered, so the writer is done with it: a sink
+	// answers only what it has read whole. The writer's count of frames
+	// written says so too, in terms the race detector sees, though it may
+	// lag the answer a little: a spare is taken only once it has caught up.
 	s.mu.Lock()
 	for _, f := range frames {
 		if len(s.spare) < maxSpare {
-			s.spare = append(s.spare, f)
+			s.spare = append(s.spare, spareFrame{f, last})
 		}
 	}
 	s.mu.Unlock()
@@ -96,15 +101,17 @@ func (s *Sink) Write(ctx context.Context, events []wire.Event) error {
 }
 
 // frame returns an empty frame buffer with room for size bytes, a spare
-// one if it is large enough: a fresh buffer per batch would have the
-// garbage collector run all the time under a stream of large batches.
+// one if one is large enough and free: a fresh buffer per batch would
+// have the garbage collector run all the time under a stream of large
+// batches.
 func (s *Sink) frame(size int) []byte {
+	written := s.p.w.written.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.spare {
-		if cap(f) >= size {
+	for i, sp := range s.spare {
+		if cap(sp.f) >= size && sp.sent <= written {
 			s.spare = slices.Delete(s.spare, i, i+1)
-			return f[:wire.HeaderSize+writeHeader]
+			return sp.f[:wire.HeaderSize+writeHeader]
 		}
 	}
 	return make([]byte, wire.HeaderSize+writeHeader, size)

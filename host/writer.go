@@ -28,8 +28,10 @@ type writer struct {
 	acks  []*Source // sources with a newer position to acknowledge
 	sent  uint64    // frames queued so far: the number of the last one
 
-	// written is the number of the last frame written: once it is at
-	// least a frame's number, the writer is done with that frame's bytes.
+	// written is the number of the last frame handed to the buffered
+	// writer: once it is at least a frame's number, the writer is done
+	// with that frame's bytes. (A large frame is written through at once,
+	// so the plugin may answer it a moment before written says so.)
 	written atomic.Uint64
 }
 
@@ -131,10 +133,10 @@ func (w *writer) run() {
 		for _, q := range queue {
 			w.bw.Write(q.frame)
 		}
+		// Done with the frames themselves: their bytes are written, or
+		// in the buffer.
+		w.written.Store(upto)
 		err := w.bw.Flush()
-		if err == nil {
-			w.written.Store(upto)
-		}
 		for i, q := range queue {
 			if q.sent != nil {
 				close(q.sent)

@@ -116,8 +116,15 @@ func (p *Plugin) useRing() {
 // has chosen it: from then on the plugin's standard input only wakes it.
 // The writer, not yet started, is the ring's only producer.
 func (p *Plugin) useInputRing() io.Writer {
-	return wire.NewRingWriter(p.inRing.ring, p.conn, p.quit)
+	w := wire.NewRingWriter(p.inRing.ring, p.conn, p.quit)
+	w.Chunk = inputChunk
+	return w
 }
+
+// inputChunk is how often the host publishes what it has copied of a
+// large frame into the input ring: the sink copies each piece out while
+// the next goes in, instead of waiting for the whole WRITE.
+const inputChunk = 32 << 10
 
 // releaseRing unmaps the ring, if one was offered. The read loop has
 // stopped, or never started, so nothing reads it any more.

@@ -155,6 +155,11 @@ const (
 // the consumer stores, and checks tail. One goroutine at a time may call
 // Write.
 type RingWriter struct {
+	// Chunk, if positive, makes Write publish at least every Chunk
+	// bytes of a large p rather than once when it is all copied, so that
+	// the consumer copies the first part out while the rest goes in.
+	Chunk int
+
 	r     *Ring
 	bell  io.Writer
 	abort <-chan struct{}
@@ -197,6 +202,9 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 		}
 		pause = 0
 		n := min(uint64(len(p)-done), size-used)
+		if w.Chunk > 0 {
+			n = min(n, uint64(w.Chunk))
+		}
 		at := w.head & w.r.mask
 		c := copy(w.r.data[at:], p[done:done+int(n)])
 		copy(w.r.data, p[done+c:done+int(n)])

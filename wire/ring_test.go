@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -791,3 +792,34 @@ func TestRingNonZeroDoorbell(t *testing.T) {
 		}
 	}
 }
+
+// TestRingWriterChunk: with Chunk set, a write larger than it is
+// published piece by piece, so a reader sees the first piece before the
+// writer has copied the rest; the bytes arrive whole and in order.
+func TestRingWriterChunk(t *testing.T) {
+	r, mem := newTestRing(t)
+	var heads []uint64
+	// With waiting kept at 1 the writer rings after every publication of
+	// head, and the bell records how far head had got.
+	w := NewRingWriter(r, writerFunc(func(p []byte) (int, error) {
+		heads = append(heads, getHead(mem))
+		setWaiting(mem, 1)
+		return len(p), nil
+	}), nil)
+	w.Chunk = 1000
+	setWaiting(mem, 1)
+	p := randomBytes(rand.New(rand.NewPCG(1, 2)), 3500)
+	if n, err := w.Write(p); n != len(p) || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if !slices.Equal(heads, []uint64{1000, 2000, 3000, 3500}) {
+		t.Errorf("head published at %v, want every 1000 bytes", heads)
+	}
+	if !bytes.Equal(mem[RingHeaderSize:RingHeaderSize+len(p)], p) {
+		t.Error("the ring does not hold the bytes written")
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

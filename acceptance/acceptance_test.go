@@ -95,6 +95,7 @@ var brokenFixtures = []struct {
 	{"handshake/plugin-id", "raw-source", "fixed-id", false, `got "00000000-0000-4000-8000-000000000000"`},
 	{"handshake/reject", "raw-source", "reject-exit0", false, "a non-zero exit after REJECT; got exit status 0"},
 	{"handshake/ring", "raw-source", "ring-ignored", false, "after it moved to the shared ring"},
+	{"handshake/ring", "raw-sink", "input-ring-ignored", false, "SPEC answered through the rings within"},
 	{"spec/matches-manifest", "raw-source", "spec-description", false, `got "Not what the manifest says."`},
 	{"spec/metadata", "raw-source", "no-summary", true, `a non-empty summary; got ""`},
 	{"spec/semver", "raw-source", "version-v", true, `got "v1.2.3"`},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/plugctl/plugctl/wire"
 )
@@ -37,37 +38,69 @@ func checkVersion(t *checkRun) error {
 // checkRing: a plugin that offers version 2 must take the ring a launching
 // host offers with it: every frame after HELLO then travels through shared
 // memory, so SPEC, SETUP and OPEN are answered there, and a source's first
-// events arrive there too.
+// events arrive there too. A sink that offers version 4 must likewise take
+// the input ring, through which the host's requests and WRITEs then come:
+// one that does not read it hears nothing more, so its answers are bounded
+// by 2s and its start-up time.
 func checkRing(t *checkRun) error {
+	started := time.Now()
 	p, _, err := t.launchHost()
 	if err != nil {
 		return err
 	}
+	startup := time.Since(started)
 	h := p.Hello()
 	if !slices.Contains(h.Versions, 2) {
 		return skipf("the plugin offers protocol versions %v, not 2", h.Versions)
 	}
-	if ack := p.HelloAck(); ack.Transport != wire.TransportRing {
+	ack := p.HelloAck()
+	if ack.Transport != wire.TransportRing {
 		return skipf("this system offers no shared ring (HELLO_ACK version %d, transport %d)", ack.Version, ack.Transport)
+	}
+	input := h.Role == wire.RoleSink && slices.Contains(h.Versions, wire.InputRingVersion)
+	via := "the ring"
+	if input {
+		if ack.InputTransport != wire.TransportRing {
+			return failf("HELLO_ACK choosing the input ring for a sink offering version 4", "input transport %d", ack.InputTransport)
+		}
+		via = "the rings"
+		d := exitBound + startup
+		ctx, cancel := context.WithTimeout(t.ctx, d)
+		defer cancel()
+		parent := t.ctx
+		t.ctx = ctx
+		defer func() { t.ctx = parent }()
+		via += fmt.Sprintf(" within %s (%s and its start-up time)", d.Round(time.Millisecond), exitBound)
 	}
 	c, err := t.config()
 	if err != nil {
 		return err
 	}
 	if _, err := p.Spec(t.ctx); err != nil {
-		return failf("SPEC answered through the ring", "%v", err)
+		return failf("SPEC answered through "+via, "%v", err)
 	}
 	if err := p.Setup(t.ctx, c.global); err != nil {
-		return failf("SETUP answered through the ring", "%v", err)
+		return failf("SETUP answered through "+via, "%v", err)
 	}
 	in, err := t.hostOpen(p, c.instance)
 	if err != nil {
-		return failf("OPEN answered through the ring", "%v", err)
+		return failf("OPEN answered through "+via, "%v", err)
 	}
 	if in.source != nil {
 		if _, err := in.wait(t, 1); err != nil {
 			return err
 		}
+	}
+	if input {
+		evs, err := t.sampleEvents(&h, 1)
+		if err != nil {
+			return err
+		}
+		if err := in.sink.Write(t.ctx, evs); err != nil {
+			return failf("a WRITE answered through "+via, "%v", err)
+		}
+		t.logf("the session runs on both rings: SPEC, SETUP, OPEN and a WRITE answered")
+		return nil
 	}
 	t.logf("the session runs on the ring: SPEC, SETUP and OPEN answered")
 	return nil

@@ -149,6 +149,9 @@ func (p *rawPlugin) run() int {
 		hello.Name += "-other"
 	case "fixed-id":
 		hello.ID = "00000000-0000-4000-8000-000000000000"
+	case "input-ring-ignored":
+		// Claims the input ring, then goes on reading frames from stdin.
+		hello.Versions = append(hello.Versions, wire.InputRingVersion)
 	}
 	// The handler is in place before HELLO, as the SDK's is: a host may
 	// signal as soon as the session starts.

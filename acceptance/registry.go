@@ -29,7 +29,7 @@ var registry = []check{
 	{"handshake/every-version", 0, "under each protocol version the plugin offers, a whole session runs: SPEC, SETUP, OPEN, a short stream or a WRITE, STOP naming the last position, CLOSE, GOODBYE and exit 0", checkEveryVersion},
 	{"handshake/identity", 0, "HELLO's name, version, role and kind table agree with the expected spec", checkIdentity},
 	{"handshake/plugin-id", 0, "HELLO's plugin id is the PLUGCTL_PLUGIN_ID it was started with", checkPluginID},
-	{"handshake/ring", 0, "a plugin offering protocol version 2 takes the shared ring the reference host offers and answers through it", checkRing},
+	{"handshake/ring", 0, "a plugin offering protocol version 2 takes the shared ring the reference host offers and answers through it, and a sink offering 4 the input ring too", checkRing},
 	{"handshake/reject", 0, "after REJECT the plugin exits non-zero within 2s and its start-up time, with the reason on stderr", checkReject},
 
 	{"spec/matches-manifest", 0, "SPEC equals the manifest's specification", checkSpecMatches},

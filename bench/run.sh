@@ -2,7 +2,7 @@
 # Runs plugctl's throughput and latency benchmarks and prints the Markdown
 # table. Works from a clean checkout: go test builds the plugins itself.
 #
-#   bench/run.sh              # 5 runs of every benchmark (3 to 6 minutes)
+#   bench/run.sh              # 5 runs of every benchmark (4 to 8 minutes)
 #   COUNT=10 bench/run.sh     # more runs
 #
 # The raw go test output is kept in bench/bench.out (ignored by git), for
@@ -16,11 +16,12 @@ count=${COUNT:-5}
 # after the ceilings), which says more about the machine than about plugctl.
 latency="go test -run '^\$' -bench '^BenchmarkLatency\$' -count $count"
 throughput="go test -run '^\$' -bench '^Benchmark(Throughput|Ceiling)\$' -count $count"
-cmd="$latency; $throughput"
+sink="go test -run '^\$' -bench '^BenchmarkSink\$' -count $count"
+cmd="$latency; $throughput; $sink"
 
 go build ./... # the plugins and benchtable compile before anything is measured
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
-{ eval "$latency" && eval "$throughput"; } | tee bench.out
+{ eval "$latency" && eval "$throughput" && eval "$sink"; } | tee bench.out
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 echo
 go run ./cmd/benchtable -cmd "cd bench && $cmd" < bench.out

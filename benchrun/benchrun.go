@@ -73,16 +73,19 @@ type Stat struct {
 // Figures of one role only are omitted for the other; a cost figure that
 // cannot be measured here is null, with the reason in Unavailable.
 type Result struct {
-	Plugin        string  `json:"plugin"`
-	Version       string  `json:"version"`
-	Role          string  `json:"role"`
-	Protocol      uint16  `json:"protocol"`  // the version the session speaks
-	Transport     string  `json:"transport"` // of the plugin's frames: "ring" (shared memory) or "stream" (pipe or socket)
-	Instances     int     `json:"instances"`
-	Rounds        int     `json:"rounds"`
-	RoundSeconds  float64 `json:"round_seconds"`
-	WarmupSeconds float64 `json:"warmup_seconds"`
-	PayloadBytes  int     `json:"payload_bytes,omitempty"` // a sink's: what it was fed
+	Plugin    string `json:"plugin"`
+	Version   string `json:"version"`
+	Role      string `json:"role"`
+	Protocol  uint16 `json:"protocol"`  // the version the session speaks
+	Transport string `json:"transport"` // of the plugin's frames: "ring" (shared memory) or "stream" (pipe or socket)
+	// InputTransport is the same for the host's frames: "ring" (the input
+	// ring of protocol version 4) or "stream".
+	InputTransport string  `json:"input_transport"`
+	Instances      int     `json:"instances"`
+	Rounds         int     `json:"rounds"`
+	RoundSeconds   float64 `json:"round_seconds"`
+	WarmupSeconds  float64 `json:"warmup_seconds"`
+	PayloadBytes   int     `json:"payload_bytes,omitempty"` // a sink's: what it was fed
 
 	EventsPerSec  *Stat `json:"events_per_sec"`
 	MBPerSec      *Stat `json:"mb_per_sec"` // payload bytes, 10^6 per second
@@ -251,7 +254,8 @@ func (b *bench) wait(ctx context.Context, p *host.Plugin, d time.Duration, phase
 func (b *bench) result(rounds []*round) *Result {
 	res := &Result{
 		Plugin: b.hello.Name, Version: b.hello.Version, Role: b.hello.Role.String(),
-		Protocol: b.ack.Version, Transport: transport(b.ack), Instances: b.o.Instances, Rounds: len(rounds),
+		Protocol: b.ack.Version, Transport: transport(b.ack.Transport), InputTransport: transport(b.ack.InputTransport),
+		Instances: b.o.Instances, Rounds: len(rounds),
 		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(),
 		Unavailable: map[string]string{},
 	}
@@ -309,9 +313,10 @@ func over(rounds []*round, f func(r *round) float64) *Stat {
 	return &Stat{Min: v[0], Median: med, Max: v[len(v)-1]}
 }
 
-// transport names how the plugin's frames travel.
-func transport(a wire.HelloAck) string {
-	if a.Transport == wire.TransportRing {
+// transport names how frames travel: a HELLO_ACK's Transport or
+// InputTransport.
+func transport(t uint8) string {
+	if t == wire.TransportRing {
 		return "ring"
 	}
 	return "stream"

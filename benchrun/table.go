@@ -10,12 +10,14 @@ import (
 // WriteTable writes res for people: one row per figure, its minimum,
 // median and maximum over the rounds.
 func (res *Result) WriteTable(w io.Writer) error {
-	via := "a pipe or socket"
-	if res.Transport == "ring" {
-		via = "a shared ring"
+	via := func(transport string) string {
+		if transport == "ring" {
+			return "a shared ring"
+		}
+		return "a pipe or socket"
 	}
-	fmt.Fprintf(w, "%s %s (%s, protocol %d, plugin frames through %s): %d %s, %d %s of %v after %v of warm-up each\n\n",
-		res.Plugin, res.Version, res.Role, res.Protocol, via, res.Instances, plural(res.Instances, "instance", "instances"),
+	fmt.Fprintf(w, "%s %s (%s, protocol %d, plugin frames through %s, host frames through %s): %d %s, %d %s of %v after %v of warm-up each\n\n",
+		res.Plugin, res.Version, res.Role, res.Protocol, via(res.Transport), via(res.InputTransport), res.Instances, plural(res.Instances, "instance", "instances"),
 		res.Rounds, plural(res.Rounds, "round", "rounds"), seconds(res.RoundSeconds), seconds(res.WarmupSeconds))
 	tw := &strings.Builder{}
 	fmt.Fprintf(tw, "%-22s %11s %11s %11s\n", "", "min", "median", "max")

@@ -24,7 +24,8 @@ var (
 	ErrConnectionLost = errors.New("connection lost")
 
 	// ErrProtocol: the plugin broke the wire protocol. The host sent it an
-	// ERROR and killed it.
+	// ERROR and killed it (without ERROR when what broke was the input
+	// ring, which then carries nothing more).
 	ErrProtocol = errors.New("protocol violation")
 
 	// ErrKilled: the host killed the plugin (Kill, or Close that ran out

@@ -69,7 +69,7 @@ func startFakeRaw(t *testing.T, greet func(*fake), opts Options) (*fake, *Plugin
 			}
 		}
 	}()
-	p, err := start(context.Background(), hc, nil, nil, identity{}, "fake", opts.withDefaults())
+	p, err := start(context.Background(), hc, nil, offers{}, identity{}, "fake", opts.withDefaults())
 	t.Cleanup(func() {
 		pc.Close()
 		if p != nil {

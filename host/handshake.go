@@ -22,12 +22,13 @@ const readBuffer = 256 << 10
 // start runs the handshake on a fresh connection and, when the plugin is
 // accepted, starts the session's goroutines. On failure the connection is
 // closed and a launched plugin is reaped before start returns.
-func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id identity, name string, opts Options) (*Plugin, error) {
+func start(ctx context.Context, c conn, proc *process, rings offers, id identity, name string, opts Options) (*Plugin, error) {
 	p := &Plugin{
 		opts:    opts,
 		conn:    c,
 		proc:    proc,
-		ring:    ring,
+		ring:    rings.ring,
+		inRing:  rings.input,
 		id:      id,
 		name:    name,
 		rd:      &waitingReader{r: c},
@@ -65,7 +66,13 @@ func start(ctx context.Context, c conn, proc *process, ring *sharedRing, id iden
 		p.releaseRing() // a version 1 plugin: the ring offered goes unused
 		p.rd.onRead = p.flushAcks
 	}
-	p.w = newWriter(c, p.quit, p.writeFailed)
+	var out io.Writer = c
+	if p.ack.InputTransport == wire.TransportRing {
+		out = p.useInputRing()
+	} else {
+		p.releaseInputRing()
+	}
+	p.w = newWriter(out, p.quit, p.writeFailed)
 	go p.w.run()
 	go hostwire.Heartbeats(opts.Heartbeat, p.quit, func(frame []byte) error {
 		p.w.send(frame)
@@ -166,6 +173,11 @@ func (p *Plugin) decide() error {
 	if version >= wire.RingVersion && p.ring != nil && slices.Contains(h.Versions, wire.RingVersion) {
 		p.ack.Transport = wire.TransportRing
 	}
+	// The same with wire.InputRingVersion for the input ring, which pays
+	// only for a sink's WRITEs: a source's input is a trickle of acks.
+	if version >= wire.InputRingVersion && p.inRing != nil && h.Role == wire.RoleSink && slices.Contains(h.Versions, wire.InputRingVersion) {
+		p.ack.InputTransport = wire.TransportRing
+	}
 	body := p.ack.AppendTo(nil)
 	frame := append(wire.AppendHeader(nil, wire.MsgHelloAck, 0, len(body)), body...)
 	if _, err := p.conn.Write(frame); err != nil {
@@ -193,6 +205,7 @@ func (p *Plugin) failHandshake(ctx context.Context, cause error) error {
 	p.cause = cause
 	p.conn.Close()
 	p.releaseRing()
+	p.releaseInputRing()
 	if p.proc != nil {
 		if !rejected {
 			p.proc.kill() // a rejected plugin exits by itself, with status 2

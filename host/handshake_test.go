@@ -63,9 +63,9 @@ func expectReject(t *testing.T, f *fake, err error, reason wire.RejectReason, te
 
 func TestRejectUnsupportedVersion(t *testing.T) {
 	h := sourceHello()
-	h.Versions = []uint16{4, 5}
+	h.Versions = []uint16{5, 6}
 	f, _, err := startFake(t, h, testOptions())
-	expectReject(t, f, err, wire.RejectUnsupportedVersion, "plugin speaks [4 5]")
+	expectReject(t, f, err, wire.RejectUnsupportedVersion, "plugin speaks [5 6]")
 }
 
 func TestRejectWrongRole(t *testing.T) {

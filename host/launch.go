@@ -57,27 +57,25 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 		cmd.Path = fdPath(exe) // what was digested is what runs, whatever happens to bin meanwhile
 	}
 	// A ring variable inherited from the host's own environment would name
-	// a descriptor the plugin does not have: only offerRing sets it.
+	// a descriptor the plugin does not have: only offerRing sets one.
 	cmd.Env = slices.DeleteFunc(append(os.Environ(), opts.Env...), func(kv string) bool {
-		return strings.HasPrefix(kv, wire.EnvRingFD+"=")
+		return strings.HasPrefix(kv, wire.EnvRingFD+"=") || strings.HasPrefix(kv, wire.EnvInputRingFD+"=")
 	})
 	cmd.Dir = opts.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fds[0], fds[3], fds[5]
 	cmd.SysProcAttr = sysProcAttr()
-	ring, ringFile := offerRing(cmd, opts.RingSize)
+	rings, ringFiles := offerRings(cmd, opts.RingSize, opts.Role)
 	err = startProcess(cmd)
-	closeAll([]*os.File{fds[0], fds[3], fds[5], ringFile, exe}) // the child has its copies
+	closeAll(append([]*os.File{fds[0], fds[3], fds[5], exe}, ringFiles...)) // the child has its copies
 	if err != nil {
 		closeAll([]*os.File{stdin, stdout, stderr})
-		if ring != nil {
-			ring.unmap()
-		}
+		rings.unmap()
 		return nil, fmt.Errorf("launch %s: %w", path, err)
 	}
 	base := filepath.Base(name)
 	id.pid = cmd.Process.Pid
 	proc := newProcess(cmd, stderr, newStderrLog(opts.Stderr, base))
-	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, ring, id, base, opts)
+	return start(ctx, &pipeConn{r: stdout, w: stdin}, proc, rings, id, base, opts)
 }
 
 func closeAll(files []*os.File) {

@@ -61,7 +61,7 @@ func (l *Listener) Accept(ctx context.Context) (*Plugin, error) {
 	}
 	c.SetReadBuffer(socketBuffer)
 	c.SetWriteBuffer(socketBuffer)
-	return start(ctx, c, nil, nil, peerIdentity(c, l.opts.Check != nil), "on "+l.ln.Addr().String(), l.opts)
+	return start(ctx, c, nil, offers{}, peerIdentity(c, l.opts.Check != nil), "on "+l.ln.Addr().String(), l.opts)
 }
 
 // Close stops listening and removes the socket. Plugins already accepted

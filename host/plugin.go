@@ -32,6 +32,8 @@ type Plugin struct {
 	ack   wire.HelloAck
 	kinds map[string]uint16 // event kind name → index in the HELLO table
 
+	inRing *sharedRing // the input ring offered to a launched plugin, if any
+
 	rd *waitingReader
 	br *bufio.Reader
 	fr *wire.FrameReader

@@ -134,6 +134,8 @@ func (p *Plugin) finish(readErr error) {
 	close(p.quit)
 	p.closeConn()
 	p.releaseRing()
+	<-p.w.done // quit and the closed connection end its last write
+	p.releaseInputRing()
 	if p.proc != nil {
 		p.proc.wait(p.opts.Grace)
 	}

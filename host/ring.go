@@ -1,6 +1,7 @@
 package host
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -15,22 +16,56 @@ type sharedRing struct {
 	unmap func()
 }
 
-// offerRing creates a ring of size data bytes (none when size is not
-// positive) and adds it to cmd's descriptors and environment. Without a ring (none asked, or none
-// possible here) the plugin keeps every frame on its pipe, which is only
-// slower, so a failure is not an error. The returned file is the host's
-// copy, to close once the plugin has started.
-func offerRing(cmd *exec.Cmd, size int) (*sharedRing, *os.File) {
+// offers are the rings offered to a launched plugin, each nil when none
+// was: ring for the plugin's frames, input for the host's (version 4 on).
+type offers struct {
+	ring, input *sharedRing
+}
+
+// offerRings offers a launched plugin a ring of size data bytes for its
+// frames and, unless the host wants a source, an input ring for the host's
+// own: a source's input (acks, requests, heartbeats) is too small to gain
+// from one. Without a ring (none asked, or none possible here) the frames
+// stay on the pipes, which is only slower, so a failure is not an error.
+// The returned files are the host's copies, to close once the plugin has
+// started.
+func offerRings(cmd *exec.Cmd, size int, role wire.Role) (offers, []*os.File) {
+	var o offers
+	var files []*os.File
 	if size <= 0 {
-		return nil, nil
+		return o, nil
 	}
+	var f *os.File
+	if o.ring, f = offerRing(cmd, size, wire.EnvRingFD); f != nil {
+		files = append(files, f)
+	}
+	if role != wire.RoleSource {
+		if o.input, f = offerRing(cmd, size, wire.EnvInputRingFD); f != nil {
+			files = append(files, f)
+		}
+	}
+	return o, files
+}
+
+// offerRing creates a ring of size data bytes and adds it to cmd's
+// descriptors, and its number to cmd's environment as env.
+func offerRing(cmd *exec.Cmd, size int, env string) (*sharedRing, *os.File) {
 	f, r, unmap, err := newRing(size)
 	if err != nil {
 		return nil, nil
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	cmd.Env = append(cmd.Env, wire.EnvRingFD+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	cmd.Env = append(cmd.Env, env+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	return &sharedRing{ring: r, unmap: unmap}, f
+}
+
+// unmap releases every ring offered, for a plugin that never started.
+func (o offers) unmap() {
+	for _, r := range []*sharedRing{o.ring, o.input} {
+		if r != nil {
+			r.unmap()
+		}
+	}
 }
 
 // ringFlushBytes is how much a ring that never runs dry yields between
@@ -77,11 +112,34 @@ func (p *Plugin) useRing() {
 	p.fr = wire.NewFrameReader(p.rd, p.opts.MaxFrame)
 }
 
+// useInputRing moves the host's frames to the input ring, once HELLO_ACK
+// has chosen it: from then on the plugin's standard input only wakes it.
+// The writer, not yet started, is the ring's only producer.
+func (p *Plugin) useInputRing() io.Writer {
+	w := wire.NewRingWriter(p.inRing.ring, p.conn, p.quit)
+	w.Chunk = inputChunk
+	return w
+}
+
+// inputChunk is how often the host publishes what it has copied of a
+// large frame into the input ring: the sink copies each piece out while
+// the next goes in, instead of waiting for the whole WRITE.
+const inputChunk = 32 << 10
+
 // releaseRing unmaps the ring, if one was offered. The read loop has
 // stopped, or never started, so nothing reads it any more.
 func (p *Plugin) releaseRing() {
 	if p.ring != nil {
 		p.ring.unmap()
 		p.ring = nil
+	}
+}
+
+// releaseInputRing unmaps the input ring, if one was offered. The writer
+// has stopped, or never started, so nothing writes it any more.
+func (p *Plugin) releaseInputRing() {
+	if p.inRing != nil {
+		p.inRing.unmap()
+		p.inRing = nil
 	}
 }

@@ -36,7 +36,7 @@ func init() {
 		sdk.Main(countPlugin())
 	}
 	// A source whose OPEN fails with a report of what the plugin process
-	// holds of the ring once sdk.Main has taken it.
+	// holds of the rings once sdk.Main has taken them.
 	fixtures["ring-env"] = func() {
 		p := countPlugin()
 		p.Source = func(sdk.Open) (sdk.Source, error) {
@@ -49,7 +49,8 @@ func init() {
 			}
 			maps, _ := os.ReadFile("/proc/self/maps")
 			v, set := os.LookupEnv(wire.EnvRingFD)
-			return nil, fmt.Errorf("env set %v %q; ring descriptors %v; mapped %v", set, v, fds, strings.Contains(string(maps), "plugctl-ring"))
+			iv, iset := os.LookupEnv(wire.EnvInputRingFD)
+			return nil, fmt.Errorf("env set %v %q; input env set %v %q; ring descriptors %v; mapped %d", set, v, iset, iv, fds, strings.Count(string(maps), "plugctl-ring"))
 		}
 		sdk.Main(p)
 	}
@@ -306,12 +307,12 @@ func TestRingDeclined(t *testing.T) {
 
 // TestRingTakenCleanly: once sdk.Main has mapped the ring, the plugin
 // process keeps neither the descriptor nor the variable for its own child
-// processes to inherit (docs/PROTOCOL.md §10.1).
+// processes to inherit (docs/PROTOCOL.md §10.1), nor of the input ring.
 func TestRingTakenCleanly(t *testing.T) {
 	p := launchRing(t, "ring-env", Options{})
 	checkTransport(t, p, wire.ProtocolVersion, wire.TransportRing)
 	_, err := p.OpenSource(closeCtx(t), nil, nil, newStream(0).handle)
-	const want = `env set false ""; ring descriptors []; mapped true`
+	const want = `env set false ""; input env set false ""; ring descriptors []; mapped 2`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("OpenSource = %v, want the plugin's report %q", err, want)
 	}
@@ -460,12 +461,14 @@ func TestRingBatchBudget(t *testing.T) {
 
 // TestRingNoOfferNoVariable: a ring variable in the host's own
 // environment does not reach a plugin offered no ring, which would take
-// it for an offer it cannot use and leave out version 2.
+// it for an offer it cannot use and leave out version 2 (or 4, for the
+// input ring).
 func TestRingNoOfferNoVariable(t *testing.T) {
 	t.Setenv(wire.EnvRingFD, "99")
+	t.Setenv(wire.EnvInputRingFD, "98")
 	p := launchRing(t, "count", Options{RingSize: -1})
-	if v := p.Hello().Versions; !slices.Equal(v, []uint16{1, 2, 3}) {
-		t.Errorf("HELLO offers versions %v, want [1 2 3]", v)
+	if v := p.Hello().Versions; !slices.Equal(v, []uint16{1, 2, 3, 4}) {
+		t.Errorf("HELLO offers versions %v, want [1 2 3 4]", v)
 	}
 	checkAck(t, p, wire.ProtocolVersion, wire.TransportStream)
 }

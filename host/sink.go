@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +35,20 @@ type Sink struct {
 	mu      sync.Mutex
 	last    uint64                      // last batch id issued
 	waiting map[uint64]chan wire.Result // nil: abandoned by its Write
+	spare   []spareFrame                // frames of answered batches, for reuse
 	stopped bool
 	closed  bool
+}
+
+// maxSpare bounds the frames a Sink keeps for reuse: one per concurrent
+// Write is enough, and a few cover the usual callers.
+const maxSpare = 4
+
+// spareFrame is a frame kept for reuse, free once the writer's count of
+// frames written reaches sent.
+type spareFrame struct {
+	f    []byte
+	sent uint64
 }
 
 // OpenSink opens an instance of a sink plugin with its settings. A
@@ -67,12 +80,41 @@ func (s *Sink) Write(ctx context.Context, events []wire.Event) error {
 	if err != nil {
 		return err
 	}
+	var last uint64 // the writer's number of the last frame sent
 	for _, f := range frames {
-		if err := s.send(ctx, f); err != nil {
-			return err
+		if last, err = s.send(ctx, f); err != nil {
+			return err // a frame may still be queued: none is reused
 		}
 	}
+	// Each frame was answered, so the writer is done with it: a sink
+	// answers only what it has read whole. The writer's count of frames
+	// written says so too, in terms the race detector sees, though it may
+	// lag the answer a little: a spare is taken only once it has caught up.
+	s.mu.Lock()
+	for _, f := range frames {
+		if len(s.spare) < maxSpare {
+			s.spare = append(s.spare, spareFrame{f, last})
+		}
+	}
+	s.mu.Unlock()
 	return nil
+}
+
+// frame returns an empty frame buffer with room for size bytes, a spare
+// one if one is large enough and free: a fresh buffer per batch would
+// have the garbage collector run all the time under a stream of large
+// batches.
+func (s *Sink) frame(size int) []byte {
+	written := s.p.w.written.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, sp := range s.spare {
+		if cap(sp.f) >= size && sp.sent <= written {
+			s.spare = slices.Delete(s.spare, i, i+1)
+			return sp.f[:wire.HeaderSize+writeHeader]
+		}
+	}
+	return make([]byte, wire.HeaderSize+writeHeader, size)
 }
 
 // encode builds WRITE frames of at most MaxFrame bytes of body; the batch
@@ -89,18 +131,27 @@ func (s *Sink) encode(events []wire.Event) ([][]byte, error) {
 		frames = append(frames, f)
 		f, n = nil, 0
 	}
+	var kind uint16
+	var kindName string // kind's name: a batch's events mostly share one
 	for i := range events {
 		e := &events[i]
-		kind, ok := s.p.kinds[e.Kind]
-		if !ok {
-			return nil, fmt.Errorf("write: event at position %d has kind %q, which plugin %s does not declare", e.Position, e.Kind, s.p.name)
+		if e.Kind != kindName || i == 0 {
+			k, ok := s.p.kinds[e.Kind]
+			if !ok {
+				return nil, fmt.Errorf("write: event at position %d has kind %q, which plugin %s does not declare", e.Position, e.Kind, s.p.name)
+			}
+			kind, kindName = k, e.Kind
 		}
 		for {
 			if f == nil {
-				f = make([]byte, wire.HeaderSize+writeHeader, size)
+				f = s.frame(size)
 			}
 			mark := len(f)
-			f = wire.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
+			if len(e.Metadata) == 0 && cap(f)-len(f) >= wire.EventHeaderSize+len(e.Payload) {
+				f = wire.PutEvent(f, e.Position, e.Time, kind, e.Payload)
+			} else {
+				f = wire.AppendEvent(f, e.Position, e.Time, kind, e.Payload, e.Metadata)
+			}
 			if len(f)-wire.HeaderSize <= limit {
 				n++
 				break
@@ -128,14 +179,15 @@ func writeSize(events []wire.Event) int {
 	return n
 }
 
-// send writes one frame and waits for its RESULT, retrying as asked.
-func (s *Sink) send(ctx context.Context, frame []byte) error {
+// send writes one frame and waits for its RESULT, retrying as asked. It
+// returns the writer's number of the frame's last sending.
+func (s *Sink) send(ctx context.Context, frame []byte) (uint64, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("write: %w", ctx.Err())
+		return 0, fmt.Errorf("write: %w", ctx.Err())
 	case <-s.p.done:
-		return s.p.endErr("write")
+		return 0, s.p.endErr("write")
 	}
 	// The slot is freed when the plugin answers, even after the caller
 	// gave up waiting: the window counts WRITEs the plugin has not answered.
@@ -158,7 +210,7 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 		s.mu.Lock()
 		s.waiting[id] = ch
 		s.mu.Unlock()
-		s.p.w.send(frame)
+		n := s.p.w.send(frame)
 		r, err := await(ctx, s.p, ch, op, s.answered.Load, func() {
 			s.mu.Lock()
 			if _, ok := s.waiting[id]; ok {
@@ -169,21 +221,21 @@ func (s *Sink) send(ctx context.Context, frame []byte) error {
 		})
 		switch {
 		case err != nil:
-			return err
+			return 0, err
 		case r.Status == wire.WriteOK:
-			return nil
+			return n, nil
 		case r.Status == wire.WriteError || attempt == retryAttempts:
-			return &WriteError{Status: r.Status, Message: r.Message, Attempts: attempt}
+			return 0, &WriteError{Status: r.Status, Message: r.Message, Attempts: attempt}
 		}
 		t := time.NewTimer(pause)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("write: %w", ctx.Err())
+			return 0, fmt.Errorf("write: %w", ctx.Err())
 		case <-s.p.done:
 			t.Stop()
-			return s.p.endErr("write")
+			return 0, s.p.endErr("write")
 		}
 		pause = min(2*pause, retryMax)
 		s.retries.Add(1)

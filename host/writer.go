@@ -2,9 +2,11 @@ package host
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plugctl/plugctl/wire"
@@ -18,11 +20,19 @@ type writer struct {
 	bw   *bufio.Writer
 	wake chan struct{} // capacity 1: a pending wake-up
 	quit <-chan struct{}
+	done chan struct{} // closed when run has returned: nothing writes any more
 	fail func(error)
 
 	mu    sync.Mutex
 	queue []queued
 	acks  []*Source // sources with a newer position to acknowledge
+	sent  uint64    // frames queued so far: the number of the last one
+
+	// written is the number of the last frame handed to the buffered
+	// writer: once it is at least a frame's number, the writer is done
+	// with that frame's bytes. (A large frame is written through at once,
+	// so the plugin may answer it a moment before written says so.)
+	written atomic.Uint64
 }
 
 type queued struct {
@@ -35,6 +45,7 @@ func newWriter(w io.Writer, quit <-chan struct{}, fail func(error)) *writer {
 		bw:   bufio.NewWriterSize(w, 64<<10),
 		wake: make(chan struct{}, 1),
 		quit: quit,
+		done: make(chan struct{}),
 		fail: fail,
 	}
 }
@@ -46,12 +57,16 @@ func (w *writer) signal() {
 	}
 }
 
-// send queues a frame. The frame must not change afterwards.
-func (w *writer) send(frame []byte) {
+// send queues a frame and returns its number (see written). The frame
+// must not change until written has reached that number.
+func (w *writer) send(frame []byte) uint64 {
 	w.mu.Lock()
 	w.queue = append(w.queue, queued{frame: frame})
+	w.sent++
+	n := w.sent
 	w.mu.Unlock()
 	w.signal()
+	return n
 }
 
 // sendWait queues a frame and waits up to d for it to be written.
@@ -59,6 +74,7 @@ func (w *writer) sendWait(frame []byte, d time.Duration) {
 	sent := make(chan struct{})
 	w.mu.Lock()
 	w.queue = append(w.queue, queued{frame, sent})
+	w.sent++
 	w.mu.Unlock()
 	w.signal()
 	t := time.NewTimer(d)
@@ -82,6 +98,7 @@ func (w *writer) ack(s *Source) {
 }
 
 func (w *writer) run() {
+	defer close(w.done)
 	var (
 		queue []queued
 		acks  []*Source
@@ -96,6 +113,7 @@ func (w *writer) run() {
 		w.mu.Lock()
 		queue, w.queue = w.queue, queue[:0]
 		acks, w.acks = w.acks, acks[:0]
+		upto := w.sent
 		w.mu.Unlock()
 
 		// ACKs first: a CLOSE queued after a drain must find the drained
@@ -115,6 +133,9 @@ func (w *writer) run() {
 		for _, q := range queue {
 			w.bw.Write(q.frame)
 		}
+		// Done with the frames themselves: their bytes are written, or
+		// in the buffer.
+		w.written.Store(upto)
 		err := w.bw.Flush()
 		for i, q := range queue {
 			if q.sent != nil {
@@ -132,10 +153,16 @@ func (w *writer) run() {
 
 // writeFailed ends the session after a failed write, unless the read loop
 // ends it first: a plugin that exited (after GOODBYE or in a crash) breaks
-// the pipe before its stream's end is read, and that end says more.
+// the pipe before its stream's end is read, and that end says more. A
+// corrupt input ring ends it at once, without ERROR: the plugin stored a
+// read position it cannot have, and the ring can carry nothing more.
 func (p *Plugin) writeFailed(err error) {
 	if p.closed.Load() {
 		return // the host closed the connection: the session is ending
+	}
+	if errors.Is(err, wire.ErrRingCorrupt) {
+		p.abort(&violation{wire.ErrCodeMalformed, fmt.Errorf("input ring: %w", err)}, 0)
+		return
 	}
 	time.AfterFunc(p.opts.Heartbeat, func() {
 		p.abort(fmt.Errorf("%w: writing to the plugin: %w", ErrConnectionLost, err), 0)

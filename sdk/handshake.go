@@ -35,6 +35,10 @@ func (s *server) handshake() bool {
 			s.violation(protoError{wire.ErrCodeUnexpected, errors.New("HELLO_ACK chose the ring transport, but the host offered no ring")})
 			return false
 		}
+		if ack.InputTransport == wire.TransportRing && s.opts.InputRing == nil {
+			s.violation(protoError{wire.ErrCodeUnexpected, errors.New("HELLO_ACK chose the input ring, but the host offered none")})
+			return false
+		}
 		s.ack = ack
 		batch := s.opts.BatchBytes
 		if ack.Transport == wire.TransportRing {
@@ -46,6 +50,12 @@ func (s *server) handshake() bool {
 			count: MaxBatchEvents,
 		}
 		s.fr.SetMax(ack.MaxFrame)
+		if ack.InputTransport == wire.TransportRing {
+			// The host's next frame is at byte 0 of the input ring; what
+			// follows HELLO_ACK on the stream, buffered or not, is
+			// doorbells.
+			s.fr = wire.NewFrameReader(wire.NewRingReader(s.opts.InputRing, s.in), ack.MaxFrame)
+		}
 		s.c.mu.Lock()
 		s.c.max = int(ack.MaxFrame)
 		if ack.Transport == wire.TransportRing {

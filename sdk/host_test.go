@@ -47,6 +47,9 @@ type fakeHost struct {
 	w       *io.PipeWriter // to the plugin
 	r       *io.PipeReader // from the plugin
 	wmu     sync.Mutex
+	input   *wire.Ring       // the input ring the plugin was given, if any
+	inW     *wire.RingWriter // writes into input once HELLO_ACK chose it
+	served  chan struct{}    // closed when Serve has returned
 	frames  chan frame
 	readErr chan error
 	stash   []frame // frames read while waiting for something else
@@ -72,6 +75,8 @@ func startPlugin(t *testing.T, p Plugin, opts ServeOptions) *fakeHost {
 		result:  make(chan error, 1),
 		stderr:  &syncBuffer{},
 		stopHB:  make(chan struct{}),
+		input:   opts.InputRing,
+		served:  make(chan struct{}),
 	}
 	opts.Stderr = h.stderr
 	if opts.ID == "" {
@@ -83,6 +88,7 @@ func startPlugin(t *testing.T, p Plugin, opts ServeOptions) *fakeHost {
 		// reads end.
 		toPlugin.Close()
 		fromPlugin.Close()
+		close(h.served)
 		h.result <- err
 	}()
 	go func() {
@@ -107,9 +113,15 @@ func startPlugin(t *testing.T, p Plugin, opts ServeOptions) *fakeHost {
 	return h
 }
 
+// sendRaw writes bytes to the plugin: on its input stream, or into the
+// input ring once HELLO_ACK chose it.
 func (h *fakeHost) sendRaw(b []byte) error {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
+	if h.inW != nil {
+		_, err := h.inW.Write(b)
+		return err
+	}
 	_, err := h.w.Write(b)
 	return err
 }
@@ -181,6 +193,11 @@ func (h *fakeHost) handshake(ack wire.HelloAck) {
 	}
 	h.version = ack.Version
 	h.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+	if ack.InputTransport == wire.TransportRing {
+		h.wmu.Lock()
+		h.inW = wire.NewRingWriter(h.input, h.w, h.served)
+		h.wmu.Unlock()
+	}
 	go func() {
 		tick := time.NewTicker(time.Duration(ack.HeartbeatMS) * time.Millisecond / 3)
 		defer tick.Stop()

@@ -301,7 +301,7 @@ func notOpen(id uint32, instance uint16) wire.Reply {
 	return wire.Reply{ID: id, Status: wire.StatusUnsupported, Message: fmt.Sprintf("instance %d is not open", instance)}
 }
 
-// writeJob is one WRITE, its body copied out of the read buffer.
+// writeJob is one WRITE, its body in a buffer of its own.
 type writeJob struct {
 	batch uint64
 	ev    wire.Events
@@ -318,8 +318,9 @@ type writeQueue struct {
 	wake chan struct{}
 }
 
-// acceptWrite checks a WRITE body and queues a copy of it: the read
-// loop's buffer is reused by the next frame. Read loop only.
+// acceptWrite checks a WRITE body and queues it, taking the read loop's
+// buffer that holds it: the next frame goes into a spare one. Read loop
+// only.
 func (in *instance) acceptWrite(body []byte) error {
 	if len(body) < 8 {
 		return fmt.Errorf("%w: WRITE body is %d bytes, too short for a batch id", wire.ErrMalformed, len(body))
@@ -331,19 +332,19 @@ func (in *instance) acceptWrite(body []byte) error {
 		q.mu.Unlock()
 		return protoError{wire.ErrCodeWindowExceeded, fmt.Errorf("WRITE for instance %d while %d WRITEs are unanswered; the window is %d", in.id, window, window)}
 	}
-	var buf []byte
+	var spare []byte
 	if n := len(q.free); n > 0 {
-		buf = q.free[n-1]
+		spare = q.free[n-1]
 		q.free = q.free[:n-1]
 	}
 	q.mu.Unlock()
-	buf = append(buf[:0], body...)
-	ev, err := wire.ParseEvents(buf[8:], in.s.kinds.names, wire.MsgWrite)
+	buf := in.s.fr.Swap(spare)
+	ev, err := wire.ParseEvents(body[8:], in.s.kinds.names, wire.MsgWrite)
 	if err != nil {
 		return err
 	}
 	q.mu.Lock()
-	q.jobs = append(q.jobs, writeJob{batch: binary.LittleEndian.Uint64(buf), ev: ev, buf: buf})
+	q.jobs = append(q.jobs, writeJob{batch: binary.LittleEndian.Uint64(body), ev: ev, buf: buf})
 	q.mu.Unlock()
 	notify(q.wake)
 	return nil

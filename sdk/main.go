@@ -32,12 +32,15 @@ func Main(p Plugin) {
 		os.Exit(ExitConnectionLost)
 	}
 	opts := ServeOptions{BatchBytes: batchBytes(capacity)}
-	opts.Ring, err = OfferedRing()
-	if err != nil {
-		// The ring only makes the session faster: go on without it.
-		fmt.Fprintf(os.Stderr, "plugctl runtime: cannot use the shared ring the host offers, so frames stay on the stream: %v\n", err)
-		opts.Versions = protocolVersions(false)
+	// A ring only makes the session faster: without one, go on on the stream.
+	var ringErr, inputErr error
+	if opts.Ring, ringErr = OfferedRing(); ringErr != nil {
+		fmt.Fprintf(os.Stderr, "plugctl runtime: cannot use the shared ring the host offers, so frames stay on the stream: %v\n", ringErr)
 	}
+	if opts.InputRing, inputErr = OfferedInputRing(); inputErr != nil {
+		fmt.Fprintf(os.Stderr, "plugctl runtime: cannot use the input ring the host offers, so the host's frames stay on the stream: %v\n", inputErr)
+	}
+	opts.Versions = protocolVersions(ringErr == nil, inputErr == nil)
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, shutdownSignals...)
 	opts.Signals = signals

@@ -165,29 +165,107 @@ func TestMainStdioAndSignal(t *testing.T) {
 
 // TestMainStrayRingVariable: a ring variable naming a descriptor that is
 // not a ring (the protocol's own, the Go runtime's, none) leaves it open:
-// the plugin leaves out version 2, which would claim the ring, and works
-// on the stream.
+// the plugin leaves out version 2, which would claim the ring (or 4, for
+// the input ring), and works on the stream.
 func TestMainStrayRingVariable(t *testing.T) {
-	for fd := 3; fd <= 10; fd++ {
-		t.Run(strconv.Itoa(fd), func(t *testing.T) {
-			p := startProcess(t, wire.EnvRingFD+"="+strconv.Itoa(fd))
-			var hello wire.Hello
-			if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || !slices.Equal(hello.Versions, []uint16{1, 3}) {
-				t.Fatalf("HELLO %+v, %v; want versions [1 3]", hello, err)
-			}
-			p.send(wire.MsgHelloAck, 0, defaultAck.AppendTo(nil))
-			p.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
-			var r wire.Reply
-			if err := r.Decode(p.expect(wire.MsgReply)); err != nil || r.Status != wire.StatusOK {
-				t.Fatalf("OPEN reply %+v, %v", r, err)
-			}
-			if _, err := wire.ParseEvents(p.expect(wire.MsgEvents), []string{"tick", "tock"}, wire.MsgEvents); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(p.stderr.String(), "cannot use the shared ring") {
-				t.Errorf("stderr does not say the ring was refused:\n%s", &p.stderr)
-			}
-		})
+	for _, tc := range []struct {
+		env, says string
+		versions  []uint16
+	}{
+		{wire.EnvRingFD, "cannot use the shared ring", []uint16{1, 3, 4}},
+		{wire.EnvInputRingFD, "cannot use the input ring", []uint16{1, 2, 3}},
+	} {
+		for fd := 3; fd <= 10; fd++ {
+			t.Run(fmt.Sprintf("%s=%d", tc.env, fd), func(t *testing.T) {
+				p := startProcess(t, tc.env+"="+strconv.Itoa(fd))
+				var hello wire.Hello
+				if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || !slices.Equal(hello.Versions, tc.versions) {
+					t.Fatalf("HELLO %+v, %v; want versions %v", hello, err, tc.versions)
+				}
+				ack := defaultAck
+				ack.Version = slices.Max(tc.versions)
+				p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+				p.send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+				var r wire.Reply
+				if err := r.Decode(p.expect(wire.MsgReply)); err != nil || r.Status != wire.StatusOK {
+					t.Fatalf("OPEN reply %+v, %v", r, err)
+				}
+				if _, err := wire.ParseEvents(p.expect(wire.MsgEvents), []string{"tick", "tock"}, wire.MsgEvents); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(p.stderr.String(), tc.says) {
+					t.Errorf("stderr does not say the ring was refused:\n%s", &p.stderr)
+				}
+			})
+		}
+	}
+}
+
+// TestMainInputRingHostKilled: Main maps the input ring a host offers
+// and reads the host's frames from it; when the host dies in the middle
+// of a frame, which closes the plugin's input, the plugin drains the ring
+// and exits 3, connection lost, instead of waiting for the rest.
+func TestMainInputRingHostKilled(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "input-ring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	size := wire.RingMinSize
+	if err := f.Truncate(int64(wire.RingMemSize(size))); err != nil {
+		t.Fatal(err)
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, wire.RingMemSize(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	ring, err := wire.InitRing(mem, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &plugin{t: t, cmd: helperCommand(wire.EnvInputRingFD + "=3")}
+	p.cmd.ExtraFiles = []*os.File{f}
+	p.cmd.Stderr = &p.stderr
+	if p.in, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.fr = wire.NewFrameReader(out, wire.MaxFrameLimit)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+
+	var hello wire.Hello
+	if err := hello.Decode(p.expect(wire.MsgHello)); err != nil || !slices.Contains(hello.Versions, wire.InputRingVersion) {
+		t.Fatalf("HELLO %+v, %v; want version %d listed", hello, err, wire.InputRingVersion)
+	}
+	ack := defaultAck
+	ack.InputTransport = wire.TransportRing
+	p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+	rw := wire.NewRingWriter(ring, p.in, nil)
+	open := (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen)
+	if _, err := rw.Write(append(wire.AppendHeader(nil, wire.MsgOpen, 1, len(open)), open...)); err != nil {
+		t.Fatal(err)
+	}
+	var r wire.Reply
+	if err := r.Decode(p.expect(wire.MsgReply)); err != nil || r.Status != wire.StatusOK {
+		t.Fatalf("OPEN through the input ring: reply %+v, %v", r, err)
+	}
+	// Half an ACK, then the host is gone.
+	if _, err := rw.Write(wire.AppendHeader(nil, wire.MsgAck, 1, 8)[:6]); err != nil {
+		t.Fatal(err)
+	}
+	p.in.Close()
+	if code := p.exitCode(); code != ExitConnectionLost {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitConnectionLost, &p.stderr)
+	}
+	if !strings.Contains(p.stderr.String(), "host connection lost") {
+		t.Errorf("stderr does not say the host was lost:\n%s", &p.stderr)
 	}
 }
 

@@ -16,15 +16,22 @@ import (
 // Serve itself passes the ring in ServeOptions.Ring. The variable is unset
 // and, once mapped, the descriptor closed, so the plugin's own child
 // processes inherit neither.
-func OfferedRing() (*wire.Ring, error) {
-	v, ok := os.LookupEnv(wire.EnvRingFD)
+func OfferedRing() (*wire.Ring, error) { return offeredRing(wire.EnvRingFD) }
+
+// OfferedInputRing maps the input ring a host offers through
+// wire.EnvInputRingFD, for ServeOptions.InputRing, as OfferedRing maps
+// the ring.
+func OfferedInputRing() (*wire.Ring, error) { return offeredRing(wire.EnvInputRingFD) }
+
+func offeredRing(env string) (*wire.Ring, error) {
+	v, ok := os.LookupEnv(env)
 	if !ok {
 		return nil, nil
 	}
-	os.Unsetenv(wire.EnvRingFD)
+	os.Unsetenv(env)
 	fd, err := strconv.Atoi(v)
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number", wire.EnvRingFD, v)
+		return nil, fmt.Errorf("%s=%q is not an inherited descriptor number", env, v)
 	}
 	// A descriptor that turns out not to be a ring is left open: the
 	// variable may be stale, and the number now someone else's.

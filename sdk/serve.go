@@ -78,13 +78,20 @@ type ServeOptions struct {
 	// Versions are the protocol versions offered in HELLO; nil: all from
 	// 1 to wire.ProtocolVersion, but without wire.RingVersion when the
 	// host offered a ring (wire.EnvRingFD is set) and Ring is nil, since a
-	// plugin that lists that version must take the ring it was offered.
+	// plugin that lists that version must take the ring it was offered;
+	// likewise without wire.InputRingVersion when wire.EnvInputRingFD is
+	// set and InputRing is nil.
 	Versions []uint16
 
 	// Ring is the shared ring the host offered, if any. When the host
 	// chooses the ring transport, every frame after HELLO goes into it
 	// and w carries only doorbell bytes.
 	Ring *wire.Ring
+
+	// InputRing is the input ring the host offered, if any. When the
+	// host chooses it, every frame after HELLO_ACK comes through it and r
+	// carries only doorbell bytes.
+	InputRing *wire.Ring
 }
 
 // Serve speaks the protocol on r and w for p until the session ends, and
@@ -125,9 +132,10 @@ type server struct {
 	kinds  *kindTable
 	opts   ServeOptions
 	c      conn
-	fr     *wire.FrameReader
-	ack    wire.HelloAck // set by the handshake
-	limits batchLimits   // set by the handshake
+	in     *bufio.Reader     // the input stream: frames, or the input ring's doorbells
+	fr     *wire.FrameReader // the read loop's
+	ack    wire.HelloAck     // set by the handshake
+	limits batchLimits       // set by the handshake
 
 	logMu sync.Mutex
 
@@ -192,7 +200,8 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 	}
 	if opts.Versions == nil {
 		_, offered := os.LookupEnv(wire.EnvRingFD)
-		opts.Versions = protocolVersions(!offered || opts.Ring != nil)
+		_, inputOffered := os.LookupEnv(wire.EnvInputRingFD)
+		opts.Versions = protocolVersions(!offered || opts.Ring != nil, !inputOffered || opts.InputRing != nil)
 	}
 	s := &server{
 		p:         p,
@@ -215,12 +224,13 @@ func newServer(p Plugin, opts ServeOptions, w io.Writer) (*server, error) {
 
 // protocolVersions lists the versions this SDK speaks. Listing
 // wire.RingVersion tells a host that offered a ring that the plugin takes
-// it, so a plugin that cannot leaves that version out; the later versions
-// keep their own features either way.
-func protocolVersions(takesRing bool) []uint16 {
+// it, and wire.InputRingVersion the same of an input ring, so a plugin
+// that cannot leaves that version out; the other versions keep their own
+// features either way.
+func protocolVersions(takesRing, takesInputRing bool) []uint16 {
 	var l []uint16
 	for v := uint16(1); v <= wire.ProtocolVersion; v++ {
-		if v != wire.RingVersion || takesRing {
+		if (v != wire.RingVersion || takesRing) && (v != wire.InputRingVersion || takesInputRing) {
 			l = append(l, v)
 		}
 	}
@@ -245,7 +255,8 @@ func (s *server) serve(r io.Reader) error {
 		return s.result.error()
 	}
 	// A large buffer lets one read syscall bring in many small frames.
-	s.fr = wire.NewFrameReader(bufio.NewReaderSize(r, 64<<10), wire.HelloMaxFrame)
+	s.in = bufio.NewReaderSize(r, 64<<10)
+	s.fr = wire.NewFrameReader(s.in, wire.HelloMaxFrame)
 	go s.read()
 
 	t := time.NewTimer(s.opts.HandshakeTimeout)

@@ -98,7 +98,7 @@ func checkPositions(t *testing.T, events []wire.Event, first uint64, n int) {
 func TestServeHandshakeAndGoodbye(t *testing.T) {
 	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{ID: "4f1c"})
 	h.handshake(defaultAck)
-	want := wire.Hello{Versions: []uint16{1, 2, 3}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: wire.RoleSource, EventKinds: []string{"tick", "tock"}}
+	want := wire.Hello{Versions: []uint16{1, 2, 3, 4}, ID: "4f1c", Name: "acme", Version: "1.2.3", Role: wire.RoleSource, EventKinds: []string{"tick", "tock"}}
 	if fmt.Sprint(h.hello) != fmt.Sprint(want) {
 		t.Fatalf("HELLO = %+v, want %+v", h.hello, want)
 	}
@@ -1278,17 +1278,30 @@ func TestServeIdleSourceBacksOff(t *testing.T) {
 // TestServeRingOfferedButNotGiven: a plugin that calls Serve itself on a
 // host's stdio, with the host's ring variable set but no Ring, leaves out
 // version 2, with which a host that offered a ring would choose it, and
-// keeps version 3 on the stream.
+// keeps the later versions on the stream; likewise version 4 for the input
+// ring.
 func TestServeRingOfferedButNotGiven(t *testing.T) {
-	t.Setenv(wire.EnvRingFD, "3")
-	h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
-	h.handshake(defaultAck)
-	if !slices.Equal(h.hello.Versions, []uint16{1, 3}) {
-		t.Fatalf("HELLO offers versions %v, want [1 3]", h.hello.Versions)
-	}
-	h.open(1, nil)
-	if _, end := h.receiveUntilEnd(1); end.Status != wire.EndFinished {
-		t.Fatalf("END %+v, want finished", end)
+	for _, tc := range []struct {
+		env  string
+		want []uint16
+	}{
+		{wire.EnvRingFD, []uint16{1, 3, 4}},
+		{wire.EnvInputRingFD, []uint16{1, 2, 3}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(tc.env, "3")
+			h := startPlugin(t, Plugin{Spec: testSpec, Run: func(Open, EventSink, *Session) error { return nil }}, ServeOptions{})
+			ack := defaultAck
+			ack.Version = slices.Max(tc.want)
+			h.handshake(ack)
+			if !slices.Equal(h.hello.Versions, tc.want) {
+				t.Fatalf("HELLO offers versions %v, want %v", h.hello.Versions, tc.want)
+			}
+			h.open(1, nil)
+			if _, end := h.receiveUntilEnd(1); end.Status != wire.EndFinished {
+				t.Fatalf("END %+v, want finished", end)
+			}
+		})
 	}
 }
 

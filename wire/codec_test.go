@@ -50,6 +50,10 @@ func TestGolden(t *testing.T) {
 		{"HELLO_ACK version 2, ring", frame(MsgHelloAck, 0, (&HelloAck{Version: 2, MaxFrame: 1 << 20, HeartbeatMS: 5000, Window: 8, Transport: TransportRing}).AppendTo(nil)), `
 			0f000000 02 00 0000
 			0200 00001000 88130000 08000000 01`},
+		// docs/PROTOCOL.md §5.2, version 4 choosing both rings.
+		{"HELLO_ACK version 4, both rings", frame(MsgHelloAck, 0, (&HelloAck{Version: 4, MaxFrame: 1 << 20, HeartbeatMS: 1000, Window: 8, Transport: TransportRing, InputTransport: TransportRing}).AppendTo(nil)), `
+			10000000 02 00 0000
+			0400 00001000 e8030000 08000000 01 01`},
 		{"REJECT", frame(MsgReject, 0, (&Reject{Reason: RejectRevoked, Message: "no"}).AppendTo(nil)), `
 			08000000 03 00 0000
 			0400 02000000 6e6f`},
@@ -363,5 +367,37 @@ func TestHeaderAndFrameReader(t *testing.T) {
 		if !errors.Is(err, ErrMalformed) || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("stream cut at %d: %v, want ErrMalformed and io.ErrUnexpectedEOF", cut, err)
 		}
+	}
+}
+
+// TestFrameReaderSwap: a body handed over with Swap stays as it was while
+// later frames are read, into the buffer given instead or, when that is
+// too small, into a new one.
+func TestFrameReaderSwap(t *testing.T) {
+	var stream []byte
+	for _, b := range []byte{1, 2, 3} {
+		stream = append(stream, AppendHeader(nil, MsgAck, 1, 8)...)
+		stream = append(stream, b, 0, 0, 0, 0, 0, 0, 0)
+	}
+	fr := NewFrameReader(bytes.NewReader(stream), 100)
+	_, first, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := fr.Swap(make([]byte, 8))
+	if &kept[0] != &first[0] {
+		t.Fatal("Swap did not hand over the buffer holding the last body")
+	}
+	_, second, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr.Swap(make([]byte, 2)) // too small: the next frame needs a new buffer
+	_, third, err := fr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0] != 1 || second[0] != 2 || third[0] != 3 || &first[0] == &second[0] || &second[0] == &third[0] {
+		t.Fatalf("bodies %v %v %v: a handed-over body was overwritten or shared", first, second, third)
 	}
 }

@@ -10,8 +10,9 @@ import (
 // ProtocolVersion is the newest wire protocol version this package speaks;
 // it speaks every version from 1 up. docs/PROTOCOL.md in the plugctl
 // repository is their specification. Version 2 adds the ring transport;
-// version 3 adds a status to END, so that one instance can fail alone.
-const ProtocolVersion = 3
+// version 3 adds a status to END, so that one instance can fail alone;
+// version 4 adds the input ring, which carries the host's frames.
+const ProtocolVersion = 4
 
 // Versions that changed a message's layout: a body's layout follows from
 // the session's version, never from its length.
@@ -24,6 +25,11 @@ const (
 	// EndStatusVersion is the first version whose END carries a status
 	// and a message.
 	EndStatusVersion = 3
+
+	// InputRingVersion is the first version whose HELLO_ACK carries an
+	// input transport. A plugin lists exactly this version to say it can
+	// take an input ring the host offers, as RingVersion says of the ring.
+	InputRingVersion = 4
 )
 
 // Frame size limits, in bytes of body (the 8-byte header is not counted).
@@ -160,7 +166,18 @@ func NewFrameReader(r io.Reader, max uint32) *FrameReader {
 // SetMax changes the body limit, as after a handshake.
 func (fr *FrameReader) SetMax(max uint32) { fr.max = max }
 
-// Next reads one frame. The body is valid until the next call.
+// Swap hands over the buffer holding the body that Next returned last,
+// which then stays valid for good, and gives the reader buf to read later
+// frames into (a nil or small buf is replaced as frames need). A reader of
+// large frames that keeps their bodies spares itself a copy of each.
+func (fr *FrameReader) Swap(buf []byte) []byte {
+	old := fr.buf
+	fr.buf = buf
+	return old
+}
+
+// Next reads one frame. The body is valid until the next call, or for good
+// after Swap.
 // A clean end of stream between frames returns io.EOF; a stream that ends
 // inside a frame returns an error wrapping io.ErrUnexpectedEOF.
 func (fr *FrameReader) Next() (Header, []byte, error) {

@@ -96,7 +96,10 @@ type HelloAck struct {
 	MaxFrame    uint32 // largest body either side may send
 	HeartbeatMS uint32 // heartbeat interval; a peer silent for 3 is dead
 	Window      uint32 // batches in flight per instance before waiting
-	Transport   uint8  // RingVersion on: TransportStream or TransportRing
+	Transport   uint8  // RingVersion on: TransportStream or TransportRing, for the plugin's frames
+	// InputTransport is TransportStream or TransportRing for the host's
+	// frames, InputRingVersion on.
+	InputTransport uint8
 }
 
 // AppendTo appends the encoded body to dst.
@@ -109,6 +112,9 @@ func (m *HelloAck) AppendTo(dst []byte) []byte {
 	if m.Version >= RingVersion {
 		e.u8(m.Transport)
 	}
+	if m.Version >= InputRingVersion {
+		e.u8(m.InputTransport)
+	}
 	return e
 }
 
@@ -119,9 +125,12 @@ func (m *HelloAck) Decode(b []byte) error {
 	m.MaxFrame = d.u32("max frame")
 	m.HeartbeatMS = d.u32("heartbeat")
 	m.Window = d.u32("window")
-	m.Transport = TransportStream
+	m.Transport, m.InputTransport = TransportStream, TransportStream
 	if m.Version >= RingVersion {
 		m.Transport = d.u8("transport")
+	}
+	if m.Version >= InputRingVersion {
+		m.InputTransport = d.u8("input transport")
 	}
 	if err := d.end(); err != nil {
 		return err
@@ -135,6 +144,8 @@ func (m *HelloAck) Decode(b []byte) error {
 		return fmt.Errorf("%w: HELLO_ACK window is 0", ErrMalformed)
 	case m.Transport != TransportStream && m.Transport != TransportRing:
 		return fmt.Errorf("%w: HELLO_ACK transport %d is neither 0 (stream) nor 1 (ring)", ErrMalformed, m.Transport)
+	case m.InputTransport != TransportStream && m.InputTransport != TransportRing:
+		return fmt.Errorf("%w: HELLO_ACK input transport %d is neither 0 (stream) nor 1 (ring)", ErrMalformed, m.InputTransport)
 	}
 	return nil
 }

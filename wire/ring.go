@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -16,7 +17,9 @@ import (
 // memory both processes map, instead of through the output pipe, which
 // then only carries doorbell bytes. A pipe copies every byte twice, through
 // the kernel, with a system call per batch; the ring copies once, in user
-// space.
+// space. From version 4 a second ring, the input ring, carries the host's
+// frames the other way, with the roles swapped: the host produces, the
+// plugin consumes and sleeps on its input pipe.
 //
 // The shared memory is a header page, then the data area:
 //
@@ -25,9 +28,9 @@ import (
 //	8        4     layout version, 1
 //	12       4     zero
 //	16       8     data size: a power of two, RingMinSize to RingMaxSize
-//	64       8     head: bytes ever written, stored by the plugin only
-//	128      8     tail: bytes ever read, stored by the host only
-//	192      4     waiting: 1 while the host sleeps on the doorbell
+//	64       8     head: bytes ever written, stored by the producer only
+//	128      8     tail: bytes ever read, stored by the consumer only
+//	192      4     waiting: 1 while the consumer sleeps on the doorbell
 //	4096     size  data: byte i of the stream is at data[i mod size]
 //
 // The fields sit on separate cache lines so that the two sides, each
@@ -58,10 +61,16 @@ const (
 // shared memory.
 const EnvRingFD = "PLUGCTL_RING_FD"
 
-// Transports a HELLO_ACK of version 2 or later may choose.
+// EnvInputRingFD names the environment variable through which a host
+// offers an input ring (version 4 on), for its own frames, as EnvRingFD
+// offers the ring for the plugin's.
+const EnvInputRingFD = "PLUGCTL_INPUT_RING_FD"
+
+// Transports a HELLO_ACK may choose: Transport (version 2 on) for the
+// plugin's frames, InputTransport (version 4 on) for the host's.
 const (
 	TransportStream uint8 = 0 // every frame on the byte stream, as in version 1
-	TransportRing   uint8 = 1 // plugin frames through the ring; the stream carries doorbells
+	TransportRing   uint8 = 1 // frames through a ring; the sender's stream carries doorbells
 )
 
 // ErrRingCorrupt is wrapped when a ring's header holds values the other
@@ -69,7 +78,8 @@ const (
 var ErrRingCorrupt = fmt.Errorf("%w: shared ring corrupt", ErrMalformed)
 
 // Ring is a single-producer, single-consumer byte ring in memory shared by
-// a plugin (the producer) and its host (the consumer).
+// a plugin and its host: the plugin produces into the ring and the host
+// consumes, or, in an input ring, the other way round.
 type Ring struct {
 	data    []byte
 	mask    uint64
@@ -132,17 +142,24 @@ func (r *Ring) Size() int { return len(r.data) }
 // Bounds of the producer's sleep while the ring is full. With one busy
 // instance the window of batches in flight fills at most half of a ring at
 // the defaults; several busy instances, a larger window or a small ring can
-// fill it, and then the host reads at memory speed, so polling is cheap
-// and spares the host a second doorbell.
+// fill it, and then the consumer reads at memory speed, so polling is
+// cheap and spares the consumer a second doorbell.
 const (
 	minRingPause = 20 * time.Microsecond
 	maxRingPause = time.Millisecond
 )
 
-// RingWriter is the plugin's end of a ring: an io.Writer that copies into
-// the ring and rings the doorbell when the host sleeps. One goroutine at a
-// time may call Write.
+// RingWriter is the producer's end of a ring (the plugin's, or the host's
+// of an input ring): an io.Writer that copies into the ring and rings the
+// doorbell when the consumer sleeps. It loads only tail and waiting, which
+// the consumer stores, and checks tail. One goroutine at a time may call
+// Write.
 type RingWriter struct {
+	// Chunk, if positive, makes Write publish at least every Chunk
+	// bytes of a large p rather than once when it is all copied, so that
+	// the consumer copies the first part out while the rest goes in.
+	Chunk int
+
 	r     *Ring
 	bell  io.Writer
 	abort <-chan struct{}
@@ -151,8 +168,8 @@ type RingWriter struct {
 }
 
 // NewRingWriter returns the producer end of a new ring r: it writes from
-// byte 0. bell is the doorbell stream; a wait for room ends with an error
-// once abort is closed.
+// byte 0, whatever the shared head says. bell is the doorbell stream; a
+// wait for room ends with an error once abort is closed.
 func NewRingWriter(r *Ring, bell io.Writer, abort <-chan struct{}) *RingWriter {
 	return &RingWriter{r: r, bell: bell, abort: abort}
 }
@@ -160,8 +177,9 @@ func NewRingWriter(r *Ring, bell io.Writer, abort <-chan struct{}) *RingWriter {
 // errRingAborted ends a wait for room in a ring of a session that is over.
 var errRingAborted = errors.New("session over while waiting for room in the shared ring")
 
-// Write copies p into the ring, waiting for room as the host reads. The
-// bytes of one Write become visible to the host together when p fits.
+// Write copies p into the ring, waiting for room as the consumer reads.
+// The bytes of one Write become visible to the consumer together when p
+// fits.
 func (w *RingWriter) Write(p []byte) (int, error) {
 	size := uint64(len(w.r.data))
 	done := 0
@@ -169,7 +187,7 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 	for done < len(p) {
 		used := w.head - w.r.tail.Load()
 		if used > size {
-			return done, fmt.Errorf("%w: the host's read position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
+			return done, fmt.Errorf("%w: the reader's position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
 		}
 		if used == size {
 			pause = min(max(2*pause, minRingPause), maxRingPause)
@@ -184,6 +202,9 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 		}
 		pause = 0
 		n := min(uint64(len(p)-done), size-used)
+		if w.Chunk > 0 {
+			n = min(n, uint64(w.Chunk))
+		}
 		at := w.head & w.r.mask
 		c := copy(w.r.data[at:], p[done:done+int(n)])
 		copy(w.r.data, p[done+c:done+int(n)])
@@ -191,8 +212,8 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 		w.head += n
 		w.r.head.Store(w.head)
 		// The store above and the load below are sequentially consistent,
-		// as are the host's store of waiting and its load of head, so at
-		// least one side sees the other's: no wake-up is lost.
+		// as are the consumer's store of waiting and its load of head, so
+		// at least one side sees the other's: no wake-up is lost.
 		if w.r.waiting.Load() != 0 && w.r.waiting.CompareAndSwap(1, 0) {
 			if _, err := w.bell.Write(w.ding[:]); err != nil {
 				return done, err
@@ -202,10 +223,12 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// RingReader is the host's end of a ring: an io.Reader that copies out of
-// the ring and sleeps on the doorbell when it is empty. The bytes it
-// returns are the host's own: the plugin cannot change them afterwards.
-// One goroutine at a time may call Read.
+// RingReader is the consumer's end of a ring (the host's, or the plugin's
+// of an input ring): an io.Reader that copies out of the ring and sleeps on
+// the doorbell when it is empty. The bytes it returns are the consumer's
+// own: the producer cannot change them afterwards. It loads only head,
+// which the producer stores, and checks it. One goroutine at a time may
+// call Read.
 type RingReader struct {
 	// OnIdle, if set, is called each time the ring is found empty, before
 	// the reader sleeps on the doorbell.
@@ -220,16 +243,16 @@ type RingReader struct {
 
 // NewRingReader returns the consumer end of a new ring r: it reads from
 // byte 0, whatever the shared tail says. bell is the doorbell
-// stream: its end means the plugin is gone, and the ring then ends too,
+// stream: its end means the producer is gone, and the ring then ends too,
 // once drained.
 func NewRingReader(r *Ring, bell io.Reader) *RingReader {
 	return &RingReader{r: r, bell: bell}
 }
 
 // Read copies what the ring holds, up to len(p) bytes, waiting for the
-// plugin when the ring is empty. After the doorbell stream ends it returns
-// what is left, then the doorbell's error (io.EOF when the plugin closed
-// its output).
+// producer when the ring is empty. After the doorbell stream ends it
+// returns what is left, then the doorbell's error (io.EOF when the
+// producer closed it).
 func (rr *RingReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -264,11 +287,11 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 		}
 		n, err := rr.bell.Read(rr.bells[:])
 		if i := slices.IndexFunc(rr.bells[:n], func(b byte) bool { return b != 0 }); i >= 0 {
-			return 0, fmt.Errorf("%w: byte 0x%02x on the plugin's output after it moved to the shared ring, where only 0x00 doorbells may follow (frames written there instead of into the ring?)", ErrMalformed, rr.bells[i])
+			return 0, fmt.Errorf("%w: byte 0x%02x on the sender's stream after it moved to the shared ring, where only 0x00 doorbells may follow (frames written there instead of into the ring?)", ErrMalformed, rr.bells[i])
 		}
 		if err != nil {
-			// Whatever the plugin wrote before its output closed is in
-			// the ring: drain it before reporting the end.
+			// Whatever the producer wrote before its doorbell stream
+			// closed is in the ring: drain it before reporting the end.
 			rr.ended = err
 			rr.r.waiting.Store(0)
 		}
@@ -276,10 +299,10 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 }
 
 // spinFor is how long a reader polls an empty ring before it sleeps on the
-// doorbell. A plugin in full flow writes its next batch within that time,
-// and finding it by polling spares both sides a system call and a
-// wake-up per batch; an idle plugin costs the host only this much CPU
-// before it sleeps.
+// doorbell. A producer in full flow writes its next batch within that
+// time, and finding it by polling spares both sides a system call and a
+// wake-up per batch; an idle producer costs the consumer only this much
+// CPU before it sleeps.
 const spinFor = 20 * time.Microsecond
 
 // spin polls the ring for up to spinFor and reports whether bytes came.
@@ -293,16 +316,20 @@ func (rr *RingReader) spin() bool {
 			if time.Since(start) > spinFor {
 				return false
 			}
+			// A goroutine the reader has just woken (the one waiting
+			// for the frame it read) may be queued behind it on this
+			// thread: let it run rather than make it wait out the spin.
+			runtime.Gosched()
 		}
 	}
 }
 
-// available is how many bytes the plugin has written that the host has
-// not read.
+// available is how many bytes the producer has written that the consumer
+// has not read.
 func (rr *RingReader) available() (uint64, error) {
 	avail := rr.r.head.Load() - rr.tail
 	if avail > uint64(len(rr.r.data)) {
-		return 0, fmt.Errorf("%w: the plugin's write position is %d bytes from the read position, the ring holds %d", ErrRingCorrupt, int64(avail), len(rr.r.data))
+		return 0, fmt.Errorf("%w: the writer's position is %d bytes from the read position, the ring holds %d", ErrRingCorrupt, int64(avail), len(rr.r.data))
 	}
 	return avail, nil
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -596,21 +597,32 @@ func TestRingOnIdle(t *testing.T) {
 	}
 }
 
-// TestHelloAckTransport covers the transport byte of version 2 (the bytes
-// themselves are pinned in TestGolden).
+// TestHelloAckTransport covers the transport byte of version 2 and the
+// input transport byte of version 4 (the bytes themselves are pinned in
+// TestGolden).
 func TestHelloAckTransport(t *testing.T) {
 	base := HelloAck{MaxFrame: DefaultMaxFrame, HeartbeatMS: 1000, Window: 8}
-	v1, v2 := base, base
-	v1.Version, v2.Version = 1, 2
+	v1, v2, v3, v4 := base, base, base, base
+	v1.Version, v2.Version, v3.Version, v4.Version = 1, 2, 3, 4
 
 	ring1 := v1
-	ring1.Transport = TransportRing
+	ring1.Transport, ring1.InputTransport = TransportRing, TransportRing
 	if b := ring1.AppendTo(nil); len(b) != 14 {
 		t.Errorf("version 1 HELLO_ACK is %d bytes, want 14 (no transport byte)", len(b))
 	} else {
 		var got HelloAck
 		if err := got.Decode(b); err != nil || got != v1 {
-			t.Errorf("version 1 decodes to %+v, %v; want %+v (transport 0)", got, err, v1)
+			t.Errorf("version 1 decodes to %+v, %v; want %+v (transports 0)", got, err, v1)
+		}
+	}
+	ring3 := v3
+	ring3.Transport, ring3.InputTransport = TransportRing, TransportRing
+	if b := ring3.AppendTo(nil); len(b) != 15 {
+		t.Errorf("version 3 HELLO_ACK is %d bytes, want 15 (no input transport byte)", len(b))
+	} else {
+		var got HelloAck
+		if err := got.Decode(b); err != nil || got.Transport != TransportRing || got.InputTransport != TransportStream {
+			t.Errorf("version 3 decodes to %+v, %v; want transport 1, input transport 0", got, err)
 		}
 	}
 	for _, tr := range []uint8{TransportStream, TransportRing} {
@@ -624,10 +636,24 @@ func TestHelloAckTransport(t *testing.T) {
 		if err := got.Decode(b); err != nil || got != in {
 			t.Errorf("version 2 transport %d decodes to %+v, %v", tr, got, err)
 		}
+		for _, itr := range []uint8{TransportStream, TransportRing} {
+			in := v4
+			in.Transport, in.InputTransport = tr, itr
+			b := in.AppendTo(nil)
+			if len(b) != 16 || b[14] != tr || b[15] != itr {
+				t.Errorf("version 4 transports %d, %d encode as % x, want 16 bytes ending in %02x %02x", tr, itr, b, tr, itr)
+			}
+			var got HelloAck
+			if err := got.Decode(b); err != nil || got != in {
+				t.Errorf("version 4 transports %d, %d decode to %+v, %v", tr, itr, got, err)
+			}
+		}
 	}
 
 	bad2 := v2
 	bad2.Transport = 2
+	bad4 := v4
+	bad4.InputTransport = 2
 	for _, tc := range []struct {
 		name string
 		body []byte
@@ -638,6 +664,10 @@ func TestHelloAckTransport(t *testing.T) {
 		{"version 2 without transport", v2.AppendTo(nil)[:14], ""},
 		{"version 1 with transport", append(v1.AppendTo(nil), TransportRing), "trailing"},
 		{"version 2 with two transports", append(v2.AppendTo(nil), TransportStream), "trailing"},
+		{"version 3 with an input transport", append(v3.AppendTo(nil), TransportRing), "trailing"},
+		{"version 4 without input transport", v4.AppendTo(nil)[:15], "input transport"},
+		{"input transport 2", bad4.AppendTo(nil), "input transport 2 is neither"},
+		{"version 4 with three transports", append(v4.AppendTo(nil), TransportStream), "trailing"},
 	} {
 		var got HelloAck
 		if err := got.Decode(tc.body); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
@@ -762,3 +792,34 @@ func TestRingNonZeroDoorbell(t *testing.T) {
 		}
 	}
 }
+
+// TestRingWriterChunk: with Chunk set, a write larger than it is
+// published piece by piece, so a reader sees the first piece before the
+// writer has copied the rest; the bytes arrive whole and in order.
+func TestRingWriterChunk(t *testing.T) {
+	r, mem := newTestRing(t)
+	var heads []uint64
+	// With waiting kept at 1 the writer rings after every publication of
+	// head, and the bell records how far head had got.
+	w := NewRingWriter(r, writerFunc(func(p []byte) (int, error) {
+		heads = append(heads, getHead(mem))
+		setWaiting(mem, 1)
+		return len(p), nil
+	}), nil)
+	w.Chunk = 1000
+	setWaiting(mem, 1)
+	p := randomBytes(rand.New(rand.NewPCG(1, 2)), 3500)
+	if n, err := w.Write(p); n != len(p) || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if !slices.Equal(heads, []uint64{1000, 2000, 3000, 3500}) {
+		t.Errorf("head published at %v, want every 1000 bytes", heads)
+	}
+	if !bytes.Equal(mem[RingHeaderSize:RingHeaderSize+len(p)], p) {
+		t.Error("the ring does not hold the bytes written")
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -4,8 +4,10 @@
 // 	protoc        v3.21.12
 // source: events.proto
 
-// Messages and service of the gRPC streaming baseline: a go-plugin plugin
-// streams batches of events to its host over one server-streaming RPC.
+// Messages and services of the gRPC streaming baselines: a go-plugin plugin
+// streams batches of events to its host over one server-streaming RPC, or
+// a host writes batches to a sink plugin over one bidirectional stream,
+// which acknowledges each.
 
 package eventspb
 
@@ -191,6 +193,104 @@ func (x *StreamRequest) GetBatchSize() uint32 {
 	return 0
 }
 
+// WriteBatch is one batch a host writes to a sink.
+type WriteBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // echoed by the batch's WriteAck
+	Events        []*Event               `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteBatch) Reset() {
+	*x = WriteBatch{}
+	mi := &file_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteBatch) ProtoMessage() {}
+
+func (x *WriteBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteBatch.ProtoReflect.Descriptor instead.
+func (*WriteBatch) Descriptor() ([]byte, []int) {
+	return file_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WriteBatch) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *WriteBatch) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// WriteAck says the sink has taken every event of one WriteBatch.
+type WriteAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteAck) Reset() {
+	*x = WriteAck{}
+	mi := &file_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteAck) ProtoMessage() {}
+
+func (x *WriteAck) ProtoReflect() protoreflect.Message {
+	mi := &file_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteAck.ProtoReflect.Descriptor instead.
+func (*WriteAck) Descriptor() ([]byte, []int) {
+	return file_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WriteAck) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 var File_events_proto protoreflect.FileDescriptor
 
 const file_events_proto_rawDesc = "" +
@@ -206,9 +306,17 @@ const file_events_proto_rawDesc = "" +
 	"\rStreamRequest\x12!\n" +
 	"\fpayload_size\x18\x01 \x01(\rR\vpayloadSize\x12\x1d\n" +
 	"\n" +
-	"batch_size\x18\x02 \x01(\rR\tbatchSize2M\n" +
+	"batch_size\x18\x02 \x01(\rR\tbatchSize\"J\n" +
+	"\n" +
+	"WriteBatch\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12,\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.plugctl.bench.EventR\x06events\"\x1a\n" +
+	"\bWriteAck\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id2M\n" +
 	"\vEventSource\x12>\n" +
-	"\x06Stream\x12\x1c.plugctl.bench.StreamRequest\x1a\x14.plugctl.bench.Batch0\x01B1Z/github.com/plugctl/plugctl/bench/proto;eventspbb\x06proto3"
+	"\x06Stream\x12\x1c.plugctl.bench.StreamRequest\x1a\x14.plugctl.bench.Batch0\x012L\n" +
+	"\tEventSink\x12?\n" +
+	"\x05Write\x12\x19.plugctl.bench.WriteBatch\x1a\x17.plugctl.bench.WriteAck(\x010\x01B1Z/github.com/plugctl/plugctl/bench/proto;eventspbb\x06proto3"
 
 var (
 	file_events_proto_rawDescOnce sync.Once
@@ -222,21 +330,26 @@ func file_events_proto_rawDescGZIP() []byte {
 	return file_events_proto_rawDescData
 }
 
-var file_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_events_proto_goTypes = []any{
 	(*Event)(nil),         // 0: plugctl.bench.Event
 	(*Batch)(nil),         // 1: plugctl.bench.Batch
 	(*StreamRequest)(nil), // 2: plugctl.bench.StreamRequest
+	(*WriteBatch)(nil),    // 3: plugctl.bench.WriteBatch
+	(*WriteAck)(nil),      // 4: plugctl.bench.WriteAck
 }
 var file_events_proto_depIdxs = []int32{
 	0, // 0: plugctl.bench.Batch.events:type_name -> plugctl.bench.Event
-	2, // 1: plugctl.bench.EventSource.Stream:input_type -> plugctl.bench.StreamRequest
-	1, // 2: plugctl.bench.EventSource.Stream:output_type -> plugctl.bench.Batch
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	0, // 1: plugctl.bench.WriteBatch.events:type_name -> plugctl.bench.Event
+	2, // 2: plugctl.bench.EventSource.Stream:input_type -> plugctl.bench.StreamRequest
+	3, // 3: plugctl.bench.EventSink.Write:input_type -> plugctl.bench.WriteBatch
+	1, // 4: plugctl.bench.EventSource.Stream:output_type -> plugctl.bench.Batch
+	4, // 5: plugctl.bench.EventSink.Write:output_type -> plugctl.bench.WriteAck
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_events_proto_init() }
@@ -250,9 +363,9 @@ func file_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_proto_rawDesc), len(file_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_events_proto_goTypes,
 		DependencyIndexes: file_events_proto_depIdxs,

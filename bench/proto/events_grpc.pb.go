@@ -4,8 +4,10 @@
 // - protoc             v3.21.12
 // source: events.proto
 
-// Messages and service of the gRPC streaming baseline: a go-plugin plugin
-// streams batches of events to its host over one server-streaming RPC.
+// Messages and services of the gRPC streaming baselines: a go-plugin plugin
+// streams batches of events to its host over one server-streaming RPC, or
+// a host writes batches to a sink plugin over one bidirectional stream,
+// which acknowledges each.
 
 package eventspb
 
@@ -127,6 +129,108 @@ var EventSource_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Stream",
 			Handler:       _EventSource_Stream_Handler,
 			ServerStreams: true,
+		},
+	},
+	Metadata: "events.proto",
+}
+
+const (
+	EventSink_Write_FullMethodName = "/plugctl.bench.EventSink/Write"
+)
+
+// EventSinkClient is the client API for EventSink service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// EventSink is served by the sink plugin.
+type EventSinkClient interface {
+	// Write acknowledges each batch, in order, until the host ends its side.
+	Write(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WriteBatch, WriteAck], error)
+}
+
+type eventSinkClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewEventSinkClient(cc grpc.ClientConnInterface) EventSinkClient {
+	return &eventSinkClient{cc}
+}
+
+func (c *eventSinkClient) Write(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WriteBatch, WriteAck], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EventSink_ServiceDesc.Streams[0], EventSink_Write_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WriteBatch, WriteAck]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventSink_WriteClient = grpc.BidiStreamingClient[WriteBatch, WriteAck]
+
+// EventSinkServer is the server API for EventSink service.
+// All implementations must embed UnimplementedEventSinkServer
+// for forward compatibility.
+//
+// EventSink is served by the sink plugin.
+type EventSinkServer interface {
+	// Write acknowledges each batch, in order, until the host ends its side.
+	Write(grpc.BidiStreamingServer[WriteBatch, WriteAck]) error
+	mustEmbedUnimplementedEventSinkServer()
+}
+
+// UnimplementedEventSinkServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedEventSinkServer struct{}
+
+func (UnimplementedEventSinkServer) Write(grpc.BidiStreamingServer[WriteBatch, WriteAck]) error {
+	return status.Error(codes.Unimplemented, "method Write not implemented")
+}
+func (UnimplementedEventSinkServer) mustEmbedUnimplementedEventSinkServer() {}
+func (UnimplementedEventSinkServer) testEmbeddedByValue()                   {}
+
+// UnsafeEventSinkServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to EventSinkServer will
+// result in compilation errors.
+type UnsafeEventSinkServer interface {
+	mustEmbedUnimplementedEventSinkServer()
+}
+
+func RegisterEventSinkServer(s grpc.ServiceRegistrar, srv EventSinkServer) {
+	// If the following call panics, it indicates UnimplementedEventSinkServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&EventSink_ServiceDesc, srv)
+}
+
+func _EventSink_Write_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(EventSinkServer).Write(&grpc.GenericServerStream[WriteBatch, WriteAck]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventSink_WriteServer = grpc.BidiStreamingServer[WriteBatch, WriteAck]
+
+// EventSink_ServiceDesc is the grpc.ServiceDesc for EventSink service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var EventSink_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "plugctl.bench.EventSink",
+	HandlerType: (*EventSinkServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Write",
+			Handler:       _EventSink_Write_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "events.proto",

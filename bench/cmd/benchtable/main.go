@@ -4,8 +4,9 @@
 // (min–max) across the -count runs, the host's and the plugin's CPU time
 // per event (medians), and for plugctl the ratios of its median to the
 // gRPC and JSON baselines' and to the ceiling of its pipe or socket, and
-// whether it met its targets. The single-event latency line and the
-// command that produced the input follow.
+// whether it met its targets. A table of the sink benchmarks follows,
+// with each plugctl row's ratio to gRPC run by run, then the single-event
+// latency line and the command that produced the input.
 //
 // Usage:
 //
@@ -207,6 +208,7 @@ func write(w io.Writer, r *results, cmd string) error {
 				vsGRPC, vsJSON, ofCeiling, verdict)
 		}
 	}
+	writeSinks(b, r)
 	p50 := r.get("BenchmarkLatency/plugctl", p50Unit)
 	p99 := r.get("BenchmarkLatency/plugctl", p99Unit)
 	if p50.n > 0 && p99.n > 0 {

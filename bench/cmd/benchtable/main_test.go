@@ -66,3 +66,42 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+const sinkSample = `cpu: Intel(R) Xeon(R) Processor
+BenchmarkSink/plugctl/64B-2         	 1000000	   160 ns/op	 400 MB/s	   6000000 events/s	  100.0 host-cpu-ns/event	  70.00 plugin-cpu-ns/event
+BenchmarkSink/plugctl/64B-2         	 1000000	   200 ns/op	 320 MB/s	   5000000 events/s	  120.0 host-cpu-ns/event	  80.00 plugin-cpu-ns/event
+BenchmarkSink/plugctl-pipe/64B-2    	 1000000	   300 ns/op	 200 MB/s	   3000000 events/s
+BenchmarkSink/grpc/64B-2            	  500000	  1500 ns/op	  40 MB/s	   1000000 events/s	  600.0 host-cpu-ns/event	  900.0 plugin-cpu-ns/event
+BenchmarkSink/grpc/64B-2            	  500000	  1250 ns/op	  50 MB/s	    500000 events/s	  600.0 host-cpu-ns/event	  900.0 plugin-cpu-ns/event
+BenchmarkSink/plugctl/1KiB-2        	 1000000	   600 ns/op	1700 MB/s	   1000000 events/s
+BenchmarkSink/grpc/1KiB-2           	  100000	  6000 ns/op	 170 MB/s	    250000 events/s
+`
+
+func TestSinkTable(t *testing.T) {
+	r, err := parse(strings.NewReader(sinkSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := write(&b, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"each acknowledged (RESULT) before the next is sent; events/s as median (min–max) of 2 runs",
+		// Run by run: 6M/1M and 5M/0.5M.
+		"| 64 B | plugctl, launched: both rings (version 4) | 5.5M (5.0M–6.0M) | 110 | 75 | 8.0× (6.0–10.0) | met (≥5× grpc) |",
+		"| 64 B | plugctl, launched, no ring: pipes | 3.0M (3.0M–3.0M) | — | — | 3.0× (3.0–3.0) |  |",
+		"| 64 B | go-plugin gRPC, bidirectional stream, one ack per batch | 750k (500k–1.0M) | 600 | 900 |  |  |",
+		"| 1 KiB | plugctl, launched: both rings (version 4) | 1.0M (1.0M–1.0M) | — | — | 4.0× (4.0–4.0) | MISSED ≥5× grpc |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q; got:\n%s", want, out)
+		}
+	}
+	for _, absent := range []string{"256 B", "16 KiB", "sinks before version 4"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("table has a row for %q, which the input has no results for:\n%s", absent, out)
+		}
+	}
+}

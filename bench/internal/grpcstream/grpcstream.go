@@ -1,7 +1,8 @@
 // Package grpcstream is the go-plugin wiring shared by the gRPC baseline
-// plugin (plugins/grpcstream) and the benchmark host: the handshake, the
-// plugin's name in the plugin set, and the GRPCPlugin that connects the
-// EventSource service of proto/events.proto on both sides.
+// plugins (plugins/grpcstream, plugins/grpcsink) and the benchmark host:
+// the handshake, the plugins' names in their plugin sets, and the
+// GRPCPlugins that connect the EventSource and EventSink services of
+// proto/events.proto on both sides.
 package grpcstream
 
 import (
@@ -48,4 +49,32 @@ func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.Cli
 // implementation in the plugin, with nil in the host.
 func Set(impl eventspb.EventSourceServer) plugin.PluginSet {
 	return plugin.PluginSet{Name: &Plugin{Impl: impl}}
+}
+
+// SinkName is the sink plugin's key in its plugin set.
+const SinkName = "sink"
+
+// SinkPlugin connects the EventSink service, as Plugin connects
+// EventSource: the plugin process sets Impl; the host leaves it nil and
+// dispenses an eventspb.EventSinkClient.
+type SinkPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl eventspb.EventSinkServer
+}
+
+// GRPCServer registers the plugin's EventSink implementation.
+func (p *SinkPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	eventspb.RegisterEventSinkServer(s, p.Impl)
+	return nil
+}
+
+// GRPCClient returns an eventspb.EventSinkClient on the plugin's connection.
+func (p *SinkPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return eventspb.NewEventSinkClient(c), nil
+}
+
+// SinkSet returns the sink's plugin set: with the service implementation
+// in the plugin, with nil in the host.
+func SinkSet(impl eventspb.EventSinkServer) plugin.PluginSet {
+	return plugin.PluginSet{SinkName: &SinkPlugin{Impl: impl}}
 }

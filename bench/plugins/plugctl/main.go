@@ -1,5 +1,5 @@
-// Command plugctl is the plugctl source plugin of the benchmarks, built on
-// the plugctl SDK. It has two modes, chosen by flag because each is a
+// Command plugctl is the plugctl plugin of the benchmarks, built on the
+// plugctl SDK. It has three modes, chosen by flag because each is a
 // different shape of sdk.Plugin:
 //
 //   - throughput (default): a polled Source whose NextBatch fills the whole
@@ -7,6 +7,11 @@
 //     and one clock reading per batch: as fast as the SDK allows.
 //   - latency: a Run source that emits one event, stamped with its emit
 //     time, then sleeps about a millisecond, until the instance stops.
+//   - sink: a Sink whose Write checks every event of each batch (position
+//     counting up from 1, kind, payload size) and accepts the batch.
+//     With -input-ring=false it declines the input ring the host offers
+//     (it offers protocol versions 1 to 3, as sinks built before
+//     version 4 do), so the host's WRITEs stay on its standard input.
 //
 // The instance setting "size" is the payload size in bytes (default 64).
 // When PLUGCTL_BENCH_CPUPROFILE is set, the plugin writes a CPU profile of
@@ -15,7 +20,7 @@
 //
 // Usage (the host launches it):
 //
-//	plugctl [-mode throughput|latency]
+//	plugctl [-mode throughput|latency|sink] [-input-ring=false]
 package main
 
 import (
@@ -53,7 +58,8 @@ var spec = wire.Spec{
 }
 
 func main() {
-	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source) or latency (Run)")
+	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source), latency (Run) or sink")
+	inputRing := flag.Bool("input-ring", true, "take the input ring the host offers")
 	flag.Parse()
 	p := sdk.Plugin{Spec: spec}
 	switch *mode {
@@ -61,8 +67,11 @@ func main() {
 		p.Source = open
 	case "latency":
 		p.Run = run
+	case "sink":
+		p.Spec.Role = wire.RoleSink
+		p.Sink = openSink
 	default:
-		fmt.Fprintf(os.Stderr, "plugctl-bench: unknown -mode %q: want throughput or latency\n", *mode)
+		fmt.Fprintf(os.Stderr, "plugctl-bench: unknown -mode %q: want throughput, latency or sink\n", *mode)
 		os.Exit(2)
 	}
 	if prefix := os.Getenv(envProfile); prefix != "" {
@@ -75,7 +84,23 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	if !*inputRing {
+		serveWithoutInputRing(p)
+	}
 	sdk.Main(p)
+}
+
+// serveWithoutInputRing serves p as a plugin built before protocol
+// version 4 does: it takes the ring, offers versions 1 to 3 and leaves the
+// input ring alone, so the host's frames stay on standard input.
+func serveWithoutInputRing(p sdk.Plugin) {
+	ring, err := sdk.OfferedRing()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "plugctl-bench: %v\n", err)
+		os.Exit(1)
+	}
+	opts := sdk.ServeOptions{Ring: ring, Versions: []uint16{1, 2, 3}}
+	os.Exit(sdk.ExitCode(sdk.Serve(os.Stdin, os.Stdout, p, opts)))
 }
 
 // payloadSize reads the "size" setting.
@@ -143,4 +168,38 @@ func run(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
 			return nil
 		}
 	}
+}
+
+// sink is the sink mode's instance.
+type sink struct {
+	size int
+	next uint64 // position of the next event
+}
+
+func openSink(o sdk.Open) (sdk.Sink, error) {
+	size, err := payloadSize(o.Settings)
+	if err != nil {
+		return nil, err
+	}
+	return &sink{size: size, next: 1}, nil
+}
+
+// Write checks every event, as the benchmark hosts check what sources
+// send, and accepts the batch.
+func (s *sink) Write(b *wire.Events) error {
+	var e wire.Event
+	r := b.Reader()
+	for r.Next(&e) {
+		if e.Position != s.next || e.Kind != workload.Kind || len(e.Payload) != s.size {
+			return fmt.Errorf("event at position %d (want %d): kind %q, %d bytes of payload, want %q and %d", e.Position, s.next, e.Kind, len(e.Payload), workload.Kind, s.size)
+		}
+		s.next++
+	}
+	return nil
+}
+
+// Close ends the CPU profile, if one is being written.
+func (s *sink) Close() error {
+	pprof.StopCPUProfile()
+	return nil
 }

@@ -16,6 +16,11 @@ const (
 	// checks wait for few events: three to see order across batches, two
 	// to have one acknowledged and one not.
 	readCount   = 3
+	// A check judging every event (positions, times, kinds) goes on
+	// watching for observeWindow after readCount events, or until
+	// observeMax came, so that a fault after the first few is seen too.
+	observeWindow = 500 * time.Millisecond
+	observeMax    = 20000
 	fewEvents   = 2
 	idleSlice   = 100 * time.Millisecond  // how long a source must be quiet before it is measured
 	idleWindow  = 500 * time.Millisecond  // CPU a spinning thread gets while the source is measured
@@ -64,10 +69,27 @@ func checkSourceRead(t *checkRun) error {
 	return nil
 }
 
+// observeSource reads a source as readSource does, then goes on for
+// observeWindow or observeMax events, and returns every event it got.
+func (t *checkRun) observeSource() ([]wire.Event, error) {
+	p, evs, err := t.readSource(readCount)
+	if err != nil {
+		return nil, err
+	}
+	// The events got so far are judged whatever the watch ends with: an
+	// exit meanwhile is source/read's to report.
+	p.wait(t.ctx, observeWindow, "watching the stream", func() bool { return len(p.events[1]) >= observeMax })
+	if more := p.eventsOn(1); len(more) > len(evs) {
+		evs = more
+	}
+	t.logf("judged %d events", len(evs))
+	return evs, nil
+}
+
 // checkSourcePositions: positions only grow, across batches too, so that
 // a cumulative ack means what it says.
 func checkSourcePositions(t *checkRun) error {
-	_, evs, err := t.readSource(readCount)
+	evs, err := t.observeSource()
 	if err != nil {
 		return err
 	}
@@ -86,7 +108,7 @@ func increasing(evs []wire.Event) error {
 // checkSourceTimestamps: event times are set and plausible: nanoseconds
 // since the Unix epoch, within a day of now.
 func checkSourceTimestamps(t *checkRun) error {
-	_, evs, err := t.readSource(readCount)
+	evs, err := t.observeSource()
 	if err != nil {
 		return err
 	}
@@ -102,7 +124,7 @@ func checkSourceTimestamps(t *checkRun) error {
 
 // checkSourceKinds: every event is of a declared kind.
 func checkSourceKinds(t *checkRun) error {
-	_, evs, err := t.readSource(readCount)
+	evs, err := t.observeSource()
 	if err != nil {
 		return err
 	}

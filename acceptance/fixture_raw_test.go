@@ -66,7 +66,7 @@ func runRaw(m *manifest.Manifest, knob string) int {
 	for _, k := range p.spec.Events {
 		p.kinds = append(p.kinds, k.Name)
 	}
-	if knob == "undeclared-kind" {
+	if knob == "undeclared-kind" || knob == "undeclared-kind-late" {
 		p.kinds = append(p.kinds, "undeclared")
 	}
 	code := p.run()
@@ -540,12 +540,15 @@ func (s *rawSource) pause() {
 func (s *rawSource) make(n uint64) ([]byte, span) {
 	body := binary.LittleEndian.AppendUint32(nil, uint32(n))
 	kind := uint16(0)
-	if s.p.knob == "undeclared-kind" {
+	// The -late knobs break their rule only after the first burst, so a
+	// check judging the first few events alone misses them.
+	late := s.next > s.set.burst
+	if s.p.knob == "undeclared-kind" || s.p.knob == "undeclared-kind-late" && late {
 		kind = 1
 	}
 	for i := range n {
 		at := time.Now().UnixNano()
-		if s.p.knob == "zero-time" {
+		if s.p.knob == "zero-time" || s.p.knob == "zero-time-late" && late {
 			at = 0
 		}
 		pos := s.next + i
@@ -553,7 +556,7 @@ func (s *rawSource) make(n uint64) ([]byte, span) {
 	}
 	b := span{s.next, s.next + n - 1}
 	s.next = b.last + 1
-	if s.p.knob == "positions-repeat" && !s.repeated {
+	if (s.p.knob == "positions-repeat" || s.p.knob == "positions-repeat-late" && late) && !s.repeated {
 		s.repeated = true
 		s.next = b.last
 	}

@@ -159,23 +159,29 @@ func lostNothing(evs []wire.Event, from int, what string) error {
 	return nil
 }
 
+// fullWindow opens a source with the valid configuration, acknowledges
+// nothing until its window is full, and then for hold more, the time it
+// had to make its next batch.
+func (t *checkRun) fullWindow() (p *proc, hold time.Duration, err error) {
+	c, err := t.config()
+	if err != nil {
+		return nil, 0, err
+	}
+	if p, err = t.startFlow(c, flowWindow); err != nil {
+		return nil, 0, err
+	}
+	if hold, err = t.fill(p); err != nil {
+		return nil, 0, err
+	}
+	return p, hold, t.sleep(hold)
+}
+
 // checkSourceWindow: held back from acknowledgements, a source stops
 // sending once its window is full; once they resume, it goes on from
 // where it stopped, losing nothing, and drains on STOP.
 func checkSourceWindow(t *checkRun) error {
-	c, err := t.config()
+	p, hold, err := t.fullWindow()
 	if err != nil {
-		return err
-	}
-	p, err := t.startFlow(c, flowWindow)
-	if err != nil {
-		return err
-	}
-	hold, err := t.fill(p)
-	if err != nil {
-		return err
-	}
-	if err := t.sleep(hold); err != nil {
 		return err
 	}
 	if err := p.overWindowErr("while no ACK came"); err != nil {
@@ -207,19 +213,8 @@ func (p *proc) batchCount() int {
 // acknowledgements come, then sends what it had made, and STOP's REPLY
 // names the last event sent.
 func checkSourceStopFullWindow(t *checkRun) error {
-	c, err := t.config()
+	p, _, err := t.fullWindow()
 	if err != nil {
-		return err
-	}
-	p, err := t.startFlow(c, flowWindow)
-	if err != nil {
-		return err
-	}
-	hold, err := t.fill(p)
-	if err != nil {
-		return err
-	}
-	if err := t.sleep(hold); err != nil {
 		return err
 	}
 	held := len(p.eventsOn(1))

@@ -304,26 +304,36 @@ func checkStdoutClean(t *checkRun) error {
 	return nil
 }
 
-// checkChildren: a plugin that exits takes its children with it, so that
-// no process outlives a plugin its host has stopped.
-func checkChildren(t *checkRun) error {
+// busyChildren starts a busy plugin and lists the processes it started
+// meanwhile; with none, it skips, saying why that leaves nothing to judge.
+func (t *checkRun) busyChildren(soNothing string) (*proc, []procStat, error) {
 	if err := needProcfs(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	p, err := t.startBusy()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := t.sleep(childGrace); err != nil {
-		return err
+		return nil, nil, err
 	}
 	kids, err := descendants(p.pid)
 	if err != nil {
-		return skipf("cannot list processes in /proc: %v", err)
+		return nil, nil, skipf("cannot list processes in /proc: %v", err)
 	}
-	t.logf("%d descendant processes before GOODBYE", len(kids))
+	t.logf("%d descendant processes", len(kids))
 	if len(kids) == 0 {
-		return skipf("the plugin started no child process, so none can outlive it")
+		return nil, nil, skipf("the plugin started no child process, %s", soNothing)
+	}
+	return p, kids, nil
+}
+
+// checkChildren: a plugin that exits takes its children with it, so that
+// no process outlives a plugin its host has stopped.
+func checkChildren(t *checkRun) error {
+	p, kids, err := t.busyChildren("so none can outlive it")
+	if err != nil {
+		return err
 	}
 	if _, err := p.goodbye(t.ctx); err != nil {
 		return err
@@ -352,22 +362,9 @@ func checkChildren(t *checkRun) error {
 // child can neither write into the stream nor keep it open after the
 // plugin is gone. Read from /proc/PID/fd of each child, on Linux.
 func checkChildFDs(t *checkRun) error {
-	if err := needProcfs(); err != nil {
-		return err
-	}
-	p, err := t.startBusy()
+	p, kids, err := t.busyChildren("so none can hold its descriptors")
 	if err != nil {
 		return err
-	}
-	if err := t.sleep(childGrace); err != nil {
-		return err
-	}
-	kids, err := descendants(p.pid)
-	if err != nil {
-		return skipf("cannot list processes in /proc: %v", err)
-	}
-	if len(kids) == 0 {
-		return skipf("the plugin started no child process, so none can hold its descriptors")
 	}
 	pipes := map[string]string{}
 	for what, f := range map[string]*os.File{"input": p.stdin, "output": p.stdout} {

@@ -15,24 +15,24 @@ const (
 	// Sources may tick slowly (a generated one, once a second), so the
 	// checks wait for few events: three to see order across batches, two
 	// to have one acknowledged and one not.
-	readCount   = 3
+	readCount = 3
 	// A check judging every event (positions, times, kinds) goes on
 	// watching for observeWindow after readCount events, or until
 	// observeMax came, so that a fault after the first few is seen too.
 	observeWindow = 500 * time.Millisecond
 	observeMax    = 20000
-	fewEvents   = 2
-	idleSlice   = 100 * time.Millisecond  // how long a source must be quiet before it is measured
-	idleWindow  = 500 * time.Millisecond  // CPU a spinning thread gets while the source is measured
-	idleWallMax = 2 * time.Second         // the longest one measure takes on a loaded machine
-	idleMaxCPU  = 0.20                    // of one core
-	busyEvents  = 50                      // more than this per idleWindow of wall time: the source is busy
-	endWindow   = 2 * time.Second         // how long source/end waits for END
-	progWindow  = 1500 * time.Millisecond // for the first PROGRESS
-	progWatch   = 2500 * time.Millisecond // from it, for the end of the stream
-	longCount   = 1000                    // events that make a long stream
-	longWindow  = time.Second
-	dayDuration = 24 * time.Hour
+	fewEvents     = 2
+	idleSlice     = 100 * time.Millisecond  // how long a source must be quiet before it is measured
+	idleWindow    = 500 * time.Millisecond  // CPU a spinning thread gets while the source is measured
+	idleWallMax   = 2 * time.Second         // the longest one measure takes on a loaded machine
+	idleMaxCPU    = 0.20                    // of one core
+	busyEvents    = 50                      // more than this per idleWindow of wall time: the source is busy
+	endWindow     = 2 * time.Second         // how long source/end waits for END
+	progWindow    = 1500 * time.Millisecond // for the first PROGRESS
+	progWatch     = 2500 * time.Millisecond // from it, for the end of the stream
+	longCount     = 1000                    // events that make a long stream
+	longWindow    = time.Second
+	dayDuration   = 24 * time.Hour
 )
 
 // readSource opens a source, acknowledging every batch, and waits for n

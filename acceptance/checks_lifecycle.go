@@ -71,6 +71,9 @@ func checkHeartbeat(t *checkRun) error {
 			case <-end:
 				break watch
 			case <-p.exited:
+				if gap := p.hostSilence(); gap >= 2*hbInterval {
+					return skipf("the machine was too loaded to judge heartbeats: the check's own heartbeats came %s apart, and the plugin gave up on it", gap.Round(time.Millisecond))
+				}
 				return failf("HEARTBEAT every interval the host chose", "the plugin exited while idle: %s", p.cmd.ProcessState)
 			case <-t.ctx.Done():
 				return t.ctx.Err()

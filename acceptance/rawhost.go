@@ -67,7 +67,12 @@ type proc struct {
 	version atomic.Uint32 // chosen in HELLO_ACK, stored before it is sent: bodies are decoded by it
 	window  atomic.Uint32 // offered in HELLO_ACK, stored before it is sent
 	stopHB  chan struct{} // ends the heartbeats: closed by stopHeartbeat, also on exit
-	hbOnce  sync.Once
+
+	hbMu   sync.Mutex
+	hbLast time.Time     // when the check last sent the plugin a HEARTBEAT
+	hbGap  time.Duration // the longest time between two of them
+	exitAt time.Time     // when the plugin's exit was seen
+	hbOnce sync.Once
 }
 
 // frame is one decoded frame from the plugin.
@@ -128,6 +133,9 @@ func startProc(command, env []string, dir string) (*proc, error) {
 	go p.readFrames()
 	go func() {
 		cmd.Wait()
+		p.hbMu.Lock()
+		p.exitAt = time.Now()
+		p.hbMu.Unlock()
 		p.mu.Lock()
 		p.state = cmd.ProcessState
 		p.notify()
@@ -388,8 +396,30 @@ func (p *proc) acceptAck(heartbeat time.Duration, ack wire.HelloAck) error {
 	if err := p.send(wire.MsgHelloAck, 0, ack.AppendTo(nil)); err != nil {
 		return err
 	}
-	go hostwire.Heartbeats(heartbeat, p.stopHB, p.sendRaw)
+	go hostwire.Heartbeats(heartbeat, p.stopHB, func(frame []byte) error {
+		p.hbMu.Lock()
+		now := time.Now()
+		if !p.hbLast.IsZero() {
+			p.hbGap = max(p.hbGap, now.Sub(p.hbLast))
+		}
+		p.hbLast = now
+		p.hbMu.Unlock()
+		return p.sendRaw(frame)
+	})
 	return nil
+}
+
+// hostSilence is the longest the check's own heartbeats left the plugin
+// without a frame, up to its exit: a loaded machine can starve the check,
+// and a plugin that then gives up on its host is right to.
+func (p *proc) hostSilence() time.Duration {
+	p.hbMu.Lock()
+	defer p.hbMu.Unlock()
+	gap := p.hbGap
+	if !p.hbLast.IsZero() && !p.exitAt.IsZero() {
+		gap = max(gap, p.exitAt.Sub(p.hbLast))
+	}
+	return gap
 }
 
 // stopHeartbeat ends the host's heartbeats.

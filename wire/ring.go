@@ -54,6 +54,13 @@ const (
 	// otherwise: room for twice the default window of batches, small
 	// enough to stay in a processor's last-level cache.
 	DefaultRingSize = 8 << 20
+
+	// DefaultInputRingSize bounds the input ring a host offers with a
+	// ring of DefaultRingSize or more. A sink has one WRITE in flight,
+	// which the host publishes in pieces as it copies it in, so a larger
+	// ring gains nothing but resident memory: the plugin touches all of
+	// it as the stream goes round.
+	DefaultInputRingSize = 1 << 20
 )
 
 // EnvRingFD names the environment variable through which a host offers a

@@ -21,6 +21,7 @@ var sizes = []struct {
 	{"64B", 64},
 	{"256B", 256},
 	{"1KiB", 1024},
+	{"16KiB", 16 << 10},
 }
 
 // transports are the ways events travel from a plugin to the host, in

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"slices"
@@ -125,6 +126,54 @@ func BenchmarkLatency(b *testing.B) {
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-us")
 		b.ReportMetric(float64(lat[(len(lat)*99+99)/100-1])/1e3, "p99-us")
+	})
+}
+
+// BenchmarkIdle measures what an idle plugin costs: plugins/plugctl in
+// the latency mode's shape (Run), launched with the host library's
+// defaults, its instance open but emitting nothing, heartbeats going both
+// ways. One op is one millisecond of idleness; the benchmark reports the
+// plugin's CPU as a percentage of one core (from its threads' run times,
+// which resolve what the 10 ms CPU ticks cannot) and its peak resident
+// memory.
+func BenchmarkIdle(b *testing.B) {
+	b.Run("plugctl", func(b *testing.B) {
+		ctx := b.Context()
+		p, pid := launch(ctx, b, []string{"-mode", "idle"})
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := p.Close(ctx); err != nil {
+				b.Error(err)
+			}
+		}()
+		s, err := p.OpenSource(ctx, map[string]string{"size": "64"}, nil, func(*wire.Events) error {
+			return errors.New("an idle plugin sent events")
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // past the start-up
+		before, err := processRunTime(pid)
+		if err != nil {
+			b.Skip(err)
+		}
+		b.ResetTimer()
+		time.Sleep(time.Duration(b.N) * time.Millisecond)
+		b.StopTimer()
+		after, err := processRunTime(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(100*float64(after-before)/float64(b.Elapsed()), "plugin-cpu-%")
+		rss, err := peakRSS(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(rss)/(1<<20), "plugin-peak-rss-MiB")
+		if err := s.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
 	})
 }
 

@@ -21,11 +21,8 @@ import (
 )
 
 // sinkSizes are the payload sizes of the sink benchmarks, in
-// sub-benchmark name order.
-var sinkSizes = append(sizes[:len(sizes):len(sizes)], struct {
-	name  string
-	bytes int
-}{"16KiB", 16 << 10})
+// sub-benchmark name order: those of the sources.
+var sinkSizes = sizes
 
 // sinkTransports are the ways batches travel from the host to a sink
 // plugin, in sub-benchmark name order.

@@ -21,3 +21,13 @@ func processCPU(int) (time.Duration, error) {
 func receiveRawRing(tb testing.TB, size, n int, m meter) {
 	tb.Skip("shared rings need Linux")
 }
+
+// processRunTime is not implemented outside Linux.
+func processRunTime(int) (time.Duration, error) {
+	return 0, errors.New("thread run times are read from /proc on Linux only")
+}
+
+// peakRSS is not implemented outside Linux.
+func peakRSS(int) (int64, error) {
+	return 0, errors.New("peak resident memory is read from /proc on Linux only")
+}

@@ -60,8 +60,9 @@ type Options struct {
 	// lists version 2 takes it and sends its frames through memory
 	// instead of its output pipe, several times faster. Rounded up to a
 	// power of two from wire.RingMinSize to wire.RingMaxSize; default
-	// wire.DefaultRingSize. Negative offers no ring: every frame stays
-	// on the pipe.
+	// wire.DefaultRingSize. A sink's input ring, for the host's WRITEs
+	// (version 4 on), has the same size up to wire.DefaultInputRingSize.
+	// Negative offers no ring: every frame stays on the pipe.
 	RingSize int
 }
 

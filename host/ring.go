@@ -23,8 +23,8 @@ type offers struct {
 }
 
 // offerRings offers a launched plugin a ring of size data bytes for its
-// frames and, unless the host wants a source, an input ring for the host's
-// own: a source's input (acks, requests, heartbeats) is too small to gain
+// frames and, unless the host wants a source, an input ring of at most
+// wire.DefaultInputRingSize for the host's own: a source's input (acks, requests, heartbeats) is too small to gain
 // from one. Without a ring (none asked, or none possible here) the frames
 // stay on the pipes, which is only slower, so a failure is not an error.
 // The returned files are the host's copies, to close once the plugin has
@@ -40,7 +40,7 @@ func offerRings(cmd *exec.Cmd, size int, role wire.Role) (offers, []*os.File) {
 		files = append(files, f)
 	}
 	if role != wire.RoleSource {
-		if o.input, f = offerRing(cmd, size, wire.EnvInputRingFD); f != nil {
+		if o.input, f = offerRing(cmd, min(size, wire.DefaultInputRingSize), wire.EnvInputRingFD); f != nil {
 			files = append(files, f)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/plugctl/plugctl/wire"
 )
@@ -102,11 +103,6 @@ func (l *batchLimits) fits(used, n, size int) error {
 	return nil
 }
 
-// full reports whether not even an event with no payload fits.
-func (l *batchLimits) full(used, n int) bool {
-	return n > 0 && (n >= l.count || used+wire.EventHeaderSize > l.soft)
-}
-
 // eventSize is the encoded size of an event, as wire.AppendEvent writes it.
 func eventSize(payload []byte, meta map[string]string) int {
 	n := wire.EventHeaderSize + len(payload)
@@ -139,12 +135,46 @@ type Batch struct {
 	room   int    // len(buf) may grow to this: the soft limit, within cap(buf)
 	limits batchLimits
 	kinds  *kindTable
+	filled bool // an event was refused for want of room
+
+	// In the ring: buf is free room of the shared ring that c holds
+	// (conn.reserve), spare the buffer to move the batch to when it must
+	// leave (relocate), and moved is c.revoked. Otherwise c and spare are
+	// nil and moved is never set.
+	c     *conn
+	spare []byte
+	moved *atomic.Bool
 }
+
+// notMoved is the moved flag of a batch outside the ring.
+var notMoved atomic.Bool
 
 func (b *Batch) reset(buf []byte) {
 	b.buf = buf[:batchPrefix]
 	b.n = 0
+	b.filled = false
 	b.room = min(b.limits.soft, cap(buf))
+	b.c, b.spare, b.moved = nil, nil, &notMoved
+}
+
+// resetInRing starts a batch in room that c holds in the ring, with spare
+// to move to if it must.
+func (b *Batch) resetInRing(room []byte, c *conn, spare []byte) {
+	b.reset(room)
+	b.c, b.spare, b.moved = c, spare, &c.revoked
+}
+
+// inRing reports whether the batch is still in the ring's room.
+func (b *Batch) inRing() bool { return b.c != nil }
+
+// relocate copies the batch out of the ring into its spare buffer and
+// gives the room up, so the frames queued behind it go out at once.
+func (b *Batch) relocate() {
+	c := b.c
+	b.buf = append(b.spare[:0], b.buf...)
+	b.room = min(b.limits.soft, cap(b.buf))
+	b.c, b.spare, b.moved = nil, nil, &notMoved
+	c.release()
 }
 
 // Add adds e. e.Kind must name a kind of Spec.Events; e.Time 0 stands for
@@ -167,7 +197,7 @@ func (b *Batch) Append(position uint64, unixNano int64, kind Kind, payload []byt
 	// what is wrong.
 	at := len(b.buf)
 	end := at + wire.EventHeaderSize + len(payload)
-	if position > b.last && int(kind) < len(b.kinds.names) && b.n < b.limits.count && end <= b.room {
+	if position > b.last && int(kind) < len(b.kinds.names) && b.n < b.limits.count && end <= b.room && !b.moved.Load() {
 		if unixNano == 0 {
 			unixNano = nowNano()
 		}
@@ -189,8 +219,14 @@ func (b *Batch) add(pos uint64, unixNano int64, kind Kind, payload []byte, meta 
 	} else if pos <= b.last {
 		return fmt.Errorf("event position %d does not follow %d: positions must increase", pos, b.last)
 	}
-	if err := b.limits.fits(len(b.buf), b.n, eventSize(payload, meta)); err != nil {
+	size := eventSize(payload, meta)
+	if err := b.limits.fits(len(b.buf), b.n, size); err != nil {
+		b.filled = err == ErrBatchFull
 		return err
+	}
+	if b.inRing() && (len(b.buf)+size > b.room || b.moved.Load()) {
+		// The room held is short, or a frame waits behind the batch.
+		b.relocate()
 	}
 	if unixNano == 0 {
 		unixNano = nowNano()
@@ -204,8 +240,15 @@ func (b *Batch) add(pos uint64, unixNano int64, kind Kind, payload []byte, meta 
 // Len is the number of events in the batch.
 func (b *Batch) Len() int { return b.n }
 
-// Full reports whether the batch has no room for another event.
-func (b *Batch) Full() bool { return b.limits.full(len(b.buf), b.n) }
+// Full reports whether the batch has no room for another event, not even
+// one without payload.
+func (b *Batch) Full() bool {
+	limit := b.limits.soft
+	if b.inRing() {
+		limit = b.room // the room held in the ring may be shorter
+	}
+	return b.n > 0 && (b.n >= b.limits.count || len(b.buf)+wire.EventHeaderSize > limit)
+}
 
 // Kind returns the kind named name, and whether Spec.Events declares it.
 func (b *Batch) Kind(name string) (Kind, bool) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/plugctl/plugctl/wire"
 )
@@ -21,13 +22,26 @@ func (f appender) AppendTo(dst []byte) []byte { return f(dst) }
 
 // conn is the writing half of a session. Every frame is written whole by
 // one Write call under mu, so frames from many goroutines never interleave.
+//
+// On a ring, a polled source may instead encode a batch straight into the
+// ring's free room (reserve, then commit), which spares copying it in. The
+// room lies at the write position, so while it is held every other frame
+// must follow the batch: writeLocked queues it in pending, and sets
+// revoked, which makes the batch move out of the ring at its next event
+// (Batch.relocate), so that one slow NextBatch does not hold back, say, a
+// HEARTBEAT for longer than it takes to add one event.
 type conn struct {
 	mu   sync.Mutex
 	w    io.Writer
-	max  int    // largest body the peer accepts
-	buf  []byte // scratch for small messages
-	err  error  // the first write error; the stream is unusable after it
+	ring *wire.RingWriter // w, when the session writes into a ring
+	max  int              // largest body the peer accepts
+	buf  []byte           // scratch for small messages
+	err  error            // the first write error; the stream is unusable after it
 	lost func(error)
+
+	held    bool        // a batch is being encoded into the ring's free room
+	revoked atomic.Bool // a frame waits in pending for that batch to leave
+	pending []byte      // frames written while held, sent right after the batch
 }
 
 // writeFrame writes one complete frame, header included.
@@ -57,11 +71,73 @@ func (c *conn) writeLocked(frame []byte) error {
 	if c.err != nil {
 		return c.err
 	}
+	if c.held {
+		c.pending = append(c.pending, frame...)
+		c.revoked.Store(true)
+		return nil
+	}
 	if _, err := c.w.Write(frame); err != nil {
 		c.err = err
 		return &writeError{err}
 	}
 	return nil
+}
+
+// reserve returns the ring's free room at the write position, from least
+// to most bytes, for one batch to be encoded into, or nil when there is no
+// ring, no such room, or a batch already holds it. Until commit or release
+// other frames queue behind it.
+func (c *conn) reserve(least, most int) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ring == nil || c.held || c.err != nil {
+		return nil
+	}
+	room, err := c.ring.Reserve(most)
+	if err != nil || len(room) < least {
+		return nil // a corrupt ring fails the next write
+	}
+	c.held = true
+	c.revoked.Store(false)
+	return room
+}
+
+// commit publishes the frame encoded at the start of the reserved room,
+// then the frames that queued behind it.
+func (c *conn) commit(frame []byte) error {
+	c.mu.Lock()
+	c.held = false
+	var err error
+	if c.err != nil {
+		err = c.err
+	} else if err = c.ring.Commit(len(frame)); err != nil {
+		c.err = err
+		err = &writeError{err}
+	}
+	if e := c.flushPending(); err == nil {
+		err = e
+	}
+	c.mu.Unlock()
+	return c.check(err)
+}
+
+// release gives up the reserved room unused and sends what queued behind
+// it.
+func (c *conn) release() error {
+	c.mu.Lock()
+	c.held = false
+	err := c.flushPending()
+	c.mu.Unlock()
+	return c.check(err)
+}
+
+func (c *conn) flushPending() error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	err := c.writeLocked(c.pending)
+	c.pending = c.pending[:0]
+	return err
 }
 
 // check reports the first write failure, outside the lock so the

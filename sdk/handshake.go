@@ -61,7 +61,8 @@ func (s *server) handshake() bool {
 		if ack.Transport == wire.TransportRing {
 			// Not s.abort: the last frames (GOODBYE, ERROR) are written
 			// after it closes, each bounded by its own timer.
-			s.c.w = wire.NewRingWriter(s.opts.Ring, s.c.w, s.finished)
+			s.c.ring = wire.NewRingWriter(s.opts.Ring, s.c.w, s.finished)
+			s.c.w = s.c.ring
 		}
 		s.c.mu.Unlock()
 		close(s.welcomed)

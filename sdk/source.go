@@ -34,29 +34,46 @@ func newOutlet(c *conn, version, id uint16, window int, resume uint64) *outlet {
 // (n events, the last at position last). Only abort ends the wait: a stop
 // still sends what was produced.
 func (o *outlet) send(buf []byte, n int, last uint64, abort <-chan struct{}) error {
-	for {
-		o.mu.Lock()
-		if len(o.inflight)-o.head < o.window {
-			if o.head > 0 && len(o.inflight) == cap(o.inflight) {
-				o.inflight = o.inflight[:copy(o.inflight, o.inflight[o.head:])]
-				o.head = 0
-			}
-			o.inflight = append(o.inflight, last)
-			// Recorded before the write, so that an ACK racing back is
-			// never beyond what we sent.
-			o.sent, o.anySent = last, true
-			o.mu.Unlock()
-			break
-		}
-		o.mu.Unlock()
+	for !o.hasRoom() {
 		select {
 		case <-o.credit:
 		case <-abort:
 			return errAborted
 		}
 	}
+	o.record(last)
 	sealBatch(buf, o.id, n)
 	return o.c.writeFrame(buf)
+}
+
+// hasRoom reports whether the window has room for another batch. Only
+// the instance's own sender adds batches, so the room stays until it does.
+func (o *outlet) hasRoom() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.inflight)-o.head < o.window
+}
+
+// record enters a batch ending at position last in the window, which has
+// room. It is called before the batch is written, so that an ACK racing
+// back is never beyond what was sent.
+func (o *outlet) record(last uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.head > 0 && len(o.inflight) == cap(o.inflight) {
+		o.inflight = o.inflight[:copy(o.inflight, o.inflight[o.head:])]
+		o.head = 0
+	}
+	o.inflight = append(o.inflight, last)
+	o.sent, o.anySent = last, true
+}
+
+// sendInRing sends a batch encoded in the ring's room (Batch.resetInRing),
+// for which the window has room.
+func (o *outlet) sendInRing(buf []byte, n int, last uint64) error {
+	o.record(last)
+	sealBatch(buf, o.id, n)
+	return o.c.commit(buf)
 }
 
 // ack applies the host's cumulative acknowledgement.
@@ -110,6 +127,13 @@ const (
 	maxIdlePause = 50 * time.Millisecond
 )
 
+// streamingBatch bounds the time a NextBatch may take to fill a batch for
+// the next one to be encoded straight into the ring. Every other frame
+// waits behind a batch in the ring until its next event or the end of
+// NextBatch, so only a source that keeps up gets the ring's room: one
+// whose NextBatch waits for its events fills a buffer of its own.
+const streamingBatch = 2 * time.Millisecond
+
 // progressEvery is how often a Progresser is asked.
 const progressEvery = time.Second
 
@@ -141,6 +165,7 @@ func (in *instance) poll() {
 	}()
 
 	b := &Batch{last: in.o.ResumeFrom, limits: s.limits, kinds: s.kinds}
+	streaming := false // the last NextBatch filled its batch quickly
 	progresser, _ := in.src.(Progresser)
 	var nextProgress time.Time
 	var pause time.Duration
@@ -176,8 +201,43 @@ loop:
 			break loop
 		}
 		b.reset(buf)
+		if streaming && s.c.ring != nil {
+			// A source that fills its batches as fast as it is asked
+			// encodes the next one straight into the ring, once the
+			// flusher has written the last (its buffer is back: batches
+			// must not overtake each other) and if the window has room.
+			var spare []byte
+			select {
+			case spare = <-free:
+			case <-s.abort:
+				break loop
+			}
+			if in.out.hasRoom() {
+				if room := s.c.reserve(s.limits.soft/4, s.limits.soft); room != nil {
+					b.resetInRing(room, &s.c, spare)
+				}
+			}
+			if b.inRing() {
+				free <- buf
+			} else {
+				free <- spare
+			}
+		}
+		start := time.Now()
 		err = in.src.NextBatch(b)
-		if b.n > 0 {
+		streaming = (b.filled || b.Full() || errors.Is(err, ErrBatchFull)) && time.Since(start) < streamingBatch
+		if b.inRing() {
+			free <- b.spare
+			var werr error
+			if b.n > 0 {
+				werr = in.out.sendInRing(b.buf, b.n, b.last)
+			} else {
+				werr = s.c.release()
+			}
+			if werr != nil {
+				break loop // the connection is lost: the session ends
+			}
+		} else if b.n > 0 {
 			select {
 			case ready <- filled{b.buf, b.n, b.last}:
 			case <-s.abort:

@@ -54,6 +54,13 @@ const (
 	// otherwise: room for twice the default window of batches, small
 	// enough to stay in a processor's last-level cache.
 	DefaultRingSize = 8 << 20
+
+	// DefaultInputRingSize bounds the input ring a host offers with a
+	// ring of DefaultRingSize or more. A sink has one WRITE in flight,
+	// which the host publishes in pieces as it copies it in, so a larger
+	// ring gains nothing but resident memory: the plugin touches all of
+	// it as the stream goes round.
+	DefaultInputRingSize = 1 << 20
 )
 
 // EnvRingFD names the environment variable through which a host offers a
@@ -209,19 +216,51 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 		c := copy(w.r.data[at:], p[done:done+int(n)])
 		copy(w.r.data, p[done+c:done+int(n)])
 		done += int(n)
-		w.head += n
-		w.r.head.Store(w.head)
-		// The store above and the load below are sequentially consistent,
-		// as are the consumer's store of waiting and its load of head, so
-		// at least one side sees the other's: no wake-up is lost.
-		if w.r.waiting.Load() != 0 && w.r.waiting.CompareAndSwap(1, 0) {
-			if _, err := w.bell.Write(w.ding[:]); err != nil {
-				return done, err
-			}
+		if err := w.publish(n); err != nil {
+			return done, err
 		}
 	}
 	return done, nil
 }
+
+// publish makes the next n bytes at the write position visible to the
+// consumer and rings the doorbell if it sleeps.
+func (w *RingWriter) publish(n uint64) error {
+	w.head += n
+	w.r.head.Store(w.head)
+	// The store above and the load below are sequentially consistent, as
+	// are the consumer's store of waiting and its load of head, so at
+	// least one side sees the other's: no wake-up is lost.
+	if w.r.waiting.Load() != 0 && w.r.waiting.CompareAndSwap(1, 0) {
+		if _, err := w.bell.Write(w.ding[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reserve returns the free room at the write position, up to max bytes,
+// that is contiguous in the data area, so that a producer can encode
+// frames straight into the ring instead of copying them in with Write.
+// It does not wait: the slice is empty when the ring is full, and short
+// at the end of the data area. The bytes stay invisible to the consumer
+// until Commit publishes them; until then the producer must not call
+// Write or Reserve again. Room only grows while the consumer reads, so the
+// slice stays the producer's until it commits.
+func (w *RingWriter) Reserve(max int) ([]byte, error) {
+	size := uint64(len(w.r.data))
+	used := w.head - w.r.tail.Load()
+	if used > size {
+		return nil, fmt.Errorf("%w: the reader's position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
+	}
+	at := w.head & w.r.mask
+	n := min(uint64(max), size-used, size-at)
+	return w.r.data[at : at+n : at+n], nil
+}
+
+// Commit publishes the first n bytes of the last reservation, n at most
+// its length, and rings the doorbell if the consumer sleeps.
+func (w *RingWriter) Commit(n int) error { return w.publish(uint64(n)) }
 
 // RingReader is the consumer's end of a ring (the host's, or the plugin's
 // of an input ring): an io.Reader that copies out of the ring and sleeps on

@@ -150,6 +150,7 @@ var payloads = []struct {
 	{"64B", "64 B", target{30e6, 2}},
 	{"256B", "256 B", target{}},
 	{"1KiB", "1 KiB", target{4e6, 2}},
+	{"16KiB", "16 KiB", target{}},
 }
 
 // A row is one transport at one payload size.

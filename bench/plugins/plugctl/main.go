@@ -1,5 +1,5 @@
 // Command plugctl is the plugctl plugin of the benchmarks, built on the
-// plugctl SDK. It has three modes, chosen by flag because each is a
+// plugctl SDK. It has four modes, chosen by flag because each is a
 // different shape of sdk.Plugin:
 //
 //   - throughput (default): a polled Source whose NextBatch fills the whole
@@ -7,6 +7,7 @@
 //     and one clock reading per batch: as fast as the SDK allows.
 //   - latency: a Run source that emits one event, stamped with its emit
 //     time, then sleeps about a millisecond, until the instance stops.
+//   - idle: a Run source that emits nothing until the instance stops.
 //   - sink: a Sink whose Write checks every event of each batch (position
 //     counting up from 1, kind, payload size) and accepts the batch.
 //     With -input-ring=false it declines the input ring the host offers
@@ -20,7 +21,7 @@
 //
 // Usage (the host launches it):
 //
-//	plugctl [-mode throughput|latency|sink] [-input-ring=false]
+//	plugctl [-mode throughput|latency|idle|sink] [-input-ring=false]
 package main
 
 import (
@@ -58,7 +59,7 @@ var spec = wire.Spec{
 }
 
 func main() {
-	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source), latency (Run) or sink")
+	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source), latency (Run), idle (Run) or sink")
 	inputRing := flag.Bool("input-ring", true, "take the input ring the host offers")
 	flag.Parse()
 	p := sdk.Plugin{Spec: spec}
@@ -67,11 +68,16 @@ func main() {
 		p.Source = open
 	case "latency":
 		p.Run = run
+	case "idle":
+		p.Run = func(_ sdk.Open, _ sdk.EventSink, s *sdk.Session) error {
+			<-s.Done()
+			return nil
+		}
 	case "sink":
 		p.Spec.Role = wire.RoleSink
 		p.Sink = openSink
 	default:
-		fmt.Fprintf(os.Stderr, "plugctl-bench: unknown -mode %q: want throughput, latency or sink\n", *mode)
+		fmt.Fprintf(os.Stderr, "plugctl-bench: unknown -mode %q: want throughput, latency, idle or sink\n", *mode)
 		os.Exit(2)
 	}
 	if prefix := os.Getenv(envProfile); prefix != "" {

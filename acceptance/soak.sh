@@ -42,7 +42,9 @@ for i in $(seq "$runs"); do
 	for name in source callback sink; do
 		out="$work/run-$i-$name.jsonl"
 		start=$EPOCHREALTIME
-		if "$work/plugctl" test --exec "$work/bin-$name" --manifest "$work/soak-$name/plugin.toml" --json >"$out" 2>&1; then
+		# --exec runs the plugin where plugctl test runs: in the scratch
+		# directory, so that what a sink writes stays out of the checkout.
+		if (cd "$work" && ./plugctl test --exec "$work/bin-$name" --manifest "$work/soak-$name/plugin.toml" --json) >"$out" 2>&1; then
 			rm "$out"
 		else
 			failed=$((failed + 1))

@@ -280,6 +280,19 @@ func (t *checkRun) quiet(p *proc) error {
 	}
 }
 
+// awaitEnd acknowledges instance 1's events as they come and waits for
+// its END; a source that does not end within endWindow skips the check.
+func (t *checkRun) awaitEnd(p *proc) error {
+	p.setAutoAck(1, true)
+	if err := p.wait(t.ctx, endWindow, "waiting for END", func() bool { return p.find(0, isEnd(1)) >= 0 }); err != nil {
+		if p.broken() {
+			return err
+		}
+		return skipf("no END within %s: the source did not finish", endWindow)
+	}
+	return nil
+}
+
 // checkSourceEnd: a source that finishes says so with END naming its last
 // position (and, from protocol version 3 on, the status finished), sends
 // nothing more, and still answers STOP and CLOSE. The raw host decodes
@@ -290,13 +303,8 @@ func checkSourceEnd(t *checkRun) error {
 	if err != nil {
 		return err
 	}
-	p.setAutoAck(1, true)
-	isEnd := func(f frame) bool { return f.typ == wire.MsgEnd && f.inst == 1 }
-	if err := p.wait(t.ctx, endWindow, "waiting for END", func() bool { return p.find(0, isEnd) >= 0 }); err != nil {
-		if p.broken() {
-			return err
-		}
-		return skipf("no END within %s: the source did not finish", endWindow)
+	if err := t.awaitEnd(p); err != nil {
+		return err
 	}
 	evs := p.eventsOn(1)
 	var replies []*wire.Reply
@@ -317,7 +325,7 @@ func checkSourceEnd(t *checkRun) error {
 		replies = append(replies, r)
 	}
 	p.mu.Lock()
-	at := p.find(0, isEnd)
+	at := p.find(0, isEnd(1))
 	end := p.log[at].msg.(*wire.End)
 	after := p.find(at, func(f frame) bool {
 		return (f.typ == wire.MsgEvents || f.typ == wire.MsgProgress) && f.inst == 1
@@ -371,15 +379,7 @@ func checkSourceEndVersion1(t *checkRun) error {
 	if err := t.open(p, 1, c, nil); err != nil {
 		return err
 	}
-	p.setAutoAck(1, true)
-	isEnd := func(f frame) bool { return f.typ == wire.MsgEnd && f.inst == 1 }
-	if err := p.wait(t.ctx, endWindow, "waiting for END", func() bool { return p.find(0, isEnd) >= 0 }); err != nil {
-		if p.broken() {
-			return err
-		}
-		return skipf("no END within %s: the source did not finish", endWindow)
-	}
-	return nil
+	return t.awaitEnd(p)
 }
 
 // checkSourceProgress: PROGRESS, when a source reports it, is a

@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plugctl/plugctl/acceptance"
 	"github.com/plugctl/plugctl/benchrun"
 	"github.com/plugctl/plugctl/devhost"
 	"github.com/urfave/cli/v2"
@@ -62,19 +61,14 @@ func benchCommand(b Build) *cli.Command {
 			"Exit codes: 0 measured; 1 the plugin failed, or sent nothing to measure;\n" +
 			"2 a usage error, a plugin that does not build, or a configuration the\n" +
 			"plugin refused.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "exec", Usage: "run `CMD` (split on spaces) instead of building DIR"},
-			&cli.StringSliceFlag{Name: "set", Usage: "an instance setting, `key=value` (repeatable)"},
-			&cli.StringFlag{Name: "config", Usage: "instance settings from a TOML `FILE` of key = value"},
-			&cli.StringSliceFlag{Name: "global", Usage: "a process-wide setting, `key=value` (repeatable)"},
+		Flags: append(pluginFlags(),
 			&cli.DurationFlag{Name: "duration", Value: benchDefaultDuration, Usage: "measured time `D`, over all rounds"},
 			&cli.IntFlag{Name: "rounds", Value: 3, Usage: "how many rounds, each with a fresh plugin process"},
-			&cli.IntFlag{Name: "instances", Value: 1, Usage: "how many instances to open"},
 			&cli.IntFlag{Name: "size", Value: 64, Usage: "a sink's events: payload of `BYTES`"},
 			&cli.IntFlag{Name: "synthetic", Usage: "measure a generated no-op plugin with events of `SIZE` bytes"},
 			&cli.BoolFlag{Name: "sink", Usage: "with --synthetic: a sink instead of a source"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of a table"},
-		},
+		),
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
 		Action:          func(c *cli.Context) error { return runBench(c, b) },
@@ -101,10 +95,7 @@ func runBench(c *cli.Context, b Build) error {
 		return usagef("bench", "--sink goes with --synthetic SIZE")
 	}
 	var err error
-	if o.Settings, err = settingsFrom("bench", c.String("config"), c.StringSlice("set")); err != nil {
-		return err
-	}
-	if o.Global, err = settingsFrom("bench", "", c.StringSlice("global")); err != nil {
+	if o.Settings, o.Global, err = pluginSettings(c, "bench"); err != nil {
 		return err
 	}
 	if isTerminal(c.App.ErrWriter) {
@@ -145,15 +136,12 @@ func runBench(c *cli.Context, b Build) error {
 		dir = "."
 	}
 	if o.Command == nil {
-		if err := withExamples(dir, o.Settings, o.Global); err != nil {
+		command, cleanup, err := buildPlugin(ctx, dir, o.Settings, o.Global)
+		if err != nil {
 			return err
 		}
-		bin, cleanup, err := acceptance.Build(ctx, dir)
-		if err != nil {
-			return &cannotRunError{step: "build", err: err}
-		}
 		defer cleanup()
-		o.Command = []string{bin}
+		o.Command = command
 	}
 
 	res, err := benchrun.Run(ctx, o)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/plugctl/plugctl/acceptance"
 	"github.com/plugctl/plugctl/devhost"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -48,18 +47,13 @@ func runCommand() *cli.Command {
 			"Exit codes: 0 a clean stop; 1 the plugin or one of its instances failed,\n" +
 			"or a sink refused a batch or got a bad line; 2 a usage error or a\n" +
 			"configuration the plugin refused (each bad parameter on its own line).",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "exec", Usage: "run `CMD` (split on spaces) instead of building DIR"},
-			&cli.StringSliceFlag{Name: "set", Usage: "an instance setting, `key=value` (repeatable)"},
-			&cli.StringFlag{Name: "config", Usage: "instance settings from a TOML `FILE` of key = value"},
-			&cli.StringSliceFlag{Name: "global", Usage: "a process-wide setting, `key=value` (repeatable)"},
-			&cli.IntFlag{Name: "instances", Value: 1, Usage: "how many instances to open"},
+		Flags: append(pluginFlags(),
 			&cli.StringSliceFlag{Name: "resume", Usage: "continue after position `POS`, or N=POS for instance N only"},
 			&cli.Int64Flag{Name: "max-events", Usage: "stop after `N` events"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after `D`, such as 30s"},
 			&cli.StringFlag{Name: "format", Value: "json", Usage: "events as `json` lines or as text for people"},
 			&cli.StringFlag{Name: "input", Usage: "a sink's input: JSON lines from `FILE` instead of standard input"},
-		},
+		),
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
 		Action:          runRun,
@@ -83,10 +77,7 @@ func runRun(c *cli.Context) error {
 	default:
 		return usagef("run", "--format %q: want json or text", f)
 	}
-	if o.Settings, err = settingsFrom("run", c.String("config"), c.StringSlice("set")); err != nil {
-		return err
-	}
-	if o.Global, err = settingsFrom("run", "", c.StringSlice("global")); err != nil {
+	if o.Settings, o.Global, err = pluginSettings(c, "run"); err != nil {
 		return err
 	}
 	if o.Resume, err = resumeFlags(c.StringSlice("resume"), o.Instances); err != nil {
@@ -113,15 +104,12 @@ func runRun(c *cli.Context) error {
 		if dir == "" {
 			dir = "."
 		}
-		if err := withExamples(dir, o.Settings, o.Global); err != nil {
+		command, cleanup, err := buildPlugin(ctx, dir, o.Settings, o.Global)
+		if err != nil {
 			return err
 		}
-		bin, cleanup, err := acceptance.Build(ctx, dir)
-		if err != nil {
-			return &cannotRunError{step: "build", err: err}
-		}
 		defer cleanup()
-		o.Command = []string{bin}
+		o.Command = command
 	}
 
 	sigs := make(chan os.Signal, 2)

@@ -282,30 +282,6 @@ func settingsFrom(cmd, file string, sets []string) (map[string]string, error) {
 	return settings, nil
 }
 
-// withExamples gives each parameter of the manifest in dir that has an
-// example and no value in settings (instance parameters) or global its
-// example, as plugctl test does. Without a manifest there is none.
-func withExamples(dir string, settings, global map[string]string) error {
-	m, err := manifest.Load(filepath.Join(dir, manifest.FileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, sc := range []struct {
-		params []manifest.Param
-		into   map[string]string
-	}{{m.Config, settings}, {m.Global, global}} {
-		for _, p := range sc.params {
-			if _, set := sc.into[p.Name]; p.HasExample && !set {
-				sc.into[p.Name] = p.Example
-			}
-		}
-	}
-	return nil
-}
-
 func writeJUnit(path string, results []acceptance.Result) error {
 	f, err := os.Create(path)
 	if err != nil {

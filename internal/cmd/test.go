@@ -36,7 +36,8 @@ func testCommand() *cli.Command {
 			"instances and lifecycle. Expectations come from DIR/plugin.toml. With\n" +
 			"--exec nothing is built: the checks run against any executable that speaks\n" +
 			"the protocol, with expectations from --manifest when given, otherwise from\n" +
-			"the plugin's own specification.\n\n" +
+			"the plugin's own specification. The plugin runs in a scratch directory\n" +
+			"either way, so what the checks make it write stays out of yours.\n\n" +
 			"Instances are configured with the parameters' defaults, overridden by\n" +
 			"their examples in plugin.toml, then by --config FILE (a TOML file of\n" +
 			"key = value) and then by --set key=value; a required parameter with none\n" +
@@ -178,14 +179,11 @@ func checkPlugin(c *cli.Context, dir string, opts acceptance.Options) ([]accepta
 
 	ctx := ctxOf(c)
 	if exe != "" {
-		// The command's arguments may be paths relative to where the
-		// user is, such as "python3 plugin.py": run it there.
-		opts.Command = strings.Fields(exe)
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, &cannotRunError{step: "start", err: err}
-		}
-		opts.Dir = wd
+		// The checks send values nobody chose, a sink's output path among
+		// them, so the plugin runs in a scratch directory, never where
+		// the user is; arguments naming files here, as in
+		// "python3 plugin.py", are made absolute to keep working.
+		opts.Command = absArgs(strings.Fields(exe))
 	} else {
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {
@@ -292,4 +290,22 @@ func writeJUnit(path string, results []acceptance.Result) error {
 		return err
 	}
 	return f.Close()
+}
+
+// absArgs returns command with each argument after the first that names an
+// existing file relative to the working directory made absolute.
+func absArgs(command []string) []string {
+	out := append([]string(nil), command...)
+	for i := 1; i < len(out); i++ {
+		if filepath.IsAbs(out[i]) {
+			continue
+		}
+		if _, err := os.Stat(out[i]); err != nil {
+			continue
+		}
+		if abs, err := filepath.Abs(out[i]); err == nil {
+			out[i] = abs
+		}
+	}
+	return out
 }

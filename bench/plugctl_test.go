@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugctl/plugctl/bench/internal/workload"
 	"github.com/plugctl/plugctl/host"
 	"github.com/plugctl/plugctl/wire"
 )
@@ -107,10 +109,16 @@ func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
 }
 
 // BenchmarkLatency measures how long a single event takes from the
-// plugin's emit to the host's handler, over the launched plugin's pipes,
-// with the plugin emitting one 64-byte event about every millisecond, so
-// no batch ever fills. One op is one event; the median and the 99th
-// percentile are reported in microseconds.
+// plugin's emit to the host's handler, with the plugin emitting one
+// 64-byte event about every millisecond, so no batch ever fills and the
+// host is asleep when each event comes. One op is one event; the median
+// and the 99th percentile are reported in microseconds.
+//
+// plugctl is plugins/plugctl in the Run shape under host.Launch, on the
+// shared ring. The floors beside it are the rawframe plugin writing
+// stamped one-event frames with nothing else in the way: on a pipe, and
+// on the ring woken by its doorbell byte or by a futex on the ring's
+// waiting word. They are what any sleeping wake-up costs on the machine.
 func BenchmarkLatency(b *testing.B) {
 	b.Run("plugctl", func(b *testing.B) {
 		lat := make([]int64, 0, b.N)
@@ -123,10 +131,60 @@ func BenchmarkLatency(b *testing.B) {
 			}
 			return len(lat) == b.N, nil
 		})
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-us")
-		b.ReportMetric(float64(lat[(len(lat)*99+99)/100-1])/1e3, "p99-us")
+		reportLatency(b, lat)
 	})
+	b.Run("pipe-floor", func(b *testing.B) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		startRaw(b, 64, w, "-every", loneEvery.String())
+		w.Close()
+		reportLatency(b, loneLatencies(b, r))
+	})
+	b.Run("ring-doorbell-floor", func(b *testing.B) {
+		reportLatency(b, loneLatencies(b, loneRing(b, false)))
+	})
+	b.Run("ring-futex-floor", func(b *testing.B) {
+		reportLatency(b, loneLatencies(b, loneRing(b, true)))
+	})
+}
+
+// loneEvery is the pause between the latency benchmarks' events.
+const loneEvery = time.Millisecond
+
+// loneLatencies reads b.N one-event frames from r, stamped by rawframe
+// -every, and returns how long each took to arrive.
+func loneLatencies(b *testing.B, r io.Reader) []int64 {
+	fr := wire.NewFrameReader(r, wire.MaxFrameLimit)
+	lat := make([]int64, 0, b.N)
+	b.ResetTimer()
+	for len(lat) < b.N {
+		_, body, err := fr.Next()
+		now := time.Now().UnixNano()
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch, err := wire.ParseEvents(body, []string{workload.Kind}, wire.MsgEvents)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var e wire.Event
+		for rd := batch.Reader(); rd.Next(&e); {
+			lat = append(lat, now-e.Time)
+		}
+	}
+	b.StopTimer()
+	return lat
+}
+
+// reportLatency reports the median and 99th percentile of lat, in
+// nanoseconds, as microseconds.
+func reportLatency(b *testing.B, lat []int64) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-us")
+	b.ReportMetric(float64(lat[(len(lat)*99+99)/100-1])/1e3, "p99-us")
 }
 
 // BenchmarkIdle measures what an idle plugin costs: plugins/plugctl in

@@ -11,10 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 count=${COUNT:-5}
-# Latency first, in a process of its own: after minutes of saturating both
-# cores its tail grows (p99 0.1 ms on a quiet machine, 0.3 to 2.5 ms right
-# after the ceilings), which says more about the machine than about plugctl.
-latency="go test -run '^\$' -bench '^BenchmarkLatency\$' -count $count"
+# Latency (plugctl and its floors) and idle cost first, in a process of
+# their own: after minutes of saturating both cores the latency tail grows
+# (p99 0.1 ms on a quiet machine, 0.3 to 2.5 ms right after the ceilings),
+# which says more about the machine than about plugctl.
+latency="go test -run '^\$' -bench '^Benchmark(Latency|Idle)\$' -benchtime 3s -count $count"
 throughput="go test -run '^\$' -bench '^Benchmark(Throughput|Ceiling)\$' -count $count"
 sink="go test -run '^\$' -bench '^BenchmarkSink\$' -count $count"
 cmd="$latency; $throughput; $sink"

@@ -4,6 +4,7 @@ package bench
 
 import (
 	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -20,6 +21,12 @@ func processCPU(int) (time.Duration, error) {
 // receiveRawRing skips: shared rings need Linux.
 func receiveRawRing(tb testing.TB, size, n int, m meter) {
 	tb.Skip("shared rings need Linux")
+}
+
+// loneRing skips: shared rings need Linux.
+func loneRing(tb testing.TB, futex bool) io.Reader {
+	tb.Skip("shared rings need Linux")
+	return nil
 }
 
 // processRunTime is not implemented outside Linux.

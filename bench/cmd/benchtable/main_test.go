@@ -20,6 +20,9 @@ BenchmarkCeiling/ring/64B-2           	 1000000	        20.0 ns/op	 3200.00 MB/s
 BenchmarkCeiling/ring/1KiB-2          	 1000000	       333 ns/op	 3072.00 MB/s	   3000000 events/s
 BenchmarkLatency/plugctl-2            	     900	   1100000 ns/op	        80.00 p50-us	       400.0 p99-us
 BenchmarkLatency/plugctl-2            	     900	   1100000 ns/op	        90.00 p50-us	      1200 p99-us
+BenchmarkLatency/ring-doorbell-floor-2	     900	   1100000 ns/op	        30.00 p50-us	       100 p99-us
+BenchmarkLatency/ring-doorbell-floor-2	     900	   1100000 ns/op	        20.00 p50-us	       300 p99-us
+BenchmarkIdle/plugctl-2               	    3000	   1000000 ns/op	         0.05000 plugin-cpu-%	         3.100 plugin-peak-rss-MiB
 PASS
 ok  	github.com/plugctl/plugctl/bench	30.0s
 `
@@ -41,14 +44,17 @@ func TestTable(t *testing.T) {
 		"| 64 B | go-plugin gRPC, 128 per message | 10.0M (10.0M–10.0M) | 300 | 100 |  |  |  |  |",
 		"| 64 B | ceiling: raw frames, shared ring | 50.0M (50.0M–50.0M) |",
 		"| 1 KiB | plugctl, launched: shared ring | 2.0M (2.0M–2.0M) | — | — | 1.0× | — | 67% | MISSED ≥4.0M/s (above the ceiling), ≥2× grpc |",
-		"median 85 (80–90) µs, p99 800 (400–1200) µs (median (min–max) of 2 runs); target p99 < 1 ms: met.",
+		"one 64-byte event about every ms, in µs: median (min–max) of 2 runs.",
+		"| plugctl, launched: shared ring | 85 (80–90) | 800 (400–1200) | MISSED (p50 < 10 µs, p99 < 50 µs); p50 3.4× the doorbell floor's |",
+		"| floor: raw frames, shared ring, doorbell byte | 25 (20–30) | 200 (100–300) |  |",
+		"0.05% (0.05–0.05) of a core, peak resident 3.1 (3.1–3.1) MiB (median (min–max) of 1 runs); target < 1% and < 15 MiB: met.",
 		"Produced by: `go test -bench .`",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q; got:\n%s", want, out)
 		}
 	}
-	for _, absent := range []string{"256 B", "unix socket", "no ring: pipe", "raw frames, pipe"} {
+	for _, absent := range []string{"256 B", "unix socket", "no ring: pipe", "raw frames, pipe", "futex"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("table has a row for %q, which the input has no results for:\n%s", absent, out)
 		}
@@ -103,5 +109,24 @@ func TestSinkTable(t *testing.T) {
 		if strings.Contains(out, absent) {
 			t.Errorf("table has a row for %q, which the input has no results for:\n%s", absent, out)
 		}
+	}
+}
+
+func TestLatencyOnly(t *testing.T) {
+	in := "BenchmarkLatency/plugctl-2 \t 900\t 1100000 ns/op\t 8.000 p50-us\t 40.00 p99-us\nPASS\n"
+	r, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := write(&b, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "| payload |") {
+		t.Errorf("a table of sources without any source results:\n%s", out)
+	}
+	if want := "| plugctl, launched: shared ring | 8 (8–8) | 40 (40–40) | met (p50 < 10 µs, p99 < 50 µs) |"; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q; got:\n%s", want, out)
 	}
 }

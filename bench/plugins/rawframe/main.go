@@ -8,9 +8,15 @@
 // the pipe, socket or ring itself. It exits quietly once the reader has
 // gone.
 //
+// With -every D it is the floor under plugctl's latency instead: one
+// event per frame, stamped with the time just before it is written, then
+// a pause of D, so that the reader is asleep when each frame comes. With
+// -futex (and -ring) the doorbell is a futex on the ring header's waiting
+// word instead of a byte on standard output, to compare the two wake-ups.
+//
 // Usage:
 //
-//	rawframe [-size bytes] [-batch bytes] [-socket path | -ring]
+//	rawframe [-size bytes] [-batch bytes] [-socket path | -ring [-futex]] [-every D]
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/plugctl/plugctl/bench/internal/workload"
 	"github.com/plugctl/plugctl/sdk"
@@ -33,9 +40,15 @@ func main() {
 	batch := flag.Int("batch", sdk.DefaultBatchBytes, "frame body `bytes`")
 	socket := flag.String("socket", "", "Unix socket `path` to connect to instead of writing to standard output")
 	ring := flag.Bool("ring", false, "write to the shared ring the host offers")
+	futex := flag.Bool("futex", false, "with -ring: wake the reader with a futex, not a doorbell byte")
+	every := flag.Duration("every", 0, "write one stamped event, then pause this `long`, over and over")
 	flag.Parse()
-	w, err := output(*socket, *ring)
-	if err == nil {
+	w, err := output(*socket, *ring, *futex)
+	switch {
+	case err != nil:
+	case *every > 0:
+		err = writeLone(w, *size, *every)
+	default:
 		err = write(w, encode(*size, *batch))
 	}
 	if err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
@@ -45,11 +58,19 @@ func main() {
 }
 
 // output opens what the frames are written to.
-func output(socket string, ring bool) (io.Writer, error) {
+func output(socket string, ring, futex bool) (io.Writer, error) {
 	switch {
 	case socket != "":
 		return net.Dial("unix", socket)
 	case ring:
+		var bell io.Writer = os.Stdout
+		if futex {
+			// Before OfferedRing, which closes the descriptor.
+			var err error
+			if bell, err = futexBell(); err != nil {
+				return nil, err
+			}
+		}
 		r, err := sdk.OfferedRing()
 		if err == nil && r == nil {
 			err = errors.New("-ring: the host offered no ring")
@@ -57,9 +78,25 @@ func output(socket string, ring bool) (io.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return wire.NewRingWriter(r, os.Stdout, nil), nil
+		return wire.NewRingWriter(r, bell, nil), nil
 	}
 	return os.Stdout, nil
+}
+
+// writeLone writes one-event frames stamped just before each write, with
+// a pause of every between them, until a write fails.
+func writeLone(w io.Writer, size int, every time.Duration) error {
+	payload := workload.Payload(size)
+	frame := make([]byte, 0, wire.HeaderSize+4+wire.EventHeaderSize+size)
+	for pos := uint64(1); ; pos++ {
+		frame = append(frame[:wire.HeaderSize], 1, 0, 0, 0)
+		frame = wire.AppendEvent(frame, pos, time.Now().UnixNano(), 0, payload, nil)
+		wire.PutHeader(frame, wire.MsgEvents, 1, len(frame)-wire.HeaderSize)
+		if _, err := w.Write(frame); err != nil {
+			return err
+		}
+		time.Sleep(every)
+	}
 }
 
 // write writes frame to w until a write fails.

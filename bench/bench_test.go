@@ -106,6 +106,21 @@ func TestTransports(t *testing.T) {
 
 // TestCeilings checks that the rawframe plugin's frames are valid EVENTS
 // frames, so the ceilings measure the real format.
+// TestLatencyFloors reads a few events from each latency floor: they
+// come, one per frame, each stamped with a time before its arrival and
+// less than a second before it.
+func TestLatencyFloors(t *testing.T) {
+	for _, f := range latencyFloors {
+		t.Run(f.name, func(t *testing.T) {
+			for i, d := range loneLatencies(t, f.start(t), 20) {
+				if d <= 0 || d >= int64(time.Second) {
+					t.Fatalf("event %d arrived %v after its stamp", i+1, time.Duration(d))
+				}
+			}
+		})
+	}
+}
+
 func TestCeilings(t *testing.T) {
 	for _, c := range ceilings {
 		for _, s := range sizes {

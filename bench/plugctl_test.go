@@ -133,49 +133,63 @@ func BenchmarkLatency(b *testing.B) {
 		})
 		reportLatency(b, lat)
 	})
-	b.Run("pipe-floor", func(b *testing.B) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		startRaw(b, 64, w, "-every", loneEvery.String())
-		w.Close()
-		reportLatency(b, loneLatencies(b, r))
-	})
-	b.Run("ring-doorbell-floor", func(b *testing.B) {
-		reportLatency(b, loneLatencies(b, loneRing(b, false)))
-	})
-	b.Run("ring-futex-floor", func(b *testing.B) {
-		reportLatency(b, loneLatencies(b, loneRing(b, true)))
-	})
+	for _, f := range latencyFloors {
+		b.Run(f.name, func(b *testing.B) {
+			r := f.start(b)
+			b.ResetTimer()
+			lat := loneLatencies(b, r, b.N)
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
+}
+
+// latencyFloors start rawframe -every on each transport and return what
+// to read its frames from.
+var latencyFloors = []struct {
+	name  string
+	start func(testing.TB) io.Reader
+}{
+	{"pipe-floor", lonePipe},
+	{"ring-doorbell-floor", func(tb testing.TB) io.Reader { return loneRing(tb, false) }},
+	{"ring-futex-floor", func(tb testing.TB) io.Reader { return loneRing(tb, true) }},
+}
+
+// lonePipe starts rawframe -every on a pipe and returns its read end.
+func lonePipe(tb testing.TB) io.Reader {
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	startRaw(tb, 64, w, "-every", loneEvery.String())
+	w.Close()
+	return r
 }
 
 // loneEvery is the pause between the latency benchmarks' events.
 const loneEvery = time.Millisecond
 
-// loneLatencies reads b.N one-event frames from r, stamped by rawframe
-// -every, and returns how long each took to arrive.
-func loneLatencies(b *testing.B, r io.Reader) []int64 {
+// loneLatencies reads n one-event frames from r, stamped by rawframe
+// -every, and returns how long each took to arrive, in nanoseconds.
+func loneLatencies(tb testing.TB, r io.Reader, n int) []int64 {
 	fr := wire.NewFrameReader(r, wire.MaxFrameLimit)
-	lat := make([]int64, 0, b.N)
-	b.ResetTimer()
-	for len(lat) < b.N {
+	lat := make([]int64, 0, n)
+	for len(lat) < n {
 		_, body, err := fr.Next()
 		now := time.Now().UnixNano()
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		batch, err := wire.ParseEvents(body, []string{workload.Kind}, wire.MsgEvents)
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		var e wire.Event
 		for rd := batch.Reader(); rd.Next(&e); {
 			lat = append(lat, now-e.Time)
 		}
 	}
-	b.StopTimer()
 	return lat
 }
 

@@ -28,15 +28,7 @@ ok  	github.com/plugctl/plugctl/bench	30.0s
 `
 
 func TestTable(t *testing.T) {
-	r, err := parse(strings.NewReader(sample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := write(&b, r, "go test -bench ."); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := table(t, sample, "go test -bench .")
 	for _, want := range []string{
 		"median (min–max) of 3 runs, CPU as medians; cpu: AMD EPYC.",
 		"| 64 B | plugctl, launched: shared ring | 30.0M (25.0M–40.0M) | 30 | 31 | 3.0× | 30.0× | 60% | met (≥30.0M/s, ≥2× grpc) |",
@@ -84,15 +76,7 @@ BenchmarkSink/grpc/1KiB-2           	  100000	  6000 ns/op	 170 MB/s	    250000 
 `
 
 func TestSinkTable(t *testing.T) {
-	r, err := parse(strings.NewReader(sinkSample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := write(&b, r, ""); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := table(t, sinkSample, "")
 	for _, want := range []string{
 		"each acknowledged (RESULT) before the next is sent; events/s as median (min–max) of 2 runs",
 		// Run by run: 6M/1M and 5M/0.5M.
@@ -114,19 +98,25 @@ func TestSinkTable(t *testing.T) {
 
 func TestLatencyOnly(t *testing.T) {
 	in := "BenchmarkLatency/plugctl-2 \t 900\t 1100000 ns/op\t 8.000 p50-us\t 40.00 p99-us\nPASS\n"
-	r, err := parse(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := write(&b, r, ""); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := table(t, in, "")
 	if strings.Contains(out, "| payload |") {
 		t.Errorf("a table of sources without any source results:\n%s", out)
 	}
 	if want := "| plugctl, launched: shared ring | 8 (8–8) | 40 (40–40) | met (p50 < 10 µs, p99 < 50 µs) |"; !strings.Contains(out, want) {
 		t.Errorf("table lacks %q; got:\n%s", want, out)
 	}
+}
+
+// table is benchtable's output for the go test output in, produced by cmd.
+func table(t *testing.T, in, cmd string) string {
+	t.Helper()
+	r, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := write(&b, r, cmd); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -484,6 +484,8 @@ func TestHostUpdateThenRevoke(t *testing.T) {
 	h.edit(e.ID, func(e *enroll.Entry) { e.Revoked, e.RevokedAt, e.Reason = true, time.Now().UTC(), "test revoke" }, nil)
 	p.waitLog(`msg="stopping plugin, not to be restarted: its entry is revoked: test revoke" plugin=faultsrc plugin_id=` + e.ID)
 	waitFor(t, 10*time.Second, "the revoked plugin to exit", func() bool { return syscall.Kill(second, 0) != nil }, p.logText)
+	// Its session's end: what it sent before it exited is written by then.
+	p.waitLog(`msg="plugin did not close cleanly" plugin=faultsrc plugin_id=` + e.ID + ` pid=` + strconv.Itoa(second) + ` `)
 	n = countLines(h.out)
 	time.Sleep(1500 * time.Millisecond)
 	if got := countLines(h.out); got != n {

@@ -44,10 +44,6 @@ type Options struct {
 	// likely cause and its fix, such as generated code older than the
 	// manifest.
 	SpecHint string
-	// Dir is the plugins' working directory. Empty: a fresh scratch
-	// directory, removed afterwards, so that files a plugin writes stay
-	// out of the project.
-	Dir string
 }
 
 // DefaultTimeout bounds one check when Options.Timeout is zero.
@@ -130,24 +126,14 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	// A relative command would be resolved against the plugins' working
-	// directory, not the caller's.
-	if strings.ContainsRune(opts.Command[0], filepath.Separator) {
-		abs, err := filepath.Abs(opts.Command[0])
-		if err != nil {
-			return nil, err
-		}
-		opts.Command = append([]string{abs}, opts.Command[1:]...)
+	opts.Command = absCommand(opts.Command)
+	// The plugins run in a scratch directory, so that what the checks
+	// make them write stays out of the user's.
+	dir, err := os.MkdirTemp("", "plugctl-test-work-")
+	if err != nil {
+		return nil, err
 	}
-	dir := opts.Dir
-	if dir == "" {
-		scratch, err := os.MkdirTemp("", "plugctl-test-work-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(scratch)
-		dir = scratch
-	}
+	defer os.RemoveAll(dir)
 	e, err := probe(ctx, opts, dir)
 	if err != nil {
 		return nil, err
@@ -329,4 +315,27 @@ func tail(lines []string, n int) []string {
 		return lines[len(lines)-n:]
 	}
 	return lines
+}
+
+// absCommand returns command with the paths in it relative to the
+// caller's working directory made absolute, since the plugins run in
+// another: the program when it names one ("./plugin"), and each argument
+// that names an existing file ("python3 plugin.py").
+func absCommand(command []string) []string {
+	out := append([]string(nil), command...)
+	for i, a := range out {
+		if filepath.IsAbs(a) {
+			continue
+		}
+		if i == 0 && !strings.ContainsRune(a, filepath.Separator) {
+			continue // looked up in PATH
+		}
+		if _, err := os.Stat(a); i > 0 && err != nil {
+			continue
+		}
+		if abs, err := filepath.Abs(a); err == nil {
+			out[i] = abs
+		}
+	}
+	return out
 }

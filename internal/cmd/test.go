@@ -179,11 +179,7 @@ func checkPlugin(c *cli.Context, dir string, opts acceptance.Options) ([]accepta
 
 	ctx := ctxOf(c)
 	if exe != "" {
-		// The checks send values nobody chose, a sink's output path among
-		// them, so the plugin runs in a scratch directory, never where
-		// the user is; arguments naming files here, as in
-		// "python3 plugin.py", are made absolute to keep working.
-		opts.Command = absArgs(strings.Fields(exe))
+		opts.Command = strings.Fields(exe)
 	} else {
 		bin, cleanup, err := acceptance.Build(ctx, dir)
 		if err != nil {
@@ -290,22 +286,4 @@ func writeJUnit(path string, results []acceptance.Result) error {
 		return err
 	}
 	return f.Close()
-}
-
-// absArgs returns command with each argument after the first that names an
-// existing file relative to the working directory made absolute.
-func absArgs(command []string) []string {
-	out := append([]string(nil), command...)
-	for i := 1; i < len(out); i++ {
-		if filepath.IsAbs(out[i]) {
-			continue
-		}
-		if _, err := os.Stat(out[i]); err != nil {
-			continue
-		}
-		if abs, err := filepath.Abs(out[i]); err == nil {
-			out[i] = abs
-		}
-	}
-	return out
 }

@@ -104,8 +104,6 @@ func TestTransports(t *testing.T) {
 	}
 }
 
-// TestCeilings checks that the rawframe plugin's frames are valid EVENTS
-// frames, so the ceilings measure the real format.
 // TestLatencyFloors reads a few events from each latency floor: they
 // come, one per frame, each stamped with a time before its arrival and
 // less than a second before it.
@@ -121,6 +119,8 @@ func TestLatencyFloors(t *testing.T) {
 	}
 }
 
+// TestCeilings checks that the rawframe plugin's frames are valid EVENTS
+// frames, so the ceilings measure the real format.
 func TestCeilings(t *testing.T) {
 	for _, c := range ceilings {
 		for _, s := range sizes {

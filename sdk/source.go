@@ -34,16 +34,27 @@ func newOutlet(c *conn, version, id uint16, window int, resume uint64) *outlet {
 // (n events, the last at position last). Only abort ends the wait: a stop
 // still sends what was produced.
 func (o *outlet) send(buf []byte, n int, last uint64, abort <-chan struct{}) error {
-	for !o.hasRoom() {
-		select {
-		case <-o.credit:
-		case <-abort:
-			return errAborted
-		}
+	if !o.waitRoom(nil, abort) {
+		return errAborted
 	}
 	o.record(last)
 	sealBatch(buf, o.id, n)
 	return o.c.writeFrame(buf)
+}
+
+// waitRoom waits until the window has room for another batch, and
+// reports false if stop or abort ended the wait first.
+func (o *outlet) waitRoom(stop, abort <-chan struct{}) bool {
+	for !o.hasRoom() {
+		select {
+		case <-o.credit:
+		case <-stop:
+			return false
+		case <-abort:
+			return false
+		}
+	}
+	return true
 }
 
 // hasRoom reports whether the window has room for another batch. Only
@@ -205,17 +216,21 @@ loop:
 			// A source that fills its batches as fast as it is asked
 			// encodes the next one straight into the ring, once the
 			// flusher has written the last (its buffer is back: batches
-			// must not overtake each other) and if the window has room.
+			// must not overtake each other) and the window has room.
+			// Waiting for that room here, rather than filling a buffer
+			// meanwhile, saves copying every batch of a source the host
+			// cannot keep up with.
 			var spare []byte
 			select {
 			case spare = <-free:
 			case <-s.abort:
 				break loop
 			}
-			if in.out.hasRoom() {
-				if room := s.c.reserve(s.limits.soft/4, s.limits.soft); room != nil {
-					b.resetInRing(room, &s.c, spare)
-				}
+			if !in.out.waitRoom(in.stopCh, s.abort) {
+				break loop
+			}
+			if room := s.c.reserve(s.limits.soft/4, s.limits.soft); room != nil {
+				b.resetInRing(room, &s.c, spare)
 			}
 			if b.inRing() {
 				free <- buf

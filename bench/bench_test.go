@@ -37,12 +37,15 @@ var transports = []struct {
 	{"grpc", receiveGRPC},
 }
 
-// ceilings are the raw transports under plugctl's.
+// ceilings are the raw transports under plugctl's and, beside the ring's,
+// what the ring allows a host that validates every batch and checks every
+// event, as plugctl's host and the benchmark's handler do.
 var ceilings = []struct {
 	name    string
 	receive receiver
 }{
 	{"ring", receiveRawRing},
+	{"ring-checked", receiveRawRingChecked},
 	{"pipe", receiveRawPipe},
 	{"unix", receiveRawUnix},
 }
@@ -74,8 +77,9 @@ func BenchmarkThroughput(b *testing.B) {
 // BenchmarkCeiling measures what a shared ring, a pipe or a Unix socket
 // itself allows with plugctl's framing: the rawframe plugin writes one
 // pre-encoded EVENTS frame, as large as the SDK's batches, over and
-// over and the host reads each frame and only counts its events. One op is
-// one event.
+// over and the host reads each frame and only counts its events; in
+// ring-checked it also validates each frame and checks each event, as
+// plugctl's host and handler do. One op is one event.
 func BenchmarkCeiling(b *testing.B) {
 	for _, c := range ceilings {
 		b.Run(c.name, func(b *testing.B) {

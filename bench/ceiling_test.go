@@ -29,6 +29,20 @@ func receiveRawPipe(tb testing.TB, size, n int, m meter) {
 	receiveRaw(tb, r, cmd.Process.Pid, size, n, m)
 }
 
+// receiveRawRing reads the rawframe plugin's frames through a shared
+// ring.
+func receiveRawRing(tb testing.TB, size, n int, m meter) {
+	r, pid := startRawRing(tb, size)
+	receiveRaw(tb, r, pid, size, n, m)
+}
+
+// receiveRawRingChecked reads them through a shared ring and checks
+// every one.
+func receiveRawRingChecked(tb testing.TB, size, n int, m meter) {
+	r, pid := startRawRing(tb, size)
+	readRaw(tb, r, pid, size, n, m, true)
+}
+
 // receiveRawUnix accepts the rawframe plugin on a Unix socket whose
 // buffers are asked for 1 MiB, as the host library's Listener does.
 func receiveRawUnix(tb testing.TB, size, n int, m meter) {
@@ -81,33 +95,50 @@ func startCommand(tb testing.TB, cmd *exec.Cmd) {
 // receiveRaw reads frames from r and counts their events. The first frame
 // is checked in full, before m starts.
 func receiveRaw(tb testing.TB, r io.Reader, pid, size, n int, m meter) {
+	readRaw(tb, r, pid, size, n, m, false)
+}
+
+// readRaw reads frames from r until n events have come, checking the
+// first frame in full before m starts and, with every, each later one as
+// plugctl's host and the benchmark's handler do, and nothing else: it
+// validates the batch (wire.ParseEvents) and checks each of its events.
+func readRaw(tb testing.TB, r io.Reader, pid, size, n int, m meter, every bool) {
 	fr := wire.NewFrameReader(r, wire.MaxFrameLimit)
+	c := newChecker(size)
+	check := func(body []byte) int {
+		b, err := wire.ParseEvents(body, []string{workload.Kind}, wire.MsgEvents)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c.next = b.First() // rawframe repeats one frame
+		var e wire.Event
+		rd := b.Reader()
+		for rd.Next(&e) {
+			if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		return b.Len()
+	}
 	_, body, err := fr.Next()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	first, err := wire.ParseEvents(body, []string{workload.Kind}, wire.MsgEvents)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := newChecker(size)
-	var e wire.Event
-	rd := first.Reader()
-	for rd.Next(&e) {
-		if err := c.check(e.Position, e.Kind, e.Payload); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	check(body)
 	m.start(pid)
 	for got := 0; got < n; {
 		h, body, err := fr.Next()
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if h.Type != wire.MsgEvents || len(body) < 4 {
+		switch {
+		case h.Type != wire.MsgEvents || len(body) < 4:
 			tb.Fatalf("rawframe sent a %d-byte %s frame", len(body), h.Type)
+		case every:
+			got += check(body)
+		default:
+			got += int(binary.LittleEndian.Uint32(body))
 		}
-		got += int(binary.LittleEndian.Uint32(body))
 	}
 	m.stop()
 }

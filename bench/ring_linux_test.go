@@ -15,16 +15,17 @@ import (
 	"github.com/plugctl/plugctl/wire"
 )
 
-// receiveRawRing offers the rawframe plugin a shared ring of the host
-// library's default size, as host.Launch does, and reads its frames
-// through it: frames of the size the SDK's batches take on a ring.
-func receiveRawRing(tb testing.TB, size, n int, m meter) {
+// startRawRing offers the rawframe plugin a shared ring of the host
+// library's default size, as host.Launch does, and returns the reader of
+// its frames through it, frames of the size the SDK's batches take on a
+// ring, and its process id.
+func startRawRing(tb testing.TB, size int) (io.Reader, int) {
 	f, ring := benchRing(tb, wire.DefaultRingSize)
 	r, w, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer r.Close()
+	tb.Cleanup(func() { r.Close() })
 	batch := wire.DefaultRingSize/16 - wire.HeaderSize
 	cmd := rawCommand(tb, size, "-batch", strconv.Itoa(batch), "-ring")
 	cmd.Stdout = w
@@ -33,7 +34,7 @@ func receiveRawRing(tb testing.TB, size, n int, m meter) {
 	startCommand(tb, cmd)
 	w.Close()
 	f.Close()
-	receiveRaw(tb, wire.NewRingReader(ring, r), cmd.Process.Pid, size, n, m)
+	return wire.NewRingReader(ring, r), cmd.Process.Pid
 }
 
 // benchRing creates, maps and lays out a ring of size data bytes, unmapped

@@ -31,6 +31,7 @@ var transports = []struct {
 	receive receiver
 }{
 	{"plugctl", receivePlugctlRing},
+	{"plugctl-callback", receivePlugctlCallback},
 	{"plugctl-pipe", receivePlugctlPipe},
 	{"plugctl-unix", receivePlugctlUnix},
 	{"jsonframe", receiveJSONFrame},
@@ -177,6 +178,15 @@ func (m *benchMeter) report() {
 	if m.err == nil {
 		b.ReportMetric(float64(m.host)/float64(b.N), "host-cpu-ns/event")
 		b.ReportMetric(float64(m.plugin)/float64(b.N), "plugin-cpu-ns/event")
+	}
+}
+
+// reportCores reports the CPU the host and the plugin used, in percent of
+// one core, where it could be measured.
+func (m *benchMeter) reportCores() {
+	if m.err == nil {
+		m.b.ReportMetric(100*float64(m.host)/float64(m.b.Elapsed()), "host-cpu-%")
+		m.b.ReportMetric(100*float64(m.plugin)/float64(m.b.Elapsed()), "plugin-cpu-%")
 	}
 }
 

@@ -39,6 +39,14 @@ func launchPipe(ctx context.Context, tb testing.TB, args []string) (*host.Plugin
 	return launchWith(ctx, tb, args, o)
 }
 
+// launchPoll starts the plugin as launch does, with the host polling
+// its ring between frames for up to latencyPoll (host.Options.Poll).
+func launchPoll(ctx context.Context, tb testing.TB, args []string) (*host.Plugin, int) {
+	o := hostOptions
+	o.Poll = latencyPoll
+	return launchWith(ctx, tb, args, o)
+}
+
 func launchWith(ctx context.Context, tb testing.TB, args []string, o host.Options) (*host.Plugin, int) {
 	p, err := host.Launch(ctx, pluginPath(tb, "plugctl"), args, o)
 	if err != nil {
@@ -80,6 +88,12 @@ func receivePlugctlRing(tb testing.TB, size, n int, m meter) {
 	receivePlugctl(tb, launch, size, n, m)
 }
 
+// receivePlugctlCallback runs plugctl on the shared ring with the plugin
+// in the Run shape, emitting from its own goroutine.
+func receivePlugctlCallback(tb testing.TB, size, n int, m meter) {
+	receivePlugctlArgs(tb, launch, []string{"-mode", "callback"}, size, n, m)
+}
+
 // receivePlugctlPipe runs plugctl over the launched plugin's pipes alone.
 func receivePlugctlPipe(tb testing.TB, size, n int, m meter) {
 	receivePlugctl(tb, launchPipe, size, n, m)
@@ -95,8 +109,13 @@ func receivePlugctlUnix(tb testing.TB, size, n int, m meter) {
 // acknowledges each batch when the handler returns, and the plugin may run
 // only Options.Window batches ahead.
 func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
+	receivePlugctlArgs(tb, connect, nil, size, n, m)
+}
+
+// receivePlugctlArgs is receivePlugctl with the plugin's arguments.
+func receivePlugctlArgs(tb testing.TB, connect connector, args []string, size, n int, m meter) {
 	c := newChecker(size)
-	runPlugctl(tb, connect, nil, size, m, func(b *wire.Events) (bool, error) {
+	runPlugctl(tb, connect, args, size, m, func(b *wire.Events) (bool, error) {
 		var e wire.Event // on the stack: filling it needs no write barriers
 		r := b.Reader()  // not in the for statement, which would copy it every iteration
 		for r.Next(&e) {
@@ -111,28 +130,39 @@ func receivePlugctl(tb testing.TB, connect connector, size, n int, m meter) {
 // BenchmarkLatency measures how long a single event takes from the
 // plugin's emit to the host's handler, with the plugin emitting one
 // 64-byte event about every millisecond, so no batch ever fills and the
-// host is asleep when each event comes. One op is one event; the median
-// and the 99th percentile are reported in microseconds.
+// ring is empty when each event comes. One op is one event; the median
+// and the 99th percentile are reported in microseconds, and for plugctl
+// the CPU the host and the plugin use, in percent of a core.
 //
 // plugctl is plugins/plugctl in the Run shape under host.Launch, on the
-// shared ring. The floors beside it are the rawframe plugin writing
-// stamped one-event frames with nothing else in the way: on a pipe, and
-// on the ring woken by its doorbell byte or by a futex on the ring's
-// waiting word. They are what any sleeping wake-up costs on the machine.
+// shared ring, with the host library's defaults: the host sleeps between
+// events. plugctl-poll is the same with host.Options.Poll at latencyPoll:
+// the host polls between them. The floors beside them are the rawframe
+// plugin writing stamped one-event frames with nothing else in the way:
+// on a pipe, and on the ring woken by its doorbell byte or by a futex on
+// the ring's waiting word, or found by polling. They are what a sleeping
+// wake-up, or polling, costs on the machine.
 func BenchmarkLatency(b *testing.B) {
-	b.Run("plugctl", func(b *testing.B) {
-		lat := make([]int64, 0, b.N)
-		runPlugctl(b, launch, []string{"-mode", "latency"}, 64, &benchMeter{b: b}, func(batch *wire.Events) (bool, error) {
-			now := time.Now().UnixNano()
-			var e wire.Event
-			r := batch.Reader()
-			for r.Next(&e) && len(lat) < b.N {
-				lat = append(lat, now-e.Time)
-			}
-			return len(lat) == b.N, nil
+	for _, c := range []struct {
+		name    string
+		connect connector
+	}{{"plugctl", launch}, {"plugctl-poll", launchPoll}} {
+		b.Run(c.name, func(b *testing.B) {
+			lat := make([]int64, 0, b.N)
+			m := &benchMeter{b: b}
+			runPlugctl(b, c.connect, []string{"-mode", "latency"}, 64, m, func(batch *wire.Events) (bool, error) {
+				now := time.Now().UnixNano()
+				var e wire.Event
+				r := batch.Reader()
+				for r.Next(&e) && len(lat) < b.N {
+					lat = append(lat, now-e.Time)
+				}
+				return len(lat) == b.N, nil
+			})
+			reportLatency(b, lat)
+			m.reportCores()
 		})
-		reportLatency(b, lat)
-	})
+	}
 	for _, f := range latencyFloors {
 		b.Run(f.name, func(b *testing.B) {
 			r := f.start(b)
@@ -151,9 +181,14 @@ var latencyFloors = []struct {
 	start func(testing.TB) io.Reader
 }{
 	{"pipe-floor", lonePipe},
-	{"ring-doorbell-floor", func(tb testing.TB) io.Reader { return loneRing(tb, false) }},
-	{"ring-futex-floor", func(tb testing.TB) io.Reader { return loneRing(tb, true) }},
+	{"ring-doorbell-floor", func(tb testing.TB) io.Reader { return loneRing(tb, false, 0) }},
+	{"ring-futex-floor", func(tb testing.TB) io.Reader { return loneRing(tb, true, 0) }},
+	{"ring-poll-floor", func(tb testing.TB) io.Reader { return loneRing(tb, false, latencyPoll) }},
 }
+
+// latencyPoll is the polling of plugctl-poll and ring-poll-floor: long
+// enough to outlast the pause between events.
+const latencyPoll = 2 * loneEvery
 
 // lonePipe starts rawframe -every on a pipe and returns its read end.
 func lonePipe(tb testing.TB) io.Reader {

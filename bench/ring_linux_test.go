@@ -62,8 +62,9 @@ func benchRing(tb testing.TB, size int) (*os.File, *wire.Ring) {
 
 // loneRing starts rawframe -every on a ring of the default size and
 // returns the ring's reader: woken by the doorbell byte on rawframe's
-// standard output, or with futex by a futex on the waiting word.
-func loneRing(tb testing.TB, futex bool) io.Reader {
+// standard output, or with futex by a futex on the waiting word, and
+// polling as wire.RingReader.Poll says.
+func loneRing(tb testing.TB, futex bool, poll time.Duration) io.Reader {
 	f, ring := benchRing(tb, wire.DefaultRingSize)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -86,7 +87,9 @@ func loneRing(tb testing.TB, futex bool) io.Reader {
 	} else {
 		f.Close()
 	}
-	return wire.NewRingReader(ring, bell)
+	rr := wire.NewRingReader(ring, bell)
+	rr.Poll = poll
+	return rr
 }
 
 // waitingWord maps the header of the ring in f once more and returns its

@@ -25,7 +25,7 @@ func startRawRing(tb testing.TB, size int) (io.Reader, int) {
 }
 
 // loneRing skips: shared rings need Linux.
-func loneRing(tb testing.TB, futex bool) io.Reader {
+func loneRing(tb testing.TB, futex bool, poll time.Duration) io.Reader {
 	tb.Skip("shared rings need Linux")
 	return nil
 }

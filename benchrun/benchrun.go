@@ -38,7 +38,10 @@ type Options struct {
 	Warmup time.Duration
 	// PayloadBytes is the size of the events fed to a sink; default 64.
 	PayloadBytes int
-	Stderr       io.Writer // the plugin's log
+	// Poll is host.Options.Poll: how long the host may poll the shared
+	// ring between frames instead of sleeping; zero: the library's default.
+	Poll   time.Duration
+	Stderr io.Writer // the plugin's log
 	// Progress, when set, gets a progress line redrawn in place (a
 	// terminal's standard error).
 	Progress io.Writer
@@ -86,6 +89,7 @@ type Result struct {
 	RoundSeconds   float64 `json:"round_seconds"`
 	WarmupSeconds  float64 `json:"warmup_seconds"`
 	PayloadBytes   int     `json:"payload_bytes,omitempty"` // a sink's: what it was fed
+	PollSeconds    float64 `json:"poll_seconds,omitempty"`  // --poll: the host polled the ring for up to this long
 
 	EventsPerSec  *Stat `json:"events_per_sec"`
 	MBPerSec      *Stat `json:"mb_per_sec"` // payload bytes, 10^6 per second
@@ -169,7 +173,7 @@ func (b *bench) round(ctx context.Context) (*round, error) {
 	if b.prog != nil && stderr != nil {
 		stderr = b.prog.above(stderr)
 	}
-	p, err := host.Launch(ctx, b.o.Command[0], b.o.Command[1:], host.Options{Dir: b.o.Dir, Stderr: stderr})
+	p, err := host.Launch(ctx, b.o.Command[0], b.o.Command[1:], host.Options{Dir: b.o.Dir, Stderr: stderr, Poll: b.o.Poll})
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +260,7 @@ func (b *bench) result(rounds []*round) *Result {
 		Plugin: b.hello.Name, Version: b.hello.Version, Role: b.hello.Role.String(),
 		Protocol: b.ack.Version, Transport: transport(b.ack.Transport), InputTransport: transport(b.ack.InputTransport),
 		Instances: b.o.Instances, Rounds: len(rounds),
-		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(),
+		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(), PollSeconds: b.o.Poll.Seconds(),
 		Unavailable: map[string]string{},
 	}
 	perSec := func(f func(r *round) int64) *Stat {

@@ -64,6 +64,19 @@ type Options struct {
 	// (version 4 on), has the same size up to wire.DefaultInputRingSize.
 	// Negative offers no ring: every frame stays on the pipe.
 	RingSize int
+
+	// Poll trades a host core for latency on the ring transport. By
+	// default the read loop polls an empty ring for 20 µs, then sleeps
+	// until the plugin's doorbell wakes it, and that wake-up is most of a
+	// lone event's latency: tens of microseconds on most machines. With
+	// Poll set, the read loop goes on polling for up to twice the ring's
+	// last empty spell, at most Poll, so a plugin emitting lone events more
+	// often than every Poll/2 finds the host awake: a few microseconds
+	// from emit to handler, at the price of a core kept busy while that
+	// lasts. A plugin that goes quiet costs one spell of Poll; after that
+	// the read loop sleeps after 20 µs again. Zero or negative: no
+	// polling beyond the 20 µs.
+	Poll time.Duration
 }
 
 // Defaults applied by withDefaults.

@@ -108,6 +108,7 @@ func (s *ringStream) Read(p []byte) (int, error) {
 func (p *Plugin) useRing() {
 	rr := wire.NewRingReader(p.ring.ring, p.rd.r)
 	rr.OnIdle = p.flushAcks
+	rr.Poll = p.opts.Poll
 	p.rd.r = &ringStream{rr: rr, closed: &p.closed, flush: p.flushAcks}
 	p.fr = wire.NewFrameReader(p.rd, p.opts.MaxFrame)
 }

@@ -14,12 +14,14 @@ import (
 // stopped it or the plugin is shutting down; the zero EventSink always
 // does.
 //
-// Emitting copies the payload into the batch being built and returns: a
-// flusher goroutine sends that batch as soon as the connection is free, so
-// an event emitted alone leaves at once and events emitted under load
-// share frames. When the host falls behind (the window of unacknowledged
-// batches is full and both buffers are full), Emit blocks until it catches
-// up: memory stays bounded.
+// Emitting copies the payload into the batch being built. When the
+// instance is quiet (nothing sent for a while, nothing being sent, room in
+// the window), Emit then sends that batch itself, so an event emitted alone leaves at
+// once, without waiting for another goroutine to be scheduled; otherwise
+// it returns and a flusher goroutine sends the batch as soon as the
+// connection is free, so events emitted under load share frames. When the host falls behind (the window of
+// unacknowledged batches is full and both buffers are full), Emit blocks
+// until it catches up: memory stays bounded.
 //
 // Positions are assigned in order: ResumeFrom+1, +2, … (1, 2, … when not
 // resuming); EmitEvent may choose them, as long as they increase.
@@ -103,7 +105,8 @@ func (s EventSink) Kind(name string) (Kind, bool) {
 }
 
 // emitter builds the batches of one Run instance with two buffers: while
-// the flusher writes one, producers fill the other.
+// one is being sent, by the flusher or by an emit, producers fill the
+// other.
 type emitter struct {
 	in     *instance
 	kinds  *kindTable
@@ -113,12 +116,15 @@ type emitter struct {
 	room     sync.Cond // producers waiting for cur to be swapped out
 	cur      []byte    // the batch being filled
 	n        int       // events in cur
-	spare    []byte    // the other buffer; nil while the flusher writes it
+	spare    []byte    // the other buffer; nil while it is being sent
 	last     uint64    // the last position given out
 	stopping bool
-	kicked   bool          // the flusher has been told cur holds events
-	kick     chan struct{} // 1 slot: wakes the flusher
-	flushed  chan struct{} // closed when the flusher is done
+	out      *outlet         // set when the flusher starts: batches may go out
+	abort    <-chan struct{} // the session's, with out
+	sentAt   time.Time       // when the last batch was sent
+	kicked   bool            // the flusher has been told cur holds events
+	kick     chan struct{}   // 1 slot: wakes the flusher
+	flushed  chan struct{}   // closed when the flusher is done
 }
 
 func newEmitter(in *instance, kinds *kindTable, limits batchLimits, last uint64) *emitter {
@@ -168,8 +174,40 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 	}
 	e.n++
 	e.last = pos
+	if e.out != nil && e.spare != nil && !e.kicked && time.Since(e.sentAt) > quietAfter && e.out.hasRoom() {
+		return e.sendLocked()
+	}
 	e.wakeFlusher()
 	e.mu.Unlock()
+	return nil
+}
+
+// quietAfter is how long after the last batch was sent an emit finds the
+// instance quiet and sends its event itself. An event that follows the
+// last sooner is likely to be followed soon too: it waits for the
+// flusher, whose hand-off lets the next ones join its batch, rather than
+// leave alone, one event per frame.
+const quietAfter = 100 * time.Microsecond
+
+// sendLocked sends cur from the emitting goroutine, the instance being
+// quiet, and unlocks mu. The flusher leaves cur alone until spare is back,
+// and is kicked then if more events came, or to let it finish a stop.
+func (e *emitter) sendLocked() error {
+	buf, n, last := e.cur, e.n, e.last
+	e.cur, e.spare, e.n = e.spare[:batchPrefix], nil, 0
+	e.mu.Unlock()
+	e.room.Broadcast()
+	err := e.out.send(buf, n, last, e.abort)
+	e.mu.Lock()
+	e.spare, e.sentAt = buf, time.Now()
+	if e.n > 0 || e.stopping {
+		e.kicked = true
+		notify(e.kick)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return ErrShutdown // the session is over
+	}
 	return nil
 }
 
@@ -207,8 +245,12 @@ func (e *emitter) stop() {
 }
 
 // flush sends batches until the emitter is stopped and empty, or abort.
+// From its start on, an emit may send a batch itself.
 func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 	defer close(e.flushed)
+	e.mu.Lock()
+	e.out, e.abort = out, abort
+	e.mu.Unlock()
 	for {
 		select {
 		case <-e.kick:
@@ -217,6 +259,12 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 		}
 		for {
 			e.mu.Lock()
+			if e.spare == nil {
+				// An emit is sending: it kicks when done if there is
+				// more, and until then later emits need not.
+				e.mu.Unlock()
+				break
+			}
 			if e.n == 0 {
 				e.kicked = false
 				done := e.stopping
@@ -234,7 +282,7 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 				return
 			}
 			e.mu.Lock()
-			e.spare = buf
+			e.spare, e.sentAt = buf, time.Now()
 			e.mu.Unlock()
 		}
 	}

@@ -385,6 +385,51 @@ func TestServeRunSourceEndsAndResumes(t *testing.T) {
 	}
 }
 
+// TestServeRunConcurrentEmits has goroutines emitting at once, so that
+// emits that send their batch themselves and the flusher take turns: every
+// event arrives once, in position order.
+func TestServeRunConcurrentEmits(t *testing.T) {
+	const goroutines, each = 8, 2000
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, goroutines)
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range each {
+					if err := sink.EmitKind(0, 0, []byte(fmt.Sprint(g, i))); err != nil {
+						errs <- err
+						return
+					}
+					if i%64 == 0 {
+						time.Sleep(time.Microsecond) // idle spells: the next emit sends itself
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return err
+		}
+		return ErrEndOfStream
+	}}
+	h := startPlugin(t, p, ServeOptions{})
+	h.handshake(defaultAck)
+	h.open(1, nil)
+	events, end := h.receiveUntilEnd(1)
+	checkPositions(t, events, 1, goroutines*each)
+	if end.Position != goroutines*each {
+		t.Fatalf("END %+v, want position %d", end, goroutines*each)
+	}
+	seen := make(map[string]bool, len(events))
+	for _, e := range events {
+		if seen[string(e.Payload)] {
+			t.Fatalf("payload %q arrived twice", e.Payload)
+		}
+		seen[string(e.Payload)] = true
+	}
+}
+
 func TestServePolledResume(t *testing.T) {
 	p := Plugin{Spec: testSpec, Source: func(o Open) (Source, error) { return &countSource{n: 3}, nil }}
 	h := startPlugin(t, p, ServeOptions{})

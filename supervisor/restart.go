@@ -136,7 +136,7 @@ func (r *runner) session(e *enroll.Entry, log *slog.Logger) (outcome, error) {
 		case <-ctx.Done():
 		}
 	}()
-	p, err := r.s.reg.Launch(ctx, e.ID, hostOptions(log))
+	p, err := r.s.reg.Launch(ctx, e.ID, r.s.hostOptions(log))
 	if err != nil {
 		r.s.noteReject(err, log)
 		return ended, fmt.Errorf("launch: %w", err)

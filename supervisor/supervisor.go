@@ -36,7 +36,8 @@ type Options struct {
 	Metrics  string    // address to serve Prometheus metrics on; "" for none
 	Policy   Policy    // zero: DefaultPolicy
 	Drain    time.Duration
-	Log      *slog.Logger // default slog.Default()
+	Poll     time.Duration // host.Options.Poll of every launched plugin; zero: none
+	Log      *slog.Logger  // default slog.Default()
 }
 
 // Timing of the supervisor; docs/HOST.md states them.
@@ -266,8 +267,8 @@ func (s *supervisor) pluginLog(e *enroll.Entry) *slog.Logger {
 
 // hostOptions are the options of a launched plugin's session; its
 // standard error becomes log lines.
-func hostOptions(log *slog.Logger) host.Options {
-	return host.Options{Role: wire.RoleSource, Stderr: stderrLog{log}}
+func (s *supervisor) hostOptions(log *slog.Logger) host.Options {
+	return host.Options{Role: wire.RoleSource, Stderr: stderrLog{log}, Poll: s.o.Poll}
 }
 
 // stderrLog turns the host's "[name] line" forwarding of a plugin's

@@ -269,15 +269,26 @@ func (w *RingWriter) Commit(n int) error { return w.publish(uint64(n)) }
 // which the producer stores, and checks it. One goroutine at a time may
 // call Read.
 type RingReader struct {
-	// OnIdle, if set, is called each time the ring is found empty, before
-	// the reader sleeps on the doorbell.
+	// OnIdle, if set, is called each time the ring has stayed empty for
+	// spinFor, before the reader goes on polling or sleeps on the doorbell.
 	OnIdle func()
 
-	r     *Ring
-	bell  io.Reader
-	tail  uint64 // the consumer's own copy of r.tail
-	bells [64]byte
-	ended error // the doorbell stream's end, once seen
+	// Poll, if longer than spinFor, lets Read poll an empty ring for up to
+	// that long before it sleeps on the doorbell, for as long as the ring
+	// stays empty in spells that polling can outlast: twice the last
+	// spell, at most Poll. A producer that writes a frame every
+	// millisecond then finds a reader awake, not one that has to be woken,
+	// which costs tens of microseconds on most machines, at the price of
+	// a core kept busy while that lasts. Once a spell outlasts Poll (a
+	// producer gone quiet) the reader sleeps after spinFor again.
+	Poll time.Duration
+
+	r        *Ring
+	bell     io.Reader
+	tail     uint64 // the consumer's own copy of r.tail
+	bells    [64]byte
+	ended    error         // the doorbell stream's end, once seen
+	lastIdle time.Duration // how long the ring stayed empty last time
 }
 
 // NewRingReader returns the consumer end of a new ring r: it reads from
@@ -313,11 +324,15 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 		if rr.ended != nil {
 			return 0, rr.ended
 		}
-		if rr.spin() {
+		start := time.Now()
+		if rr.spin(start, spinFor) {
 			continue
 		}
 		if rr.OnIdle != nil {
 			rr.OnIdle()
+		}
+		if limit := rr.pollFor(); limit > spinFor && rr.spin(start, limit) {
+			continue
 		}
 		rr.r.waiting.Store(1)
 		if avail, err = rr.available(); err != nil || avail > 0 {
@@ -325,6 +340,7 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 			continue
 		}
 		n, err := rr.bell.Read(rr.bells[:])
+		rr.lastIdle = time.Since(start)
 		if i := slices.IndexFunc(rr.bells[:n], func(b byte) bool { return b != 0 }); i >= 0 {
 			return 0, fmt.Errorf("%w: byte 0x%02x on the sender's stream after it moved to the shared ring, where only 0x00 doorbells may follow (frames written there instead of into the ring?)", ErrMalformed, rr.bells[i])
 		}
@@ -338,21 +354,32 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 }
 
 // spinFor is how long a reader polls an empty ring before it sleeps on the
-// doorbell. A producer in full flow writes its next batch within that
-// time, and finding it by polling spares both sides a system call and a
-// wake-up per batch; an idle producer costs the consumer only this much
-// CPU before it sleeps.
+// doorbell, unless RingReader.Poll says longer. A producer in full flow
+// writes its next batch within that time, and finding it by polling spares
+// both sides a system call and a wake-up per batch; an idle producer costs
+// the consumer only this much CPU before it sleeps.
 const spinFor = 20 * time.Microsecond
 
-// spin polls the ring for up to spinFor and reports whether bytes came.
-func (rr *RingReader) spin() bool {
-	start := time.Now()
+// pollFor is how long, from the start of the ring's empty spell, the
+// reader polls before it sleeps: twice the last spell, within spinFor and
+// Poll, or spinFor alone if the last spell outlasted Poll.
+func (rr *RingReader) pollFor() time.Duration {
+	if rr.Poll <= spinFor || rr.lastIdle > rr.Poll {
+		return spinFor
+	}
+	return min(max(2*rr.lastIdle, spinFor), rr.Poll)
+}
+
+// spin polls the ring until limit has passed since start, and reports
+// whether bytes came; if they did, it records how long the ring was empty.
+func (rr *RingReader) spin(start time.Time, limit time.Duration) bool {
 	for i := 1; ; i++ {
 		if rr.r.head.Load() != rr.tail {
+			rr.lastIdle = time.Since(start)
 			return true
 		}
 		if i%64 == 0 {
-			if time.Since(start) > spinFor {
+			if time.Since(start) > limit {
 				return false
 			}
 			// A goroutine the reader has just woken (the one waiting

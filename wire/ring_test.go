@@ -597,6 +597,70 @@ func TestRingOnIdle(t *testing.T) {
 	}
 }
 
+// TestRingPollFor: a reader with Poll polls for twice the ring's last
+// empty spell, within spinFor and Poll, and only spinFor once a spell has
+// outlasted Poll; without Poll, always spinFor.
+func TestRingPollFor(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		poll, lastIdle, want time.Duration
+	}{
+		{0, 0, spinFor},
+		{0, ms, spinFor},
+		{2 * ms, 0, spinFor},                // nothing known yet
+		{2 * ms, time.Microsecond, spinFor}, // twice a short spell is less than spinFor
+		{2 * ms, 400 * time.Microsecond, 800 * time.Microsecond},
+		{2 * ms, ms, 2 * ms},
+		{2 * ms, 1500 * time.Microsecond, 2 * ms}, // at most Poll
+		{2 * ms, 3 * ms, spinFor},                 // a spell polling could not outlast
+		{2 * ms, time.Second, spinFor},
+	} {
+		rr := &RingReader{Poll: tc.poll, lastIdle: tc.lastIdle}
+		if got := rr.pollFor(); got != tc.want {
+			t.Errorf("Poll %v, last spell %v: pollFor = %v, want %v", tc.poll, tc.lastIdle, got, tc.want)
+		}
+	}
+}
+
+// TestRingPollFindsBytes: in its poll, a reader finds what is written
+// without sleeping on the doorbell, and it has called OnIdle first, so
+// that the host's deferred ACKs are not held back by the poll.
+func TestRingPollFindsBytes(t *testing.T) {
+	r, _ := newTestRing(t)
+	w := resumeWriter(r, io.Discard, nil)
+	slept := make(chan struct{}, 1)
+	rr := resumeReader(r, readerFunc(func(p []byte) (int, error) {
+		slept <- struct{}{}
+		w.Write([]byte("late"))
+		p[0] = 0
+		return 1, nil
+	}))
+	rr.Poll, rr.lastIdle = time.Minute, 10*time.Second // a poll of 20 s
+	idle := 0
+	rr.OnIdle = func() {
+		idle++
+		go func() {
+			time.Sleep(time.Millisecond) // well past spinFor
+			w.Write([]byte("polled"))
+		}()
+	}
+	buf := make([]byte, 64)
+	if n, err := rr.Read(buf); err != nil || string(buf[:n]) != "polled" {
+		t.Fatalf("Read = %q, %v; want \"polled\"", buf[:n], err)
+	}
+	select {
+	case <-slept:
+		t.Fatal("the reader slept on the doorbell during its poll")
+	default:
+	}
+	if idle != 1 {
+		t.Fatalf("%d OnIdle calls before the poll found the bytes, want 1", idle)
+	}
+	if rr.lastIdle < time.Millisecond {
+		t.Fatalf("last empty spell recorded as %v, want at least the writer's 1 ms", rr.lastIdle)
+	}
+}
+
 // TestHelloAckTransport covers the transport byte of version 2 and the
 // input transport byte of version 4 (the bytes themselves are pinned in
 // TestGolden).

@@ -125,13 +125,15 @@ func (r *results) get(name, unit string) stats {
 
 // Metric names the benchmarks report.
 const (
-	eventsUnit    = "events/s"
-	hostCPUUnit   = "host-cpu-ns/event"
-	pluginCPUUnit = "plugin-cpu-ns/event"
-	p50Unit       = "p50-us"
-	p99Unit       = "p99-us"
-	idleCPUUnit   = "plugin-cpu-%"
-	idleRSSUnit   = "plugin-peak-rss-MiB"
+	eventsUnit     = "events/s"
+	hostCPUUnit    = "host-cpu-ns/event"
+	pluginCPUUnit  = "plugin-cpu-ns/event"
+	p50Unit        = "p50-us"
+	p99Unit        = "p99-us"
+	idleCPUUnit    = "plugin-cpu-%"
+	idleRSSUnit    = "plugin-peak-rss-MiB"
+	hostCoreUnit   = "host-cpu-%"
+	pluginCoreUnit = idleCPUUnit
 )
 
 // A target is what plugctl must reach at one payload size.
@@ -172,6 +174,7 @@ type row struct {
 	bench   string // benchmark name before "/" and the payload name
 	ceiling string // plugctl rows: the benchmark of their ceiling
 	checked string // the ring row: the ceiling of a host that checks every event
+	judged  bool   // plugctl's targets apply
 }
 
 // ringShareTarget is the share of the raw-ring ceiling plugctl's ring
@@ -181,15 +184,16 @@ const ringShareTarget = 0.6
 // rows are the table's rows for each payload size, in order. Rows without
 // results in the input are left out.
 var rows = []row{
-	{"plugctl, launched: shared ring", "BenchmarkThroughput/plugctl", "BenchmarkCeiling/ring", "BenchmarkCeiling/ring-checked"},
-	{"plugctl, launched, no ring: pipe", "BenchmarkThroughput/plugctl-pipe", "BenchmarkCeiling/pipe", ""},
-	{"plugctl, unix socket", "BenchmarkThroughput/plugctl-unix", "BenchmarkCeiling/unix", ""},
-	{"JSON per frame, pipe", "BenchmarkThroughput/jsonframe", "", ""},
-	{"go-plugin gRPC, 128 per message", "BenchmarkThroughput/grpc", "", ""},
-	{"ceiling: raw frames, shared ring", "BenchmarkCeiling/ring", "", ""},
-	{"ceiling: raw frames, shared ring, host checks every event", "BenchmarkCeiling/ring-checked", "", ""},
-	{"ceiling: raw frames, pipe", "BenchmarkCeiling/pipe", "", ""},
-	{"ceiling: raw frames, unix socket", "BenchmarkCeiling/unix", "", ""},
+	{"plugctl, launched: shared ring", "BenchmarkThroughput/plugctl", "BenchmarkCeiling/ring", "BenchmarkCeiling/ring-checked", true},
+	{"plugctl, launched, callback source: shared ring", "BenchmarkThroughput/plugctl-callback", "BenchmarkCeiling/ring", "BenchmarkCeiling/ring-checked", false},
+	{"plugctl, launched, no ring: pipe", "BenchmarkThroughput/plugctl-pipe", "BenchmarkCeiling/pipe", "", true},
+	{"plugctl, unix socket", "BenchmarkThroughput/plugctl-unix", "BenchmarkCeiling/unix", "", true},
+	{"JSON per frame, pipe", "BenchmarkThroughput/jsonframe", "", "", false},
+	{"go-plugin gRPC, 128 per message", "BenchmarkThroughput/grpc", "", "", false},
+	{"ceiling: raw frames, shared ring", "BenchmarkCeiling/ring", "", "", false},
+	{"ceiling: raw frames, shared ring, host checks every event", "BenchmarkCeiling/ring-checked", "", "", false},
+	{"ceiling: raw frames, pipe", "BenchmarkCeiling/pipe", "", "", false},
+	{"ceiling: raw frames, unix socket", "BenchmarkCeiling/unix", "", "", false},
 }
 
 // write prints the table.
@@ -242,7 +246,9 @@ func writeSources(b *strings.Builder, r *results) {
 					ofChecked = percent(ev, r.get(rw.checked+"/"+p.name, eventsUnit))
 					share = ringShareTarget
 				}
-				verdict = judge(p.target, share, ev, grpc, ceiling)
+				if rw.judged {
+					verdict = judge(p.target, share, ev, grpc, ceiling)
+				}
 			}
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				p.label, rw.label, cell(ev),
@@ -253,45 +259,59 @@ func writeSources(b *strings.Builder, r *results) {
 }
 
 // latencyRows are BenchmarkLatency's sub-benchmarks in table order, with
-// their labels; the first is plugctl, the others its floors.
-var latencyRows = []struct{ bench, label string }{
-	{"BenchmarkLatency/plugctl", "plugctl, launched: shared ring"},
-	{"BenchmarkLatency/ring-doorbell-floor", "floor: raw frames, shared ring, doorbell byte"},
-	{"BenchmarkLatency/ring-futex-floor", "floor: raw frames, shared ring, futex"},
-	{"BenchmarkLatency/pipe-floor", "floor: raw frames, pipe"},
+// their labels; plugctl's rows name the floor they are compared with.
+var latencyRows = []struct{ bench, label, floor string }{
+	{"BenchmarkLatency/plugctl", "plugctl, launched: shared ring, host sleeps (default)", "BenchmarkLatency/ring-doorbell-floor"},
+	{"BenchmarkLatency/plugctl-poll", "plugctl, launched: shared ring, host polls (Options.Poll 2ms)", "BenchmarkLatency/ring-poll-floor"},
+	{"BenchmarkLatency/ring-doorbell-floor", "floor: raw frames, shared ring, doorbell byte", ""},
+	{"BenchmarkLatency/ring-futex-floor", "floor: raw frames, shared ring, futex", ""},
+	{"BenchmarkLatency/pipe-floor", "floor: raw frames, pipe", ""},
+	{"BenchmarkLatency/ring-poll-floor", "floor: raw frames, shared ring, reader polls", ""},
 }
 
 // writeLatency writes the single-event latency table: p50 and p99 of
-// plugctl and of its floors, plugctl's verdict against the targets and
-// its median p50 over the ring's doorbell floor's.
+// plugctl and of its floors, the CPU plugctl's host and plugin use, and
+// plugctl's verdict against the targets with its median p50 over its
+// floor's.
 func writeLatency(b *strings.Builder, r *results) {
 	var rows []string
-	for i, rw := range latencyRows {
+	runs := 0
+	for _, rw := range latencyRows {
 		p50, p99 := r.get(rw.bench, p50Unit), r.get(rw.bench, p99Unit)
 		if p50.n == 0 || p99.n == 0 {
 			continue
 		}
+		runs = max(runs, p50.n)
 		verdict := ""
-		if i == 0 {
+		if rw.floor != "" {
 			verdict = "met"
 			if p50.median >= latencyP50Target || p99.median >= latencyP99Target {
 				verdict = "MISSED"
 			}
 			verdict += fmt.Sprintf(" (p50 < %d µs, p99 < %d µs)", latencyP50Target, latencyP99Target)
-			if floor := r.get(latencyRows[1].bench, p50Unit); floor.n > 0 {
-				verdict += "; p50 " + ratio(p50, floor, "×") + " the doorbell floor's"
+			if floor := r.get(rw.floor, p50Unit); floor.n > 0 {
+				verdict += "; p50 " + ratio(p50, floor, "×") + " its floor's"
 			}
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |\n", rw.label, us(p50), us(p99), verdict))
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n", rw.label, us(p50), us(p99),
+			share(r.get(rw.bench, hostCoreUnit)), share(r.get(rw.bench, pluginCoreUnit)), verdict))
 	}
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\nSingle-event latency, emit → host handler, one 64-byte event about every ms, in µs: median (min–max) of %d runs.\n\n", r.get(latencyRows[0].bench, p50Unit).n)
-	b.WriteString("| transport | p50 | p99 | target |\n|---|---|---|---|\n")
+	fmt.Fprintf(b, "\nSingle-event latency, emit → host handler, one 64-byte event about every ms, in µs: median (min–max) of %d runs; CPU in %% of a core, medians.\n\n", runs)
+	b.WriteString("| transport | p50 | p99 | host CPU | plugin CPU | target |\n|---|---|---|---|---|---|\n")
 	for _, row := range rows {
 		b.WriteString(row)
 	}
+}
+
+// share formats a median percentage of a core.
+func share(s stats) string {
+	if s.n == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(s.median, 'f', 0, 64) + "%"
 }
 
 // writeIdle writes the idle plugin's line: its CPU and peak resident

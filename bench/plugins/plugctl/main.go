@@ -5,6 +5,9 @@
 //   - throughput (default): a polled Source whose NextBatch fills the whole
 //     batch with Batch.Append, one preallocated payload, positions 1, 2, …
 //     and one clock reading per batch: as fast as the SDK allows.
+//   - callback: a Run source whose one goroutine emits events with
+//     EventSink.EmitKind as fast as the SDK takes them: the shape of
+//     generated callback sources.
 //   - latency: a Run source that emits one event, stamped with its emit
 //     time, then sleeps about a millisecond, until the instance stops.
 //   - idle: a Run source that emits nothing until the instance stops.
@@ -21,7 +24,7 @@
 //
 // Usage (the host launches it):
 //
-//	plugctl [-mode throughput|latency|idle|sink] [-input-ring=false]
+//	plugctl [-mode throughput|callback|latency|idle|sink] [-input-ring=false]
 package main
 
 import (
@@ -59,13 +62,15 @@ var spec = wire.Spec{
 }
 
 func main() {
-	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source), latency (Run), idle (Run) or sink")
+	mode := flag.String("mode", "throughput", "`mode`: throughput (polled Source), callback (Run), latency (Run), idle (Run) or sink")
 	inputRing := flag.Bool("input-ring", true, "take the input ring the host offers")
 	flag.Parse()
 	p := sdk.Plugin{Spec: spec}
 	switch *mode {
 	case "throughput":
 		p.Source = open
+	case "callback":
+		p.Run = flood
 	case "latency":
 		p.Run = run
 	case "idle":
@@ -77,7 +82,7 @@ func main() {
 		p.Spec.Role = wire.RoleSink
 		p.Sink = openSink
 	default:
-		fmt.Fprintf(os.Stderr, "plugctl-bench: unknown -mode %q: want throughput, latency, idle or sink\n", *mode)
+		fmt.Fprintf(os.Stderr, "plugctl-bench: unknown -mode %q: want throughput, callback, latency, idle or sink\n", *mode)
 		os.Exit(2)
 	}
 	if prefix := os.Getenv(envProfile); prefix != "" {
@@ -157,6 +162,28 @@ func (s *source) NextBatch(b *sdk.Batch) error {
 func (s *source) Close() error {
 	pprof.StopCPUProfile()
 	return nil
+}
+
+// flood is the callback mode: events as fast as EmitKind takes them, one
+// clock reading per thousand, until the instance stops.
+func flood(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
+	size, err := payloadSize(o.Settings)
+	if err != nil {
+		return err
+	}
+	payload := workload.Payload(size)
+	var now int64
+	for i := 0; ; i++ {
+		if i%1000 == 0 {
+			now = time.Now().UnixNano()
+		}
+		if err := sink.EmitKind(kind, now, payload); err != nil {
+			if errors.Is(err, sdk.ErrShutdown) {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // run is the latency mode: one event at a time, stamped when emitted.

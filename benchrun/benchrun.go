@@ -39,7 +39,8 @@ type Options struct {
 	// PayloadBytes is the size of the events fed to a sink; default 64.
 	PayloadBytes int
 	// Poll is host.Options.Poll: how long the host may poll the shared
-	// ring between frames instead of sleeping; zero: the library's default.
+	// ring between frames instead of sleeping; zero: the library's
+	// default, negative: no polling.
 	Poll   time.Duration
 	Stderr io.Writer // the plugin's log
 	// Progress, when set, gets a progress line redrawn in place (a
@@ -89,7 +90,7 @@ type Result struct {
 	RoundSeconds   float64 `json:"round_seconds"`
 	WarmupSeconds  float64 `json:"warmup_seconds"`
 	PayloadBytes   int     `json:"payload_bytes,omitempty"` // a sink's: what it was fed
-	PollSeconds    float64 `json:"poll_seconds,omitempty"`  // --poll: the host polled the ring for up to this long
+	PollSeconds    float64 `json:"poll_seconds"`            // the host polled the ring for up to this long between frames (--poll)
 
 	EventsPerSec  *Stat `json:"events_per_sec"`
 	MBPerSec      *Stat `json:"mb_per_sec"` // payload bytes, 10^6 per second
@@ -260,7 +261,7 @@ func (b *bench) result(rounds []*round) *Result {
 		Plugin: b.hello.Name, Version: b.hello.Version, Role: b.hello.Role.String(),
 		Protocol: b.ack.Version, Transport: transport(b.ack.Transport), InputTransport: transport(b.ack.InputTransport),
 		Instances: b.o.Instances, Rounds: len(rounds),
-		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(), PollSeconds: b.o.Poll.Seconds(),
+		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(), PollSeconds: effectivePoll(b.o.Poll).Seconds(),
 		Unavailable: map[string]string{},
 	}
 	perSec := func(f func(r *round) int64) *Stat {
@@ -334,4 +335,15 @@ func errNoEvents(role string, window time.Duration) error {
 	}
 	return fmt.Errorf("%s in the measured window of %v; a source that waits between events (an interval setting, say) needs a longer --duration, or a shorter wait",
 		what, window.Round(time.Millisecond))
+}
+
+// effectivePoll is the host's poll for a given Options.Poll.
+func effectivePoll(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return wire.DefaultRingPoll
+	case d < 0:
+		return 0
+	}
+	return d
 }

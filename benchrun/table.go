@@ -19,8 +19,8 @@ func (res *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s %s (%s, protocol %d, plugin frames through %s, host frames through %s): %d %s, %d %s of %v after %v of warm-up each\n\n",
 		res.Plugin, res.Version, res.Role, res.Protocol, via(res.Transport), via(res.InputTransport), res.Instances, plural(res.Instances, "instance", "instances"),
 		res.Rounds, plural(res.Rounds, "round", "rounds"), seconds(res.RoundSeconds), seconds(res.WarmupSeconds))
-	if res.PollSeconds > 0 {
-		fmt.Fprintf(w, "The host polled the shared ring for up to %v between frames (--poll).\n\n", seconds(res.PollSeconds))
+	if res.Transport == "ring" {
+		fmt.Fprintf(w, "Between frames the host polled the shared ring for up to %v (--poll).\n\n", seconds(res.PollSeconds))
 	}
 	tw := &strings.Builder{}
 	fmt.Fprintf(tw, "%-22s %11s %11s %11s\n", "", "min", "median", "max")

@@ -65,17 +65,17 @@ type Options struct {
 	// Negative offers no ring: every frame stays on the pipe.
 	RingSize int
 
-	// Poll trades a host core for latency on the ring transport. By
-	// default the read loop polls an empty ring for 20 µs, then sleeps
-	// until the plugin's doorbell wakes it, and that wake-up is most of a
-	// lone event's latency: tens of microseconds on most machines. With
-	// Poll set, the read loop goes on polling for up to twice the ring's
-	// last empty spell, at most Poll, so a plugin emitting lone events more
-	// often than every Poll/2 finds the host awake: a few microseconds
-	// from emit to handler, at the price of a core kept busy while that
-	// lasts. A plugin that goes quiet costs one spell of Poll; after that
-	// the read loop sleeps after 20 µs again. Zero or negative: no
-	// polling beyond the 20 µs.
+	// Poll trades a host core for latency on the ring transport. The read
+	// loop polls an empty ring for 20 µs, then for up to twice the ring's
+	// last empty spell, at most Poll, before it sleeps until the plugin's
+	// doorbell wakes it; that wake-up costs tens of microseconds on most
+	// machines. So a plugin whose frames follow each other within Poll/2
+	// finds the host awake, at the price of a core kept busy while that
+	// lasts, and one that goes quiet costs one spell of Poll before the
+	// read loop sleeps after 20 µs again. Default wire.DefaultRingPoll
+	// (200 µs), which polls through the round trips of a sink; a few
+	// milliseconds bring a source's lone events to the handler in a few
+	// microseconds. Negative: no polling beyond the 20 µs.
 	Poll time.Duration
 }
 
@@ -99,6 +99,9 @@ func (o Options) withDefaults() Options {
 	o.Heartbeat = max(o.Heartbeat, time.Millisecond)
 	if o.Window <= 0 {
 		o.Window = defaultWindow
+	}
+	if o.Poll == 0 {
+		o.Poll = wire.DefaultRingPoll
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout

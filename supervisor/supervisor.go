@@ -36,7 +36,7 @@ type Options struct {
 	Metrics  string    // address to serve Prometheus metrics on; "" for none
 	Policy   Policy    // zero: DefaultPolicy
 	Drain    time.Duration
-	Poll     time.Duration // host.Options.Poll of every launched plugin; zero: none
+	Poll     time.Duration // host.Options.Poll of every launched plugin: zero its default, negative none
 	Log      *slog.Logger  // default slog.Default()
 }
 

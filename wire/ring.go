@@ -276,11 +276,12 @@ type RingReader struct {
 	// Poll, if longer than spinFor, lets Read poll an empty ring for up to
 	// that long before it sleeps on the doorbell, for as long as the ring
 	// stays empty in spells that polling can outlast: twice the last
-	// spell, at most Poll. A producer that writes a frame every
-	// millisecond then finds a reader awake, not one that has to be woken,
-	// which costs tens of microseconds on most machines, at the price of
-	// a core kept busy while that lasts. Once a spell outlasts Poll (a
-	// producer gone quiet) the reader sleeps after spinFor again.
+	// spell, at most Poll. A producer whose frames follow each other
+	// within Poll/2 then finds a reader awake, not one that has to be
+	// woken, which costs tens of microseconds on most machines, at the
+	// price of a core kept busy while that lasts. Once a spell outlasts
+	// Poll (a producer gone quiet) the reader sleeps after spinFor again.
+	// NewRingReader sets DefaultRingPoll.
 	Poll time.Duration
 
 	r        *Ring
@@ -296,7 +297,7 @@ type RingReader struct {
 // stream: its end means the producer is gone, and the ring then ends too,
 // once drained.
 func NewRingReader(r *Ring, bell io.Reader) *RingReader {
-	return &RingReader{r: r, bell: bell}
+	return &RingReader{r: r, bell: bell, Poll: DefaultRingPoll}
 }
 
 // Read copies what the ring holds, up to len(p) bytes, waiting for the
@@ -359,6 +360,14 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 // both sides a system call and a wake-up per batch; an idle producer costs
 // the consumer only this much CPU before it sleeps.
 const spinFor = 20 * time.Microsecond
+
+// DefaultRingPoll is a ring reader's Poll unless set otherwise: a producer
+// in a round trip with the reader's side (a sink answering WRITEs one at a
+// time, a host waiting for RESULTs) writes again within it, and polling
+// through those spells instead of sleeping doubles a sink's throughput and
+// more. A producer with longer pauses lets the reader sleep, so it costs
+// at most one such poll per pause once the pauses grow.
+const DefaultRingPoll = 200 * time.Microsecond
 
 // pollFor is how long, from the start of the ring's empty spell, the
 // reader polls before it sleeps: twice the last spell, within spinFor and

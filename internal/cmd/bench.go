@@ -9,6 +9,7 @@ import (
 
 	"github.com/plugctl/plugctl/benchrun"
 	"github.com/plugctl/plugctl/devhost"
+	"github.com/plugctl/plugctl/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -46,11 +47,12 @@ func benchCommand(b Build) *cli.Command {
 			"first event kind, in batches of up to 512, one batch in flight per\n" +
 			"instance; bench reports events/s written with acknowledgements,\n" +
 			"WRITE → RESULT latency p50/p99 per batch, and the retries it asked for.\n\n" +
-			"--poll D lets the host poll the shared ring for up to D between frames\n" +
-			"instead of sleeping until the plugin's doorbell wakes it (what\n" +
-			"host.Options.Poll does for a host application): a source emitting lone\n" +
-			"events more often than every D/2 then reaches the host in microseconds\n" +
-			"rather than the tens a wake-up costs, while a host core stays busy.\n\n" +
+			"--poll D (default 200µs) is how long the host polls the shared ring\n" +
+			"between frames, at most twice the last pause, before it sleeps until\n" +
+			"the plugin's doorbell wakes it (host.Options.Poll for a host\n" +
+			"application): with a few ms, a source emitting lone events more often\n" +
+			"than every D/2 reaches the host in microseconds rather than the tens a\n" +
+			"wake-up costs, while a host core stays busy; 0 never polls.\n\n" +
 			"For both: host CPU per event (plugctl bench's own process, getrusage),\n" +
 			"plugin CPU per event (/proc/PID/task/*/schedstat) and plugin peak RSS\n" +
 			"(VmHWM in /proc/PID/status). Off Linux the plugin figures are n/a, and\n" +
@@ -73,7 +75,7 @@ func benchCommand(b Build) *cli.Command {
 			&cli.IntFlag{Name: "synthetic", Usage: "measure a generated no-op plugin with events of `SIZE` bytes"},
 			&cli.BoolFlag{Name: "sink", Usage: "with --synthetic: a sink instead of a source"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of a table"},
-			&cli.DurationFlag{Name: "poll", Usage: "let the host poll the shared ring for up to `D` between frames instead of sleeping (host.Options.Poll)"},
+			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "the host polls the shared ring for up to `D` between frames before it sleeps; 0: it does not (host.Options.Poll)"},
 		),
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
@@ -85,7 +87,7 @@ const benchDefaultDuration = 3 * time.Second
 
 func runBench(c *cli.Context, b Build) error {
 	o := benchrun.Options{Instances: c.Int("instances"), Duration: c.Duration("duration"), Rounds: c.Int("rounds"),
-		PayloadBytes: c.Int("size"), Poll: c.Duration("poll"), Stderr: c.App.ErrWriter}
+		PayloadBytes: c.Int("size"), Poll: pollOption(c.Duration("poll")), Stderr: c.App.ErrWriter}
 	switch {
 	case c.NArg() > 1:
 		return usagef("bench", "expected at most one directory, got %d arguments", c.NArg())
@@ -97,8 +99,8 @@ func runBench(c *cli.Context, b Build) error {
 		return usagef("bench", "--duration %v: want more than 0", o.Duration)
 	case o.PayloadBytes < 1 || o.PayloadBytes > maxSynthetic:
 		return usagef("bench", "--size %d: want 1 to %d", o.PayloadBytes, maxSynthetic)
-	case o.Poll < 0:
-		return usagef("bench", "--poll %v: want 0 or more", o.Poll)
+	case c.Duration("poll") < 0:
+		return usagef("bench", "--poll %v: want 0 or more", c.Duration("poll"))
 	case c.Bool("sink") && !c.IsSet("synthetic"):
 		return usagef("bench", "--sink goes with --synthetic SIZE")
 	}
@@ -160,4 +162,13 @@ func runBench(c *cli.Context, b Build) error {
 		return writeJSON(c.App.Writer, res)
 	}
 	return res.WriteTable(c.App.Writer)
+}
+
+// pollOption turns a --poll duration into host.Options.Poll, whose zero
+// means its default: --poll 0 is no polling.
+func pollOption(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -165,8 +165,10 @@ func (s *source) Close() error {
 }
 
 // flood is the callback mode: events as fast as EmitKind takes them, one
-// clock reading per thousand, until the instance stops.
+// clock reading per thousand, until the instance stops. It ends the CPU
+// profile, if one is being written, as Close does in the other modes.
 func flood(o sdk.Open, sink sdk.EventSink, s *sdk.Session) error {
+	defer pprof.StopCPUProfile()
 	size, err := payloadSize(o.Settings)
 	if err != nil {
 		return err

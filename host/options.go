@@ -75,7 +75,9 @@ type Options struct {
 	// read loop sleeps after 20 µs again. Default wire.DefaultRingPoll
 	// (200 µs), which polls through the round trips of a sink; a few
 	// milliseconds bring a source's lone events to the handler in a few
-	// microseconds. Negative: no polling beyond the 20 µs.
+	// microseconds. Negative: no polling beyond the 20 µs. Longer than
+	// 100 ms counts as 100 ms: the read loop notices that the session was
+	// closed only between polls.
 	Poll time.Duration
 }
 
@@ -85,6 +87,7 @@ const (
 	defaultWindow    = 8
 	defaultTimeout   = 10 * time.Second
 	defaultGrace     = 5 * time.Second
+	maxPoll          = 100 * time.Millisecond
 )
 
 func (o Options) withDefaults() Options {
@@ -103,6 +106,7 @@ func (o Options) withDefaults() Options {
 	if o.Poll == 0 {
 		o.Poll = wire.DefaultRingPoll
 	}
+	o.Poll = min(o.Poll, maxPoll)
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout
 	}

@@ -16,12 +16,14 @@ import (
 //
 // Emitting copies the payload into the batch being built. When the
 // instance is quiet (nothing sent for a while, nothing being sent, room in
-// the window), Emit then sends that batch itself, so an event emitted alone leaves at
-// once, without waiting for another goroutine to be scheduled; otherwise
-// it returns and a flusher goroutine sends the batch as soon as the
-// connection is free, so events emitted under load share frames. When the host falls behind (the window of
-// unacknowledged batches is full and both buffers are full), Emit blocks
-// until it catches up: memory stays bounded.
+// the window), Emit then sends that batch itself, so an event emitted
+// alone leaves at once, without waiting for another goroutine to be
+// scheduled; that Emit returns once the frame is written. Otherwise it
+// returns at once and a flusher goroutine sends the batch as soon as the
+// connection is free, so events emitted under load share frames. When the
+// host falls behind (the window of unacknowledged batches is full and both
+// buffers are full), Emit blocks until it catches up: memory stays
+// bounded.
 //
 // Positions are assigned in order: ResumeFrom+1, +2, … (1, 2, … when not
 // resuming); EmitEvent may choose them, as long as they increase.

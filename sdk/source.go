@@ -43,9 +43,18 @@ func (o *outlet) send(buf []byte, n int, last uint64, abort <-chan struct{}) err
 }
 
 // waitRoom waits until the window has room for another batch, and
-// reports false if stop or abort ended the wait first.
+// reports false if stop or abort ended the wait first, or stop was closed
+// already: a stopped source must not be polled again.
 func (o *outlet) waitRoom(stop, abort <-chan struct{}) bool {
-	for !o.hasRoom() {
+	for {
+		select {
+		case <-stop:
+			return false
+		default:
+		}
+		if o.hasRoom() {
+			return true
+		}
 		select {
 		case <-o.credit:
 		case <-stop:
@@ -54,7 +63,6 @@ func (o *outlet) waitRoom(stop, abort <-chan struct{}) bool {
 			return false
 		}
 	}
-	return true
 }
 
 // hasRoom reports whether the window has room for another batch. Only
@@ -223,6 +231,8 @@ loop:
 			var spare []byte
 			select {
 			case spare = <-free:
+			case <-in.stopCh:
+				break loop
 			case <-s.abort:
 				break loop
 			}

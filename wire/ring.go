@@ -338,6 +338,7 @@ func (rr *RingReader) Read(p []byte) (int, error) {
 		rr.r.waiting.Store(1)
 		if avail, err = rr.available(); err != nil || avail > 0 {
 			rr.r.waiting.Store(0)
+			rr.lastIdle = time.Since(start)
 			continue
 		}
 		n, err := rr.bell.Read(rr.bells[:])

@@ -52,7 +52,8 @@ func benchCommand(b Build) *cli.Command {
 			"the plugin's doorbell wakes it (host.Options.Poll for a host\n" +
 			"application): with a few ms, a source emitting lone events more often\n" +
 			"than every D/2 reaches the host in microseconds rather than the tens a\n" +
-			"wake-up costs, while a host core stays busy; 0 never polls.\n\n" +
+			"wake-up costs, while a host core stays busy; 0: no polling beyond a\n" +
+			"20µs spin.\n\n" +
 			"For both: host CPU per event (plugctl bench's own process, getrusage),\n" +
 			"plugin CPU per event (/proc/PID/task/*/schedstat) and plugin peak RSS\n" +
 			"(VmHWM in /proc/PID/status). Off Linux the plugin figures are n/a, and\n" +
@@ -75,7 +76,7 @@ func benchCommand(b Build) *cli.Command {
 			&cli.IntFlag{Name: "synthetic", Usage: "measure a generated no-op plugin with events of `SIZE` bytes"},
 			&cli.BoolFlag{Name: "sink", Usage: "with --synthetic: a sink instead of a source"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of a table"},
-			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "the host polls the shared ring for up to `D` between frames before it sleeps; 0: it does not (host.Options.Poll)"},
+			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "the host polls the shared ring for up to `D` between frames before it sleeps; 0: no polling beyond a 20µs spin (host.Options.Poll)"},
 		),
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,

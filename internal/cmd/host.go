@@ -46,7 +46,7 @@ func hostCommand() *cli.Command {
 			&cli.BoolFlag{Name: "metrics-public", DisableDefaultText: true, Usage: "allow --metrics on an address other than loopback"},
 			&cli.StringFlag{Name: "config", Usage: "instances and settings per plugin, from the TOML `FILE`"},
 			&cli.DurationFlag{Name: "drain", Value: supervisor.DefaultDrain, Usage: "bound `D` of each plugin's graceful stop"},
-			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "poll each launched plugin's shared ring for up to `D` between frames before sleeping; a few ms bring lone events in microseconds and keep a core busy while they come; 0: never (host.Options.Poll)"},
+			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "poll each launched plugin's shared ring for up to `D` between frames before sleeping; a few ms bring lone events in microseconds and keep a core busy while they come; 0: no polling beyond a 20µs spin (host.Options.Poll)"},
 			&cli.DurationFlag{Name: "backoff-min", Value: def.Min, Usage: "delay `D` before the first restart of a failed plugin"},
 			&cli.DurationFlag{Name: "backoff-max", Value: def.Max, Usage: "cap `D` of the restart delay, which doubles with each failure in a row"},
 			&cli.IntFlag{Name: "crash-loop", Value: def.CrashLoop, Usage: "`N` failures within --crash-window park a plugin"},

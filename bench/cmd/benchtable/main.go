@@ -241,13 +241,13 @@ func writeSources(b *strings.Builder, r *results) {
 				ceiling := r.get(rw.ceiling+"/"+p.name, eventsUnit)
 				vsGRPC, vsJSON = ratio(ev, grpc, "×"), ratio(ev, json, "×")
 				ofCeiling = percent(ev, ceiling)
-				share := 0.0
+				minShare := 0.0
 				if rw.checked != "" {
 					ofChecked = percent(ev, r.get(rw.checked+"/"+p.name, eventsUnit))
-					share = ringShareTarget
+					minShare = ringShareTarget
 				}
 				if rw.judged {
-					verdict = judge(p.target, share, ev, grpc, ceiling)
+					verdict = judge(p.target, minShare, ev, grpc, ceiling)
 				}
 			}
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
@@ -262,7 +262,7 @@ func writeSources(b *strings.Builder, r *results) {
 // their labels; plugctl's rows name the floor they are compared with.
 var latencyRows = []struct{ bench, label, floor string }{
 	{"BenchmarkLatency/plugctl", "plugctl, launched: shared ring, host sleeps (default)", "BenchmarkLatency/ring-doorbell-floor"},
-	{"BenchmarkLatency/plugctl-poll", "plugctl, launched: shared ring, host polls (Options.Poll 2ms)", "BenchmarkLatency/ring-poll-floor"},
+	{"BenchmarkLatency/plugctl-poll", "plugctl, launched: shared ring, host polls (Options.Poll)", "BenchmarkLatency/ring-poll-floor"},
 	{"BenchmarkLatency/ring-doorbell-floor", "floor: raw frames, shared ring, doorbell byte", ""},
 	{"BenchmarkLatency/ring-futex-floor", "floor: raw frames, shared ring, futex", ""},
 	{"BenchmarkLatency/pipe-floor", "floor: raw frames, pipe", ""},
@@ -366,14 +366,15 @@ func percent(a, b stats) string {
 // judge says whether plugctl's median met the target t and, if share is
 // positive, that share of the ceiling's median. It notes a rate target
 // above the median ceiling, which nothing over that pipe or socket can
-// meet on this machine.
+// meet on this machine, and a baseline the input has no results for,
+// whose target it cannot judge.
 func judge(t target, share float64, pc, grpc, ceiling stats) string {
-	var met, missed []string
+	var met, missed, unknown []string
 	if share > 0 {
 		m := fmt.Sprintf("≥%.0f%% of ceiling", 100*share)
 		switch {
 		case ceiling.n == 0:
-			missed = append(missed, m+" (ceiling not measured)")
+			unknown = append(unknown, m)
 		case pc.median < share*ceiling.median:
 			missed = append(missed, m)
 		default:
@@ -392,20 +393,27 @@ func judge(t target, share float64, pc, grpc, ceiling stats) string {
 		}
 		switch {
 		case grpc.n == 0:
-			missed = append(missed, vsGRPC+" (grpc not measured)")
+			unknown = append(unknown, vsGRPC)
 		case pc.median < t.overGRPC*grpc.median:
 			missed = append(missed, vsGRPC)
 		default:
 			met = append(met, vsGRPC)
 		}
 	}
+	var parts []string
 	switch {
 	case len(missed) > 0:
-		return "MISSED " + strings.Join(missed, ", ")
+		parts = append(parts, "MISSED "+strings.Join(missed, ", "))
 	case len(met) > 0:
-		return "met (" + strings.Join(met, ", ") + ")"
+		parts = append(parts, "met ("+strings.Join(met, ", ")+")")
 	}
-	return "none"
+	if len(unknown) > 0 {
+		parts = append(parts, "not judged, baseline not measured: "+strings.Join(unknown, ", "))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // si formats a rate with a k or M suffix.

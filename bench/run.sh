@@ -2,7 +2,7 @@
 # Runs plugctl's throughput and latency benchmarks and prints the Markdown
 # table. Works from a clean checkout: go test builds the plugins itself.
 #
-#   bench/run.sh              # 5 runs of every benchmark (5 to 9 minutes)
+#   bench/run.sh              # 5 runs of every benchmark (10 to 13 minutes)
 #   COUNT=10 bench/run.sh     # more runs
 #
 # The raw go test output is kept in bench/bench.out (ignored by git), for

@@ -20,7 +20,8 @@ func (res *Result) WriteTable(w io.Writer) error {
 		res.Plugin, res.Version, res.Role, res.Protocol, via(res.Transport), via(res.InputTransport), res.Instances, plural(res.Instances, "instance", "instances"),
 		res.Rounds, plural(res.Rounds, "round", "rounds"), seconds(res.RoundSeconds), seconds(res.WarmupSeconds))
 	if res.Transport == "ring" {
-		fmt.Fprintf(w, "Between frames the host polled the shared ring for up to %v (--poll).\n\n", seconds(res.PollSeconds))
+		poll := time.Duration(res.PollSeconds * float64(time.Second)).Round(time.Microsecond)
+		fmt.Fprintf(w, "Between frames the host polled the shared ring for up to %v (--poll).\n\n", poll)
 	}
 	tw := &strings.Builder{}
 	fmt.Fprintf(tw, "%-22s %11s %11s %11s\n", "", "min", "median", "max")

@@ -206,3 +206,131 @@ func TestRingBatchInPlaceYields(t *testing.T) {
 	hostOut.Close()
 	<-served
 }
+
+// TestRingRunSourceInPlace: a Run source flooding its events fills its
+// batches straight in the ring; when it pauses, the room is given up, so
+// the plugin's HEARTBEATs keep coming; every event arrives once, in order.
+func TestRingRunSourceInPlace(t *testing.T) {
+	const size = 4 * wire.RingMinSize
+	ring, err := wire.InitRing(make([]byte, wire.RingMemSize(size)), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toPlugin, hostOut, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostIn, fromPlugin, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostIn.Close()
+	const heartbeat = 20 * time.Millisecond
+	const each = 20_000
+	payload := make([]byte, 100)
+	paused := make(chan struct{})
+	var sawRing bool
+	flood := func(sink EventSink) error {
+		for range each {
+			if err := sink.EmitKind(0, 1, payload); err != nil {
+				return err
+			}
+			sink.e.mu.Lock()
+			sawRing = sawRing || sink.e.inRing
+			sink.e.mu.Unlock()
+		}
+		return nil
+	}
+	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+		if err := flood(sink); err != nil {
+			return err
+		}
+		close(paused)
+		time.Sleep(10 * heartbeat) // quiet: HEARTBEATs must not wait behind ring room
+		if err := flood(sink); err != nil {
+			return err
+		}
+		return ErrEndOfStream
+	}}
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(toPlugin, fromPlugin, p, ServeOptions{Ring: ring, Stderr: io.Discard})
+		fromPlugin.Close()
+		toPlugin.Close()
+	}()
+	var mu sync.Mutex
+	send := func(t wire.MsgType, instance uint16, body []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		hostOut.Write(append(wire.AppendHeader(nil, t, instance, len(body)), body...))
+	}
+	fr := wire.NewFrameReader(hostIn, wire.HelloMaxFrame)
+	if h, _, err := fr.Next(); err != nil || h.Type != wire.MsgHello {
+		t.Fatalf("first frame %s, %v; want HELLO", h.Type, err)
+	}
+	ack := defaultAck
+	ack.HeartbeatMS = uint32(heartbeat / time.Millisecond)
+	ack.Transport = wire.TransportRing
+	send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+	stopBeats := make(chan struct{})
+	defer close(stopBeats)
+	go func() {
+		tick := time.NewTicker(heartbeat / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				send(wire.MsgHeartbeat, 0, (&wire.Heartbeat{}).AppendTo(nil))
+			case <-stopBeats:
+				return
+			}
+		}
+	}()
+	send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+
+	fr = wire.NewFrameReader(wire.NewRingReader(ring, hostIn), wire.DefaultMaxFrame)
+	var next uint64 = 1
+	beatsInPause := 0
+	for {
+		h, body, err := fr.Next()
+		if err != nil {
+			t.Fatalf("at position %d: %v", next, err)
+		}
+		if h.Type == wire.MsgHeartbeat {
+			select {
+			case <-paused:
+				if next == each+1 {
+					beatsInPause++
+				}
+			default:
+			}
+			continue
+		}
+		if h.Type == wire.MsgEnd {
+			break
+		}
+		if h.Type != wire.MsgEvents {
+			continue
+		}
+		b, err := wire.ParseEvents(body, []string{testSpec.Events[0].Name}, wire.MsgEvents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.First() != next {
+			t.Fatalf("batch starts at %d, want %d", b.First(), next)
+		}
+		next = b.Last() + 1
+		send(wire.MsgAck, 1, (&wire.Ack{Position: b.Last()}).AppendTo(nil))
+	}
+	if next != 2*each+1 {
+		t.Fatalf("events up to %d, want %d", next-1, 2*each)
+	}
+	if beatsInPause < 3 {
+		t.Fatalf("%d HEARTBEATs while the source paused for 10 intervals, want several: ring room held by an idle batch?", beatsInPause)
+	}
+	if !sawRing {
+		t.Fatal("no batch of the flooding Run source was filled in the ring")
+	}
+	hostOut.Close()
+	<-served
+}

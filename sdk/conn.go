@@ -23,15 +23,13 @@ func (f appender) AppendTo(dst []byte) []byte { return f(dst) }
 // conn is the writing half of a session. Every frame is written whole by
 // one Write call under mu, so frames from many goroutines never interleave.
 //
-// On a ring, a source may instead encode a batch straight into the ring's
-// free room (reserve, then commit), which spares copying it in. The room
-// lies at the write position, so while it is held every other frame must
-// follow the batch: writeLocked queues it in pending, and sets revoked,
-// which makes a polled source's batch move out of the ring at its next
-// event (Batch.relocate), so that one slow NextBatch does not hold back,
-// say, a HEARTBEAT for longer than it takes to add one event. A Run
-// source's flusher commits its batch whenever events come and gives the
-// room up after quietAfter without one (emitter.inRing).
+// On a ring, a polled source may instead encode a batch straight into the
+// ring's free room (reserve, then commit), which spares copying it in. The
+// room lies at the write position, so while it is held every other frame
+// must follow the batch: writeLocked queues it in pending, and sets
+// revoked, which makes the batch move out of the ring at its next event
+// (Batch.relocate), so that one slow NextBatch does not hold back, say, a
+// HEARTBEAT for longer than it takes to add one event.
 type conn struct {
 	mu   sync.Mutex
 	w    io.Writer

@@ -127,14 +127,6 @@ type emitter struct {
 	kicked   bool            // the flusher has been told cur holds events
 	kick     chan struct{}   // 1 slot: wakes the flusher
 	flushed  chan struct{}   // closed when the flusher is done
-
-	// In the ring: cur lies in room of the shared ring that the emitter
-	// holds (conn.reserve), which the flusher commits in place, and priv
-	// is the buffer cur was. Only while events keep coming: the flusher
-	// gives the room up before it waits, so that no other frame waits
-	// behind an idle batch.
-	inRing bool
-	priv   []byte
 }
 
 func newEmitter(in *instance, kinds *kindTable, limits batchLimits, last uint64) *emitter {
@@ -165,7 +157,7 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 		size = eventSize(payload, meta)
 	}
 	e.mu.Lock()
-	if e.stopping || e.n >= e.limits.count || len(e.cur)+size > e.limit() {
+	if e.stopping || e.n >= e.limits.count || len(e.cur)+size > e.limits.soft {
 		if err := e.waitRoom(size); err != nil {
 			e.mu.Unlock()
 			return err
@@ -184,7 +176,7 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 	}
 	e.n++
 	e.last = pos
-	if e.out != nil && e.spare != nil && !e.kicked && !e.inRing && time.Since(e.sentAt) > quietAfter && e.out.hasRoom() {
+	if e.out != nil && e.spare != nil && !e.kicked && time.Since(e.sentAt) > quietAfter && e.out.hasRoom() {
 		return e.sendLocked()
 	}
 	e.wakeFlusher()
@@ -221,28 +213,14 @@ func (e *emitter) sendLocked() error {
 	return nil
 }
 
-// limit is how long cur may grow, with mu held: the soft budget, and in
-// the ring the room held, which cannot grow.
-func (e *emitter) limit() int {
-	if e.inRing {
-		return min(e.limits.soft, cap(e.cur))
-	}
-	return e.limits.soft
-}
-
 // waitRoom waits, with mu held, until an event of size bytes fits in cur.
-// In the ring it must fit the room held; an event that does not waits for
-// the flusher to move cur out of the ring.
 func (e *emitter) waitRoom(size int) error {
 	for {
 		if e.stopping {
 			return ErrShutdown
 		}
 		err := e.limits.fits(len(e.cur), e.n, size)
-		if err == nil && (!e.inRing || len(e.cur)+size <= cap(e.cur)) {
-			return nil
-		}
-		if err != nil && err != ErrBatchFull {
+		if err != ErrBatchFull {
 			return err
 		}
 		e.wakeFlusher()
@@ -275,8 +253,6 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 	e.mu.Lock()
 	e.out, e.abort = out, abort
 	e.mu.Unlock()
-	linger := time.NewTimer(quietAfter)
-	linger.Stop()
 	for {
 		select {
 		case <-e.kick:
@@ -291,51 +267,14 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 				e.mu.Unlock()
 				break
 			}
-			if e.n == 0 && e.inRing && !e.stopping {
-				// Room just reserved: the next events usually come within
-				// quietAfter. Hold it that long, and no longer.
-				e.mu.Unlock()
-				linger.Reset(quietAfter)
-				select {
-				case <-e.kick:
-					linger.Stop()
-					continue
-				case <-linger.C:
-				case <-abort:
-					return
-				}
-				e.mu.Lock()
-				if e.n > 0 {
-					e.mu.Unlock()
-					continue
-				}
-			}
 			if e.n == 0 {
-				e.leaveRingLocked()
 				e.kicked = false
 				done := e.stopping
 				e.mu.Unlock()
-				e.room.Broadcast()
 				if done {
 					return
 				}
 				break
-			}
-			if e.inRing {
-				if out.hasRoom() {
-					err := e.cutLocked()
-					e.mu.Unlock()
-					e.room.Broadcast()
-					if err != nil {
-						return
-					}
-					continue
-				}
-				// The window is full: the batch leaves the ring, which
-				// the other frames need, and waits for room below.
-				e.priv = append(e.priv[:0], e.cur...)
-				e.cur = e.priv
-				e.leaveRingLocked()
 			}
 			buf, n, last := e.cur, e.n, e.last
 			e.cur, e.spare, e.n, e.kicked = e.spare[:batchPrefix], nil, 0, false
@@ -346,57 +285,9 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 			}
 			e.mu.Lock()
 			e.spare, e.sentAt = buf, time.Now()
-			if e.n > 0 && !e.stopping {
-				// Events came while the batch was being copied in: the
-				// next ones go straight into the ring.
-				e.enterRingLocked()
-			}
 			e.mu.Unlock()
 		}
 	}
-}
-
-// enterRingLocked moves cur, with the events it holds, into room it
-// reserves in the ring, if there is room enough (a quarter of a batch at
-// least, as for a polled source).
-func (e *emitter) enterRingLocked() {
-	room := e.out.c.reserve(max(len(e.cur), e.limits.soft/4), e.limits.soft)
-	if room == nil {
-		return
-	}
-	e.priv, e.cur, e.inRing = e.cur, append(room[:0], e.cur...), true
-}
-
-// cutLocked sends cur where it lies in the ring, then goes on in room
-// reserved after it, or out of the ring if there is none or the instance
-// is stopping.
-func (e *emitter) cutLocked() error {
-	err := e.out.sendInRing(e.cur, e.n, e.last)
-	e.n, e.kicked, e.sentAt = 0, false, time.Now()
-	e.cur, e.inRing = e.priv[:batchPrefix], false
-	if err != nil || e.stopping {
-		e.priv = nil
-		return err
-	}
-	if room := e.out.c.reserve(e.limits.soft/4, e.limits.soft); room != nil {
-		e.cur, e.inRing = room[:batchPrefix], true
-	} else {
-		e.priv = nil
-	}
-	return nil
-}
-
-// leaveRingLocked gives up the room held in the ring, cur being empty or
-// copied out, and the frames queued behind it go out.
-func (e *emitter) leaveRingLocked() {
-	if !e.inRing {
-		return
-	}
-	if len(e.cur) == batchPrefix && e.n == 0 {
-		e.cur = e.priv[:batchPrefix]
-	}
-	e.inRing, e.priv = false, nil
-	e.out.c.release()
 }
 
 // Session is a Run instance's view of its own lifetime: it ends when the

@@ -163,6 +163,7 @@ type bench struct {
 	roundNo int
 	hello   wire.Hello
 	ack     wire.HelloAck
+	poll    time.Duration // the host's, from the session
 }
 
 // round launches the plugin, warms it up, measures one window and shuts
@@ -182,7 +183,7 @@ func (b *bench) round(ctx context.Context) (*round, error) {
 	if err := p.Setup(ctx, b.o.Global); err != nil {
 		return nil, err
 	}
-	b.hello, b.ack = p.Hello(), p.HelloAck()
+	b.hello, b.ack, b.poll = p.Hello(), p.HelloAck(), p.Poll()
 	r := &round{}
 	if b.hello.Role == wire.RoleSink {
 		err = b.sink(ctx, p, r)
@@ -261,7 +262,7 @@ func (b *bench) result(rounds []*round) *Result {
 		Plugin: b.hello.Name, Version: b.hello.Version, Role: b.hello.Role.String(),
 		Protocol: b.ack.Version, Transport: transport(b.ack.Transport), InputTransport: transport(b.ack.InputTransport),
 		Instances: b.o.Instances, Rounds: len(rounds),
-		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(), PollSeconds: effectivePoll(b.o.Poll).Seconds(),
+		RoundSeconds: b.window.Seconds(), WarmupSeconds: b.o.Warmup.Seconds(), PollSeconds: b.poll.Seconds(),
 		Unavailable: map[string]string{},
 	}
 	perSec := func(f func(r *round) int64) *Stat {
@@ -335,15 +336,4 @@ func errNoEvents(role string, window time.Duration) error {
 	}
 	return fmt.Errorf("%s in the measured window of %v; a source that waits between events (an interval setting, say) needs a longer --duration, or a shorter wait",
 		what, window.Round(time.Millisecond))
-}
-
-// effectivePoll is the host's poll for a given Options.Poll.
-func effectivePoll(d time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return wire.DefaultRingPoll
-	case d < 0:
-		return 0
-	}
-	return d
 }

@@ -82,6 +82,11 @@ func (p *Plugin) Hello() wire.Hello { return p.hello }
 // limits and transport of the session.
 func (p *Plugin) HelloAck() wire.HelloAck { return p.ack }
 
+// Poll returns how long the read loop polls an empty ring between frames
+// (Options.Poll after its defaults and bound), or 0 when it does not poll
+// beyond the 20 µs spin.
+func (p *Plugin) Poll() time.Duration { return max(p.opts.Poll, 0) }
+
 // Pid returns the plugin's process id, or 0 for a plugin accepted on a
 // socket.
 func (p *Plugin) Pid() int {

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/plugctl/plugctl/wire"
@@ -41,17 +42,24 @@ func (w *ackingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// benchSink is an EventSink whose batches go to an acknowledging writer.
-func benchSink(b *testing.B) (EventSink, func()) {
+// testInstance is a Run instance of kinds "tick" and "tock" writing to w,
+// with a window of window batches, outside any session: no flusher runs.
+func testInstance(w io.Writer, window int) *instance {
 	kinds, _ := newKindTable([]wire.EventKind{{Name: "tick"}, {Name: "tock"}})
 	s := &server{kinds: kinds, abort: make(chan struct{})}
-	w := &ackingWriter{}
 	s.c = conn{w: w, max: wire.DefaultMaxFrame, lost: func(error) {}}
 	in := &instance{s: s, id: 1, stopCh: make(chan struct{}), ready: make(chan struct{})}
-	in.out = newOutlet(&s.c, wire.ProtocolVersion, 1, 8, 0)
-	w.out = in.out
+	in.out = newOutlet(&s.c, wire.ProtocolVersion, 1, window, 0)
 	in.em = newEmitter(in, kinds, benchLimits(), 0)
-	go in.em.flush(in.out, s.abort)
+	return in
+}
+
+// benchSink is an EventSink whose batches go to an acknowledging writer.
+func benchSink(b *testing.B) (EventSink, func()) {
+	w := &ackingWriter{}
+	in := testInstance(w, 8)
+	w.out = in.out
+	go in.em.flush(in.out, in.s.abort)
 	return EventSink{in.em}, func() {
 		in.em.stop()
 		<-in.em.flushed

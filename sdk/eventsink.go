@@ -195,13 +195,7 @@ const quietAfter = 100 * time.Microsecond
 // quiet, and unlocks mu. The flusher leaves cur alone until spare is back,
 // and is kicked then if more events came, or to let it finish a stop.
 func (e *emitter) sendLocked() error {
-	buf, n, last := e.cur, e.n, e.last
-	e.cur, e.spare, e.n = e.spare[:batchPrefix], nil, 0
-	e.mu.Unlock()
-	e.room.Broadcast()
-	err := e.out.send(buf, n, last, e.abort)
-	e.mu.Lock()
-	e.spare, e.sentAt = buf, time.Now()
+	err := e.sendCur()
 	if e.n > 0 || e.stopping {
 		e.kicked = true
 		notify(e.kick)
@@ -211,6 +205,20 @@ func (e *emitter) sendLocked() error {
 		return ErrShutdown // the session is over
 	}
 	return nil
+}
+
+// sendCur sends cur, with mu held on entry and on return but not during
+// the send, which spare being nil marks; producers fill the other buffer
+// meanwhile.
+func (e *emitter) sendCur() error {
+	buf, n, last := e.cur, e.n, e.last
+	e.cur, e.spare, e.n, e.kicked = e.spare[:batchPrefix], nil, 0, false
+	e.mu.Unlock()
+	e.room.Broadcast()
+	err := e.out.send(buf, n, last, e.abort)
+	e.mu.Lock()
+	e.spare, e.sentAt = buf, time.Now()
+	return err
 }
 
 // waitRoom waits, with mu held, until an event of size bytes fits in cur.
@@ -276,16 +284,11 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 				}
 				break
 			}
-			buf, n, last := e.cur, e.n, e.last
-			e.cur, e.spare, e.n, e.kicked = e.spare[:batchPrefix], nil, 0, false
+			err := e.sendCur()
 			e.mu.Unlock()
-			e.room.Broadcast()
-			if out.send(buf, n, last, abort) != nil {
+			if err != nil {
 				return
 			}
-			e.mu.Lock()
-			e.spare, e.sentAt = buf, time.Now()
-			e.mu.Unlock()
 		}
 	}
 }

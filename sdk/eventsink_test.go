@@ -4,8 +4,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/plugctl/plugctl/wire"
 )
 
 // frameCounter is a connection that counts the frames written to it.
@@ -30,26 +28,18 @@ func (w *frameCounter) count() int {
 // quietEmitter is an emitter whose flusher has started (batches may go
 // out) but never runs: only an emit can send a batch. The window holds
 // one batch, which the host never acknowledges.
-func quietEmitter(t *testing.T) (*emitter, *frameCounter) {
-	kinds, err := newKindTable([]wire.EventKind{{Name: "tick"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+func quietEmitter() (*emitter, *frameCounter) {
 	w := &frameCounter{}
-	s := &server{kinds: kinds, abort: make(chan struct{})}
-	s.c = conn{w: w, max: wire.DefaultMaxFrame, lost: func(error) {}}
-	in := &instance{s: s, id: 1, stopCh: make(chan struct{}), ready: make(chan struct{})}
-	in.out = newOutlet(&s.c, wire.ProtocolVersion, 1, 1, 0)
-	e := newEmitter(in, kinds, benchLimits(), 0)
-	e.out, e.abort = in.out, s.abort
-	return e, w
+	in := testInstance(w, 1)
+	in.em.out, in.em.abort = in.out, in.s.abort
+	return in.em, w
 }
 
 // TestEmitSendsWhenQuiet: the first event of a quiet instance has left
 // when Emit returns, sent by Emit itself; with the window full, the next
 // one waits for the flusher and Emit still returns at once.
 func TestEmitSendsWhenQuiet(t *testing.T) {
-	e, w := quietEmitter(t)
+	e, w := quietEmitter()
 	sink := EventSink{e}
 	if err := sink.EmitKind(0, 0, []byte("first")); err != nil {
 		t.Fatal(err)

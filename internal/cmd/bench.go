@@ -9,7 +9,6 @@ import (
 
 	"github.com/plugctl/plugctl/benchrun"
 	"github.com/plugctl/plugctl/devhost"
-	"github.com/plugctl/plugctl/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -76,7 +75,7 @@ func benchCommand(b Build) *cli.Command {
 			&cli.IntFlag{Name: "synthetic", Usage: "measure a generated no-op plugin with events of `SIZE` bytes"},
 			&cli.BoolFlag{Name: "sink", Usage: "with --synthetic: a sink instead of a source"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of a table"},
-			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "the host polls the shared ring for up to `D` between frames before it sleeps; 0: no polling beyond a 20µs spin (host.Options.Poll)"},
+			pollFlag("the host polls the shared ring for up to `D` between frames before it sleeps"),
 		),
 		OnUsageError:    onUsageError,
 		HideHelpCommand: true,
@@ -88,7 +87,7 @@ const benchDefaultDuration = 3 * time.Second
 
 func runBench(c *cli.Context, b Build) error {
 	o := benchrun.Options{Instances: c.Int("instances"), Duration: c.Duration("duration"), Rounds: c.Int("rounds"),
-		PayloadBytes: c.Int("size"), Poll: pollOption(c.Duration("poll")), Stderr: c.App.ErrWriter}
+		PayloadBytes: c.Int("size"), Stderr: c.App.ErrWriter}
 	switch {
 	case c.NArg() > 1:
 		return usagef("bench", "expected at most one directory, got %d arguments", c.NArg())
@@ -100,12 +99,13 @@ func runBench(c *cli.Context, b Build) error {
 		return usagef("bench", "--duration %v: want more than 0", o.Duration)
 	case o.PayloadBytes < 1 || o.PayloadBytes > maxSynthetic:
 		return usagef("bench", "--size %d: want 1 to %d", o.PayloadBytes, maxSynthetic)
-	case c.Duration("poll") < 0:
-		return usagef("bench", "--poll %v: want 0 or more", c.Duration("poll"))
 	case c.Bool("sink") && !c.IsSet("synthetic"):
 		return usagef("bench", "--sink goes with --synthetic SIZE")
 	}
 	var err error
+	if o.Poll, err = pollOption(c, "bench"); err != nil {
+		return err
+	}
 	if o.Settings, o.Global, err = pluginSettings(c, "bench"); err != nil {
 		return err
 	}
@@ -163,13 +163,4 @@ func runBench(c *cli.Context, b Build) error {
 		return writeJSON(c.App.Writer, res)
 	}
 	return res.WriteTable(c.App.Writer)
-}
-
-// pollOption turns a --poll duration into host.Options.Poll, whose zero
-// means its default: --poll 0 is no polling.
-func pollOption(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

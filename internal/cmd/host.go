@@ -11,7 +11,6 @@ import (
 
 	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/supervisor"
-	"github.com/plugctl/plugctl/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -46,7 +45,7 @@ func hostCommand() *cli.Command {
 			&cli.BoolFlag{Name: "metrics-public", DisableDefaultText: true, Usage: "allow --metrics on an address other than loopback"},
 			&cli.StringFlag{Name: "config", Usage: "instances and settings per plugin, from the TOML `FILE`"},
 			&cli.DurationFlag{Name: "drain", Value: supervisor.DefaultDrain, Usage: "bound `D` of each plugin's graceful stop"},
-			&cli.DurationFlag{Name: "poll", Value: wire.DefaultRingPoll, Usage: "poll each launched plugin's shared ring for up to `D` between frames before sleeping; a few ms bring lone events in microseconds and keep a core busy while they come; 0: no polling beyond a 20µs spin (host.Options.Poll)"},
+			pollFlag("poll each launched plugin's shared ring for up to `D` between frames before sleeping; a few ms bring lone events in microseconds and keep a core busy while they come"),
 			&cli.DurationFlag{Name: "backoff-min", Value: def.Min, Usage: "delay `D` before the first restart of a failed plugin"},
 			&cli.DurationFlag{Name: "backoff-max", Value: def.Max, Usage: "cap `D` of the restart delay, which doubles with each failure in a row"},
 			&cli.IntFlag{Name: "crash-loop", Value: def.CrashLoop, Usage: "`N` failures within --crash-window park a plugin"},
@@ -71,8 +70,6 @@ func runHost(c *cli.Context) error {
 		return usagef("host", "--crash-loop %d --crash-window %v: want at least 1 failure within a positive window", p.CrashLoop, p.CrashWindow)
 	case c.Duration("drain") <= 0:
 		return usagef("host", "--drain %v: want a positive duration", c.Duration("drain"))
-	case c.Duration("poll") < 0:
-		return usagef("host", "--poll %v: want 0 or more", c.Duration("poll"))
 	case c.String("out") == "":
 		return usagef("host", "--out: want a file, or - for standard output")
 	}
@@ -81,12 +78,16 @@ func runHost(c *cli.Context) error {
 			return usagef("host", "%v", err)
 		}
 	}
+	poll, err := pollOption(c, "host")
+	if err != nil {
+		return err
+	}
 	dir, err := enroll.ResolveDir(c.String("registry"))
 	if err != nil {
 		return err
 	}
 	o := supervisor.Options{Registry: dir, Listen: c.String("listen"), Out: c.String("out"), Stdout: c.App.Writer,
-		State: c.String("state"), Metrics: c.String("metrics"), Policy: p, Drain: c.Duration("drain"), Poll: pollOption(c.Duration("poll")),
+		State: c.String("state"), Metrics: c.String("metrics"), Policy: p, Drain: c.Duration("drain"), Poll: poll,
 		Log: slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))}
 	if path := c.String("config"); path != "" {
 		if o.Config, err = supervisor.LoadConfig(path); err != nil {

@@ -88,10 +88,14 @@ func (s EventSink) Progress(percent float64, text string) error {
 	case <-e.in.stopCh:
 		return ErrShutdown
 	}
-	// Under mu, so that no PROGRESS follows the instance's last frame.
+	// Under frames, so that no PROGRESS follows the instance's last frame;
+	// not under mu, which stop needs while this write may block.
+	e.frames.Lock()
+	defer e.frames.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stopping {
+	stopping := e.stopping
+	e.mu.Unlock()
+	if stopping {
 		return ErrShutdown
 	}
 	return e.in.s.c.send(wire.MsgProgress, e.in.id, &wire.Progress{Percent: percent, Text: clip(text)})
@@ -127,6 +131,8 @@ type emitter struct {
 	kicked   bool            // the flusher has been told cur holds events
 	kick     chan struct{}   // 1 slot: wakes the flusher
 	flushed  chan struct{}   // closed when the flusher is done
+
+	frames sync.Mutex // held by a Progress while it writes; see quiesce
 }
 
 func newEmitter(in *instance, kinds *kindTable, limits batchLimits, last uint64) *emitter {
@@ -252,6 +258,13 @@ func (e *emitter) stop() {
 	e.mu.Unlock()
 	e.room.Broadcast()
 	notify(e.kick)
+}
+
+// quiesce waits for a Progress being written, the emitter being stopped,
+// so that the instance's last frame follows it.
+func (e *emitter) quiesce() {
+	e.frames.Lock()
+	e.frames.Unlock()
 }
 
 // flush sends batches until the emitter is stopped and empty, or abort.

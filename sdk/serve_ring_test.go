@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,4 +207,83 @@ func TestRingBatchInPlaceYields(t *testing.T) {
 	close(stopBeats)
 	hostOut.Close()
 	<-served
+}
+
+// TestSilentHost: a host that stops reading while a Run source floods a
+// full ring or pipe, emitting and reporting progress from two goroutines,
+// is declared dead after three heartbeat intervals, and Serve returns
+// with that error instead of hanging on the blocked writes.
+func TestSilentHost(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		ring, progress bool
+	}{
+		{"ring/emit", true, false},
+		{"ring/emit+progress", true, true},
+		{"pipe/emit", false, false},
+		{"pipe/emit+progress", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ring *wire.Ring
+			if tc.ring {
+				var err error
+				ring, err = wire.InitRing(make([]byte, wire.RingMemSize(wire.RingMinSize)), wire.RingMinSize)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			toPlugin, hostOut, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			hostIn, fromPlugin, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hostOut.Close()
+			defer hostIn.Close()
+			payload := make([]byte, 200)
+			p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
+				if tc.progress {
+					go func() {
+						for sink.Progress(50, "half") == nil {
+						}
+					}()
+				}
+				for sink.EmitKind(0, 1, payload) == nil {
+				}
+				return nil
+			}}
+			served := make(chan error, 1)
+			go func() {
+				served <- Serve(toPlugin, fromPlugin, p, ServeOptions{Ring: ring, ShutdownTimeout: 200 * time.Millisecond, Stderr: io.Discard})
+				fromPlugin.Close()
+				toPlugin.Close()
+			}()
+			send := func(t wire.MsgType, instance uint16, body []byte) {
+				hostOut.Write(append(wire.AppendHeader(nil, t, instance, len(body)), body...))
+			}
+			fr := wire.NewFrameReader(hostIn, wire.HelloMaxFrame)
+			if h, _, err := fr.Next(); err != nil || h.Type != wire.MsgHello {
+				t.Fatalf("first frame %s, %v; want HELLO", h.Type, err)
+			}
+			ack := defaultAck
+			ack.HeartbeatMS = 20
+			if tc.ring {
+				ack.Transport = wire.TransportRing
+			}
+			send(wire.MsgHelloAck, 0, ack.AppendTo(nil))
+			send(wire.MsgOpen, 1, (&wire.Request{ID: 1}).AppendTo(nil, wire.MsgOpen))
+			// From here on the host reads nothing and sends nothing.
+			select {
+			case err := <-served:
+				var ee *ExitError
+				if !errors.As(err, &ee) || ee.Code != ExitConnectionLost || !strings.Contains(err.Error(), "heartbeat") {
+					t.Fatalf("Serve: %v, want the heartbeat timeout", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Serve still running 10 s after the host went silent")
+			}
+		})
+	}
 }

@@ -352,6 +352,7 @@ func (in *instance) monitorRun() {
 	case <-s.abort:
 		return
 	}
+	in.em.quiesce()
 	select {
 	case <-in.stopCh:
 		// Stopped: what Run returns is reported when the instance closes.

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -23,13 +24,16 @@ func (f appender) AppendTo(dst []byte) []byte { return f(dst) }
 // conn is the writing half of a session. Every frame is written whole by
 // one Write call under mu, so frames from many goroutines never interleave.
 //
-// On a ring, a polled source may instead encode a batch straight into the
-// ring's free room (reserve, then commit), which spares copying it in. The
-// room lies at the write position, so while it is held every other frame
-// must follow the batch: writeLocked queues it in pending, and sets
-// revoked, which makes the batch move out of the ring at its next event
-// (Batch.relocate), so that one slow NextBatch does not hold back, say, a
-// HEARTBEAT for longer than it takes to add one event.
+// On a ring, a source may instead encode a batch straight into the ring's
+// free room (reserve, then commit), which spares copying it in. The room
+// lies at the write position, so while it is held every other frame must
+// follow the batch: writeLocked queues it in pending. For a polled source
+// it also sets revoked, which makes the batch move out of the ring at its
+// next event (Batch.relocate), so that one slow NextBatch does not hold
+// back, say, a HEARTBEAT for longer than it takes to add one event; a Run
+// source's flusher holds the room only while events keep coming (see
+// emitter). A frame queued is written when the room is given up: sync
+// waits for that.
 type conn struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -40,6 +44,8 @@ type conn struct {
 	lost func(error)
 
 	held    bool        // a batch is being encoded into the ring's free room
+	unheld  sync.Cond   // on mu: broadcast when a batch gives the room up
+	sealed  bool        // the session's last frame is written or queued
 	revoked atomic.Bool // a frame waits in pending for that batch to leave
 	pending []byte      // frames written while held, sent right after the batch
 }
@@ -54,6 +60,16 @@ func (c *conn) writeFrame(frame []byte) error {
 
 // send encodes m as the body of a frame and writes it.
 func (c *conn) send(t wire.MsgType, instance uint16, m message) error {
+	return c.sendFrame(t, instance, m, false)
+}
+
+// sendLast sends the session's last frame (ERROR, GOODBYE): every later
+// write fails, so that nothing follows it on the stream.
+func (c *conn) sendLast(t wire.MsgType, m message) error {
+	return c.sendFrame(t, 0, m, true)
+}
+
+func (c *conn) sendFrame(t wire.MsgType, instance uint16, m message, last bool) error {
 	c.mu.Lock()
 	c.buf = m.AppendTo(append(c.buf[:0], make([]byte, wire.HeaderSize)...))
 	var err error
@@ -63,6 +79,7 @@ func (c *conn) send(t wire.MsgType, instance uint16, m message) error {
 		wire.PutHeader(c.buf, t, instance, size)
 		err = c.writeLocked(c.buf)
 	}
+	c.sealed = c.sealed || last
 	c.mu.Unlock()
 	return c.check(err)
 }
@@ -70,6 +87,9 @@ func (c *conn) send(t wire.MsgType, instance uint16, m message) error {
 func (c *conn) writeLocked(frame []byte) error {
 	if c.err != nil {
 		return c.err
+	}
+	if c.sealed {
+		return errSealed
 	}
 	if c.held {
 		c.pending = append(c.pending, frame...)
@@ -90,7 +110,7 @@ func (c *conn) writeLocked(frame []byte) error {
 func (c *conn) reserve(least, most int) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ring == nil || c.held || c.err != nil {
+	if c.ring == nil || c.held || c.err != nil || c.sealed {
 		return nil
 	}
 	room, err := c.ring.Reserve(most)
@@ -132,12 +152,31 @@ func (c *conn) release() error {
 }
 
 func (c *conn) flushPending() error {
-	if len(c.pending) == 0 {
-		return nil
+	c.unheld.Broadcast()
+	if len(c.pending) == 0 || c.err != nil {
+		return c.err
 	}
-	err := c.writeLocked(c.pending)
+	// Not writeLocked: frames queued before the last one still go out.
+	_, err := c.w.Write(c.pending)
 	c.pending = c.pending[:0]
-	return err
+	if err != nil {
+		c.err = err
+		return &writeError{err}
+	}
+	return nil
+}
+
+// sync waits until no batch holds the ring's room, so that the frames
+// sent so far are written, not only queued behind it.
+func (c *conn) sync() {
+	c.mu.Lock()
+	if c.unheld.L == nil {
+		c.unheld.L = &c.mu
+	}
+	for c.held && c.err == nil {
+		c.unheld.Wait()
+	}
+	c.mu.Unlock()
 }
 
 // check reports the first write failure, outside the lock so the
@@ -149,6 +188,9 @@ func (c *conn) check(err error) error {
 	}
 	return err
 }
+
+// errSealed refuses a frame after the session's last one.
+var errSealed = errors.New("the session's last frame is sent")
 
 // writeError marks the write that broke the stream.
 type writeError struct{ err error }

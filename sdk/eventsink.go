@@ -132,6 +132,18 @@ type emitter struct {
 	kick     chan struct{}   // 1 slot: wakes the flusher
 	flushed  chan struct{}   // closed when the flusher is done
 
+	// On a ring, while events keep coming, cur lies in room of the shared
+	// ring that the emitter holds (conn.reserve), and each batch is
+	// committed where producers encoded it instead of being copied in;
+	// priv is the buffer cur was. The flusher gives the room up when the
+	// events stop (quietAfter), the window fills or the instance stops,
+	// since every other frame of the session waits behind it. Conn calls
+	// are made with mu released: a write may block, and stop needs mu.
+	inRing    bool
+	priv      []byte
+	reserving bool // the flusher is taking room in the ring
+	full      bool // a producer found no room in cur since it was swapped in
+
 	frames sync.Mutex // held by a Progress while it writes; see quiesce
 }
 
@@ -163,7 +175,7 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 		size = eventSize(payload, meta)
 	}
 	e.mu.Lock()
-	if e.stopping || e.n >= e.limits.count || len(e.cur)+size > e.limits.soft {
+	if e.stopping || e.n >= e.limits.count || len(e.cur)+size > e.limit() {
 		if err := e.waitRoom(size); err != nil {
 			e.mu.Unlock()
 			return err
@@ -182,7 +194,7 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 	}
 	e.n++
 	e.last = pos
-	if e.out != nil && e.spare != nil && !e.kicked && time.Since(e.sentAt) > quietAfter && e.out.hasRoom() {
+	if e.out != nil && e.spare != nil && !e.kicked && !e.inRing && !e.reserving && time.Since(e.sentAt) > quietAfter && e.out.hasRoom() {
 		return e.sendLocked()
 	}
 	e.wakeFlusher()
@@ -196,6 +208,12 @@ func (e *emitter) emit(pos uint64, unixNano int64, kind Kind, payload []byte, me
 // flusher, whose hand-off lets the next ones join its batch, rather than
 // leave alone, one event per frame.
 const quietAfter = 100 * time.Microsecond
+
+// cutAfter is how long a batch in the ring may grow before the flusher
+// commits it, about what copying a full batch in would take: the batches
+// of a steady stream stay as large as they were when copied, and its
+// events wait no longer.
+const cutAfter = 50 * time.Microsecond
 
 // sendLocked sends cur from the emitting goroutine, the instance being
 // quiet, and unlocks mu. The flusher leaves cur alone until spare is back,
@@ -215,31 +233,120 @@ func (e *emitter) sendLocked() error {
 
 // sendCur sends cur, with mu held on entry and on return but not during
 // the send, which spare being nil marks; producers fill the other buffer
-// meanwhile.
+// meanwhile. A batch in the ring is committed where it lies.
 func (e *emitter) sendCur() error {
-	buf, n, last := e.cur, e.n, e.last
-	e.cur, e.spare, e.n, e.kicked = e.spare[:batchPrefix], nil, 0, false
+	buf, n, last, inRing := e.cur, e.n, e.last, e.inRing
+	back := buf // the buffer that is spare again once the batch is out
+	if inRing {
+		back = e.spare
+		e.cur, e.priv, e.inRing = e.priv[:batchPrefix], nil, false
+	} else {
+		e.cur = e.spare[:batchPrefix]
+	}
+	e.spare, e.n, e.kicked, e.full = nil, 0, false, false
 	e.mu.Unlock()
 	e.room.Broadcast()
-	err := e.out.send(buf, n, last, e.abort)
+	var err error
+	if inRing {
+		err = e.out.sendInRing(buf, n, last)
+	} else {
+		err = e.out.send(buf, n, last, e.abort)
+	}
 	e.mu.Lock()
-	e.spare, e.sentAt = buf, time.Now()
+	e.spare, e.sentAt = back, time.Now()
 	return err
 }
 
-// waitRoom waits, with mu held, until an event of size bytes fits in cur.
+// enterRing moves cur, with the events it holds, into room it reserves in
+// the ring, where the next events are encoded. Called with mu released,
+// after a send during which events came: they are likely to keep coming.
+// The caller has set reserving, in the same hold of mu as its send ended,
+// so that no emit sends meanwhile: its frame would queue behind the room,
+// and the batch encoded there, which follows it, would overtake it.
+func (e *emitter) enterRing() {
+	room := e.out.c.reserve(e.limits.soft/4, e.limits.soft)
+	e.mu.Lock()
+	e.reserving = false
+	if room == nil {
+		e.mu.Unlock()
+		return
+	}
+	if e.stopping || len(e.cur) > len(room) {
+		e.mu.Unlock()
+		e.out.c.release()
+		return
+	}
+	e.priv, e.cur, e.inRing = e.cur, append(room[:0], e.cur...), true
+	e.mu.Unlock()
+}
+
+// leaveRing moves cur and its events out of the ring, if it is there, and
+// gives the room up, so that the frames queued behind it go out. Called
+// with mu released.
+func (e *emitter) leaveRing() {
+	e.mu.Lock()
+	if !e.inRing {
+		e.mu.Unlock()
+		return
+	}
+	e.cur, e.priv, e.inRing, e.full = append(e.priv[:0], e.cur...), nil, false, false
+	e.mu.Unlock()
+	e.room.Broadcast() // cur may hold more than the room did
+	e.out.c.release()
+}
+
+// limit is how long cur may grow, with mu held: the batch budget, and in
+// the ring the room held.
+func (e *emitter) limit() int {
+	if e.inRing {
+		return cap(e.cur)
+	}
+	return e.limits.soft
+}
+
+// waitRoom waits, with mu held, until an event of size bytes fits in cur:
+// within the batch limits, and in the ring within the room held, which an
+// event too large for it waits for the flusher to give up.
 func (e *emitter) waitRoom(size int) error {
 	for {
 		if e.stopping {
 			return ErrShutdown
 		}
 		err := e.limits.fits(len(e.cur), e.n, size)
-		if err != ErrBatchFull {
+		if err == nil && (!e.inRing || len(e.cur)+size <= cap(e.cur)) {
+			return nil
+		}
+		if err != nil && err != ErrBatchFull {
 			return err
 		}
-		e.wakeFlusher()
+		// Every time, not once per batch: the flusher may be waiting
+		// for a batch in the ring to fill, or, if it is empty, lingering
+		// in room too small for this event.
+		e.full, e.kicked = true, true
+		notify(e.kick)
 		e.room.Wait()
 	}
+}
+
+// nap waits, with mu held on entry and released on return, for a kick,
+// for d or for abort, and reports false on abort. A kick pending from
+// before is dropped: what it signalled is in the state just checked.
+func (e *emitter) nap(t *time.Timer, d time.Duration, abort <-chan struct{}) bool {
+	select {
+	case <-e.kick:
+	default:
+	}
+	e.mu.Unlock()
+	t.Reset(d)
+	select {
+	case <-e.kick:
+		t.Stop()
+	case <-t.C:
+	case <-abort:
+		t.Stop()
+		return false
+	}
+	return true
 }
 
 // wakeFlusher tells the flusher, once per batch, that cur holds events.
@@ -271,15 +378,19 @@ func (e *emitter) quiesce() {
 // From its start on, an emit may send a batch itself.
 func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 	defer close(e.flushed)
+	defer e.leaveRing() // on every exit: the session's last frames queue behind the room
 	e.mu.Lock()
 	e.out, e.abort = out, abort
 	e.mu.Unlock()
+	timer := time.NewTimer(quietAfter)
+	timer.Stop()
 	for {
 		select {
 		case <-e.kick:
 		case <-abort:
 			return
 		}
+		lingered, delayed := false, false
 		for {
 			e.mu.Lock()
 			if e.spare == nil {
@@ -288,19 +399,53 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 				e.mu.Unlock()
 				break
 			}
+			if e.inRing && !e.stopping && !e.full {
+				if e.n == 0 && !lingered {
+					// Room just reserved: the next events usually come
+					// within quietAfter. Hold it that long, and no
+					// longer.
+					lingered, e.kicked = true, false
+					if !e.nap(timer, quietAfter, abort) {
+						return
+					}
+					continue
+				}
+				if e.n > 0 && !delayed {
+					// Committing costs no copy, so the batch would stay
+					// as small as the events of one commit: let it grow
+					// for cutAfter, or until a producer finds it full.
+					delayed = true
+					if !e.nap(timer, cutAfter, abort) {
+						return
+					}
+					continue
+				}
+			}
 			if e.n == 0 {
 				e.kicked = false
 				done := e.stopping
 				e.mu.Unlock()
+				e.leaveRing()
 				if done {
 					return
 				}
 				break
 			}
+			lingered, delayed = false, false
+			// After a batch in the ring, or one that producers found
+			// full or kept adding to while it was sent, the next events
+			// go straight into the ring. The window has room for a
+			// batch in the ring: only this sender fills it.
+			stream := e.inRing || e.full
 			err := e.sendCur()
+			stream = err == nil && (stream || e.n > 0) && !e.stopping && out.hasRoom()
+			e.reserving = stream
 			e.mu.Unlock()
 			if err != nil {
 				return
+			}
+			if stream {
+				e.enterRing()
 			}
 		}
 	}

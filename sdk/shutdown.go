@@ -38,11 +38,13 @@ func (s *server) drain() bool {
 }
 
 // sendBounded sends a last frame, giving up if the host does not take it
-// within the shutdown timeout.
+// within the shutdown timeout. Nothing is written after it, and it waits
+// until the frame is written, not only queued behind a batch in the ring.
 func (s *server) sendBounded(t wire.MsgType, m message) {
 	done := make(chan struct{})
 	go func() {
-		s.c.send(t, 0, m)
+		s.c.sendLast(t, m)
+		s.c.sync()
 		close(done)
 	}()
 	timer := time.NewTimer(s.opts.ShutdownTimeout)

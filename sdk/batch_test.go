@@ -78,3 +78,24 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("event over the frame limit: %v", err)
 	}
 }
+
+// TestEventSize: eventSize is exactly what wire.AppendEvent writes. A batch
+// encoded in the ring's room relies on it: an event it under-counted would
+// be appended past the room, out of the ring.
+func TestEventSize(t *testing.T) {
+	for _, c := range []struct {
+		payload []byte
+		meta    map[string]string
+	}{
+		{nil, nil},
+		{[]byte("x"), nil},
+		{make([]byte, 1000), map[string]string{}},
+		{[]byte("abc"), map[string]string{"k": "v"}},
+		{nil, map[string]string{"": "", "key": strings.Repeat("v", 300), "ünïcode": "✓"}},
+	} {
+		got := len(wire.AppendEvent(nil, 7, 1, 0, c.payload, c.meta))
+		if want := eventSize(c.payload, c.meta); got != want {
+			t.Errorf("payload %d bytes, metadata %v: AppendEvent wrote %d bytes, eventSize says %d", len(c.payload), c.meta, got, want)
+		}
+	}
+}

@@ -79,7 +79,7 @@ func (c *conn) sendFrame(t wire.MsgType, instance uint16, m message, last bool) 
 		wire.PutHeader(c.buf, t, instance, size)
 		err = c.writeLocked(c.buf)
 	}
-	c.sealed = c.sealed || last
+	c.sealed = c.sealed || last // even if it failed: nothing may follow an attempt at the last frame
 	c.mu.Unlock()
 	return c.check(err)
 }

@@ -434,8 +434,9 @@ func (e *emitter) flush(out *outlet, abort <-chan struct{}) {
 			lingered, delayed = false, false
 			// After a batch in the ring, or one that producers found
 			// full or kept adding to while it was sent, the next events
-			// go straight into the ring. The window has room for a
-			// batch in the ring: only this sender fills it.
+			// go straight into the ring. The window keeps the room it
+			// has for that batch: acks only free room, and while it is
+			// in the ring (inRing, reserving) no emit sends a batch.
 			stream := e.inRing || e.full
 			err := e.sendCur()
 			stream = err == nil && (stream || e.n > 0) && !e.stopping && out.hasRoom()

@@ -437,46 +437,38 @@ func TestRingRunSourceStress(t *testing.T) {
 func ringRunSourceStress(t *testing.T, ringSize int, window uint32, ackMax int) {
 	const producers, each = 4, 3000
 	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, producers)
-		for id := range producers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(id), 1))
-				for seq := range each {
-					var size int
-					switch x := r.IntN(100); {
-					case x < 70:
-						size = 16 + r.IntN(200)
-					case x < 90:
-						size = 1000 + r.IntN(6000)
-					default:
-						size = 10_000 + r.IntN(30_000) // beyond soft (16 KiB - 8) on this ring
-					}
-					payload := make([]byte, size)
-					payload[0] = byte(id)
-					binary.LittleEndian.PutUint64(payload[1:], uint64(seq))
-					var err error
-					if r.IntN(5) == 0 {
-						err = sink.EmitEvent(wire.Event{Kind: testSpec.Events[0].Name, Payload: payload,
-							Metadata: map[string]string{"p": string(rune('a' + id)), "seq": string(payload[1:9])}})
-					} else {
-						err = sink.EmitKind(0, 0, payload)
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-					if r.IntN(50) == 0 {
-						time.Sleep(time.Duration(r.IntN(300)) * time.Microsecond)
-					}
+		err := produce(producers, func(id int) error {
+			r := rand.New(rand.NewPCG(uint64(id), 1))
+			for seq := range each {
+				var size int
+				switch x := r.IntN(100); {
+				case x < 70:
+					size = 16 + r.IntN(200)
+				case x < 90:
+					size = 1000 + r.IntN(6000)
+				default:
+					size = 10_000 + r.IntN(30_000) // beyond soft (16 KiB - 8) on this ring
 				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
+				payload := make([]byte, size)
+				payload[0] = byte(id)
+				binary.LittleEndian.PutUint64(payload[1:], uint64(seq))
+				var err error
+				if r.IntN(5) == 0 {
+					err = sink.EmitEvent(wire.Event{Kind: testSpec.Events[0].Name, Payload: payload,
+						Metadata: map[string]string{"p": string(rune('a' + id)), "seq": string(payload[1:9])}})
+				} else {
+					err = sink.EmitKind(0, 0, payload)
+				}
+				if err != nil {
+					return err
+				}
+				if r.IntN(50) == 0 {
+					time.Sleep(time.Duration(r.IntN(300)) * time.Microsecond)
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		return ErrEndOfStream

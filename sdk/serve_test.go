@@ -863,32 +863,42 @@ func TestServeWrongRole(t *testing.T) {
 	}
 }
 
+// produce runs f(id) for n producers at once, as a Run source's goroutines,
+// and returns the first error.
+func produce(n int, f func(id int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for id := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(id); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
 func TestServeManyProducers(t *testing.T) {
 	const producers, each = 50, 2000
 	p := Plugin{Spec: testSpec, Run: func(o Open, sink EventSink, s *Session) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, producers)
-		for g := range producers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				payload := make([]byte, 16+g)
-				for i := range payload[16:] {
-					payload[16+i] = byte(g)
+		return produce(producers, func(g int) error {
+			payload := make([]byte, 16+g)
+			for i := range payload[16:] {
+				payload[16+i] = byte(g)
+			}
+			for i := range each {
+				binary.LittleEndian.PutUint64(payload, uint64(g))
+				binary.LittleEndian.PutUint64(payload[8:], uint64(i))
+				if err := sink.EmitKind(Kind(g%2), 0, payload); err != nil {
+					return err
 				}
-				for i := range each {
-					binary.LittleEndian.PutUint64(payload, uint64(g))
-					binary.LittleEndian.PutUint64(payload[8:], uint64(i))
-					if err := sink.EmitKind(Kind(g%2), 0, payload); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		return <-errs
+			}
+			return nil
+		})
 	}}
 	ack := defaultAck
 	ack.Window = 4

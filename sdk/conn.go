@@ -96,11 +96,22 @@ func (c *conn) writeLocked(frame []byte) error {
 		c.revoked.Store(true)
 		return nil
 	}
-	if _, err := c.w.Write(frame); err != nil {
-		c.err = err
-		return &writeError{err}
+	return c.writeThrough(frame)
+}
+
+// writeThrough writes b to the stream, with mu held; the first failure
+// makes the stream unusable.
+func (c *conn) writeThrough(b []byte) error {
+	if _, err := c.w.Write(b); err != nil {
+		return c.broken(err)
 	}
 	return nil
+}
+
+// broken records err as the stream's first write failure.
+func (c *conn) broken(err error) error {
+	c.err = err
+	return &writeError{err}
 }
 
 // reserve returns the ring's free room at the write position, from least
@@ -130,9 +141,8 @@ func (c *conn) commit(frame []byte) error {
 	var err error
 	if c.err != nil {
 		err = c.err
-	} else if err = c.ring.Commit(len(frame)); err != nil {
-		c.err = err
-		err = &writeError{err}
+	} else if e := c.ring.Commit(len(frame)); e != nil {
+		err = c.broken(e)
 	}
 	if e := c.flushPending(); err == nil {
 		err = e
@@ -157,13 +167,9 @@ func (c *conn) flushPending() error {
 		return c.err
 	}
 	// Not writeLocked: frames queued before the last one still go out.
-	_, err := c.w.Write(c.pending)
+	err := c.writeThrough(c.pending)
 	c.pending = c.pending[:0]
-	if err != nil {
-		c.err = err
-		return &writeError{err}
-	}
-	return nil
+	return err
 }
 
 // sync waits until no batch holds the ring's room, so that the frames

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -26,6 +27,9 @@ func (c *pipeConn) Write(p []byte) (int, error)        { return c.w.Write(p) }
 func (c *pipeConn) SetReadDeadline(t time.Time) error  { return c.r.SetReadDeadline(t) }
 func (c *pipeConn) SetWriteDeadline(t time.Time) error { return c.w.SetWriteDeadline(t) }
 func (c *pipeConn) Close() error                       { return errors.Join(c.w.Close(), c.r.Close()) }
+
+// SyscallConn is the write side's: what the writer tries a write on.
+func (c *pipeConn) SyscallConn() (syscall.RawConn, error) { return c.w.SyscallConn() }
 
 // clock is the monotonic time base of waitingReader.
 var clock = time.Now()

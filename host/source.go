@@ -39,7 +39,7 @@ type Source struct {
 
 	acked     atomic.Uint64 // newest position the handler accepted
 	ackQueued atomic.Bool   // an ACK is scheduled with the writer
-	ackSent   uint64        // owned by the writer
+	ackSent   uint64        // under the writer's out lock
 	batches   atomic.Uint64 // batches received, the progress of a drain
 
 	mu      sync.Mutex

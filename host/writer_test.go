@@ -1,0 +1,127 @@
+//go:build unix
+
+package host
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plugctl/plugctl/wire"
+)
+
+// readAck reads one frame from r, within 10 s, and checks it is the ACK of instance id
+// at pos.
+func readAck(t *testing.T, r *os.File, id uint16, pos uint64) {
+	t.Helper()
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer r.SetReadDeadline(time.Time{})
+	fr := wire.NewFrameReader(r, wire.DefaultMaxFrame)
+	h, body, err := fr.Next()
+	if err != nil {
+		t.Fatalf("reading the ACK: %v", err)
+	}
+	var m wire.Ack
+	if err := m.Decode(body); err != nil || h.Type != wire.MsgAck || h.Instance != id || m.Position != pos {
+		t.Fatalf("got %s instance %d position %d (%v), want ACK instance %d position %d", h.Type, h.Instance, m.Position, err, id, pos)
+	}
+}
+
+// TestAckWrittenAtOnce: with the writer idle, an ACK goes out from the
+// caller's goroutine. The writer's goroutine never runs here, so the ACK
+// can only have come that way.
+func TestAckWrittenAtOnce(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	// A launched plugin's connection, whose write side is w.
+	wr := newWriter(&pipeConn{w: w}, make(chan struct{}), func(err error) { t.Errorf("write failed: %v", err) })
+	s := &Source{id: 3}
+	s.acked.Store(10)
+	wr.ack(s)
+	readAck(t, r, 3, 10)
+	wr.ack(s) // nothing new to acknowledge: nothing written
+	s.acked.Store(25)
+	wr.ack(s)
+	readAck(t, r, 3, 25)
+	if s.ackQueued.Load() {
+		t.Error("an ACK written at once was also scheduled with the writer")
+	}
+}
+
+// TestAckFullPipe: a plugin that stops reading fills its pipe. An ACK must
+// not wait for room: the writer's goroutine sends it, after what was in
+// the pipe, once the plugin reads again.
+func TestAckFullPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	filler := fillPipe(t, w)
+
+	quit := make(chan struct{})
+	defer close(quit)
+	wr := newWriter(w, quit, func(err error) { t.Errorf("write failed: %v", err) })
+	s := &Source{id: 1}
+	s.acked.Store(7)
+	returned := make(chan struct{})
+	go func() {
+		wr.ack(s)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ack waited for room in a full pipe")
+	}
+	if !s.ackQueued.Load() {
+		t.Fatal("the ACK the pipe had no room for was not scheduled with the writer")
+	}
+	go wr.run()
+	got := make([]byte, filler)
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, make([]byte, filler)) {
+		t.Fatal("the pipe's first bytes are not the ones that filled it")
+	}
+	readAck(t, r, 1, 7)
+}
+
+// fillPipe writes zeros to w until the pipe has no room, and returns how
+// many it wrote.
+func fillPipe(t *testing.T, w *os.File) int {
+	t.Helper()
+	rc, err := w.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 4096)
+	total := 0
+	for {
+		var n int
+		var werr error
+		if err := rc.Write(func(fd uintptr) bool {
+			n, werr = syscall.Write(int(fd), chunk)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if errors.Is(werr, syscall.EAGAIN) {
+			return total
+		}
+		if werr != nil {
+			t.Fatal(werr)
+		}
+		total += n
+	}
+}

@@ -187,6 +187,9 @@ func TestProcessNormalStream(t *testing.T) {
 	if h := p.Hello(); h.Name != "count" || h.ID != "test-count" || h.Version != "1.2.3" || p.Pid() == 0 {
 		t.Fatalf("Hello() = %+v, pid %d", h, p.Pid())
 	}
+	if p.w.raw == nil && runtime.GOOS != "windows" {
+		t.Error("the read loop cannot write ACKs itself on a launched plugin's pipe: its descriptor blocks")
+	}
 	ctx := closeCtx(t)
 	const n = 100000
 	st := newStream(0)
@@ -664,6 +667,9 @@ func TestProcessSocket(t *testing.T) {
 	p, ln, exited := acceptFixture(t, "count", Options{})
 	if p.Pid() != 0 || p.Hello().ID != "sock" {
 		t.Errorf("Pid() = %d, Hello() = %+v", p.Pid(), p.Hello())
+	}
+	if p.w.raw == nil && runtime.GOOS != "windows" {
+		t.Error("the read loop cannot write ACKs itself on an accepted socket: its descriptor blocks")
 	}
 	st := newStream(0)
 	src, err := p.OpenSource(ctx, map[string]string{"n": "10000"}, nil, st.handle)

@@ -4,12 +4,34 @@ package host
 
 import (
 	"errors"
+	"io"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-// tryWrite makes one attempt to write b to c, without waiting for room,
-// and reports how much it wrote; ok is false when it wrote nothing,
-// because c had no room or the write failed.
+// nonblocking returns w as a connection to try writes on, if it is a file
+// or socket whose descriptor does not block. On a blocking descriptor a
+// write waits for room however it is asked, so it gets none.
+func nonblocking(w io.Writer) syscall.Conn {
+	c, ok := w.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	flags, ferr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil || flags&unix.O_NONBLOCK == 0 {
+		return nil
+	}
+	return c
+}
+
+// tryWrite makes one attempt to write b to c, a connection nonblocking
+// returned, and reports how much it wrote; ok is false when it wrote
+// nothing, because c had no room or the write failed.
 func tryWrite(c syscall.Conn, b []byte) (n int, ok bool) {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -18,8 +40,8 @@ func tryWrite(c syscall.Conn, b []byte) (n int, ok bool) {
 	var werr error
 	err = rc.Write(func(fd uintptr) bool {
 		for {
-			n, werr = syscall.Write(int(fd), b)
-			if !errors.Is(werr, syscall.EINTR) {
+			n, werr = unix.Write(int(fd), b)
+			if !errors.Is(werr, unix.EINTR) {
 				return true // done either way: never wait for room
 			}
 		}

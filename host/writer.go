@@ -21,7 +21,7 @@ import (
 // without waiting (ack).
 type writer struct {
 	bw   *bufio.Writer
-	raw  syscall.Conn  // the connection, when a write can be tried without waiting
+	raw  syscall.Conn  // the connection, if a write can be tried on it without waiting
 	wake chan struct{} // capacity 1: a pending wake-up
 	quit <-chan struct{}
 	done chan struct{} // closed when run has returned: nothing writes any more
@@ -48,10 +48,9 @@ type queued struct {
 }
 
 func newWriter(w io.Writer, quit <-chan struct{}, fail func(error)) *writer {
-	raw, _ := w.(syscall.Conn)
 	return &writer{
 		bw:   bufio.NewWriterSize(w, 64<<10),
-		raw:  raw,
+		raw:  nonblocking(w),
 		wake: make(chan struct{}, 1),
 		quit: quit,
 		done: make(chan struct{}),
@@ -123,6 +122,11 @@ func (w *writer) ackNow(s *Source) bool {
 		return false
 	}
 	defer w.out.Unlock()
+	select {
+	case <-w.done:
+		return false // the writer failed or stopped: a frame may be cut short
+	default:
+	}
 	w.mu.Lock()
 	idle := len(w.queue) == 0 && len(w.acks) == 0
 	w.mu.Unlock()

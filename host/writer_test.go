@@ -5,6 +5,7 @@ package host
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"syscall"
@@ -123,5 +124,131 @@ func fillPipe(t *testing.T, w *os.File) int {
 			t.Fatal(werr)
 		}
 		total += n
+	}
+}
+
+// TestAckBlockingDescriptor: on a descriptor in blocking mode a write waits
+// for room however it is asked, so the writer must not try one there: ack
+// on a full pipe in blocking mode still returns at once.
+func TestAckBlockingDescriptor(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	fillPipe(t, w)
+	w.Fd() // puts the descriptor in blocking mode
+	wr := newWriter(w, make(chan struct{}), func(err error) { t.Errorf("write failed: %v", err) })
+	s := &Source{id: 1}
+	s.acked.Store(7)
+	returned := make(chan struct{})
+	go func() {
+		wr.ack(s)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ack waited for room on a blocking descriptor")
+	}
+}
+
+// TestAckBrokenPipe: when the plugin's end is gone, the ACK is left to the
+// writer, which reports the failure; the process does not die of SIGPIPE.
+func TestAckBrokenPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close()
+	wr := newWriter(w, make(chan struct{}), func(error) {})
+	s := &Source{id: 1}
+	s.acked.Store(5)
+	wr.ack(s)
+	if !s.ackQueued.Load() || s.ackSent != 0 {
+		t.Fatalf("after a failed write: scheduled %v, sent up to %d; want scheduled, nothing sent", s.ackQueued.Load(), s.ackSent)
+	}
+}
+
+// TestAcksBesideWriter: ACKs written at once and ACKs the busy writer
+// sends, among other frames, arrive with positions only going up, the
+// last of each instance included, and before a frame queued after them.
+func TestAcksBesideWriter(t *testing.T) {
+	for round := range 10 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		quit := make(chan struct{})
+		wr := newWriter(&pipeConn{w: w}, quit, func(err error) { t.Errorf("write failed: %v", err) })
+		go wr.run()
+
+		const last = 20000
+		sources := []*Source{{id: 1}, {id: 2}}
+		got := make(chan error, 1)
+		go func() { got <- readAcksUntilClose(r, len(sources), last) }()
+		beats := make(chan struct{})
+		go func() {
+			defer close(beats)
+			for range 2000 {
+				wr.send(wire.AppendHeader(nil, wire.MsgHeartbeat, 0, 0))
+			}
+		}()
+		for pos := uint64(1); pos <= last; pos++ {
+			for _, s := range sources {
+				s.acked.Store(pos)
+				if pos%7 == 0 || pos == last {
+					wr.ack(s)
+				}
+			}
+		}
+		wr.send(wire.AppendHeader(nil, wire.MsgClose, 1, 0))
+		<-beats
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: no CLOSE: a frame was lost", round)
+		}
+		close(quit)
+		<-wr.done
+		w.Close()
+		r.Close()
+	}
+}
+
+// readAcksUntilClose reads frames up to a CLOSE and checks the ACKs of
+// instances 1 to n among them: each above the instance's last, and the
+// last at position last before the CLOSE.
+func readAcksUntilClose(r io.Reader, n int, last uint64) error {
+	acked := make(map[uint16]uint64)
+	fr := wire.NewFrameReader(r, wire.DefaultMaxFrame)
+	for {
+		h, body, err := fr.Next()
+		if err != nil {
+			return err
+		}
+		switch h.Type {
+		case wire.MsgAck:
+			var m wire.Ack
+			if err := m.Decode(body); err != nil {
+				return err
+			}
+			if m.Position <= acked[h.Instance] {
+				return fmt.Errorf("ACK of instance %d at %d after one at %d", h.Instance, m.Position, acked[h.Instance])
+			}
+			acked[h.Instance] = m.Position
+		case wire.MsgClose:
+			for id := uint16(1); id <= uint16(n); id++ {
+				if acked[id] != last {
+					return fmt.Errorf("CLOSE came when instance %d was acknowledged up to %d, not %d", id, acked[id], last)
+				}
+			}
+			return nil
+		}
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"syscall"
 )
 
-// nonblocking gives no connection here: every frame goes through the
+// nonblocking gives no descriptor here: every frame goes through the
 // writer's goroutine, and tryWrite is never called.
-func nonblocking(io.Writer) syscall.Conn { return nil }
+func nonblocking(io.Writer) syscall.RawConn { return nil }
 
-func tryWrite(syscall.Conn, []byte) (int, bool) { return 0, false }
+func tryWrite(syscall.RawConn, []byte) (int, bool) { return 0, false }

@@ -21,8 +21,8 @@ import (
 // without waiting (ack).
 type writer struct {
 	bw   *bufio.Writer
-	raw  syscall.Conn  // the connection, if a write can be tried on it without waiting
-	wake chan struct{} // capacity 1: a pending wake-up
+	raw  syscall.RawConn // the connection's descriptor, if a write can be tried on it without waiting
+	wake chan struct{}   // capacity 1: a pending wake-up
 	quit <-chan struct{}
 	done chan struct{} // closed when run has returned: nothing writes any more
 	fail func(error)

@@ -36,12 +36,7 @@ func readAck(t *testing.T, r *os.File, id uint16, pos uint64) {
 // caller's goroutine. The writer's goroutine never runs here, so the ACK
 // can only have come that way.
 func TestAckWrittenAtOnce(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
+	r, w := pipe(t)
 	// A launched plugin's connection, whose write side is w.
 	wr := newWriter(&pipeConn{w: w}, make(chan struct{}), func(err error) { t.Errorf("write failed: %v", err) })
 	s := &Source{id: 3}
@@ -61,12 +56,7 @@ func TestAckWrittenAtOnce(t *testing.T) {
 // not wait for room: the writer's goroutine sends it, after what was in
 // the pipe, once the plugin reads again.
 func TestAckFullPipe(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
+	r, w := pipe(t)
 	filler := fillPipe(t, w)
 
 	quit := make(chan struct{})
@@ -74,16 +64,7 @@ func TestAckFullPipe(t *testing.T) {
 	wr := newWriter(w, quit, func(err error) { t.Errorf("write failed: %v", err) })
 	s := &Source{id: 1}
 	s.acked.Store(7)
-	returned := make(chan struct{})
-	go func() {
-		wr.ack(s)
-		close(returned)
-	}()
-	select {
-	case <-returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ack waited for room in a full pipe")
-	}
+	ackReturns(t, wr, s, "in a full pipe")
 	if !s.ackQueued.Load() {
 		t.Fatal("the ACK the pipe had no room for was not scheduled with the writer")
 	}
@@ -96,6 +77,35 @@ func TestAckFullPipe(t *testing.T) {
 		t.Fatal("the pipe's first bytes are not the ones that filled it")
 	}
 	readAck(t, r, 1, 7)
+}
+
+// pipe returns a new pipe, closed when the test ends.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+	})
+	return r, w
+}
+
+// ackReturns fails the test if wr.ack(s) waits for room, where says where.
+func ackReturns(t *testing.T, wr *writer, s *Source, where string) {
+	t.Helper()
+	returned := make(chan struct{})
+	go func() {
+		wr.ack(s)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ack waited for room " + where)
+	}
 }
 
 // fillPipe writes zeros to w until the pipe has no room, and returns how
@@ -131,37 +141,19 @@ func fillPipe(t *testing.T, w *os.File) int {
 // for room however it is asked, so the writer must not try one there: ack
 // on a full pipe in blocking mode still returns at once.
 func TestAckBlockingDescriptor(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
+	_, w := pipe(t) // the read end stays open: the pipe is full, not broken
 	fillPipe(t, w)
 	w.Fd() // puts the descriptor in blocking mode
 	wr := newWriter(w, make(chan struct{}), func(err error) { t.Errorf("write failed: %v", err) })
 	s := &Source{id: 1}
 	s.acked.Store(7)
-	returned := make(chan struct{})
-	go func() {
-		wr.ack(s)
-		close(returned)
-	}()
-	select {
-	case <-returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ack waited for room on a blocking descriptor")
-	}
+	ackReturns(t, wr, s, "on a blocking descriptor")
 }
 
 // TestAckBrokenPipe: when the plugin's end is gone, the ACK is left to the
 // writer, which reports the failure; the process does not die of SIGPIPE.
 func TestAckBrokenPipe(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	r, w := pipe(t)
 	r.Close()
 	wr := newWriter(w, make(chan struct{}), func(error) {})
 	s := &Source{id: 1}
@@ -177,10 +169,7 @@ func TestAckBrokenPipe(t *testing.T) {
 // last of each instance included, and before a frame queued after them.
 func TestAcksBesideWriter(t *testing.T) {
 	for round := range 10 {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, w := pipe(t)
 		quit := make(chan struct{})
 		wr := newWriter(&pipeConn{w: w}, quit, func(err error) { t.Errorf("write failed: %v", err) })
 		go wr.run()
@@ -216,8 +205,6 @@ func TestAcksBesideWriter(t *testing.T) {
 		}
 		close(quit)
 		<-wr.done
-		w.Close()
-		r.Close()
 	}
 }
 

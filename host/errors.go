@@ -122,7 +122,7 @@ func (e *SessionError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plugin %s: %v", e.Plugin, e.Err)
 	if e.Exit != nil {
-		b.WriteString(" (" + exitText(e.Exit) + ")")
+		b.WriteString(" (" + exitText(e.Exit, e.Stderr) + ")")
 	}
 	if len(e.Stderr) > 0 {
 		b.WriteString("; last stderr: " + strings.Join(e.Stderr, " | "))
@@ -133,8 +133,20 @@ func (e *SessionError) Error() string {
 // Unwrap returns the cause.
 func (e *SessionError) Unwrap() error { return e.Err }
 
-// exitText names an exit the way the SDK's exit codes mean it.
-func exitText(ps *os.ProcessState) string {
+// exitText names an exit the way the SDK's exit codes mean it. A Go
+// program that panics or dies of a fatal runtime error also exits 2, which
+// to the SDK means rejected: its last stderr lines tell the two apart.
+func exitText(ps *os.ProcessState, stderr []string) string {
+	if ps.ExitCode() == 2 {
+		for _, line := range stderr {
+			switch {
+			case strings.HasPrefix(line, "panic: "):
+				return ps.String() + ": the plugin panicked"
+			case strings.HasPrefix(line, "fatal error: "):
+				return ps.String() + ": a fatal error of the Go runtime"
+			}
+		}
+	}
 	meaning := map[int]string{
 		1: "plugin error",
 		2: "rejected",

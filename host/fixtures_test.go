@@ -112,7 +112,7 @@ func setting(o sdk.Open, key string) int {
 // countPlugin is a polled source of positions ResumeFrom+1 … n (n 0:
 // without end). Each payload starts with its position. Settings: n, size
 // (payload bytes, at least 8), crash_at (exit with status 1 on reaching
-// that position), fail_at (the instance fails on reaching that position,
+// that position), panic_at (panic there), fail_at (the instance fails on reaching that position,
 // having sent the ones before).
 func countPlugin() sdk.Plugin {
 	return sdk.Plugin{
@@ -122,6 +122,7 @@ func countPlugin() sdk.Plugin {
 				next:    o.ResumeFrom + 1,
 				n:       uint64(setting(o, "n")),
 				crashAt: uint64(setting(o, "crash_at")),
+				panicAt: uint64(setting(o, "panic_at")),
 				failAt:  uint64(setting(o, "fail_at")),
 				payload: make([]byte, max(8, setting(o, "size"))),
 				stamp:   time.Now().UnixNano(),
@@ -131,9 +132,9 @@ func countPlugin() sdk.Plugin {
 }
 
 type counter struct {
-	next, n, crashAt, failAt uint64
-	payload                  []byte
-	stamp                    int64
+	next, n, crashAt, panicAt, failAt uint64
+	payload                           []byte
+	stamp                             int64
 }
 
 func (c *counter) NextBatch(b *sdk.Batch) error {
@@ -153,6 +154,9 @@ func (c *counter) NextBatch(b *sdk.Batch) error {
 		if c.next == c.crashAt {
 			fmt.Fprintf(os.Stderr, "fixture: crashing at position %d\n", c.next)
 			os.Exit(1)
+		}
+		if c.next == c.panicAt {
+			panic(fmt.Sprintf("fixture: panicking at position %d", c.next))
 		}
 		binary.LittleEndian.PutUint64(c.payload, c.next)
 		// A fixed time keeps the clock out of the measurement.

@@ -313,6 +313,23 @@ func TestProcessCrashMidStream(t *testing.T) {
 	}
 }
 
+// TestProcessPanicMidStream: a Go plugin that panics exits 2, as the SDK
+// does when the host rejects it; the error says it panicked, not that it
+// was rejected.
+func TestProcessPanicMidStream(t *testing.T) {
+	ctx := closeCtx(t)
+	p := mustLaunch(t, "count", Options{Stderr: &syncBuffer{}})
+	st := newStream(0)
+	if _, err := p.OpenSource(ctx, map[string]string{"panic_at": "50000"}, nil, st.handle); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, p.Done(), "the session to end")
+	se := sessionErr(t, p.Err(), ErrConnectionLost, 2, "panic: fixture: panicking at position 50000")
+	if msg := se.Error(); !strings.Contains(msg, "exit status 2: the plugin panicked") || strings.Contains(msg, "rejected") {
+		t.Errorf("error %q does not say the plugin panicked", msg)
+	}
+}
+
 // TestProcessInstanceFailure: with protocol version 3, one instance that
 // fails ends alone. The host hears why (Source.Err), the other instance's
 // events keep coming, a new instance opens, the failed one stops and

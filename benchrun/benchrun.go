@@ -132,6 +132,11 @@ type round struct {
 	rssErr     error
 }
 
+// ErrInterrupted is wrapped by Run's error when ctx ends before the last
+// round does: Run then also returns the figures of the rounds that
+// finished, if any did.
+var ErrInterrupted = errors.New("interrupted")
+
 // Run measures the plugin over o.Rounds rounds.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	o.defaults()
@@ -144,6 +149,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for i := range o.Rounds {
 		b.roundNo = i + 1
 		r, err := b.round(ctx)
+		if err != nil && ctx.Err() != nil {
+			if len(rounds) == 0 {
+				return nil, fmt.Errorf("%w in round %d of %d, before any round finished: no figures", ErrInterrupted, i+1, o.Rounds)
+			}
+			return b.result(rounds), fmt.Errorf("%w in round %d of %d: the figures are of the %d %s before it",
+				ErrInterrupted, i+1, o.Rounds, len(rounds), plural(len(rounds), "round", "rounds"))
+		}
 		if err != nil {
 			if o.Rounds > 1 {
 				return nil, fmt.Errorf("round %d of %d: %w", i+1, o.Rounds, err)

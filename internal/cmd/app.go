@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/plugctl/plugctl/devhost"
 	"github.com/plugctl/plugctl/manifest"
@@ -298,6 +301,13 @@ func plural(n int, one, many string) string {
 }
 
 // ctxOf is the command's context, background when urfave/cli gives none.
+// interruptible is the command's context, cancelled by Ctrl-C or SIGTERM:
+// the command then stops its plugins and removes its temporary files
+// instead of dying with them in place.
+func interruptible(c *cli.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctxOf(c), os.Interrupt, syscall.SIGTERM)
+}
+
 func ctxOf(c *cli.Context) context.Context {
 	if c.Context != nil {
 		return c.Context

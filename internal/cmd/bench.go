@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/plugctl/plugctl/benchrun"
@@ -112,7 +110,7 @@ func runBench(c *cli.Context, b Build) error {
 	if isTerminal(c.App.ErrWriter) {
 		o.Progress = c.App.ErrWriter
 	}
-	ctx, stop := signal.NotifyContext(ctxOf(c), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(c)
 	defer stop()
 
 	exe, dir := c.String("exec"), c.Args().First()
@@ -156,11 +154,16 @@ func runBench(c *cli.Context, b Build) error {
 	}
 
 	res, err := benchrun.Run(ctx, o)
-	if err != nil {
+	if res == nil {
 		return devhost.AsConfigError(err)
 	}
+	// Interrupted after some rounds: their figures, then the error.
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, res)
+		if werr := writeJSON(c.App.Writer, res); werr != nil {
+			return werr
+		}
+	} else if werr := res.WriteTable(c.App.Writer); werr != nil {
+		return werr
 	}
-	return res.WriteTable(c.App.Writer)
+	return err
 }

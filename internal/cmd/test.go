@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -125,7 +126,12 @@ func runTest(c *cli.Context) error {
 		return err
 	}
 
-	results, err := checkPlugin(c, dir, opts)
+	ctx, stop := interruptible(c)
+	defer stop()
+	results, err := checkPlugin(ctx, c, dir, opts)
+	if ctx.Err() != nil {
+		return errors.New("interrupted: the checks did not finish, no report")
+	}
 	if err != nil {
 		// A CI dashboard reading --json or --junit must still see why
 		// nothing ran: one failing entry that says so.
@@ -160,7 +166,7 @@ func runTest(c *cli.Context) error {
 // checkPlugin loads the expectations, builds the plugin unless --exec
 // names it, and runs the checks. An error that kept the checks from
 // running is a *cannotRunError naming the step.
-func checkPlugin(c *cli.Context, dir string, opts acceptance.Options) ([]acceptance.Result, error) {
+func checkPlugin(ctx context.Context, c *cli.Context, dir string, opts acceptance.Options) ([]acceptance.Result, error) {
 	manifestPath := c.String("manifest")
 	exe := c.String("exec")
 	if exe == "" && manifestPath == "" {
@@ -177,7 +183,6 @@ func checkPlugin(c *cli.Context, dir string, opts acceptance.Options) ([]accepta
 		opts.Manifest = m
 	}
 
-	ctx := ctxOf(c)
 	if exe != "" {
 		opts.Command = strings.Fields(exe)
 	} else {

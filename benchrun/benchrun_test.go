@@ -1,0 +1,95 @@
+package benchrun
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/plugctl/plugctl/sdk"
+	"github.com/plugctl/plugctl/wire"
+)
+
+// envFixture makes the test binary a plugin: a polled source that sends
+// 64-byte events as fast as the host takes them.
+const envFixture = "BENCHRUN_TEST_FIXTURE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envFixture) != "" {
+		sdk.Main(sdk.Plugin{
+			Spec: wire.Spec{Name: "flood", Version: "1.0.0", Role: wire.RoleSource,
+				Events: []wire.EventKind{{Name: "tick"}}},
+			Source: func(o sdk.Open) (sdk.Source, error) { return &flood{next: o.ResumeFrom + 1}, nil },
+		})
+		return
+	}
+	os.Exit(m.Run())
+}
+
+type flood struct{ next uint64 }
+
+func (f *flood) NextBatch(b *sdk.Batch) error {
+	payload := make([]byte, 64)
+	now := time.Now().UnixNano()
+	for !b.Full() {
+		if err := b.Append(f.next, now, 0, payload); err != nil {
+			if errors.Is(err, sdk.ErrBatchFull) {
+				return nil
+			}
+			return err
+		}
+		f.next++
+	}
+	return nil
+}
+
+// cancelAt is a progress writer that cancels when a line names round n.
+type cancelAt struct {
+	n      string
+	cancel context.CancelFunc
+}
+
+func (c *cancelAt) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte("round "+c.n+"/")) {
+		c.cancel()
+	}
+	return len(b), nil
+}
+
+// TestRunInterrupted: an interrupt during a later round gives the figures
+// of the rounds that finished and an error saying so; during the first,
+// no figures, and an error that says there are none.
+func TestRunInterrupted(t *testing.T) {
+	t.Setenv(envFixture, "1")
+	for _, tc := range []struct {
+		at         string // the round during which ctx ends
+		wantRounds int    // rounds in the result; 0: no result
+		wantErr    string
+	}{
+		{"2", 1, "interrupted in round 2 of 3: the figures are of the 1 round before it"},
+		{"3", 2, "interrupted in round 3 of 3: the figures are of the 2 rounds before it"},
+		{"1", 0, "interrupted in round 1 of 3, before any round finished: no figures"},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		res, err := Run(ctx, Options{
+			Command:  []string{os.Args[0]},
+			Rounds:   3,
+			Duration: 3 * time.Second,
+			Progress: &cancelAt{n: tc.at, cancel: cancel},
+		})
+		cancel()
+		if !errors.Is(err, ErrInterrupted) || err.Error() != tc.wantErr {
+			t.Errorf("interrupted in round %s: error %v, want %q", tc.at, err, tc.wantErr)
+		}
+		switch {
+		case tc.wantRounds == 0 && res != nil:
+			t.Errorf("interrupted in round %s: a result of %d rounds, want none", tc.at, res.Rounds)
+		case tc.wantRounds > 0 && (res == nil || res.Rounds != tc.wantRounds):
+			t.Errorf("interrupted in round %s: result %+v, want %d rounds", tc.at, res, tc.wantRounds)
+		case tc.wantRounds > 0 && res.EventsPerSec.Min <= 0:
+			t.Errorf("interrupted in round %s: events/s %+v in the rounds that finished", tc.at, res.EventsPerSec)
+		}
+	}
+}

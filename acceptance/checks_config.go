@@ -320,8 +320,18 @@ func secretValue(p wire.Param, token string) (string, bool) {
 		}
 		for range 4 {
 			a, okA := regexsample.Random(r.Regexp, rnd, 16)
+			if !okA {
+				continue
+			}
+			// A pattern open at one end (^ghp_, tok) takes the token
+			// beside its match: distinctive however little it fixes.
+			for _, v := range []string{a + token, token + a} {
+				if len(problems(p, v)) == 0 {
+					return v, true
+				}
+			}
 			b, okB := regexsample.Random(r.Regexp, rnd, 16)
-			if okA && okB && a != b && len(a) >= 8 && len(problems(p, a)) == 0 {
+			if okB && a != b && len(a) >= 8 && len(problems(p, a)) == 0 {
 				return a, true
 			}
 		}

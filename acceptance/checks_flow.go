@@ -190,9 +190,22 @@ func checkSourceWindow(t *checkRun) error {
 	held := len(p.eventsOn(1))
 	p.setAutoAck(1, true)
 	n := p.batchCount()
-	p.wait(t.ctx, hold, "waiting for the next batch", func() bool {
+	// The source has had its next batch ready for a while, waiting for
+	// room: it must come soon after the acknowledgements, or END. Soon is
+	// generous, for a loaded machine.
+	next := max(2*hold, time.Second)
+	err = p.wait(t.ctx, next, "waiting for the next batch", func() bool {
 		return len(p.batches[1]) > n || p.find(0, isEnd(1)) >= 0
 	})
+	if p.broken() {
+		return err
+	}
+	if err != nil {
+		if t.ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("every batch was acknowledged, but no batch and no END came in the next %s: the source must go on sending once ACKs free room in its window (PROTOCOL.md §6.3)", next.Round(time.Millisecond))
+	}
 	t.logf("acknowledgements resumed: %d events then, %d now", held, len(p.eventsOn(1)))
 	if err := p.overWindowErr("after acknowledgements resumed"); err != nil {
 		return err
@@ -269,7 +282,7 @@ func checkSourceSlowAcks(t *checkRun) error {
 		return err
 	}
 	if n <= flowWindow {
-		return skipf("the source sent %d batches in %s; with a window of %d it never waited for an acknowledgement", n, slowWatch, flowWindow)
+		return skipf("the source sent %d batches in %s; with a window of %d, too few to see it wait for acknowledgements", n, slowWatch, flowWindow)
 	}
 	return t.stopDrained(p, "under slow acknowledgements", len(p.eventsOn(1)))
 }

@@ -56,6 +56,14 @@ func checkHeartbeat(t *checkRun) error {
 	if err := w.sample(from); err != nil {
 		t.logf("no CPU waits of the plugin to allow for: %v", err)
 	}
+	// An idle plugin that exits has failed, unless the check's own
+	// heartbeats came so late under load that it rightly gave up on it.
+	exited := func() error {
+		if gap := p.hostSilence(); gap >= 2*hbInterval {
+			return skipf("the machine was too loaded to judge heartbeats: the check's own heartbeats came %s apart, and the plugin gave up on it", gap.Round(time.Millisecond))
+		}
+		return failf("HEARTBEAT every interval the host chose", "the plugin exited while idle: %s", p.cmd.ProcessState)
+	}
 	tk := time.NewTicker(hbInterval)
 	defer tk.Stop()
 	var ticks []time.Time
@@ -71,13 +79,15 @@ func checkHeartbeat(t *checkRun) error {
 			case <-end:
 				break watch
 			case <-p.exited:
-				if gap := p.hostSilence(); gap >= 2*hbInterval {
-					return skipf("the machine was too loaded to judge heartbeats: the check's own heartbeats came %s apart, and the plugin gave up on it", gap.Round(time.Millisecond))
-				}
-				return failf("HEARTBEAT every interval the host chose", "the plugin exited while idle: %s", p.cmd.ProcessState)
+				return exited()
 			case <-t.ctx.Done():
 				return t.ctx.Err()
 			}
+		}
+		select {
+		case <-p.exited: // during the window, though the window's end came first
+			return exited()
+		default:
 		}
 		to := time.Now()
 		w.sample(to)
@@ -117,14 +127,23 @@ func checkHeartbeat(t *checkRun) error {
 	}
 }
 
+// exitNote says how the plugin exited, if it has.
+func exitNote(st *os.ProcessState) string {
+	if st == nil {
+		return ""
+	}
+	return "; plugin exited: " + st.String()
+}
+
 // waitLog samples how long a process's threads together have waited for
 // a CPU.
 type waitLog struct {
 	pid    int
 	err    error // the first failed sample: from then on, nothing is known
 	before map[int]sched
+	seen   map[int]time.Duration // each thread's waits since the first sample, kept after it exits
 	at     []time.Time
-	waited []time.Duration // since the first sample
+	waited []time.Duration // since the first sample; never falls
 }
 
 // sample records the waits up to at. After a failed sample nothing more
@@ -139,7 +158,15 @@ func (w *waitLog) sample(at time.Time) error {
 	} else {
 		var threads map[int]sched
 		threads, w.err = schedSince(w.pid, w.before)
-		waited = total(threads).wait
+		if w.seen == nil {
+			w.seen = map[int]time.Duration{}
+		}
+		for tid, s := range threads {
+			w.seen[tid] = s.wait
+		}
+		for _, d := range w.seen {
+			waited += d
+		}
 	}
 	if w.err == nil {
 		w.at, w.waited = append(w.at, at), append(w.waited, waited)
@@ -298,6 +325,9 @@ func checkStdoutClean(t *checkRun) error {
 	p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.readErr == nil {
+		return failf("standard output closed after GOODBYE", "still open %s after it (a process the plugin started holding it?)%s", drainStdout, exitNote(p.state))
+	}
 	if !errors.Is(p.readErr, io.EOF) {
 		return failf("nothing but frames on standard output", "%v", p.streamError())
 	}

@@ -180,9 +180,15 @@ func TestSecretValue(t *testing.T) {
 		{param("string", v(wire.ValidationRegex, "^https://")), true},
 		{param("string", v(wire.ValidationRegex, "^tok_[a-z0-9]{8,}$")), true},
 		{param("string", v(wire.ValidationRegex, "^[0-9]{4}$")), false}, // too little room to tell it apart
+		// Patterns that fix only a prefix, a suffix or a part.
+		{param("string", v(wire.ValidationRegex, "^ghp_")), true},
+		{param("string", v(wire.ValidationRegex, "^sk-")), true},
+		{param("string", v(wire.ValidationRegex, "^Bearer ")), true},
+		{param("string", v(wire.ValidationRegex, "tok")), true},
+		{param("string", v(wire.ValidationRegex, "_key$")), true},
 	} {
 		got, ok := secretValue(c.p, "s3cr3t-0123abcd")
-		if ok != c.want || ok && len(problems(c.p, got)) > 0 {
+		if ok != c.want || ok && (len(problems(c.p, got)) > 0 || !strings.Contains(got, "s3cr3t-0123abcd") && len(got) < 8) {
 			t.Errorf("secretValue(%v) = %q, %v; want found %v, passing the rules", c.p.Validations, got, ok, c.want)
 		}
 	}

@@ -414,7 +414,12 @@ func (p *rawPlugin) open(inst uint16, req wire.Request) {
 	if child.Start() == nil {
 		p.children = append(p.children, child)
 	}
-	p.reply(inst, wire.Reply{ID: req.ID})
+	// The "events-before-reply" knob answers OPEN only after the first
+	// batch.
+	late := p.knob == "events-before-reply" && p.spec.Role == wire.RoleSource
+	if !late {
+		p.reply(inst, wire.Reply{ID: req.ID})
+	}
 	jobs := make(chan func(), 16)
 	go func() {
 		for job := range jobs {
@@ -437,6 +442,9 @@ func (p *rawPlugin) open(inst uint16, req wire.Request) {
 		}
 	}
 	s.last = s.next - 1
+	if late {
+		s.lateReply = &req.ID
+	}
 	p.sources[inst] = s
 	go s.run()
 	go s.progress()
@@ -451,18 +459,19 @@ type rawSource struct {
 	set       fixtureSettings
 	jobs      chan<- func() // STOP and CLOSE, answered in order
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	next     uint64 // the next position to make
-	last     uint64 // the last position sent, or the resume point
-	sent     bool
-	inflight []span // unacknowledged batches
-	stopped  bool
-	stopCh   chan struct{} // closed with stopped
-	drained  chan struct{} // closed when run has sent its last frame
-	ended    bool
-	torn     bool // the "torn" knob has broken a frame
-	repeated bool // the "positions-repeat" knob has repeated a position
+	mu        sync.Mutex
+	cond      *sync.Cond
+	next      uint64 // the next position to make
+	last      uint64 // the last position sent, or the resume point
+	sent      bool
+	inflight  []span // unacknowledged batches
+	stopped   bool
+	stopCh    chan struct{} // closed with stopped
+	drained   chan struct{} // closed when run has sent its last frame
+	ended     bool
+	torn      bool    // the "torn" knob has broken a frame
+	repeated  bool    // the "positions-repeat" knob has repeated a position
+	lateReply *uint32 // OPEN's request id, answered after the first batch
 }
 
 // span is the first and last position of a batch.
@@ -576,6 +585,10 @@ func (s *rawSource) sendBatch(body []byte, b span) {
 		s.p.send(wire.MsgEvents, s.out, body)
 	}
 	s.inflight = append(s.inflight, b)
+	if s.lateReply != nil {
+		s.p.reply(s.inst, wire.Reply{ID: *s.lateReply})
+		s.lateReply = nil
+	}
 }
 
 func (s *rawSource) progress() {
@@ -604,6 +617,9 @@ func (s *rawSource) acked(pos uint64) error {
 	defer s.mu.Unlock()
 	if pos > s.last && s.p.knob != "ack-beyond-accepted" {
 		return fmt.Errorf("ACK for instance %d at position %d, beyond the last sent, %d", s.inst, pos, s.last)
+	}
+	if s.p.knob == "acks-ignored" { // the window, once full, stays full
+		return nil
 	}
 	s.inflight = slices.DeleteFunc(s.inflight, func(b span) bool {
 		if s.p.knob == "ack-inside-batch" { // an ACK inside a batch frees it

@@ -332,7 +332,9 @@ func (p *proc) broken() bool {
 // streamError describes why the plugin's output ended; p.mu must be held.
 func (p *proc) streamError() error {
 	err := p.readErr
-	if errors.Is(err, io.EOF) {
+	if err == nil {
+		err = errors.New("standard output still open")
+	} else if errors.Is(err, io.EOF) {
 		err = errors.New("plugin closed its standard output")
 	} else if len(p.lastIn) > 0 {
 		err = fmt.Errorf("%w (last bytes read: %q)", err, p.lastIn)

@@ -342,10 +342,10 @@ func transport(t uint8) string {
 
 // errNoEvents is a round in which nothing was measured.
 func errNoEvents(role string, window time.Duration) error {
-	what := "the source sent no event"
 	if role == "sink" {
-		what = "the sink acknowledged no batch"
+		return fmt.Errorf("the sink acknowledged no batch in the measured window of %v; a sink that takes longer per batch (a flush interval, say) needs a longer --duration",
+			window.Round(time.Millisecond))
 	}
-	return fmt.Errorf("%s in the measured window of %v; a source that waits between events (an interval setting, say) needs a longer --duration, or a shorter wait",
-		what, window.Round(time.Millisecond))
+	return fmt.Errorf("the source sent no event in the measured window of %v; a source that waits between events (an interval setting, say) needs a longer --duration, or a shorter wait",
+		window.Round(time.Millisecond))
 }

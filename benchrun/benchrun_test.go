@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,27 +14,38 @@ import (
 )
 
 // envFixture makes the test binary a plugin: a polled source that sends
-// 64-byte events as fast as the host takes them.
+// 64-byte events as fast as the host takes them, without end ("flood") or
+// ending after 5 ("five").
 const envFixture = "BENCHRUN_TEST_FIXTURE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envFixture) != "" {
+	if mode := os.Getenv(envFixture); mode != "" {
+		var last uint64
+		if mode == "five" {
+			last = 5
+		}
 		sdk.Main(sdk.Plugin{
 			Spec: wire.Spec{Name: "flood", Version: "1.0.0", Role: wire.RoleSource,
 				Events: []wire.EventKind{{Name: "tick"}}},
-			Source: func(o sdk.Open) (sdk.Source, error) { return &flood{next: o.ResumeFrom + 1}, nil },
+			Source: func(o sdk.Open) (sdk.Source, error) { return &flood{next: o.ResumeFrom + 1, last: last}, nil },
 		})
 		return
 	}
 	os.Exit(m.Run())
 }
 
-type flood struct{ next uint64 }
+type flood struct{ next, last uint64 } // last 0: no end
 
 func (f *flood) NextBatch(b *sdk.Batch) error {
 	payload := make([]byte, 64)
 	now := time.Now().UnixNano()
 	for !b.Full() {
+		if f.last != 0 && f.next > f.last {
+			if b.Len() > 0 {
+				return nil
+			}
+			return sdk.ErrEndOfStream
+		}
 		if err := b.Append(f.next, now, 0, payload); err != nil {
 			if errors.Is(err, sdk.ErrBatchFull) {
 				return nil
@@ -62,7 +74,7 @@ func (c *cancelAt) Write(b []byte) (int, error) {
 // of the rounds that finished and an error saying so; during the first,
 // no figures, and an error that says there are none.
 func TestRunInterrupted(t *testing.T) {
-	t.Setenv(envFixture, "1")
+	t.Setenv(envFixture, "flood")
 	for _, tc := range []struct {
 		at         string // the round during which ctx ends
 		wantRounds int    // rounds in the result; 0: no result
@@ -91,5 +103,16 @@ func TestRunInterrupted(t *testing.T) {
 		case tc.wantRounds > 0 && res.EventsPerSec.Min <= 0:
 			t.Errorf("interrupted in round %s: events/s %+v in the rounds that finished", tc.at, res.EventsPerSec)
 		}
+	}
+}
+
+// TestRunSourceEnds: a source that ends before the measured window is
+// told so, not that it waits between events.
+func TestRunSourceEnds(t *testing.T) {
+	t.Setenv(envFixture, "five")
+	res, err := Run(context.Background(), Options{Command: []string{os.Args[0]}, Rounds: 1, Duration: time.Second})
+	want := "the source ended its stream (END) after 5 events, before the measured window"
+	if res != nil || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run = %+v, %v; want no result and %q", res, err, want)
 	}
 }

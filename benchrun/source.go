@@ -2,6 +2,7 @@ package benchrun
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,14 @@ func (b *bench) source(ctx context.Context, p *host.Plugin, launched time.Time, 
 		}
 	}
 	if r.events == 0 {
+		for _, s := range srcs {
+			select {
+			case <-s.Ended():
+				return fmt.Errorf("the source ended its stream (END) after %d events, before the measured window of %v: bench measures a source that keeps sending; set it to run longer (a limit or a count setting, say)",
+					seen.Load(), r.window.Round(time.Millisecond))
+			default:
+			}
+		}
 		return errNoEvents("source", r.window)
 	}
 	return nil

@@ -256,6 +256,12 @@ func TestPlanRejects(t *testing.T) {
 		{"same Go name", func(m *manifest.Manifest) {
 			m.Config = append(m.Config, manifest.Param{Name: "Interval", Type: manifest.TypeInt})
 		}, "both give the Go name Interval"},
+		{"kinds with clashing identifiers", func(m *manifest.Manifest) {
+			m.Events = []manifest.EventKind{{Name: "event"}, {Name: "kind"}}
+		}, "events.kind: its payload type KindEvent is declared by events.event too"},
+		{"kinds with the same Go name", func(m *manifest.Manifest) {
+			m.Events = append(m.Events, manifest.EventKind{Name: "t_ick"}, manifest.EventKind{Name: "t-ick"})
+		}, "events.t-ick: its kind constant KindTIck is declared by events.t_ick too"},
 		{"field named like the method", func(m *manifest.Manifest) {
 			m.Events[0].Fields = append(m.Events[0].Fields, manifest.Field{Name: "append_json", Type: manifest.FieldInt})
 		}, "clashes with the method AppendJSON"},

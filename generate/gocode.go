@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -77,6 +79,8 @@ func commentWidth(g *jen.Group, text string, width int) {
 
 // wrap splits text into lines of at most width bytes where words allow,
 // keeping paragraphs (separated by a blank line) apart with an empty line.
+// Its words are written as commentWord does, since every line goes into a
+// comment.
 func wrap(text string, width int) []string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	var lines []string
@@ -86,6 +90,7 @@ func wrap(text string, width int) []string {
 		}
 		line := ""
 		for _, w := range strings.Fields(para) {
+			w = commentWord(w)
 			switch {
 			case line == "":
 				line = w
@@ -101,6 +106,33 @@ func wrap(text string, width int) []string {
 		}
 	}
 	return lines
+}
+
+// commentWord writes a word of manifest text so that a comment can hold
+// it and shows it: a control or format character is written as its Go
+// escape, such as \x00 or \ufeff. Go source may not hold NUL or a byte
+// order mark at all, and the others (a terminal escape, a bidirectional
+// override) would hide what the comment says.
+func commentWord(w string) string {
+	if !strings.ContainsFunc(w, hidden) {
+		return w
+	}
+	var b strings.Builder
+	for _, r := range w {
+		if hidden(r) {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// hidden reports whether r is a control or format character, or stands
+// for invalid UTF-8, none of which a reader of the source would see.
+func hidden(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
 }
 
 // durationCode writes d as a person would: 90 * time.Second, time.Hour.
@@ -137,11 +169,13 @@ func stringCode(s string) *jen.Statement {
 	return jen.Lit(s)
 }
 
-// printable reports whether s has no control character or invalid UTF-8,
-// which a raw string would hide from the reader.
+// printable reports whether every character of s shows as itself: a raw
+// string would hide a control or format character, invalid UTF-8 or a
+// space other than ' ', and Go source may not hold a NUL or a byte order
+// mark at all.
 func printable(s string) bool {
 	for _, r := range s {
-		if r < ' ' || r == 0x7f || r == '\uFFFD' {
+		if !strconv.IsPrint(r) || r == utf8.RuneError {
 			return false
 		}
 	}

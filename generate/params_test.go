@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/dave/jennifer/jen"
 
@@ -143,7 +144,62 @@ func TestStringCode(t *testing.T) {
 			t.Errorf("stringCode(%q) = %s, want %s", s, got, want)
 		}
 	}
-	if strings.Contains(jen.Add(stringCode("\\\x00")).GoString(), "`") {
-		t.Error("a control character went into a raw string")
+	for _, c := range []string{"\x00", "\t", "\ufeff", "\u00a0", "\u202e", "\u2028"} {
+		if strings.Contains(jen.Add(stringCode(`\`+c)).GoString(), "`") {
+			t.Errorf("%q went into a raw string", c)
+		}
+	}
+}
+
+// hiddenChars are characters a manifest's text may hold that Go source
+// may not (NUL, a byte order mark) or that would hide in it: C0 controls,
+// DEL, C1 controls, format characters (a zero-width space, bidirectional
+// overrides, a soft hyphen, tags) and the Unicode line separators, each as
+// a TOML escape.
+var hiddenChars = []string{`\u0000`, `\u0001`, `\b`, `\u001b`, `\u001f`, `\u007f`, `\u0085`, `\u009f`,
+	`\u00ad`, `\u200b`, `\u200e`, `\u202e`, `\u2066`, `\u2028`, `\u2029`, `\ufeff`, `\U000e0001`}
+
+// TestHiddenCharsInComments plans a project from a manifest whose every
+// text, in comments and in strings, holds each of hiddenChars, and checks
+// that every Go file formats and holds none of them but as an escape.
+func TestHiddenCharsInComments(t *testing.T) {
+	for _, c := range hiddenChars {
+		t.Run(c, func(t *testing.T) {
+			text := "a" + c + "b " + c + " c" + c
+			src := strings.ReplaceAll(`name = "acme"
+kind = "source"
+version = "0.1.0"
+summary = "S TEXT"
+description = "TEXT\n\nTEXT"
+author = "TEXT"
+[config.level]
+type = "string"
+description = "TEXT"
+default = "x TEXT"
+inclusion = ["x TEXT", "y"]
+regex = '\w'
+[config.pattern]
+type = "string"
+regex = "\\d TEXT"
+[events.tick]
+description = "TEXT"
+fields = { seq = "int" }
+`, "TEXT", text)
+			m, err := manifest.Parse("plugin.toml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range plan(t, m) {
+				if !strings.HasSuffix(f.Path, ".go") || isCopy(f) {
+					continue
+				}
+				for _, r := range string(f.Data) {
+					if r != '\n' && r != '\t' && hidden(r) || unicode.IsSpace(r) && r > unicode.MaxASCII {
+						t.Errorf("%s holds %U", f.Path, r)
+						break
+					}
+				}
+			}
+		})
 	}
 }

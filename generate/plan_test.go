@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/ast"
 	"go/format"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -175,6 +179,71 @@ func TestPlanDeterministic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIdents checks manifest.FixedIdents and manifest.KindIdents, which
+// the manifest checker keeps event kinds from clashing on, against the
+// generated main package: each kind's identifiers are all declared, and
+// nothing else is declared but the fixed ones.
+func TestIdents(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := c.load(t)
+			declared := map[string]bool{}
+			for _, f := range plan(t, m) {
+				if path.Dir(f.Path) != "." || !strings.HasSuffix(f.Path, ".go") {
+					continue
+				}
+				file, err := parser.ParseFile(token.NewFileSet(), f.Path, f.Data, parser.SkipObjectResolution)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range file.Decls {
+					for _, name := range declNames(d) {
+						declared[name] = true
+					}
+				}
+			}
+			expected := map[string]bool{}
+			for _, k := range m.Events {
+				for _, id := range manifest.KindIdents(k.Name, m.Kind) {
+					expected[id.Name] = true
+					if !declared[id.Name] {
+						t.Errorf("kind %s: %s (%s) is not declared", k.Name, id.Name, id.What)
+					}
+				}
+			}
+			for name := range declared {
+				if !expected[name] && !slices.Contains(manifest.FixedIdents(), name) {
+					t.Errorf("%s is declared but is in neither manifest.FixedIdents nor manifest.KindIdents", name)
+				}
+			}
+		})
+	}
+}
+
+// declNames returns the package-level names a declaration declares;
+// methods declare none.
+func declNames(d ast.Decl) []string {
+	var names []string
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if d.Recv == nil {
+			names = append(names, d.Name.Name)
+		}
+	case *ast.GenDecl:
+		for _, spec := range d.Specs {
+			switch s := spec.(type) {
+			case *ast.TypeSpec:
+				names = append(names, s.Name.Name)
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					names = append(names, n.Name)
+				}
+			}
+		}
+	}
+	return names
 }
 
 // generatedRE is how Go tools recognise generated files

@@ -58,24 +58,30 @@ func newProject(m *manifest.Manifest) (*project, error) {
 	if p.global, err = newParams("global", m.Global); err != nil {
 		return nil, err
 	}
-	if p.events, err = newEvents(m.Events); err != nil {
+	if p.events, err = newEvents(m.Kind, m.Events); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// newEvents sorts the kinds by name, the order of the kind table that
-// manifest.Spec reports, and names their Go identifiers.
-func newEvents(kinds []manifest.EventKind) ([]*event, error) {
+// newEvents sorts the kinds of a plugin of kind pluginKind by name, the
+// order of the kind table that manifest.Spec reports, and names their Go
+// identifiers, which must not clash with each other or with the fixed ones.
+func newEvents(pluginKind string, kinds []manifest.EventKind) ([]*event, error) {
 	var events []*event
-	types := map[string]string{}
+	declared := map[string]string{}
+	for _, id := range manifest.FixedIdents() {
+		declared[id] = "generated code"
+	}
 	for _, k := range kinds {
 		g := manifest.GoName(k.Name)
 		e := &event{EventKind: k, goName: g, kind: "Kind" + g, typ: g + "Event"}
-		if other, dup := types[g]; dup {
-			return nil, fmt.Errorf("events.%s and events.%s both give the Go name %s", other, k.Name, g)
+		for _, id := range manifest.KindIdents(k.Name, pluginKind) {
+			if other, dup := declared[id.Name]; dup {
+				return nil, fmt.Errorf("events.%s: its %s %s is declared by %s too", k.Name, id.What, id.Name, other)
+			}
+			declared[id.Name] = "events." + k.Name
 		}
-		types[g] = k.Name
 		names := map[string]string{"AppendJSON": "the method AppendJSON"}
 		for _, f := range k.Fields {
 			fg := manifest.GoName(f.Name)

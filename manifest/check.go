@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/plugctl/plugctl/wire"
 )
 
 // The keys, kinds and types valid at each place of a manifest, in the order
@@ -38,6 +40,10 @@ type checker struct {
 	file string
 	pos  *positions
 	errs []*Error
+	// longest is the key of the longest description, which a
+	// specification too large to send is reported at.
+	longest    []string
+	longestLen int
 }
 
 // errorf records a problem with the value at key, located where key is
@@ -87,7 +93,7 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 	if strings.ContainsAny(m.Summary, "\r\n") {
 		c.errorf([]string{"summary"}, "move the rest to description", "summary must be one line")
 	}
-	m.Description, _ = c.str(nil, raw, "description")
+	m.Description = c.description(nil, raw)
 	m.Author, _ = c.str(nil, raw, "author")
 	if m.Module, ok = c.str(nil, raw, "module"); ok && !validModule(m.Module) {
 		c.errorf([]string{"module"}, `write a path that starts with a domain, such as "example.com/acme"`,
@@ -102,7 +108,34 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 	c.collisions("parameter", names)
 
 	m.Events = c.events(raw, m.Kind)
+	c.specSize(m)
 	return m
+}
+
+// specSize reports a manifest whose specification is too large for the
+// SPEC reply a plugin sends it in: a host may offer frames of no more
+// than wire.HelloMaxFrame bytes, and the plugin then fails to answer.
+func (c *checker) specSize(m *Manifest) {
+	reply := wire.SpecReply{Spec: m.Spec()}
+	n := len(reply.AppendTo(nil))
+	if n <= wire.HelloMaxFrame {
+		return
+	}
+	hint := "shorten the descriptions, which usually make most of it"
+	if c.longest != nil {
+		hint += fmt.Sprintf("; this one, the longest, has %d bytes", c.longestLen)
+	}
+	c.errorf(c.longest, hint, "the specification encodes to %d bytes, more than %d, the largest SPEC reply every host takes (the smallest frame limit a host may offer)",
+		n, wire.HelloMaxFrame)
+}
+
+// description returns the description at path, noting the longest.
+func (c *checker) description(path []string, t map[string]any) string {
+	s, _ := c.str(path, t, "description")
+	if len(s) > c.longestLen {
+		c.longest, c.longestLen = join(path, []string{"description"}), len(s)
+	}
+	return s
 }
 
 // required returns the string at key, reporting it when missing or empty.
@@ -203,9 +236,9 @@ func (c *checker) group(key, name []string, t map[string]any, reserved []string,
 // parameter keys".
 func (c *checker) declarationKeys(key []string, name string, t map[string]any, valid []string, inside string) {
 	for _, k := range sortedKeys(t) {
-		switch _, isTable := t[k].(map[string]any); {
+		switch sub, isTable := t[k].(map[string]any); {
 		case slices.Contains(valid, k):
-		case isTable:
+		case isTable && !misspelt(k, sub, valid):
 			dotted := name + "." + k
 			c.errorf(join(key, []string{k}), fmt.Sprintf("to declare %q beside %q, quote its name: [%s]", dotted, name, toml.Key{key[0], dotted}),
 				"a table inside the "+inside, name)
@@ -216,14 +249,28 @@ func (c *checker) declarationKeys(key []string, name string, t map[string]any, v
 }
 
 // isGroup reports whether t holds only tables, and none of them under a
-// key in reserved, which would make t a declaration with a sub-table.
+// key in reserved, or a misspelt one, which would make t a declaration
+// with a sub-table.
 func isGroup(t map[string]any, reserved []string) bool {
 	for k, v := range t {
-		if _, ok := v.(map[string]any); !ok || slices.Contains(reserved, k) {
+		if sub, ok := v.(map[string]any); !ok || slices.Contains(reserved, k) || misspelt(k, sub, reserved) {
 			return false
 		}
 	}
 	return len(t) > 0
+}
+
+// misspelt reports whether the table sub, under key k, is more likely a
+// reserved key mistyped than a declaration of its own: k is close to a
+// reserved key, and sub holds keys but none that a declaration has, as
+// feilds = { seq = "int" } in [events.tick] does.
+func misspelt(k string, sub map[string]any, reserved []string) bool {
+	for sk := range sub {
+		if slices.Contains(reserved, sk) {
+			return false
+		}
+	}
+	return len(sub) > 0 && Suggest(k, reserved) != ""
 }
 
 // describe names a decoded TOML value's type, with the value when it is

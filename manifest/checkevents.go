@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -38,6 +39,7 @@ func (c *checker) events(raw map[string]any, kind string) []EventKind {
 	})
 	slices.SortFunc(evs, func(a, b EventKind) int { return strings.Compare(a.Name, b.Name) })
 	c.collisions("event kind", names)
+	c.identClashes(names, kind)
 	return evs
 }
 
@@ -55,7 +57,7 @@ func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
 	}
 	c.declarationKeys(key, name, t, eventKeys, "event kind %q, which holds the kind's own keys")
 	ev := EventKind{Name: name, Line: c.pos.of(key).line}
-	ev.Description, _ = c.str(key, t, "description")
+	ev.Description = c.description(key, t)
 
 	fkey := join(key, []string{"fields"})
 	fields, _ := c.table(fkey, t["fields"], `write fields = { <field> = "<type>" }`)
@@ -69,7 +71,19 @@ func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
 			c.errorf(at, "rename the field", "%q becomes the Go name AppendJSON, which is the event type's encoding method", f)
 		}
 		typ, ok := fields[f].(string)
+		sub, isTable := fields[f].(map[string]any)
 		switch {
+		case isTable:
+			// A dotted key is a table to TOML: http.status = "int" is
+			// http = { status = "int" }.
+			name, v := firstLeaf(f, sub)
+			hint := fmt.Sprintf("to name a field %q, quote its name: %s = ", name, strconv.Quote(name))
+			if t, ok := v.(string); ok {
+				hint += strconv.Quote(t)
+			} else {
+				hint += `"<type>"`
+			}
+			c.wrongType(at, fields[f], "a field type", hint)
 		case !ok:
 			c.wrongType(at, fields[f], "a field type", "write one of "+strings.Join(fieldTypes, ", ")+` in quotes, such as "string"`)
 		case !slices.Contains(fieldTypes, typ):
@@ -85,4 +99,18 @@ func (c *checker) event(key []string, name string, v any) (EventKind, bool) {
 	})
 	c.collisions("field", names)
 	return ev, true
+}
+
+// firstLeaf returns the dotted name, below name, of the first value in t
+// that is not a table, in key order, and that value.
+func firstLeaf(name string, t map[string]any) (string, any) {
+	keys := sortedKeys(t)
+	if len(keys) == 0 {
+		return name, nil
+	}
+	k := keys[0]
+	if sub, ok := t[k].(map[string]any); ok {
+		return firstLeaf(name+"."+k, sub)
+	}
+	return name + "." + k, t[k]
 }

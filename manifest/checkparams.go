@@ -44,7 +44,7 @@ func (c *checker) param(key []string, name string, v any) (Param, bool) {
 	c.declarationKeys(key, name, t, paramKeys, "parameter %q, which holds parameter keys")
 
 	p := Param{Name: name, Line: c.pos.of(key).line}
-	p.Description, _ = c.str(key, t, "description")
+	p.Description = c.description(key, t)
 	p.Required = c.boolean(key, t, "required")
 	p.Secret = c.boolean(key, t, "secret")
 	if _, ok := t["type"]; !ok {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +28,13 @@ func Load(path string) (*Manifest, error) {
 // It returns either a checked Manifest or an *Errors with every problem
 // found, each located at file:line:col.
 func Parse(path string, data []byte) (*Manifest, error) {
+	// A checkout on Windows may turn line ends into CRLF, which TOML
+	// reads as newlines, but keeps in multi-line strings; normalised
+	// here, the same manifest gives the same specification and files on
+	// every system. Nothing else can hold a raw CR: TOML refuses it in
+	// other strings, and an escaped "\r" stays.
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+
 	// The document is decoded into maps rather than structs: struct decoding
 	// matches keys case-insensitively and would accept "Type" for "type",
 	// and walking the maps lets every key, known or not, be checked in one

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/plugctl/plugctl/manifest"
+	"github.com/plugctl/plugctl/wire"
 )
 
 func TestLoadFullExample(t *testing.T) {
@@ -229,6 +230,23 @@ func TestErrors(t *testing.T) {
 			`8:9: events.log-line: event kinds "log.line" (line 7) and "log-line" both become the Go name LogLine (rename one of them)`,
 			`9:13: events.log.line: event kind "log.line" is declared twice: as events."log.line" at line 7 and as events.log.line here (remove one of them)`,
 			`11:9: events.span-end: event kinds "span_end" (line 10) and "span-end" both become the Go name SpanEnd (rename one of them)`}},
+		{"kinds whose generated identifiers clash", head + "[events.event]\n[events.kind]\n[events.\"kind.change\"]\n[events.\"change.event\"]\n[events.add]\n[events.emit]\n", []string{
+			`8:9: events.kind: event kinds "event" (line 7) and "kind" both give the Go identifier KindEvent: the kind constant of "event" and the payload type of "kind" (rename one of them)`,
+			`10:9: events."change.event": event kinds "kind.change" (line 9) and "change.event" both give the Go identifier KindChangeEvent: the payload type of "kind.change" and the kind constant of "change.event" (rename one of them)`,
+			`11:9: events.add: event kinds "event" (line 7) and "add" both give the Go identifier AddEvent: the Add function of "event" and the payload type of "add" (rename one of them)`,
+			`12:9: events.emit: event kinds "event" (line 7) and "emit" both give the Go identifier EmitEvent: the Emit function of "event" and the payload type of "emit" (rename one of them)`}},
+		{"a sink's kinds whose generated identifiers clash", strings.Replace(head, `"source"`, `"sink"`, 1) + "[events.event]\n[events.decode]\n[events.add]\n", []string{
+			`8:9: events.decode: event kinds "event" (line 7) and "decode" both give the Go identifier DecodeEvent: the Decode function of "event" and the payload type of "decode" (rename one of them)`}},
+		{"a misspelt key holding a table", head + "[events.tock]\nfeilds = { seq = \"int\" }\n[events.tack]\ndescription = \"x\"\nfeilds = { seq = \"int\" }\n" +
+			"[events.tuck.feilds]\nseq = \"int\"\n[config.db.tpye]\nvalue = \"int\"\n[config.secrets.token]\ntype = \"string\"\n", []string{
+			`8:1: events.tock.feilds: unknown key (did you mean "fields"?)`,
+			`11:1: events.tack.feilds: unknown key (did you mean "fields"?)`,
+			`12:14: events.tuck.feilds: unknown key (did you mean "fields"?)`,
+			`14:9: config.db: missing type (add type = "string", or int, float, bool, duration or strings)`,
+			`14:12: config.db.tpye: unknown key (did you mean "type"?)`}},
+		{"a dotted field name unquoted", head + "[events.tock.fields]\nhttp.status = \"int\"\nhttp.method = \"string\"\nx = { y = { z = 1 } }\n", []string{
+			`8:1: events.tock.fields.http: want a field type, found a table (to name a field "http.method", quote its name: "http.method" = "string")`,
+			`10:1: events.tock.fields.x: want a field type, found a table (to name a field "x.y.z", quote its name: "x.y.z" = "<type>")`}},
 		{"invalid kind names", head + "[events.\"log..line\"]\n[events.\"log.\"]\n[events.9lives]\n[events.\"a b\"]\n", []string{
 			`7:9: events."log..line": "log..line" is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`,
 			`8:9: events."log.": "log." is not a valid event kind name (use lowercase letters, digits, '_', '-' and '.', starting with a letter, such as "user.login" or "span-end")`,
@@ -558,5 +576,62 @@ func TestSuggest(t *testing.T) {
 	// An abbreviation that begins two candidates names neither.
 	if got := manifest.Suggest("gre", []string{"greater_than", "green"}); got != "" {
 		t.Errorf("Suggest(gre) = %q, want none", got)
+	}
+}
+
+// TestCRLF checks that a manifest with CRLF line ends, as a Windows
+// checkout may have it, loads as the same manifest as with LF, multi-line
+// strings included, and gets its errors at the same places. A CR written
+// as an escape stays.
+func TestCRLF(t *testing.T) {
+	src := head + "description = \"\"\"\nOne.\n\nTwo.\n\"\"\"\n" +
+		"[config.a]\ntype = \"string\"\ndescription = '''\nx\ny'''\ndefault = \"c\\r\\nd\"\n"
+	crlf := strings.ReplaceAll(src, "\n", "\r\n")
+	want, err := manifest.Parse("plugin.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := manifest.Parse("plugin.toml", []byte(crlf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("with CRLF: %+v\nwith LF:   %+v", got, want)
+	}
+	if got.Description != "One.\n\nTwo.\n" || got.Config[0].Description != "x\ny" || got.Config[0].Default != "c\r\nd" {
+		t.Errorf("description %q, parameter description %q, default %q", got.Description, got.Config[0].Description, got.Config[0].Default)
+	}
+
+	bad := strings.ReplaceAll(head+"description = \"\"\"\nOne.\n\"\"\"\n[config.a]\ntpye = 1\n", "\n", "\r\n")
+	_, err = manifest.Parse("plugin.toml", []byte(bad))
+	wantErr := "plugin.toml:10:9: config.a: missing type (add type = \"string\", or int, float, bool, duration or strings)\n" +
+		"plugin.toml:11:1: config.a.tpye: unknown key (did you mean \"type\"?)"
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("got\n%v\nwant\n%s", err, wantErr)
+	}
+}
+
+// TestSpecSize checks that a manifest is refused when its specification
+// would not fit in a SPEC reply of the smallest frame limit a host may
+// offer, and accepted when it fits exactly.
+func TestSpecSize(t *testing.T) {
+	withDescription := func(n int) string {
+		return head + "[config.a]\ntype = \"int\"\ndescription = \"" + strings.Repeat("d", n) + "\"\n"
+	}
+	m, err := manifest.Parse("plugin.toml", []byte(withDescription(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := wire.SpecReply{Spec: m.Spec()}
+	fits := wire.HelloMaxFrame - len(reply.AppendTo(nil))
+	if _, err := manifest.Parse("plugin.toml", []byte(withDescription(fits))); err != nil {
+		t.Errorf("a specification of exactly %d bytes: %v", wire.HelloMaxFrame, err)
+	}
+	_, err = manifest.Parse("plugin.toml", []byte(withDescription(fits+1)))
+	want := fmt.Sprintf("plugin.toml:9:1: config.a.description: the specification encodes to 65537 bytes, more than 65536, "+
+		"the largest SPEC reply every host takes (the smallest frame limit a host may offer) "+
+		"(shorten the descriptions, which usually make most of it; this one, the longest, has %d bytes)", fits+1)
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }

@@ -145,14 +145,15 @@ type named struct {
 	rule *regexp.Regexp
 }
 
-// collisions reports each name whose GoName an earlier name in the file
-// already has, naming the line of both. Invalid names are left out: they
-// are reported already.
-func (c *checker) collisions(what string, names []named) {
-	type placed struct {
-		named
-		at position
-	}
+// placed is a name with where it is written.
+type placed struct {
+	named
+	at position
+}
+
+// placedNames returns the valid names, in the order they are written.
+// Invalid names are left out: they are reported already.
+func (c *checker) placedNames(names []named) []placed {
 	var list []placed
 	for _, n := range names {
 		if n.rule.MatchString(n.name) {
@@ -160,8 +161,14 @@ func (c *checker) collisions(what string, names []named) {
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].at.before(list[j].at) })
+	return list
+}
+
+// collisions reports each name whose GoName an earlier name in the file
+// already has, naming the line of both.
+func (c *checker) collisions(what string, names []named) {
 	seen := map[string]placed{}
-	for _, n := range list {
+	for _, n := range c.placedNames(names) {
 		g := GoName(n.name)
 		first, ok := seen[g]
 		if !ok {
@@ -179,6 +186,85 @@ func (c *checker) collisions(what string, names []named) {
 			c.errorf(n.key, "rename one of them", "%ss %s (line %d) and %s both become the Go name %s", what, there, first.at.line, here, g)
 		default:
 			c.errorf(n.key, "rename one of them", "%ss %q (line %d) and %q both become the Go name %s", what, first.name, first.at.line, n.name, g)
+		}
+	}
+}
+
+// Ident is a package-level identifier of a generated project's main
+// package, and what it is, for messages.
+type Ident struct{ Name, What string }
+
+// FixedIdents returns the package-level identifiers of a generated
+// project's main package that no name in the manifest changes: those of
+// main.go, config_gen.go, spec_gen.go, the generated tests and the
+// starter's source.go or sink.go (some only in some projects).
+func FixedIdents() []string {
+	return []string{
+		"main", "version", "Spec", "Config", "GlobalConfig", "ParseConfig", "ParseGlobalConfig",
+		"configParser", "globalConfigParser", "TestKinds",
+		"TestParseConfigDefaults", "TestParseConfigInvalid", "TestParseConfigAllProblems", "TestParseConfigUnknown", "TestParseConfigSecrets",
+		"TestParseGlobalConfigDefaults", "TestParseGlobalConfigInvalid", "TestParseGlobalConfigAllProblems", "TestParseGlobalConfigUnknown", "TestParseGlobalConfigSecrets",
+		"debug", "setup", "source", "newSource", "run", "emitEvery", "sink", "newSink", "line",
+	}
+}
+
+// KindIdents returns the package-level identifiers that a generated
+// project declares for the event kind name in a plugin of kind pluginKind
+// ("source" or "sink"). The generate package's tests check that it
+// declares these and no others.
+func KindIdents(name, pluginKind string) []Ident {
+	g := GoName(name)
+	typ := g + "Event"
+	ids := []Ident{
+		{"Kind" + g, "kind constant"},
+		{typ, "payload type"},
+		{"sample" + typ + "s", "test samples"},
+		{"Test" + typ + "AppendJSON", "encoder test"},
+		{"Test" + typ + "AppendJSONAllocs", "allocation test"},
+		{"BenchmarkAppendJSON" + g, "encoder benchmark"},
+		{"BenchmarkMarshal" + g, "encoding/json benchmark"},
+	}
+	if pluginKind == "sink" {
+		return append(ids, Ident{"Decode" + g, "Decode function"}, Ident{"TestDecode" + g, "decoder test"})
+	}
+	return append(ids, Ident{"Add" + g, "Add function"}, Ident{"Emit" + g, "Emit function"},
+		Ident{"Test" + typ + "RoundTrip", "round-trip test"})
+}
+
+// identClashes reports each event kind that a generated identifier of
+// another kind, or of the generated code itself, takes away: in a source,
+// kinds "event" and "kind" would both declare KindEvent, the constant of
+// one and the payload type of the other. Kinds that share a Go name are
+// reported by collisions and left out here.
+func (c *checker) identClashes(names []named, pluginKind string) {
+	type owner struct {
+		placed
+		what string
+	}
+	declared := map[string]*owner{}
+	for _, id := range FixedIdents() {
+		declared[id] = nil
+	}
+	goNames := map[string]bool{}
+	for _, n := range c.placedNames(names) {
+		g := GoName(n.name)
+		if goNames[g] {
+			continue
+		}
+		goNames[g] = true
+		reported := map[string]bool{} // one error for each other kind
+		for _, id := range KindIdents(n.name, pluginKind) {
+			first, taken := declared[id.Name]
+			switch {
+			case !taken:
+				declared[id.Name] = &owner{n, id.What}
+			case first == nil:
+				c.errorf(n.key, "rename the kind", "event kind %q would declare %s (its %s), which generated code declares already", n.name, id.Name, id.What)
+			case !reported[first.name]:
+				reported[first.name] = true
+				c.errorf(n.key, "rename one of them", "event kinds %q (line %d) and %q both give the Go identifier %s: the %s of %q and the %s of %q",
+					first.name, first.at.line, n.name, id.Name, first.what, first.name, id.What, n.name)
+			}
 		}
 	}
 }

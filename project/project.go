@@ -42,6 +42,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/plugctl/plugctl/generate"
@@ -361,6 +362,14 @@ func (s *scan) file(f generate.File) *planned {
 		p.action = Unchanged
 	case f.Owner == generate.User && s.force:
 		p.action = Recreate
+	case f.Path == "go.mod" && f.Owner == generate.User && otherModule(p.old, f.Data):
+		// The generated code imports the project's own packages by the
+		// planned module path, so a go.mod kept with another would leave a
+		// project that does not build.
+		want := modulePath(f.Data)
+		s.conflict(f.Path, "declares module %s, but plugin.toml's module is %s; change go.mod's module line, and the imports of your own .go files, to %s, or set module = %q in plugin.toml",
+			modulePath(p.old), want, want, modulePath(p.old))
+		return nil
 	case f.Owner == generate.User:
 		p.action = Keep
 	case !s.force && !sameHeader(p.old, f.Data):
@@ -370,6 +379,30 @@ func (s *scan) file(f generate.File) *planned {
 		p.action = Update
 	}
 	return p
+}
+
+// otherModule reports whether the go.mod data old declares a module path,
+// and another than the go.mod planned declares.
+func otherModule(old, planned []byte) bool {
+	have := modulePath(old)
+	return have != "" && have != modulePath(planned)
+}
+
+// modulePath returns the module path a go.mod declares on its module
+// line, or "" when it has none.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		line, _, _ = strings.Cut(line, "//")
+		f := strings.Fields(line)
+		if len(f) != 2 || f[0] != "module" {
+			continue
+		}
+		if p, err := strconv.Unquote(f[1]); err == nil {
+			return p
+		}
+		return f[1]
+	}
+	return ""
 }
 
 // sameHeader reports whether old may be overwritten with the generated

@@ -265,6 +265,35 @@ func TestConflicts(t *testing.T) {
 	sameSnapshot(t, before, snapshot(t, dir))
 }
 
+// TestModuleChanged checks that a go.mod kept with another module than
+// the planned one is a conflict, in every mode, since the project would no
+// longer build; a go.mod the user changed otherwise is kept, and Force
+// recreates it.
+func TestModuleChanged(t *testing.T) {
+	plan := []generate.File{{Path: "go.mod", Data: []byte("module example.com/new\n\ngo 1.23\n"), Owner: generate.User}}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "go.mod"), "module \"example.com/old\" // mine\n\ngo 1.23\n")
+	before := snapshot(t, dir)
+	for _, mode := range []Mode{Write, Check, DryRun} {
+		_, err := Apply(dir, plan, Options{Mode: mode})
+		want := "1 conflict in " + dir + "; nothing was written:\n" +
+			"  go.mod: declares module example.com/old, but plugin.toml's module is example.com/new; change go.mod's module line, " +
+			"and the imports of your own .go files, to example.com/new, or set module = \"example.com/old\" in plugin.toml"
+		if err == nil || err.Error() != want {
+			t.Errorf("mode %d: error:\n%v\nwant:\n%s", mode, err, want)
+		}
+		sameSnapshot(t, before, snapshot(t, dir))
+	}
+
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/new\n\ngo 1.24\n")
+	wantActions(t, apply(t, dir, plan, Options{Mode: Check}), "go.mod keep")
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/old\n")
+	wantActions(t, apply(t, dir, plan, Options{Force: true}), "go.mod recreate")
+	// A go.mod without a module line has nothing to compare.
+	writeFile(t, filepath.Join(dir, "go.mod"), "go 1.23\n")
+	wantActions(t, apply(t, dir, plan, Options{Mode: Check}), "go.mod keep")
+}
+
 func TestForceReplacesForeignFile(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "config_gen.go"), "package main // mine\n")

@@ -85,9 +85,13 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 	lt, hasLT := c.bound(key, t, "less_than", p.Type)
 	p.HasGreaterThan, p.GreaterThan = hasGT, gt.s
 	p.HasLessThan, p.LessThan = hasLT, lt.s
-	if hasGT && hasLT && gt.compare(lt) >= 0 {
+	switch {
+	case hasGT && hasLT && gt.compare(lt) >= 0:
 		c.errorf(at("less_than"), "no value can pass: lower greater_than or raise less_than",
 			"less_than %s is not above greater_than %s", lt.s, gt.s)
+	case hasGT && hasLT && p.Type == TypeInt && lt.v.Int-gt.v.Int == 1:
+		c.errorf(at("less_than"), "no value can pass: both bounds are exclusive; lower greater_than or raise less_than",
+			"no integer is above %s and below %s", gt.s, lt.s)
 	}
 
 	var re *regexp.Regexp
@@ -126,6 +130,7 @@ func (c *checker) validations(key []string, t map[string]any, p *Param) {
 	if err != nil {
 		rules.List = nil // reported already: the values' types are still checked
 	}
+	c.unreachable(at("inclusion"), p, &rules, inclusion)
 	if v, ok := t["default"]; ok {
 		if p.Required {
 			c.errorf(at("default"), "remove required = true (a parameter with a default is never missing) or remove the default",
@@ -169,6 +174,20 @@ func (c *checker) ruledValue(key []string, p *Param, rules *wire.Rules, v any) (
 		}
 	}
 	return true, strings.Join(canonical(items), ",")
+}
+
+// unreachable reports each value of inclusion that p's other rules
+// refuse: listed, it can still never be given.
+func (c *checker) unreachable(key []string, p *Param, rules *wire.Rules, inclusion []value) {
+	for _, d := range inclusion {
+		for _, r := range rules.List {
+			if r.Type != wire.ValidationInclusion && !r.Holds(d.typ, d.s, d.v) {
+				c.errorf(key, "remove it from inclusion, or change the "+r.Type.String()+" rule",
+					"%s is listed, but its %s rule refuses it", d.show(), r.Type)
+				break
+			}
+		}
+	}
 }
 
 // bound returns greater_than or less_than of a parameter of type typ.
@@ -241,12 +260,14 @@ func (c *checker) defaultValue(key []string, typ string, v any) ([]value, bool) 
 		return nil, false
 	}
 	vals := make([]value, 0, len(items))
+	all := true // every item is checked, so that all their problems are reported
 	for _, item := range items {
 		val, ok := c.value(key, typ, item)
-		if !ok {
-			return nil, false
-		}
+		all = all && ok
 		vals = append(vals, val)
+	}
+	if !all {
+		return nil, false
 	}
 	return vals, true
 }

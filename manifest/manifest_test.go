@@ -157,6 +157,7 @@ func TestErrors(t *testing.T) {
 		{"list items", head + "[config.a]\ntype = \"strings\"\ndefault = [\"a,b\", 3]\n[config.b]\ntype = \"strings\"\ndefault = [\"\"]\n" +
 			"[config.c]\ntype = \"strings\"\ninclusion = [\"x\", \" y\"]\n[config.d]\ntype = \"strings\"\ndefault = [\"x\", 3]\n", []string{
 			`9:1: config.a.default: list item "a,b" holds a ',' (lists travel comma-separated: split it into separate items)`,
+			`9:1: config.a.default: want a string, found an integer (3) (write a quoted string, such as "text")`,
 			`12:1: config.b.default: list item "" is empty or not trimmed (items travel trimmed: remove the white space, or the item)`,
 			`15:1: config.c.inclusion: list item " y" is empty or not trimmed (items travel trimmed: remove the white space, or the item)`,
 			`18:1: config.d.default: want a string, found an integer (3) (write a quoted string, such as "text")`}},
@@ -165,6 +166,16 @@ func TestErrors(t *testing.T) {
 			`9:1: config.a.greater_than: greater_than applies to int, float and duration parameters, not string (remove it, or use regex or inclusion)`,
 			`13:1: config.n.less_than: less_than 5 is not above greater_than 5 (no value can pass: lower greater_than or raise less_than)`,
 			`17:1: config.d.less_than: less_than 60s is not above greater_than 1m (no value can pass: lower greater_than or raise less_than)`}},
+		{"rules no value passes", head + "[config.n]\ntype = \"int\"\nrequired = true\ngreater_than = 5\nless_than = 6\n" +
+			"[config.m]\ntype = \"string\"\nrequired = true\ninclusion = [\"a\", \"zz\", \"x\"]\nexclusion = [\"x\"]\nregex = '^[a-y]$'\n" +
+			"[config.k]\ntype = \"int\"\ndefault = 6\ngreater_than = 5\nless_than = 7\ninclusion = [6, 9]\n", []string{
+			`11:1: config.n.less_than: no integer is above 5 and below 6 (no value can pass: both bounds are exclusive; lower greater_than or raise less_than)`,
+			`15:1: config.m.inclusion: "zz" is listed, but its regex rule refuses it (remove it from inclusion, or change the regex rule)`,
+			`15:1: config.m.inclusion: "x" is listed, but its exclusion rule refuses it (remove it from inclusion, or change the exclusion rule)`,
+			`23:1: config.k.inclusion: 9 is listed, but its less_than rule refuses it (remove it from inclusion, or change the less_than rule)`}},
+		{"every list item of a default", head + "[config.tags]\ntype = \"strings\"\ndefault = [\"b,c\", \" d\"]\n", []string{
+			`9:1: config.tags.default: list item "b,c" holds a ',' (lists travel comma-separated: split it into separate items)`,
+			`9:1: config.tags.default: list item " d" is empty or not trimmed (items travel trimmed: remove the white space, or the item)`}},
 		{"default outside bounds", head + "[global.workers]\ntype = \"int\"\ndefault = 0\ngreater_than = 0\n" +
 			"[global.ratio]\ntype = \"float\"\ndefault = 1\nless_than = 1.0\n[global.wait]\ntype = \"duration\"\ndefault = \"2h\"\nless_than = \"1h\"\n", []string{
 			`9:1: global.workers.default: 0 is not greater than 0 (greater_than) (greater_than is exclusive: change the default or the bound)`,

@@ -127,14 +127,6 @@ func checkHeartbeat(t *checkRun) error {
 	}
 }
 
-// exitNote says how the plugin exited, if it has.
-func exitNote(st *os.ProcessState) string {
-	if st == nil {
-		return ""
-	}
-	return "; plugin exited: " + st.String()
-}
-
 // waitLog samples how long a process's threads together have waited for
 // a CPU.
 type waitLog struct {
@@ -325,8 +317,14 @@ func checkStdoutClean(t *checkRun) error {
 	p.wait(t.ctx, drainStdout, "waiting for the end of standard output", func() bool { return p.readErr != nil })
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.readErr == nil {
-		return failf("standard output closed after GOODBYE", "still open %s after it (a process the plugin started holding it?)%s", drainStdout, exitNote(p.state))
+	switch {
+	case p.readErr != nil:
+	case t.ctx.Err() != nil:
+		return t.ctx.Err()
+	case p.state == nil:
+		return failf("standard output closed after GOODBYE", "still open %s after it, the plugin still running", drainStdout)
+	default:
+		return failf("standard output closed after GOODBYE", "still open %s after it, though the plugin exited (%s): a process it started holds it?", drainStdout, p.state)
 	}
 	if !errors.Is(p.readErr, io.EOF) {
 		return failf("nothing but frames on standard output", "%v", p.streamError())

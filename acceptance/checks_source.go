@@ -49,7 +49,7 @@ func (t *checkRun) readSource(n int) (*proc, []wire.Event, error) {
 	}
 	t.logf("read %d events, positions %d to %d", len(evs), evs[0].Position, evs[len(evs)-1].Position)
 	if p.eventsBeforeReply(1) {
-		return nil, nil, failf("OPEN's REPLY before the instance's first EVENTS (PROTOCOL.md §4.5.4)", "EVENTS of instance 1 came before it")
+		return nil, nil, failf("OPEN's REPLY before the instance's first EVENTS (PROTOCOL.md §4.5.4)", "EVENTS of instance 1 before it")
 	}
 	return p, evs, nil
 }
@@ -234,9 +234,10 @@ func checkSourceResume(t *checkRun) error {
 // spinning. Its threads' CPU time (/proc schedstat) is compared with that
 // of a thread of the check's own that spins meanwhile, until it has run
 // idleWindow: both compete for the same cores, so other work on the
-// machine, the other checks included, changes neither the ratio nor the
-// verdict; a loaded machine only makes the measure take longer (up to
-// idleWallMax). The measure starts once the source has gone quiet, and is
+// machine, the other checks included, changes the ratio little; a loaded
+// machine makes the measure take longer (up to idleWallMax), and one so
+// loaded that the spinning thread gets too little to measure against
+// skips the check. The measure starts once the source has gone quiet, and is
 // taken again if it sent much meanwhile: that is work, not idling.
 func checkSourceIdleCPU(t *checkRun) error {
 	if err := needProcfs(); err != nil {
@@ -274,9 +275,10 @@ func checkSourceIdleCPU(t *checkRun) error {
 			continue
 		}
 		share := float64(used.run) / float64(ref)
-		if share > idleMaxCPU && ref < idleWindow/2 {
+		if share > idleMaxCPU && ref < idleWindow/2 && used.run < time.Duration(idleMaxCPU*float64(idleWindow)) {
 			// The spinning thread got so little that an idle plugin's own
-			// upkeep (heartbeats, the runtime's timers) weighs as much.
+			// upkeep (heartbeats, the runtime's timers) weighs as much,
+			// and the plugin used less than a full measure would allow.
 			return skipf("the machine was too loaded to judge: a spinning thread ran only %s in %s, and the plugin's threads %s", ref.Round(time.Millisecond), elapsed.Round(time.Millisecond), used.run.Round(time.Millisecond))
 		}
 		if share > idleMaxCPU {

@@ -472,6 +472,7 @@ type rawSource struct {
 	torn      bool    // the "torn" knob has broken a frame
 	repeated  bool    // the "positions-repeat" knob has repeated a position
 	lateReply *uint32 // OPEN's request id, answered after the first batch
+	batches   int     // sent so far
 }
 
 // span is the first and last position of a batch.
@@ -524,7 +525,14 @@ func (s *rawSource) run() {
 			s.cond.Wait()
 		}
 		s.sendBatch(body, b)
+		batches := s.batches
 		s.mu.Unlock()
+		if s.p.knob == "pause-after-two" && batches == 2 { // a correct source with nothing to send for a while
+			select {
+			case <-time.After(8 * time.Second):
+			case <-s.stopCh:
+			}
+		}
 		if !inBurst {
 			s.pause()
 		}
@@ -585,6 +593,7 @@ func (s *rawSource) sendBatch(body []byte, b span) {
 		s.p.send(wire.MsgEvents, s.out, body)
 	}
 	s.inflight = append(s.inflight, b)
+	s.batches++
 	if s.lateReply != nil {
 		s.p.reply(s.inst, wire.Reply{ID: *s.lateReply})
 		s.lateReply = nil

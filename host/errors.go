@@ -114,7 +114,7 @@ type SessionError struct {
 	Plugin string           // name from HELLO, or the executable's base name
 	Err    error            // the cause: ErrConnectionLost, ErrPluginSilent, ...
 	Exit   *os.ProcessState // nil for plugins accepted on a socket
-	Stderr []string         // the last lines of standard error, oldest first
+	Stderr []string         // the last lines of standard error, oldest first, after a panic's first line if they lost it
 }
 
 // Error gives the plugin, the cause, the exit and the last stderr lines.

@@ -137,6 +137,15 @@ type counter struct {
 	stamp                             int64
 }
 
+// deepPanic panics depth calls down, so that the traceback is longer than
+// the stderr lines a host keeps.
+func deepPanic(depth int, msg string) {
+	if depth > 0 {
+		deepPanic(depth-1, msg)
+	}
+	panic(msg)
+}
+
 func (c *counter) NextBatch(b *sdk.Batch) error {
 	for !b.Full() {
 		if c.n != 0 && c.next > c.n {
@@ -156,7 +165,7 @@ func (c *counter) NextBatch(b *sdk.Batch) error {
 			os.Exit(1)
 		}
 		if c.next == c.panicAt {
-			panic(fmt.Sprintf("fixture: panicking at position %d", c.next))
+			deepPanic(30, fmt.Sprintf("fixture: panicking at position %d", c.next))
 		}
 		binary.LittleEndian.PutUint64(c.payload, c.next)
 		// A fixed time keeps the clock out of the measurement.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,6 +298,9 @@ func (p *Plugin) sessionError() error {
 	if p.proc != nil {
 		e.Exit = p.proc.state
 		e.Stderr = p.proc.stderr.Lines()
+		if c := p.proc.stderr.Crash(); c != "" && !slices.Contains(e.Stderr, c) {
+			e.Stderr = append([]string{c, "…"}, e.Stderr...)
+		}
 	}
 	return e
 }

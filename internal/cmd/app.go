@@ -300,14 +300,17 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// ctxOf is the command's context, background when urfave/cli gives none.
 // interruptible is the command's context, cancelled by Ctrl-C or SIGTERM:
 // the command then stops its plugins and removes its temporary files
-// instead of dying with them in place.
+// instead of dying with them in place. A second signal during that
+// clean-up kills the process, as if it had never been caught.
 func interruptible(c *cli.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctxOf(c), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctxOf(c), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }
 
+// ctxOf is the command's context, background when urfave/cli gives none.
 func ctxOf(c *cli.Context) context.Context {
 	if c.Context != nil {
 		return c.Context

@@ -28,6 +28,7 @@ type Log struct {
 	tail   []string // ring of the last kept lines
 	next   int
 	keep   int
+	crash  string // the first line of a Go panic or fatal error, kept cut
 
 	done chan struct{}
 	once sync.Once
@@ -76,6 +77,9 @@ func (l *Log) line(b []byte) {
 	b = bytes.TrimRight(b, "\r")
 	keep := string(b[:min(len(b), l.cut)])
 	l.mu.Lock()
+	if l.crash == "" && (strings.HasPrefix(keep, "panic: ") || strings.HasPrefix(keep, "fatal error: ")) {
+		l.crash = keep
+	}
 	if len(l.tail) < l.keep {
 		l.tail = append(l.tail, keep)
 	} else {
@@ -127,6 +131,16 @@ func (l *Log) Settle(d time.Duration) bool {
 
 // String returns the kept lines as one text.
 func (l *Log) String() string { return strings.Join(l.Lines(), "\n") }
+
+// Crash returns the first line of a Go panic or fatal runtime error seen
+// ("panic: …", "fatal error: …"), or "": the traceback that follows can
+// push it out of the kept lines, and it is the line that says what
+// happened.
+func (l *Log) Crash() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.crash
+}
 
 // Lines returns the kept lines, oldest first.
 func (l *Log) Lines() []string {

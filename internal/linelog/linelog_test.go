@@ -25,3 +25,22 @@ func TestLog(t *testing.T) {
 		t.Error("not done after Close")
 	}
 }
+
+// TestCrash: the first line of a panic is kept whatever follows it, and
+// only a line that starts one counts.
+func TestCrash(t *testing.T) {
+	l := New(2, 64, 1024, nil, "")
+	l.Write([]byte("log: panic: not at the start\n"))
+	if c := l.Crash(); c != "" {
+		t.Fatalf("Crash = %q after a line that starts no panic", c)
+	}
+	l.Write([]byte("panic: boom\n\ngoroutine 1 [running]:\nmain.f()\npanic: later\n"))
+	if c := l.Crash(); c != "panic: boom" {
+		t.Fatalf("Crash = %q, want the first panic's line", c)
+	}
+	l = New(2, 64, 1024, nil, "")
+	l.Write([]byte("fatal error: concurrent map writes\n"))
+	if c := l.Crash(); c != "fatal error: concurrent map writes" {
+		t.Fatalf("Crash = %q, want the fatal error's line", c)
+	}
+}

@@ -84,8 +84,12 @@ func (b *bench) source(ctx context.Context, p *host.Plugin, launched time.Time, 
 		for _, s := range srcs {
 			select {
 			case <-s.Ended():
-				return fmt.Errorf("the source ended its stream (END) after %d events, before the measured window of %v: bench measures a source that keeps sending; set it to run longer (a limit or a count setting, say)",
-					seen.Load(), r.window.Round(time.Millisecond))
+				if err := s.Err(); err != nil {
+					return err
+				}
+				n := int(seen.Load())
+				return fmt.Errorf("the source ended its stream (END) after %d %s, before the measured window of %v: bench measures a source that keeps sending; set it to run longer (a limit or a count setting, say)",
+					n, plural(n, "event", "events"), r.window.Round(time.Millisecond))
 			default:
 			}
 		}

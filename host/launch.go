@@ -51,6 +51,12 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 	if opts.Check != nil {
 		exe, id.digest, id.digestErr = openExecutable(bin)
 	}
+	if opts.beforeExec != nil && id.digestErr == nil {
+		if err := opts.beforeExec(bin, id.digest); err != nil {
+			closeAll(append(fds[:], exe))
+			return nil, fmt.Errorf("launch %s: refused before it ran: %w", path, err)
+		}
+	}
 	cmd := exec.Command(name, args...)
 	cmd.Path = bin
 	if exe != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/plugctl/plugctl/enroll"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -79,6 +80,11 @@ type Options struct {
 	// 100 ms counts as 100 ms: the read loop notices that the session was
 	// closed only between polls.
 	Poll time.Duration
+
+	// beforeExec, set by Registry.Launch, refuses the executable from
+	// the digest of the bytes the kernel is about to run, so that a
+	// binary changed since it was enrolled never starts.
+	beforeExec func(binary string, d enroll.Digest) error
 }
 
 // Defaults applied by withDefaults.

@@ -201,6 +201,7 @@ func (r *Registry) Launch(ctx context.Context, ref string, opts Options) (*Plugi
 		return nil, err
 	}
 	opts.Check = r
+	opts.beforeExec = func(binary string, d enroll.Digest) error { return refusal(e.Admits(binary, d)) }
 	opts.Env = append(append([]string{}, opts.Env...), wire.EnvPluginID+"="+e.ID)
 	for k, v := range e.Env {
 		opts.Env = append(opts.Env, k+"="+v)

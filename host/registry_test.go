@@ -419,6 +419,31 @@ func TestRegistryReportsReplacedBinary(t *testing.T) {
 	}
 }
 
+// TestRegistryRefusesChangedBinaryBeforeItRuns: a binary replaced since it
+// was enrolled is refused from its digest before it runs: the code of the
+// replacement never starts.
+func TestRegistryRefusesChangedBinaryBeforeItRuns(t *testing.T) {
+	f := newRegistryFixture(t)
+	path := plugBinary(t, f.dir, "plug", "")
+	e := enrolled(t, f.reg, path, nil)
+	marker := filepath.Join(f.dir, "ran")
+	script := "#!/bin/sh\ntouch " + marker + "\n"
+	if err := os.WriteFile(path+".tmp", []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.launch(t, e.ID)
+	wantReject(t, err, wire.RejectHashMismatch, "changed since it was enrolled")
+	if !strings.Contains(err.Error(), "refused before it ran") {
+		t.Errorf("err = %v, want it refused before it ran", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the replaced binary ran")
+	}
+}
+
 // TestRegistryUnusableRefusesNew: a registry that becomes writable by
 // others is no longer trusted for new plugins; live sessions go on.
 func TestRegistryUnusableRefusesNew(t *testing.T) {

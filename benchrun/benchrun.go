@@ -242,8 +242,9 @@ func (m *meter) stop(r *round) {
 	r.peakRSS, r.rssErr = pluginPeakRSS(m.pid)
 }
 
-// wait sleeps for d, showing progress, unless the plugin ends first.
-func (b *bench) wait(ctx context.Context, p *host.Plugin, d time.Duration, phase string, events func() int64) error {
+// wait sleeps for d, showing progress, unless the plugin ends or cut is
+// closed first.
+func (b *bench) wait(ctx context.Context, p *host.Plugin, d time.Duration, phase string, events func() int64, cut <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	tick := time.NewTicker(progressEvery)
@@ -262,6 +263,8 @@ func (b *bench) wait(ctx context.Context, p *host.Plugin, d time.Duration, phase
 				return err
 			}
 			return errors.New("the plugin ended its session during the measurement")
+		case <-cut:
+			return nil // the caller says why
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -14,31 +14,42 @@ import (
 )
 
 // envFixture makes the test binary a plugin: a polled source that sends
-// 64-byte events as fast as the host takes them, without end ("flood") or
-// ending after 5 ("five").
+// 64-byte events as fast as the host takes them, without end ("flood"),
+// ending after 5 ("five"), or failing 2 s after it opened ("fail-late").
 const envFixture = "BENCHRUN_TEST_FIXTURE"
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(envFixture); mode != "" {
-		var last uint64
-		if mode == "five" {
-			last = 5
-		}
 		sdk.Main(sdk.Plugin{
 			Spec: wire.Spec{Name: "flood", Version: "1.0.0", Role: wire.RoleSource,
 				Events: []wire.EventKind{{Name: "tick"}}},
-			Source: func(o sdk.Open) (sdk.Source, error) { return &flood{next: o.ResumeFrom + 1, last: last}, nil },
+			Source: func(o sdk.Open) (sdk.Source, error) {
+				f := &flood{next: o.ResumeFrom + 1}
+				switch mode {
+				case "five":
+					f.last = 5
+				case "fail-late":
+					f.failAt = time.Now().Add(2 * time.Second)
+				}
+				return f, nil
+			},
 		})
 		return
 	}
 	os.Exit(m.Run())
 }
 
-type flood struct{ next, last uint64 } // last 0: no end
+type flood struct {
+	next, last uint64 // last 0: no end
+	failAt     time.Time
+}
 
 func (f *flood) NextBatch(b *sdk.Batch) error {
 	payload := make([]byte, 64)
 	now := time.Now().UnixNano()
+	if !f.failAt.IsZero() && time.Now().After(f.failAt) {
+		return errors.New("sensor unplugged")
+	}
 	for !b.Full() {
 		if f.last != 0 && f.next > f.last {
 			if b.Len() > 0 {
@@ -111,7 +122,18 @@ func TestRunInterrupted(t *testing.T) {
 func TestRunSourceEnds(t *testing.T) {
 	t.Setenv(envFixture, "five")
 	res, err := Run(context.Background(), Options{Command: []string{os.Args[0]}, Rounds: 1, Duration: time.Second})
-	want := "the source ended its stream (END) after 5 events, before the measured window"
+	want := "the source ended its stream (END) during the warm-up, after 5 events"
+	if res != nil || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run = %+v, %v; want no result and %q", res, err, want)
+	}
+}
+
+// TestRunSourceFails: an instance that fails partway gives no figures
+// (they would be of part of the round) but its failure.
+func TestRunSourceFails(t *testing.T) {
+	t.Setenv(envFixture, "fail-late")
+	res, err := Run(context.Background(), Options{Command: []string{os.Args[0]}, Rounds: 1, Duration: 3 * time.Second})
+	want := "instance 1 failed: sensor unplugged"
 	if res != nil || err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Run = %+v, %v; want no result and %q", res, err, want)
 	}

@@ -46,6 +46,8 @@ func (b *bench) sink(ctx context.Context, p *host.Plugin, r *round) error {
 		wg        sync.WaitGroup
 		mu        sync.Mutex // r's counts and histogram
 		errs      = make([]error, len(sinks))
+		failed    = make(chan struct{}) // closed by the first instance that fails: the round is cut short
+		failOnce  sync.Once
 	)
 	for i, s := range sinks {
 		wg.Add(1)
@@ -83,6 +85,7 @@ func (b *bench) sink(ctx context.Context, p *host.Plugin, r *round) error {
 				d := time.Since(start)
 				if err != nil {
 					errs[i] = fmt.Errorf("instance %d: %w", i+1, err)
+					failOnce.Do(func() { close(failed) })
 					return
 				}
 				seen.Add(int64(len(batch)))
@@ -96,12 +99,12 @@ func (b *bench) sink(ctx context.Context, p *host.Plugin, r *round) error {
 			}
 		}()
 	}
-	err := b.wait(ctx, p, b.o.Warmup, "warming up", seen.Load)
+	err := b.wait(ctx, p, b.o.Warmup, "warming up", seen.Load, failed)
 	var m *meter
 	if err == nil {
 		m = startMeter(p.Pid())
 		measuring.Store(true)
-		err = b.wait(ctx, p, b.window, "measuring", seen.Load)
+		err = b.wait(ctx, p, b.window, "measuring", seen.Load, failed)
 		measuring.Store(false)
 		m.stop(r)
 	}

@@ -53,15 +53,35 @@ func (b *bench) source(ctx context.Context, p *host.Plugin, launched time.Time, 
 		}
 		srcs = append(srcs, s)
 	}
-	if err := b.wait(ctx, p, b.o.Warmup, "warming up", seen.Load); err != nil {
+	// An instance that ends or fails cuts the round short: the figures
+	// would be of part of the window.
+	ended, done := make(chan struct{}), make(chan struct{})
+	defer close(done)
+	var once sync.Once
+	for _, s := range srcs {
+		go func() {
+			select {
+			case <-s.Ended():
+				once.Do(func() { close(ended) })
+			case <-done:
+			}
+		}()
+	}
+	if err := b.wait(ctx, p, b.o.Warmup, "warming up", seen.Load, ended); err != nil {
+		return err
+	}
+	if err := endedEarly(srcs, "warm-up", seen.Load()); err != nil {
 		return err
 	}
 	m := startMeter(p.Pid())
 	measuring.Store(true)
-	err := b.wait(ctx, p, b.window, "measuring", seen.Load)
+	err := b.wait(ctx, p, b.window, "measuring", seen.Load, ended)
 	measuring.Store(false)
 	m.stop(r)
 	if err != nil {
+		return err
+	}
+	if err := endedEarly(srcs, "measured window of "+b.window.Round(time.Millisecond).String(), seen.Load()); err != nil {
 		return err
 	}
 	mu.Lock()
@@ -81,19 +101,26 @@ func (b *bench) source(ctx context.Context, p *host.Plugin, launched time.Time, 
 		}
 	}
 	if r.events == 0 {
-		for _, s := range srcs {
-			select {
-			case <-s.Ended():
-				if err := s.Err(); err != nil {
-					return err
-				}
-				n := int(seen.Load())
-				return fmt.Errorf("the source ended its stream (END) after %d %s, before the measured window of %v: bench measures a source that keeps sending; set it to run longer (a limit or a count setting, say)",
-					n, plural(n, "event", "events"), r.window.Round(time.Millisecond))
-			default:
-			}
-		}
 		return errNoEvents("source", r.window)
+	}
+	return nil
+}
+
+// endedEarly reports an instance that failed or ended its stream during
+// phase, seen events in: a bench measures a source that keeps sending.
+func endedEarly(srcs []*host.Source, phase string, seen int64) error {
+	for _, s := range srcs {
+		select {
+		case <-s.Ended():
+		default:
+			continue
+		}
+		if err := s.Err(); err != nil {
+			return fmt.Errorf("during the %s: %w", phase, err)
+		}
+		n := int(seen)
+		return fmt.Errorf("the source ended its stream (END) during the %s, after %d %s: bench measures a source that keeps sending; set it to run longer (a limit or a count setting, say)",
+			phase, n, plural(n, "event", "events"))
 	}
 	return nil
 }

@@ -7,11 +7,19 @@ import (
 
 	"github.com/plugctl/plugctl/benchrun"
 	"github.com/plugctl/plugctl/devhost"
+	"github.com/plugctl/plugctl/wire"
 	"github.com/urfave/cli/v2"
 )
 
-// maxSynthetic bounds --synthetic: an event must fit in one frame.
-const maxSynthetic = 1 << 20
+// maxSynthetic bounds --synthetic and --size: one event must fit in a
+// frame of the host's default limit, after a WRITE's batch id and event
+// count (12 bytes, the larger prefix of EVENTS and WRITE) and the event's
+// own header.
+const maxSynthetic = wire.DefaultMaxFrame - 12 - wire.EventHeaderSize
+
+// minRound is the shortest measured window of a round: shorter, a single
+// batch decides the figures.
+const minRound = 100 * time.Millisecond
 
 // benchCommand is `plugctl bench`: how fast one plugin goes.
 func benchCommand(b Build) *cli.Command {
@@ -93,8 +101,8 @@ func runBench(c *cli.Context, b Build) error {
 		return usagef("bench", "--instances %d: want 1 or more", o.Instances)
 	case o.Rounds < 1:
 		return usagef("bench", "--rounds %d: want 1 or more", o.Rounds)
-	case o.Duration <= 0:
-		return usagef("bench", "--duration %v: want more than 0", o.Duration)
+	case o.Duration/time.Duration(o.Rounds) < minRound:
+		return usagef("bench", "--duration %v over %d %s: want at least %v a round", o.Duration, o.Rounds, plural(o.Rounds, "round", "rounds"), minRound)
 	case o.PayloadBytes < 1 || o.PayloadBytes > maxSynthetic:
 		return usagef("bench", "--size %d: want 1 to %d", o.PayloadBytes, maxSynthetic)
 	case c.Bool("sink") && !c.IsSet("synthetic"):

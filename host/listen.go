@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -23,7 +24,11 @@ type Listener struct {
 // Listen creates the Unix socket at socketPath, readable and writable by
 // the host's user only, and listens on it. Close removes it.
 func Listen(socketPath string, opts Options) (*Listener, error) {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socketPath, Net: "unix"})
+	addr := &net.UnixAddr{Name: socketPath, Net: "unix"}
+	ln, err := net.ListenUnix("unix", addr)
+	if err != nil && removeStale(socketPath) {
+		ln, err = net.ListenUnix("unix", addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -32,6 +37,25 @@ func Listen(socketPath string, opts Options) (*Listener, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	return &Listener{ln: ln, opts: opts.withDefaults()}, nil
+}
+
+// removeStale removes the socket at path if nothing listens on it: one
+// left by a host that was killed, which would refuse every later start.
+// A socket that answers, or a file that is not a socket, stays.
+func removeStale(path string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode().Type() != os.ModeSocket {
+		return false
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return false // a live listener: the caller reports the address in use
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return false
+	}
+	return os.Remove(path) == nil
 }
 
 // Accept waits, until ctx ends, for a plugin to connect, then runs the

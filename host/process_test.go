@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -782,5 +783,44 @@ func TestProcessPluginDiesWithHost(t *testing.T) {
 			t.Fatalf("plugin %d still running 10s after its host was killed", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestListenStaleSocket: a socket left by a host that died (nothing
+// listens on it) is replaced; one a live host listens on is not, nor a
+// file that is no socket.
+func TestListenStaleSocket(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("a dead listener's socket file is a Unix matter")
+	}
+	dir, err := os.MkdirTemp("", "plugctl") // short: socket paths are limited to ~100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "host.sock")
+	dead, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.SetUnlinkOnClose(false) // as a killed host leaves it
+	dead.Close()
+	ln, err := Listen(path, Options{})
+	if err != nil {
+		t.Fatalf("Listen over a stale socket: %v", err)
+	}
+	defer ln.Close()
+	if _, err := Listen(path, Options{}); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Listen beside a live listener: %v, want address already in use", err)
+	}
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(plain, Options{}); err == nil {
+		t.Fatal("Listen replaced a plain file")
+	}
+	if b, err := os.ReadFile(plain); err != nil || string(b) != "keep" {
+		t.Fatalf("the plain file is %q, %v", b, err)
 	}
 }

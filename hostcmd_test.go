@@ -465,6 +465,7 @@ func TestHostUpdateThenRevoke(t *testing.T) {
 	h := newHostEnv(t)
 	p := h.start()
 	p.waitLog(`msg="host running"`)
+	p.waitLog(`level=WARN msg="the registry does not exist: no plugin runs until one is enrolled there`) // nothing enrolled yet
 	bin := h.binary("faultsrc", "")
 	e := h.enroll(bin, nil)
 	h.waitLines(50)
@@ -514,6 +515,9 @@ func TestHostListen(t *testing.T) {
 	p := h.start("--listen", sock, "--metrics", "127.0.0.1:0")
 	addr := p.waitLog(`msg="serving metrics" addr=(\S+)`)[1]
 	p.waitLog(`msg="host running"`)
+	if strings.Contains(p.logText(), "the registry does not exist") {
+		t.Error("the host says an existing registry does not exist")
+	}
 
 	// The same binary elsewhere; named as the fixture, since the test
 	// binary's name chooses what it runs.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -128,6 +129,10 @@ func Run(ctx context.Context, o Options) error {
 		s.wg.Go(func() { s.accept(acceptCtx, ln) })
 	}
 	s.log.Info("host running", "registry", o.Registry, "out", o.Out, "state", o.State, "listen", o.Listen)
+	if _, err := os.Stat(o.Registry); errors.Is(err, fs.ErrNotExist) {
+		// Most often a mistyped --registry: say so rather than run nothing quietly.
+		s.log.Warn("the registry does not exist: no plugin runs until one is enrolled there (plugctl manifest enroll --registry DIR)", "registry", o.Registry)
+	}
 	runners := s.superviseRegistry(ctx)
 	s.log.Info("shutting down: draining every plugin", "bound", o.Drain)
 	close(s.stopping)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -337,6 +338,9 @@ func doctorCommand() *cli.Command {
 			r, err := openRegistry(c)
 			if err != nil {
 				return err
+			}
+			if _, err := os.Stat(r.Dir); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("registry %s does not exist: nothing is enrolled there (check --registry and %s; plugctl manifest enroll creates it)", r.Dir, enroll.EnvRegistry)
 			}
 			findings, err := registrar.Doctor(ctxOf(c), r)
 			if err != nil {

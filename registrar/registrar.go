@@ -112,6 +112,10 @@ func Enroll(ctx context.Context, r *enroll.Registry, target string, o Options) (
 			if other := byProject(tx.Snapshot, e.Project); other != nil {
 				return alreadyEnrolled(e.Project, other)
 			}
+			if other := byName(tx.Snapshot, e.Name); other != nil {
+				return fmt.Errorf("enroll %s: an entry is named %s already (%s, %s): names pick entries in revoke, update and a host's [plugins.NAME], so give this one another with --name NAME",
+					target, e.Name, other.ID, other.Path)
+			}
 			tx.Put(e)
 			return nil
 		})
@@ -173,6 +177,16 @@ func (e *ExistsError) Error() string {
 }
 
 func alreadyEnrolled(path string, e *enroll.Entry) error { return &ExistsError{Path: path, Entry: e} }
+
+// byName returns the entry named name, or nil.
+func byName(s *enroll.Snapshot, name string) *enroll.Entry {
+	for _, e := range s.Entries {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
 
 // Update records the entry's binary as it is now: its hash, version and
 // role, keeping the id. An entry enrolled from a project is rebuilt first

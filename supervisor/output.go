@@ -61,6 +61,13 @@ func OpenOutput(path string, from int64, onFsync func(time.Duration)) (*Output, 
 		f.Close()
 		return nil, rec, fmt.Errorf("output %s: %w", path, err)
 	}
+	// Recovery reads the file back and cuts its last line: a device or a
+	// pipe has no end to read to, nor lines to cut.
+	if fi, err := f.Stat(); err != nil {
+		return fail(err)
+	} else if !fi.Mode().IsRegular() {
+		return fail(fmt.Errorf("%s, not a regular file: the host reads its output back to resume; give a file, or --out - for standard output", fileKind(fi.Mode())))
+	}
 	if err := lockFile(f); err != nil {
 		return fail(err)
 	}
@@ -213,4 +220,19 @@ func (o *Output) Close() error {
 		return nil
 	}
 	return o.f.Close()
+}
+
+// fileKind names what a file that is not a regular one is, for messages.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "a special file"
 }

@@ -165,3 +165,17 @@ func TestRecoverPrefersOutput(t *testing.T) {
 		t.Errorf("slot 2 saved as %+v, want position 1", m)
 	}
 }
+
+// TestOutputRefusesDevices: a device or a pipe as the output is refused at
+// once: recovery would read it back without end.
+func TestOutputRefusesDevices(t *testing.T) {
+	for _, path := range []string{"/dev/full", "/dev/zero"} {
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("no %s here", path)
+		}
+		_, _, err := OpenOutput(path, 0, nil)
+		if err == nil || !strings.Contains(err.Error(), "a device, not a regular file") {
+			t.Errorf("OpenOutput(%s) = %v, want it refused as a device", path, err)
+		}
+	}
+}

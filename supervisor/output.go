@@ -67,6 +67,9 @@ func OpenOutput(path string, from int64, onFsync func(time.Duration)) (*Output, 
 		return fail(err)
 	} else if !fi.Mode().IsRegular() {
 		return fail(fmt.Errorf("%s, not a regular file: the host reads its output back to resume; give a file, or --out - for standard output", fileKind(fi.Mode())))
+	} else if err := private(path, fi); err != nil {
+		f.Close()
+		return nil, rec, fmt.Errorf("output: %w", err)
 	}
 	if err := lockFile(f); err != nil {
 		return fail(err)

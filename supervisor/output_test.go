@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -177,5 +178,41 @@ func TestOutputRefusesDevices(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "a device, not a regular file") {
 			t.Errorf("OpenOutput(%s) = %v, want it refused as a device", path, err)
 		}
+	}
+}
+
+// TestPrivateFiles: an output, a state directory or a state file that
+// others may write is refused, naming the fix.
+func TestPrivateFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no mode bits to read")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "events.jsonl")
+	if err := os.WriteFile(out, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(out, 0o666)
+	if _, _, err := OpenOutput(out, 0, nil); err == nil || !strings.Contains(err.Error(), "is writable by others (mode -rw-rw-rw-)") || !strings.Contains(err.Error(), "chmod go-w "+out) {
+		t.Errorf("OpenOutput of a 0666 file = %v, want it refused", err)
+	}
+
+	state := filepath.Join(dir, "state")
+	s, err := OpenStore(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(Slot{PluginID: testID, Slot: 1}, Mark{Plugin: "p", Position: 3, Has: true}); err != nil {
+		t.Fatal(err)
+	}
+	file := s.file(Slot{PluginID: testID, Slot: 1})
+	os.Chmod(file, 0o666)
+	if _, err := s.Load(); err == nil || !strings.Contains(err.Error(), file+" is writable by others") {
+		t.Errorf("Load with a 0666 state file = %v, want it refused", err)
+	}
+	s.Close()
+	os.Chmod(state, 0o777)
+	if _, err := OpenStore(state); err == nil || !strings.Contains(err.Error(), state+" is writable by others") {
+		t.Errorf("OpenStore of a 0777 directory = %v, want it refused", err)
 	}
 }

@@ -54,6 +54,13 @@ func OpenStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
+	fi, err := os.Stat(dir)
+	if err == nil {
+		err = private(dir, fi)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
 	unlock, err := lockPath(filepath.Join(dir, ".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
@@ -83,6 +90,13 @@ func (s *Store) Load() (map[Slot]Mark, error) {
 			continue // the lock, and temporary files a crash left
 		}
 		path := filepath.Join(s.dir, name)
+		fi, err := d.Info()
+		if err == nil {
+			err = private(path, fi)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("state: %w", err)

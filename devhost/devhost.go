@@ -98,7 +98,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := p.Setup(ctx, o.Global); err != nil {
 		return nil, AsConfigError(err)
 	}
-	r := &run{o: o, p: p, st: st, start: time.Now(), stopping: make(chan struct{})}
+	r := &run{o: o, p: p, st: st, start: time.Now(), stopping: make(chan struct{}), cut: make(chan struct{})}
 	if p.Hello().Role == wire.RoleSink {
 		err = r.sink(ctx)
 	} else {
@@ -126,6 +126,7 @@ type run struct {
 	start time.Time
 
 	stopping chan struct{} // closed when a limit or an interrupt ends the run
+	cut      chan struct{} // closed by an interrupt or --duration: what is in flight has drainTimeout
 	killed   atomic.Bool   // a second interrupt killed the plugin
 	counts   *counts
 
@@ -143,6 +144,13 @@ func (r *run) stop(why string) {
 	}
 }
 
+// reason is what ended the run, so far.
+func (r *run) reason() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.why
+}
+
 // limits returns a channel that yields when the duration or an interrupt
 // ends the run; a second interrupt kills the plugin.
 func (r *run) limits() <-chan string {
@@ -154,11 +162,18 @@ func (r *run) limits() <-chan string {
 			defer t.Stop()
 			timeout = t.C
 		}
+		// stop here as well as in the caller, which may be waiting on the
+		// plugin (a sink's WRITE) and read out only afterwards.
 		select {
 		case sig := <-r.o.Interrupt:
+			r.stop(sig.String())
+			close(r.cut)
 			out <- sig.String()
 		case <-timeout:
-			out <- "--duration " + r.o.Duration.String()
+			why := "--duration " + r.o.Duration.String()
+			r.stop(why)
+			close(r.cut)
+			out <- why
 			return
 		case <-r.p.Done():
 			return

@@ -53,6 +53,26 @@ func (r *run) sink(ctx context.Context) error {
 		go r.st.run(r.stopping, r.counts, nil)
 	}
 
+	// After an interrupt or --duration, a WRITE in flight has drainTimeout
+	// to be answered: a sink that never answers must not hold the run for
+	// the host's own, longer timeout.
+	writeCtx, cancelWrites := context.WithCancel(ctx)
+	defer cancelWrites()
+	go func() {
+		select {
+		case <-r.cut:
+		case <-writeCtx.Done():
+			return
+		}
+		t := time.NewTimer(drainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelWrites()
+		case <-writeCtx.Done():
+		}
+	}()
+
 	var batch []wire.Event
 	var first int // line number of the batch's first event
 	var pos uint64
@@ -65,8 +85,11 @@ func (r *run) sink(ctx context.Context) error {
 		}
 		i := next
 		next = (next + 1) % len(sinks)
-		err := r.write(ctx, sinks[i], i, first, batch)
+		err := r.write(writeCtx, sinks[i], i, first, batch)
 		batch = batch[:0]
+		if err != nil && writeCtx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("the sink did not answer a WRITE within %v of the %s: %w", drainTimeout, r.reason(), err)
+		}
 		return err
 	}
 	for done := false; !done; {

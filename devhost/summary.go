@@ -32,7 +32,7 @@ func (r *run) summary(err error) *Summary {
 	switch {
 	case errors.Is(err, ErrKilled):
 		s.Why = "a second interrupt"
-	case err != nil:
+	case err != nil && s.Why == "":
 		s.Why = "the plugin failed"
 	}
 	if c := r.counts; c != nil {

@@ -111,6 +111,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if r.killed.Load() {
 		err = ErrKilled
 	}
+	if errors.Is(err, errOutputClosed) {
+		err = nil
+	}
 	sum := r.summary(err)
 	if closeErr := p.Close(ctx); err == nil && closeErr != nil && !r.killed.Load() {
 		err = closeErr

@@ -28,6 +28,11 @@ func newCounts(n int) *counts {
 	return &counts{last: make([]atomic.Uint64, n), have: make([]atomic.Bool, n)}
 }
 
+// errOutputClosed stops a source's run whose reader went away (plugctl
+// run | head): the end of the run, not a failure; the batch not written
+// is not acknowledged.
+var errOutputClosed = errors.New("the output closed")
+
 // source opens the instances and prints their events until they all end,
 // a limit is reached, or an interrupt comes; then it drains them. An
 // instance that fails is reported and counted; the others go on.
@@ -44,17 +49,28 @@ func (r *run) source(ctx context.Context) error {
 			rd := b.Reader()
 			var e wire.Event
 			var line []byte
+			var n int64
+			var last uint64
 			for rd.Next(&e) {
-				if r.o.MaxEvents > 0 && r.counts.events.Load() >= r.o.MaxEvents {
+				if r.o.MaxEvents > 0 && r.counts.events.Load()+n >= r.o.MaxEvents {
 					break // acknowledged but not shown: --resume starts after the last one shown
 				}
 				line = r.format(line[:0], uint16(slot+1), &e)
 				out.Write(line)
-				r.counts.events.Add(1)
-				r.counts.last[slot].Store(e.Position)
+				n, last = n+1, e.Position
+			}
+			// Flushed promptly, so that plugctl run | jq shows events as
+			// they come; counted only once written, so that --resume
+			// starts after the last event written.
+			if err := out.Flush(); err != nil {
+				go r.stop("the output closed")
+				return fmt.Errorf("%w: %w", errOutputClosed, err)
+			}
+			if n > 0 {
+				r.counts.events.Add(n)
+				r.counts.last[slot].Store(last)
 				r.counts.have[slot].Store(true)
 			}
-			out.Flush() // promptly, so that plugctl run | jq shows events as they come
 			if r.o.MaxEvents > 0 && r.counts.events.Load() >= r.o.MaxEvents {
 				go r.stop(fmt.Sprintf("--max-events %d", r.o.MaxEvents))
 			}

@@ -114,6 +114,9 @@ func runRun(c *cli.Context) error {
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// A reader that goes away (plugctl run | head) makes writes fail with
+	// EPIPE, which the run reports with its summary, rather than kill it.
+	signal.Ignore(syscall.SIGPIPE)
 	defer signal.Stop(sigs)
 	o.Interrupt = sigs
 	sum, err := devhost.Run(ctx, o)

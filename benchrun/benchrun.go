@@ -242,6 +242,9 @@ func (m *meter) stop(r *round) {
 	r.peakRSS, r.rssErr = pluginPeakRSS(m.pid)
 }
 
+// errCut is wait's error when cut was closed first; the caller says why.
+var errCut = errors.New("round cut short")
+
 // wait sleeps for d, showing progress, unless the plugin ends or cut is
 // closed first.
 func (b *bench) wait(ctx context.Context, p *host.Plugin, d time.Duration, phase string, events func() int64, cut <-chan struct{}) error {
@@ -264,7 +267,7 @@ func (b *bench) wait(ctx context.Context, p *host.Plugin, d time.Duration, phase
 			}
 			return errors.New("the plugin ended its session during the measurement")
 		case <-cut:
-			return nil // the caller says why
+			return errCut // the caller says why
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -110,8 +110,8 @@ func (b *bench) sink(ctx context.Context, p *host.Plugin, r *round) error {
 	}
 	close(stop)
 	wg.Wait()
-	if err == nil {
-		err = errors.Join(errs...)
+	if err == nil || errors.Is(err, errCut) {
+		err = errors.Join(errs...) // the failure that cut the round, if one did
 	}
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package benchrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -68,9 +69,9 @@ func (b *bench) source(ctx context.Context, p *host.Plugin, launched time.Time, 
 		}()
 	}
 	if err := b.wait(ctx, p, b.o.Warmup, "warming up", seen.Load, ended); err != nil {
-		return err
-	}
-	if err := endedEarly(srcs, "warm-up", seen.Load()); err != nil {
+		if errors.Is(err, errCut) {
+			return endedEarly(srcs, "warm-up", seen.Load())
+		}
 		return err
 	}
 	m := startMeter(p.Pid())
@@ -78,10 +79,10 @@ func (b *bench) source(ctx context.Context, p *host.Plugin, launched time.Time, 
 	err := b.wait(ctx, p, b.window, "measuring", seen.Load, ended)
 	measuring.Store(false)
 	m.stop(r)
-	if err != nil {
-		return err
+	if errors.Is(err, errCut) {
+		return endedEarly(srcs, "measured window of "+b.window.Round(time.Millisecond).String(), seen.Load())
 	}
-	if err := endedEarly(srcs, "measured window of "+b.window.Round(time.Millisecond).String(), seen.Load()); err != nil {
+	if err != nil {
 		return err
 	}
 	mu.Lock()
@@ -122,5 +123,5 @@ func endedEarly(srcs []*host.Source, phase string, seen int64) error {
 		return fmt.Errorf("the source ended its stream (END) during the %s, after %d %s: bench measures a source that keeps sending; set it to run longer (a limit or a count setting, say)",
 			phase, n, plural(n, "event", "events"))
 	}
-	return nil
+	return errCut // not reached: the cut follows an instance's end
 }

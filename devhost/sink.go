@@ -88,7 +88,7 @@ func (r *run) sink(ctx context.Context) error {
 		err := r.write(writeCtx, sinks[i], i, first, batch)
 		batch = batch[:0]
 		if err != nil && writeCtx.Err() != nil && ctx.Err() == nil {
-			return fmt.Errorf("the sink did not answer a WRITE within %v of the %s: %w", drainTimeout, r.reason(), err)
+			return fmt.Errorf("the sink did not answer a WRITE within %v of the stop (%s): %w", drainTimeout, r.reason(), err)
 		}
 		return err
 	}

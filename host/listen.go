@@ -26,7 +26,7 @@ type Listener struct {
 func Listen(socketPath string, opts Options) (*Listener, error) {
 	addr := &net.UnixAddr{Name: socketPath, Net: "unix"}
 	ln, err := net.ListenUnix("unix", addr)
-	if err != nil && removeStale(socketPath) {
+	if errors.Is(err, syscall.EADDRINUSE) && removeStale(socketPath) {
 		ln, err = net.ListenUnix("unix", addr)
 	}
 	if err != nil {
@@ -41,7 +41,8 @@ func Listen(socketPath string, opts Options) (*Listener, error) {
 
 // removeStale removes the socket at path if nothing listens on it: one
 // left by a host that was killed, which would refuse every later start.
-// A socket that answers, or a file that is not a socket, stays.
+// A socket that answers, or a file that is not a socket, stays. (Two
+// hosts started at the same moment on one stale path race here.)
 func removeStale(path string) bool {
 	fi, err := os.Lstat(path)
 	if err != nil || fi.Mode().Type() != os.ModeSocket {

@@ -82,8 +82,9 @@ type Options struct {
 	Poll time.Duration
 
 	// beforeExec, set by Registry.Launch, refuses the executable from
-	// the digest of the bytes the kernel is about to run, so that a
-	// binary changed since it was enrolled never starts.
+	// its digest before it starts, so that a binary changed since it was
+	// enrolled never runs: on Linux the digest is of the sealed copy the
+	// kernel runs; for scripts and elsewhere, of the file then run by path.
 	beforeExec func(binary string, d enroll.Digest) error
 }
 

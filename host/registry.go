@@ -193,7 +193,8 @@ func orUnknown(path string) string {
 
 // Launch starts the entry that ref names (an id, a unique id prefix or a
 // name) with its args and environment and its id in PLUGCTL_PLUGIN_ID, and
-// checks it against this registry.
+// checks it against this registry. An executable the entry does not admit
+// is refused before it runs, with a *RejectError.
 func (r *Registry) Launch(ctx context.Context, ref string, opts Options) (*Plugin, error) {
 	r.reload()
 	e, err := r.Snapshot().Find(ref)
@@ -201,7 +202,15 @@ func (r *Registry) Launch(ctx context.Context, ref string, opts Options) (*Plugi
 		return nil, err
 	}
 	opts.Check = r
-	opts.beforeExec = func(binary string, d enroll.Digest) error { return refusal(e.Admits(binary, d)) }
+	opts.beforeExec = func(binary string, d enroll.Digest) error {
+		r.mu.Lock()
+		loadErr := r.loadErr
+		r.mu.Unlock()
+		if loadErr != nil {
+			return &RejectError{Reason: wire.RejectPolicy, Message: "the host's registry cannot be read: " + loadErr.Error()}
+		}
+		return refusal(e.Admits(binary, d))
+	}
 	opts.Env = append(append([]string{}, opts.Env...), wire.EnvPluginID+"="+e.ID)
 	for k, v := range e.Env {
 		opts.Env = append(opts.Env, k+"="+v)

@@ -113,8 +113,12 @@ func Enroll(ctx context.Context, r *enroll.Registry, target string, o Options) (
 				return alreadyEnrolled(e.Project, other)
 			}
 			if other := byName(tx.Snapshot, e.Name); other != nil {
-				return fmt.Errorf("enroll %s: an entry is named %s already (%s, %s): names pick entries in revoke, update and a host's [plugins.NAME], so give this one another with --name NAME",
-					target, e.Name, other.ID, other.Path)
+				hint := "give this one another with --name NAME"
+				if other.Revoked {
+					hint += ", or delete the revoked one first: plugctl manifest remove " + other.ID
+				}
+				return fmt.Errorf("enroll %s: an entry is named %s already (%s, %s): names pick entries in revoke, update and a host's [plugins.NAME], so %s",
+					target, e.Name, other.ID, other.Path, hint)
 			}
 			tx.Put(e)
 			return nil

@@ -116,7 +116,8 @@ func runRun(c *cli.Context) error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	// A reader that goes away (plugctl run | head) makes writes fail with
 	// EPIPE, which the run reports with its summary, rather than kill it.
-	signal.Ignore(syscall.SIGPIPE)
+	// Notify, not Ignore: an ignored signal stays ignored in the plugin.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	defer signal.Stop(sigs)
 	o.Interrupt = sigs
 	sum, err := devhost.Run(ctx, o)

@@ -215,4 +215,17 @@ func TestPrivateFiles(t *testing.T) {
 	if _, err := OpenStore(state); err == nil || !strings.Contains(err.Error(), state+" is writable by others") {
 		t.Errorf("OpenStore of a 0777 directory = %v, want it refused", err)
 	}
+
+	// Another user's file, however private its mode: only root can give
+	// a file away, so only root tests it.
+	if os.Geteuid() != 0 {
+		return
+	}
+	os.Chmod(out, 0o600)
+	if err := os.Chown(out, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenOutput(out, 0, nil); err == nil || !strings.Contains(err.Error(), "is owned by uid 12345, not by you or root") {
+		t.Errorf("OpenOutput of another user's file = %v, want it refused", err)
+	}
 }

@@ -147,16 +147,18 @@ func exitText(ps *os.ProcessState, stderr []string) string {
 			}
 		}
 	}
+	// Said as the SDK's meaning: a plugin written otherwise may use the
+	// same numbers for other things.
 	meaning := map[int]string{
-		1: "plugin error",
-		2: "rejected",
-		3: "connection lost or host silent",
-		4: "protocol violation by the host",
+		1: "a plugin error",
+		2: "a rejection by the host",
+		3: "a lost connection or a silent host",
+		4: "a protocol violation by the host",
 	}[ps.ExitCode()]
 	if meaning == "" {
 		return ps.String()
 	}
-	return ps.String() + ": " + meaning
+	return ps.String() + ", the SDK's code for " + meaning
 }
 
 // violation is a breach of the protocol by the plugin; code goes in the

@@ -303,7 +303,7 @@ func TestProcessCrashMidStream(t *testing.T) {
 	wait(t, p.Done(), "the session to end")
 	se := sessionErr(t, p.Err(), ErrConnectionLost, 1, "crashing at position 50000")
 	t.Log(se)
-	if !strings.Contains(se.Error(), "exit status 1: plugin error") {
+	if !strings.Contains(se.Error(), "exit status 1, the SDK's code for a plugin error") {
 		t.Errorf("error %q does not explain the exit", se)
 	}
 	if !strings.Contains(stderr.String(), "[count] fixture: crashing at position 50000") {

@@ -165,18 +165,18 @@ func (r *run) limits() <-chan string {
 			defer t.Stop()
 			timeout = t.C
 		}
-		// stop here as well as in the caller, which may be waiting on the
-		// plugin (a sink's WRITE) and read out only afterwards.
-		select {
-		case sig := <-r.o.Interrupt:
-			r.stop(sig.String())
-			close(r.cut)
-			out <- sig.String()
-		case <-timeout:
-			why := "--duration " + r.o.Duration.String()
+		// Stopped here as well as by the caller, which may be waiting on
+		// the plugin (a sink's WRITE) and read out only afterwards.
+		end := func(why string) {
 			r.stop(why)
 			close(r.cut)
 			out <- why
+		}
+		select {
+		case sig := <-r.o.Interrupt:
+			end(sig.String())
+		case <-timeout:
+			end("--duration " + r.o.Duration.String())
 			return
 		case <-r.p.Done():
 			return

@@ -26,9 +26,7 @@ type Summary struct {
 
 func (r *run) summary(err error) *Summary {
 	s := &Summary{Duration: time.Since(r.start), Last: map[int]uint64{}, Role: r.p.Hello().Role.String()}
-	r.mu.Lock()
-	s.Why = r.why
-	r.mu.Unlock()
+	s.Why = r.reason()
 	switch {
 	case errors.Is(err, ErrKilled):
 		s.Why = "a second interrupt"

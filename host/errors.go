@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/plugctl/plugctl/internal/linelog"
 	"github.com/plugctl/plugctl/wire"
 )
 
@@ -139,10 +140,10 @@ func (e *SessionError) Unwrap() error { return e.Err }
 func exitText(ps *os.ProcessState, stderr []string) string {
 	if ps.ExitCode() == 2 {
 		for _, line := range stderr {
-			switch {
-			case strings.HasPrefix(line, "panic: "):
+			switch linelog.CrashLine(line) {
+			case "panic":
 				return ps.String() + ": the plugin panicked"
-			case strings.HasPrefix(line, "fatal error: "):
+			case "fatal error":
 				return ps.String() + ": a fatal error of the Go runtime"
 			}
 		}

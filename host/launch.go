@@ -52,13 +52,7 @@ func Launch(ctx context.Context, path string, args []string, opts Options) (*Plu
 		exe, id.digest, id.digestErr = openExecutable(bin)
 	}
 	if opts.beforeExec != nil {
-		err := id.digestErr
-		if err != nil {
-			err = &RejectError{Reason: wire.RejectHashMismatch, Message: fmt.Sprintf("cannot digest %s: %v", bin, err)}
-		} else {
-			err = opts.beforeExec(bin, id.digest)
-		}
-		if err != nil {
+		if err := opts.beforeExec(bin, id.digest, id.digestErr); err != nil {
 			closeAll(append(fds[:], exe))
 			return nil, fmt.Errorf("launch %s: refused before it ran: %w", path, err)
 		}

@@ -85,7 +85,8 @@ type Options struct {
 	// its digest before it starts, so that a binary changed since it was
 	// enrolled never runs: on Linux the digest is of the sealed copy the
 	// kernel runs; for scripts and elsewhere, of the file then run by path.
-	beforeExec func(binary string, d enroll.Digest) error
+	// digestErr says why there is no digest.
+	beforeExec func(binary string, d enroll.Digest, digestErr error) error
 }
 
 // Defaults applied by withDefaults.

@@ -110,7 +110,7 @@ func (r *Registry) Admit(c *Candidate) (func(), error) {
 		return nil, err
 	}
 	if c.DigestErr != nil {
-		return nil, &RejectError{Reason: wire.RejectHashMismatch, Message: fmt.Sprintf("cannot digest %s's executable: %v", e.Ref(), c.DigestErr)}
+		return nil, digestRefusal(e, c.DigestErr)
 	}
 	if err := r.matches(e, c); err != nil {
 		return nil, err
@@ -130,6 +130,11 @@ func (r *Registry) Admit(c *Candidate) (func(), error) {
 		delete(r.sessions, c)
 		r.mu.Unlock()
 	}, nil
+}
+
+// digestRefusal refuses e's executable, which could not be digested.
+func digestRefusal(e *enroll.Entry, err error) error {
+	return &RejectError{Reason: wire.RejectHashMismatch, Message: fmt.Sprintf("cannot digest %s's executable: %v", e.Ref(), err)}
 }
 
 // find returns the entry a candidate claims to be.
@@ -202,12 +207,15 @@ func (r *Registry) Launch(ctx context.Context, ref string, opts Options) (*Plugi
 		return nil, err
 	}
 	opts.Check = r
-	opts.beforeExec = func(binary string, d enroll.Digest) error {
+	opts.beforeExec = func(binary string, d enroll.Digest, digestErr error) error {
 		r.mu.Lock()
 		loadErr := r.loadErr
 		r.mu.Unlock()
-		if loadErr != nil {
+		switch {
+		case loadErr != nil:
 			return &RejectError{Reason: wire.RejectPolicy, Message: "the host's registry cannot be read: " + loadErr.Error()}
+		case digestErr != nil:
+			return digestRefusal(e, digestErr)
 		}
 		return refusal(e.Admits(binary, d))
 	}

@@ -77,7 +77,7 @@ func (l *Log) line(b []byte) {
 	b = bytes.TrimRight(b, "\r")
 	keep := string(b[:min(len(b), l.cut)])
 	l.mu.Lock()
-	if l.crash == "" && (strings.HasPrefix(keep, "panic: ") || strings.HasPrefix(keep, "fatal error: ")) {
+	if l.crash == "" && CrashLine(keep) != "" {
 		l.crash = keep
 	}
 	if len(l.tail) < l.keep {
@@ -131,6 +131,18 @@ func (l *Log) Settle(d time.Duration) bool {
 
 // String returns the kept lines as one text.
 func (l *Log) String() string { return strings.Join(l.Lines(), "\n") }
+
+// CrashLine says what line is, if it starts a Go panic ("panic") or a
+// fatal runtime error ("fatal error"), or "".
+func CrashLine(line string) string {
+	switch {
+	case strings.HasPrefix(line, "panic: "):
+		return "panic"
+	case strings.HasPrefix(line, "fatal error: "):
+		return "fatal error"
+	}
+	return ""
+}
 
 // Crash returns the first line of a Go panic or fatal runtime error seen
 // ("panic: …", "fatal error: …"), or "": the traceback that follows can

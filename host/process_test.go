@@ -596,6 +596,27 @@ func TestProcessSlowHostBoundsPluginMemory(t *testing.T) {
 	}
 }
 
+// TestProcessCloseSlowHandler: a plugin that exits after its GOODBYE
+// breaks the pipe of ACKs while a slow handler still has many heartbeat
+// intervals of its last frames to read; the session still ends cleanly,
+// with every event handled.
+func TestProcessCloseSlowHandler(t *testing.T) {
+	ctx := closeCtx(t)
+	p := mustLaunch(t, "emitter", Options{Heartbeat: 50 * time.Millisecond})
+	st := newStream(0)
+	st.slow = 20 * time.Millisecond
+	st.opaque = true
+	if _, err := p.OpenSource(ctx, map[string]string{"forever": "1", "size": "65536"}, nil, st.handle); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, st.reach(100), "100 events")
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	got := st.got()
+	checkSeq(t, got, 1, uint64(len(got)))
+}
+
 func TestProcessSink(t *testing.T) {
 	for _, mode := range []string{"ok", "retry", "error"} {
 		t.Run(mode, func(t *testing.T) {

@@ -59,7 +59,7 @@ func start(ctx context.Context, c conn, proc *process, rings offers, id identity
 	c.SetWriteDeadline(time.Time{})
 
 	p.fr.SetMax(opts.MaxFrame)
-	p.ackEvery = max(1, opts.Window/2)
+	p.ackEvery = max(1, int(p.ack.Window)/2)
 	if p.ack.Transport == wire.TransportRing {
 		p.useRing()
 	} else {
@@ -166,13 +166,13 @@ func (p *Plugin) decide() error {
 		Version:     version,
 		MaxFrame:    p.opts.MaxFrame,
 		HeartbeatMS: uint32(max(p.opts.Heartbeat.Milliseconds(), 1)),
-		Window:      uint32(p.opts.Window),
 	}
 	// A plugin lists wire.RingVersion only if it can take the ring it was
 	// offered: one that cannot lists the later versions without it.
 	if version >= wire.RingVersion && p.ring != nil && slices.Contains(h.Versions, wire.RingVersion) {
 		p.ack.Transport = wire.TransportRing
 	}
+	p.ack.Window = uint32(p.window(h.Role))
 	// The same with wire.InputRingVersion for the input ring, which pays
 	// only for a sink's WRITEs: a source's input is a trickle of acks.
 	if version >= wire.InputRingVersion && p.inRing != nil && h.Role == wire.RoleSink && slices.Contains(h.Versions, wire.InputRingVersion) {
@@ -184,6 +184,18 @@ func (p *Plugin) decide() error {
 		return fmt.Errorf("%w: sending HELLO_ACK: %w", ErrConnectionLost, err)
 	}
 	return nil
+}
+
+// window is Options.Window, or its default for a plugin of role on the
+// transport chosen.
+func (p *Plugin) window(role wire.Role) int {
+	switch {
+	case p.opts.Window > 0:
+		return p.opts.Window
+	case role == wire.RoleSource && p.ack.Transport == wire.TransportRing:
+		return ringSourceWindow
+	}
+	return defaultWindow
 }
 
 // reject tells the plugin why it is refused, best effort, and returns the

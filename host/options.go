@@ -33,7 +33,10 @@ type Options struct {
 
 	// Window is how many batches may be in flight per instance: EVENTS the
 	// host has not acknowledged, or WRITEs the plugin has not answered.
-	// Default 8.
+	// Default 8, and 1024 for a source whose frames come through the shared
+	// ring: there the ring bounds the bytes in flight, and a window that a
+	// busy stream fills within milliseconds would have the host wake the
+	// plugin with an ACK every few batches, which halves its throughput.
 	Window int
 
 	// Timeout bounds the handshake and the wait for the answer to each
@@ -93,6 +96,7 @@ type Options struct {
 const (
 	defaultHeartbeat = time.Second
 	defaultWindow    = 8
+	ringSourceWindow = 1024
 	defaultTimeout   = 10 * time.Second
 	defaultGrace     = 5 * time.Second
 	maxPoll          = 100 * time.Millisecond
@@ -108,9 +112,6 @@ func (o Options) withDefaults() Options {
 		o.Heartbeat = defaultHeartbeat
 	}
 	o.Heartbeat = max(o.Heartbeat, time.Millisecond)
-	if o.Window <= 0 {
-		o.Window = defaultWindow
-	}
 	if o.Poll == 0 {
 		o.Poll = wire.DefaultRingPoll
 	}

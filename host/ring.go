@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/plugctl/plugctl/wire"
 )
@@ -68,43 +69,41 @@ func (o offers) unmap() {
 	}
 }
 
-// ringFlushBytes is how much a ring that never runs dry yields between
-// flushes of the deferred ACKs: about half the default window of batches
-// of the default ring, so a busy instance is acknowledged about as often
-// as ackEvery would, and a quiet one within milliseconds. Flushing more
-// often costs the busy stream a fifth of its speed in ACK traffic.
-const ringFlushBytes = 2 << 20
+// ringAckDelay is the longest a ring that never runs dry holds back the
+// deferred ACKs: a busy instance is acknowledged about that often, and a
+// quiet one sharing the session with it is not kept waiting. Each ACK
+// wakes a plugin thread, which on a busy machine costs both sides tens of
+// microseconds; acknowledging every few batches instead halves a busy
+// stream's throughput.
+const ringAckDelay = 10 * time.Millisecond
 
 // ringStream is the read side of a session on the ring transport. Unlike
 // a pipe, the ring goes on yielding what the plugin wrote after the host
 // closed the connection, so it checks closed itself.
 //
-// It also calls flush after every ringFlushBytes: a ring that never runs
-// dry (a busy instance) must not hold back the deferred ACKs of a quiet
-// one until the next heartbeat.
+// It also calls flush every ringAckDelay: a ring that never runs dry
+// must not hold back the deferred ACKs until the next heartbeat.
 type ringStream struct {
 	rr      *wire.RingReader
 	closed  *atomic.Bool
 	flush   func()
-	unacked int // bytes read since flush
+	flushed time.Time // when flush was last called
 }
 
 func (s *ringStream) Read(p []byte) (int, error) {
 	if s.closed.Load() {
 		return 0, os.ErrClosed
 	}
-	if s.unacked >= ringFlushBytes {
-		s.unacked = 0
+	if now := time.Now(); now.Sub(s.flushed) >= ringAckDelay {
+		s.flushed = now
 		s.flush()
 	}
-	n, err := s.rr.Read(p)
-	s.unacked += n
-	return n, err
+	return s.rr.Read(p)
 }
 
 // useRing moves the read side of the session to the ring, once HELLO_ACK
 // has chosen it: from then on the pipe only wakes the host. Deferred acks
-// go out when the ring runs dry and after every ringFlushBytes.
+// go out when the ring runs dry and every ringAckDelay.
 func (p *Plugin) useRing() {
 	rr := wire.NewRingReader(p.ring.ring, p.rd.r)
 	rr.OnIdle = p.flushAcks

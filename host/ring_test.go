@@ -240,8 +240,8 @@ func TestRingLaunchTakesRing(t *testing.T) {
 		n, size int
 	}{
 		{"default ring", Options{}, 100000, 64},
-		// Frames of up to 60 KiB with a window of 8 fill a 64 KiB ring:
-		// the plugin waits for room and the ring wraps constantly.
+		// Frames of up to 60 KiB fill a 64 KiB ring: the plugin waits
+		// for room and the ring wraps constantly.
 		{"smallest ring", Options{RingSize: wire.RingMinSize}, 20000, 1000},
 		// Each event travels alone in a frame larger than the whole ring.
 		{"events larger than the ring", Options{RingSize: 1, MaxFrame: 1 << 20}, 40, 200000},
@@ -491,8 +491,9 @@ func TestRingVariableInOptionsEnv(t *testing.T) {
 }
 
 // TestRingStreamFlushesAcks: reading from a ring that never runs dry
-// still sends the deferred ACKs once per ringFlushBytes, so a quiet
-// instance is not kept waiting by a busy one.
+// still sends the deferred ACKs once ringAckDelay has passed since the
+// last flush, so a quiet instance is not kept waiting by a busy one, and
+// not before, so a busy one is not woken every few batches.
 func TestRingStreamFlushesAcks(t *testing.T) {
 	size := wire.RingMinSize
 	ring, err := wire.InitRing(make([]byte, wire.RingMemSize(size)), size)
@@ -504,22 +505,59 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pr.Close()
-	const total = 3*ringFlushBytes + 1000
 	go func() {
 		defer pw.Close()
-		wire.NewRingWriter(ring, pw, nil).Write(make([]byte, total))
+		wire.NewRingWriter(ring, pw, nil).Write(make([]byte, 4<<20))
 	}()
 	flushes := 0
 	s := &ringStream{rr: wire.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
 	buf := make([]byte, 4096)
-	for got := 0; got < total; {
-		n, err := s.Read(buf)
-		if err != nil {
-			t.Fatal(err)
+	read := func(n int) {
+		t.Helper()
+		for range n {
+			if _, err := s.Read(buf); err != nil {
+				t.Fatal(err)
+			}
 		}
-		got += n
 	}
-	if flushes != 3 {
-		t.Errorf("%d flushes over %d bytes, want 3 (one per %d)", flushes, total, ringFlushBytes)
+	// Flushed a moment ago, as far as the stream knows.
+	s.flushed = time.Now().Add(time.Hour)
+	read(100)
+	if flushes != 0 {
+		t.Fatalf("%d flushes within ringAckDelay of the last, want none", flushes)
+	}
+	last := time.Now().Add(-ringAckDelay)
+	s.flushed = last
+	read(1)
+	if flushes != 1 || !s.flushed.After(last) {
+		t.Fatalf("after ringAckDelay: %d flushes, last at %v (was %v); want one, now", flushes, s.flushed, last)
+	}
+}
+
+// TestRingSourceWindow: a source on the ring gets the wide window, so a
+// busy stream is acknowledged every few milliseconds rather than every
+// few batches; a sink, a source on the pipes and Options.Window keep
+// theirs.
+func TestRingSourceWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fixture string
+		opts    Options
+		want    uint32
+	}{
+		{"source on the ring", "count", Options{}, ringSourceWindow},
+		{"source on the pipes", "count", Options{RingSize: -1}, defaultWindow},
+		{"sink on the ring", "sink-verify", Options{}, defaultWindow},
+		{"Options.Window", "count", Options{Window: 5}, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := launchRing(t, tc.fixture, tc.opts)
+			if got := p.HelloAck().Window; got != tc.want {
+				t.Errorf("window %d, want %d", got, tc.want)
+			}
+			if err := p.Close(closeCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -24,7 +24,7 @@ const (
 const writeHeader = 12
 
 // Sink is one open instance of a sink plugin. Its methods are safe for
-// concurrent use; Write keeps at most Options.Window batches in flight.
+// concurrent use; Write keeps at most the window's batches in flight (Options.Window).
 type Sink struct {
 	p        *Plugin
 	id       uint16
@@ -61,7 +61,7 @@ func (p *Plugin) OpenSink(ctx context.Context, settings map[string]string) (*Sin
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{p: p, id: id, slots: make(chan struct{}, p.opts.Window), waiting: make(map[uint64]chan wire.Result)}
+	s := &Sink{p: p, id: id, slots: make(chan struct{}, p.ack.Window), waiting: make(map[uint64]chan wire.Result)}
 	if err := p.open(ctx, id, s, wire.Request{Settings: settings}); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/plugctl/plugctl/wire"
 )
@@ -131,6 +132,38 @@ func (c *conn) reserve(least, most int) []byte {
 	c.held = true
 	c.revoked.Store(false)
 	return room
+}
+
+// waitRingRoom waits until the ring has room for least bytes, so that a
+// source the host cannot keep up with encodes its next batch into the ring
+// once the host has read, instead of into a buffer to copy in later. It
+// reports false if stop or abort ends the wait, and true at once without a
+// ring or with a broken one (its next write fails).
+func (c *conn) waitRingRoom(least int, stop, abort <-chan struct{}) bool {
+	var pause time.Duration
+	for {
+		c.mu.Lock()
+		room := true
+		if c.ring != nil {
+			free, err := c.ring.Free()
+			room = err != nil || free >= least
+		}
+		c.mu.Unlock()
+		if room {
+			return true
+		}
+		pause = wire.NextRingPause(pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
+			return false
+		case <-abort:
+			t.Stop()
+			return false
+		}
+	}
 }
 
 // commit publishes the frame encoded at the start of the reserved room,

@@ -593,3 +593,65 @@ func TestRingStopAnyTime(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitRingRoom: a source that streams waits for room in a full ring
+// rather than fill a buffer to copy in later; the wait ends when the host
+// has read enough, or when the instance stops or the session aborts.
+func TestWaitRingRoom(t *testing.T) {
+	size := wire.RingMinSize
+	ring, err := wire.InitRing(make([]byte, wire.RingMemSize(size)), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &conn{w: io.Discard, ring: wire.NewRingWriter(ring, io.Discard, nil)}
+	if !c.waitRingRoom(size, nil, nil) {
+		t.Fatal("an empty ring has no room")
+	}
+	host := wire.NewRingReader(ring, strings.NewReader(""))
+	fill := func() {
+		t.Helper()
+		free, err := c.ring.Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ring.Write(make([]byte, free-100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	fill()
+	done := make(chan bool)
+	go func() { done <- c.waitRingRoom(1000, nil, nil) }()
+	select {
+	case <-done:
+		t.Fatal("the wait ended with 100 bytes free, 1000 asked")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := host.Read(make([]byte, 2000)); err != nil {
+		t.Fatal(err)
+	}
+	if !<-done {
+		t.Fatal("the wait for room reported a stop")
+	}
+
+	for _, end := range []string{"stop", "abort"} {
+		fill()
+		ch := make(chan struct{})
+		stop, abort := ch, make(chan struct{})
+		if end == "abort" {
+			stop, abort = abort, ch
+		}
+		go func() { done <- c.waitRingRoom(1000, stop, abort) }()
+		close(ch)
+		if <-done {
+			t.Errorf("%s: the wait reported room in a full ring", end)
+		}
+		if _, err := host.Read(make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if !(&conn{}).waitRingRoom(1, nil, nil) {
+		t.Error("without a ring the wait reported a stop")
+	}
+}

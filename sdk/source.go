@@ -225,9 +225,9 @@ loop:
 			// encodes the next one straight into the ring, once the
 			// flusher has written the last (its buffer is back: batches
 			// must not overtake each other) and the window has room.
-			// Waiting for that room here, rather than filling a buffer
-			// meanwhile, saves copying every batch of a source the host
-			// cannot keep up with.
+			// Waiting for that room here, and for room in the ring,
+			// rather than filling a buffer meanwhile, saves copying every
+			// batch of a source the host cannot keep up with.
 			var spare []byte
 			select {
 			case spare = <-free:
@@ -236,7 +236,7 @@ loop:
 			case <-s.abort:
 				break loop
 			}
-			if !in.out.waitRoom(in.stopCh, s.abort) {
+			if !in.out.waitRoom(in.stopCh, s.abort) || !s.c.waitRingRoom(s.limits.soft/4, in.stopCh, s.abort) {
 				break loop
 			}
 			if room := s.c.reserve(s.limits.soft/4, s.limits.soft); room != nil {

@@ -146,15 +146,21 @@ func OpenRing(mem []byte) (*Ring, error) {
 // Size is the ring's data size in bytes.
 func (r *Ring) Size() int { return len(r.data) }
 
-// Bounds of the producer's sleep while the ring is full. With one busy
-// instance the window of batches in flight fills at most half of a ring at
-// the defaults; several busy instances, a larger window or a small ring can
-// fill it, and then the consumer reads at memory speed, so polling is
-// cheap and spares the consumer a second doorbell.
+// Bounds of the producer's sleep while the ring is full. A busy source
+// fills the ring whenever the host is the slower side; the consumer then
+// reads at memory speed, so polling is cheap and spares the consumer a
+// second doorbell.
 const (
 	minRingPause = 20 * time.Microsecond
 	maxRingPause = time.Millisecond
 )
+
+// NextRingPause is how long a producer that found the ring full sleeps
+// before it looks again, after a sleep of last (0 after any progress):
+// 20 µs, doubling up to 1 ms.
+func NextRingPause(last time.Duration) time.Duration {
+	return min(max(2*last, minRingPause), maxRingPause)
+}
 
 // RingWriter is the producer's end of a ring (the plugin's, or the host's
 // of an input ring): an io.Writer that copies into the ring and rings the
@@ -192,12 +198,12 @@ func (w *RingWriter) Write(p []byte) (int, error) {
 	done := 0
 	var pause time.Duration
 	for done < len(p) {
-		used := w.head - w.r.tail.Load()
-		if used > size {
-			return done, fmt.Errorf("%w: the reader's position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
+		used, err := w.used()
+		if err != nil {
+			return done, err
 		}
 		if used == size {
-			pause = min(max(2*pause, minRingPause), maxRingPause)
+			pause = NextRingPause(pause)
 			t := time.NewTimer(pause)
 			select {
 			case <-t.C:
@@ -239,6 +245,23 @@ func (w *RingWriter) publish(n uint64) error {
 	return nil
 }
 
+// Free is how many bytes the ring has room for now, contiguous or not.
+func (w *RingWriter) Free() (int, error) {
+	used, err := w.used()
+	return len(w.r.data) - int(used), err
+}
+
+// used is how many bytes the producer has written that the consumer has
+// not read, checked against the ring's size.
+func (w *RingWriter) used() (uint64, error) {
+	size := uint64(len(w.r.data))
+	used := w.head - w.r.tail.Load()
+	if used > size {
+		return 0, fmt.Errorf("%w: the reader's position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
+	}
+	return used, nil
+}
+
 // Reserve returns the free room at the write position, up to max bytes,
 // that is contiguous in the data area, so that a producer can encode
 // frames straight into the ring instead of copying them in with Write.
@@ -249,9 +272,9 @@ func (w *RingWriter) publish(n uint64) error {
 // slice stays the producer's until it commits.
 func (w *RingWriter) Reserve(max int) ([]byte, error) {
 	size := uint64(len(w.r.data))
-	used := w.head - w.r.tail.Load()
-	if used > size {
-		return nil, fmt.Errorf("%w: the reader's position %d is not within %d bytes before the write position %d", ErrRingCorrupt, w.head-used, size, w.head)
+	used, err := w.used()
+	if err != nil {
+		return nil, err
 	}
 	at := w.head & w.r.mask
 	n := min(uint64(max), size-used, size-at)

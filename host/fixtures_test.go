@@ -69,6 +69,16 @@ var fixtures = map[string]func(){
 		time.Sleep(time.Minute)
 	},
 	"flood": flood,
+	// A plugin that closes its input and goes on sending heartbeats: the
+	// host's writes fail while it is plainly alive.
+	"deaf-heartbeat": func() {
+		rawHandshake()
+		os.Stdin.Close()
+		for {
+			rawSend(wire.MsgHeartbeat, 0, (&wire.Heartbeat{UnixNano: time.Now().UnixNano()}).AppendTo(nil))
+			time.Sleep(20 * time.Millisecond)
+		}
+	},
 	// A host that launches a plugin deaf to its input, prints its pid and
 	// waits to be killed.
 	"host": func() {

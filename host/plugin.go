@@ -41,9 +41,10 @@ type Plugin struct {
 	w  *writer
 
 	// deferred holds sources whose ACK waits until the read loop runs out
-	// of buffered frames or half the window is used (owned by the read
-	// loop): under load one ACK covers many batches, and the writer is not
-	// woken once per batch.
+	// of buffered frames, half the window is used or, on a ring that never
+	// runs dry, ringAckDelay has passed (owned by the read loop): under
+	// load one ACK covers many batches, and the plugin is not woken once
+	// per batch.
 	deferred []*Source
 	ackEvery int
 

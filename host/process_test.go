@@ -442,6 +442,17 @@ func TestProcessCrashInsideFrame(t *testing.T) {
 	}
 }
 
+// TestProcessDeafPlugin: a plugin that closed its input, alive and
+// sending, ends its session for a lost connection once a write to it has
+// failed, not when the host gives up on it.
+func TestProcessDeafPlugin(t *testing.T) {
+	p := mustLaunch(t, "deaf-heartbeat", Options{Heartbeat: 50 * time.Millisecond})
+	wait(t, p.Done(), "the session to end")
+	if err := p.Err(); !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "writing to the plugin") {
+		t.Errorf("session error %v, want a lost connection writing to the plugin", err)
+	}
+}
+
 func TestProcessSilent(t *testing.T) {
 	p := mustLaunch(t, "silent", Options{Heartbeat: 100 * time.Millisecond})
 	begin := time.Now()

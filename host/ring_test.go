@@ -507,7 +507,7 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 	defer pr.Close()
 	go func() {
 		defer pw.Close()
-		wire.NewRingWriter(ring, pw, nil).Write(make([]byte, 4<<20))
+		wire.NewRingWriter(ring, pw, nil).Write(make([]byte, 1<<20))
 	}()
 	flushes := 0
 	s := &ringStream{rr: wire.NewRingReader(ring, pr), closed: new(atomic.Bool), flush: func() { flushes++ }}
@@ -532,6 +532,9 @@ func TestRingStreamFlushesAcks(t *testing.T) {
 	if flushes != 1 || !s.flushed.After(last) {
 		t.Fatalf("after ringAckDelay: %d flushes, last at %v (was %v); want one, now", flushes, s.flushed, last)
 	}
+	if _, err := io.Copy(io.Discard, s.rr); err != nil { // let the writer end
+		t.Fatal(err)
+	}
 }
 
 // TestRingSourceWindow: a source on the ring gets the wide window, so a
@@ -549,9 +552,13 @@ func TestRingSourceWindow(t *testing.T) {
 		{"source on the pipes", "count", Options{RingSize: -1}, defaultWindow},
 		{"sink on the ring", "sink-verify", Options{}, defaultWindow},
 		{"Options.Window", "count", Options{Window: 5}, 5},
+		{"negative Options.Window", "count", Options{Window: -1}, ringSourceWindow},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := launchRing(t, tc.fixture, tc.opts)
+			if tc.opts.RingSize == 0 {
+				checkAck(t, p, wire.ProtocolVersion, wire.TransportRing)
+			}
 			if got := p.HelloAck().Window; got != tc.want {
 				t.Errorf("window %d, want %d", got, tc.want)
 			}

@@ -262,7 +262,8 @@ func (s *Source) events(body []byte) error {
 
 // ackLater schedules the ACK of s's newest handled position now if half
 // the window is unacknowledged, or else when the read loop next waits for
-// bytes: a lone batch is acknowledged at once, a stream in bulk.
+// bytes (on a ring, that has stayed empty for a moment, or every
+// ringAckDelay): a lone batch is acknowledged at once, a stream in bulk.
 func (p *Plugin) ackLater(s *Source) {
 	s.unacked++
 	if s.unacked >= p.ackEvery {

@@ -213,14 +213,14 @@ func (w *writer) run() {
 	}
 }
 
-// writeFailed ends the session after a failed write, unless the read loop
-// ends it first: a plugin that exited (after GOODBYE or in a crash) breaks
-// the pipe before its stream's end is read, and that end says more. So the
-// session ends only once the read loop has waited a heartbeat interval for
-// bytes: a slow handler may still have seconds of the plugin's last frames
-// to read. A corrupt input ring ends it at once, without ERROR: the plugin
-// stored a read position it cannot have, and the ring can carry nothing
-// more.
+// writeFailed ends the session a heartbeat interval after a failed write,
+// unless the plugin has exited by then: a plugin that exited (after
+// GOODBYE or in a crash) breaks the pipe before its stream's end is read,
+// and that end says more. The read loop reaches it however long a slow
+// handler takes over the plugin's last frames, and watch ends a stream
+// that a process the plugin started holds open. A corrupt input ring ends
+// the session at once, without ERROR: the plugin stored a read position it
+// cannot have, and the ring can carry nothing more.
 func (p *Plugin) writeFailed(err error) {
 	if p.closed.Load() {
 		return // the host closed the connection: the session is ending
@@ -229,19 +229,10 @@ func (p *Plugin) writeFailed(err error) {
 		p.abort(&violation{wire.ErrCodeMalformed, fmt.Errorf("input ring: %w", err)}, 0)
 		return
 	}
-	every := p.opts.Heartbeat
-	var check func()
-	check = func() {
-		select {
-		case <-p.quit:
-			return // the read loop ended the session
-		default:
-		}
-		if p.rd.waited() < every {
-			time.AfterFunc(every, check) // still reading what the plugin sent
+	time.AfterFunc(p.opts.Heartbeat, func() {
+		if p.proc != nil && p.proc.exitedFor() > 0 {
 			return
 		}
 		p.abort(fmt.Errorf("%w: writing to the plugin: %w", ErrConnectionLost, err), 0)
-	}
-	time.AfterFunc(every, check)
+	})
 }

@@ -134,19 +134,20 @@ func (c *conn) reserve(least, most int) []byte {
 	return room
 }
 
-// waitRingRoom waits until the ring has room for least bytes, so that a
-// source the host cannot keep up with encodes its next batch into the ring
-// once the host has read, instead of into a buffer to copy in later. It
-// reports false if stop or abort ends the wait, and true at once without a
-// ring or with a broken one (its next write fails).
+// waitRingRoom waits until the ring has room for least bytes, or is half
+// empty if least is more, so that a source the host cannot keep up with
+// encodes its next batch into the ring once the host has read, instead of
+// into a buffer to copy in later. It reports false if stop or abort ends
+// the wait, and true at once without a ring, or once the session can send
+// nothing more (the next write says why).
 func (c *conn) waitRingRoom(least int, stop, abort <-chan struct{}) bool {
 	var pause time.Duration
 	for {
 		c.mu.Lock()
 		room := true
-		if c.ring != nil {
+		if c.ring != nil && c.err == nil && !c.sealed {
 			free, err := c.ring.Free()
-			room = err != nil || free >= least
+			room = err != nil || free >= min(least, c.ring.Size()/2)
 		}
 		c.mu.Unlock()
 		if room {

@@ -651,6 +651,30 @@ func TestWaitRingRoom(t *testing.T) {
 		}
 	}
 
+	// More than the ring holds: half of it will do, or a source whose
+	// quarter batch outgrows the ring would wait for ever.
+	if _, err := c.ring.Write(make([]byte, size/2)); err != nil {
+		t.Fatal(err)
+	}
+	ends := func(what string, least int) {
+		t.Helper()
+		stop := make(chan struct{})
+		go func() { done <- c.waitRingRoom(least, stop, nil) }()
+		select {
+		case ok := <-done:
+			if !ok {
+				t.Errorf("%s: the wait reported a stop", what)
+			}
+		case <-time.After(10 * time.Second):
+			close(stop)
+			<-done
+			t.Errorf("%s: the wait did not end", what)
+		}
+	}
+	ends("more than the ring holds, with half of it free", 2*size)
+	fill()
+	c.err = errors.New("broken")
+	ends("a broken session", 1000)
 	if !(&conn{}).waitRingRoom(1, nil, nil) {
 		t.Error("without a ring the wait reported a stop")
 	}

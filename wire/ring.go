@@ -51,8 +51,8 @@ const (
 	RingMaxSize = 1 << 30
 
 	// DefaultRingSize is the data area a host offers unless configured
-	// otherwise: room for twice the default window of batches, small
-	// enough to stay in a processor's last-level cache.
+	// otherwise: sixteen of the SDK's batches on it, small enough to stay
+	// in a processor's last-level cache.
 	DefaultRingSize = 8 << 20
 
 	// DefaultInputRingSize bounds the input ring a host offers with a
@@ -244,6 +244,9 @@ func (w *RingWriter) publish(n uint64) error {
 	}
 	return nil
 }
+
+// Size is the ring's data size in bytes.
+func (w *RingWriter) Size() int { return len(w.r.data) }
 
 // Free is how many bytes the ring has room for now, contiguous or not.
 func (w *RingWriter) Free() (int, error) {
